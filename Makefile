@@ -1,0 +1,28 @@
+# roster — see README.md.
+GO ?= go
+BIN := bin
+
+.PHONY: build test bench demo fuzz lint
+
+build:
+	$(GO) build -o $(BIN)/roster ./cmd/roster
+
+# test is what CI runs: formatting, vet, and every test with the race detector.
+test:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# fuzz runs each fuzz target for FUZZTIME (the seeds always run as part of make test).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./targets/csv -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+# demo validates the bundled example and prints its plan on the demo date.
+demo: build
+	$(BIN)/roster validate --repo examples/acme
+	$(BIN)/roster plan --repo examples/acme --at 2026-11-23
+
+-include Makefile.bench.mk

@@ -1,0 +1,195 @@
+// Package cli is roster's command line: flag parsing, wiring and exit codes. Everything it
+// calls takes a context and returns errors; only Main turns them into an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes, as DESIGN.md defines them.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // runtime failure: a target unreachable, a push refused
+	ExitInvalid = 2 // invalid input: config, flags, an export
+	ExitChanges = 3 // with --detailed-exitcode: success, changes pending
+)
+
+// Main runs roster with the process's arguments and streams.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+}
+
+// env is what one run of a command sees of the world.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	log            *slog.Logger
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "check an access repo and report every problem with its position", runValidate},
+		{"plan", "show what each system must change to match the access repo at a time", runPlan},
+		{"version", "print roster's version", runVersion},
+	}
+}
+
+// Run runs one roster command and returns its exit code. It is Main without the process:
+// tests call it in-process.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil))}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return ExitInvalid
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(e, c.run(ctx, e, args[1:]))
+		}
+	}
+	fmt.Fprintf(stderr, "roster: unknown command %q\n", args[0])
+	usage(stderr)
+	return ExitInvalid
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: roster <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun roster <command> -h for a command's flags.")
+}
+
+// outcome errors carry their exit code; everything else is a runtime failure.
+type exitError struct {
+	code int
+	err  error // nil when the command already printed all it had to say
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func invalid(err error) error { return &exitError{ExitInvalid, err} }
+
+func invalidf(format string, args ...any) error { return invalid(fmt.Errorf(format, args...)) }
+
+// exitCode prints err once and maps it to an exit code.
+func exitCode(e *env, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	code := ExitFailure
+	var xe *exitError
+	if errors.As(err, &xe) {
+		code = xe.code
+		err = xe.err
+	}
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, "\n") {
+			msg = "roster: " + msg
+		}
+		fmt.Fprintln(e.stderr, msg)
+	}
+	return code
+}
+
+// commonFlags are the flags every command takes.
+type commonFlags struct {
+	logLevel  string
+	logFormat string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.logLevel, "log-level", "warn", "diagnostics on stderr from this level up: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "diagnostics format: text or json")
+}
+
+// logger builds the slog logger the flags ask for.
+func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+}
+
+// parse parses args into fs, turning flag problems into exit code 2. The flag package
+// prints its own message and the usage for those.
+func parse(fs *flag.FlagSet, args []string, e *env, common *commonFlags) error {
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: ExitInvalid}
+	}
+	if fs.NArg() > 0 {
+		return invalidf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	log, err := common.logger(e.stderr)
+	if err != nil {
+		return invalid(err)
+	}
+	e.log = log
+	return nil
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+func (m *multiFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*m = append(*m, v)
+		}
+	}
+	return nil
+}
+
+// version is set by the build (-ldflags "-X …cli.version=…").
+var version = "dev"
+
+func runVersion(ctx context.Context, e *env, args []string) error {
+	fmt.Fprintf(e.stdout, "roster %s\n", version)
+	return nil
+}

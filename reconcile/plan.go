@@ -1,0 +1,133 @@
+package reconcile
+
+import (
+	"sort"
+	"time"
+
+	"github.com/roster-dev/roster/targets"
+)
+
+// Plan is what must change for the live systems to match the access repo at At. It is a
+// value: text, JSON and markdown are views of it, and it is the only input to apply.
+type Plan struct {
+	At      time.Time `json:"at"`
+	Commit  string    `json:"commit"`
+	Changes []Change  `json:"changes"`
+	Orphans []Orphan  `json:"orphans"`
+	Summary Summary   `json:"summary"`
+	// Systems describes each planned system, sorted by name.
+	Systems []SystemInfo `json:"systems"`
+	// Organization and Timezone come from settings, for the views.
+	Organization string `json:"organization"`
+	Timezone     string `json:"timezone"`
+}
+
+// Change is one change to one account. Person is empty for accounts of no person (merged
+// revocations); Entitlement is empty for account-level ops.
+type Change struct {
+	System      string     `json:"system"`
+	Account     string     `json:"account"`
+	Person      string     `json:"person"`
+	Op          targets.Op `json:"op"`
+	Entitlement string     `json:"entitlement"`
+	Reason      string     `json:"reason"`
+	// Manual is set on read-only systems: a person has to make the change by hand.
+	Manual bool `json:"manual,omitempty"`
+}
+
+// Orphan is a live account that matches no person, service account or ignore rule. A plan
+// reports it and never changes it.
+type Orphan struct {
+	System       string   `json:"system"`
+	Account      string   `json:"account"`
+	Reason       string   `json:"reason"`
+	Enabled      bool     `json:"enabled"`
+	Entitlements []string `json:"entitlements"`
+	LastLogin    string   `json:"lastLogin,omitempty"`
+}
+
+// Summary counts changes by op, and orphans.
+type Summary struct {
+	Create  int `json:"create"`
+	Enable  int `json:"enable"`
+	Disable int `json:"disable"`
+	Delete  int `json:"delete"`
+	Grant   int `json:"grant"`
+	Revoke  int `json:"revoke"`
+	Orphans int `json:"orphans"`
+}
+
+// SystemInfo is what the views say about one system of the plan.
+type SystemInfo struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	ReadOnly bool   `json:"readOnly"`
+	Accounts int    `json:"accounts"`
+	// Before and After are the entitlements of every account the plan changes, keyed by
+	// account, for before/after views.
+	Before map[string]AccountState `json:"-"`
+	After  map[string]AccountState `json:"-"`
+}
+
+// AccountState is an account as it is or as the plan leaves it.
+type AccountState struct {
+	Exists       bool
+	Enabled      bool
+	Entitlements []string
+}
+
+// Total is the number of changes.
+func (s Summary) Total() int {
+	return s.Create + s.Enable + s.Disable + s.Delete + s.Grant + s.Revoke
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+func (p *Plan) finish() {
+	sort.Slice(p.Changes, func(i, j int) bool { return lessChange(&p.Changes[i], &p.Changes[j]) })
+	sort.Slice(p.Orphans, func(i, j int) bool {
+		a, b := p.Orphans[i], p.Orphans[j]
+		if a.System != b.System {
+			return a.System < b.System
+		}
+		return a.Account < b.Account
+	})
+	p.Summary = Summary{Orphans: len(p.Orphans)}
+	for _, c := range p.Changes {
+		switch c.Op {
+		case targets.OpCreate:
+			p.Summary.Create++
+		case targets.OpEnable:
+			p.Summary.Enable++
+		case targets.OpGrant:
+			p.Summary.Grant++
+		case targets.OpRevoke:
+			p.Summary.Revoke++
+		case targets.OpDisable:
+			p.Summary.Disable++
+		case targets.OpDelete:
+			p.Summary.Delete++
+		}
+	}
+	if p.Changes == nil {
+		p.Changes = []Change{}
+	}
+	if p.Orphans == nil {
+		p.Orphans = []Orphan{}
+	}
+}
+
+// lessChange orders by system, account, op (create … delete), entitlement.
+func lessChange(a, b *Change) bool {
+	if a.System != b.System {
+		return a.System < b.System
+	}
+	if a.Account != b.Account {
+		return a.Account < b.Account
+	}
+	if a.Op != b.Op {
+		return a.Op < b.Op
+	}
+	return a.Entitlement < b.Entitlement
+}

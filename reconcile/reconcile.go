@@ -1,0 +1,392 @@
+package reconcile
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+)
+
+// Caps is what planning needs to know of a system's type.
+type Caps struct {
+	Type       string
+	ReadOnly   bool
+	CanDisable bool
+}
+
+// Options configure Compute.
+type Options struct {
+	// At is the time the plan is for; required.
+	At time.Time
+	// Commit is the access repo commit the plan was computed from, if any.
+	Commit string
+	// Caps per system; a system without an entry is treated as a writable system that can
+	// disable.
+	Caps map[string]Caps
+}
+
+// phase is where a person is in their lifecycle at a time.
+type phase int
+
+const (
+	notStarted phase = iota // before start - provisionLeadDays
+	active                  // provisioned, status active
+	inactive                // provisioned, on leave or suspended
+	leaver                  // after end, or terminated
+	deleted                 // leaver past deleteAfterDays
+)
+
+// lifecycle is a person's phase at T and the words a reviewer reads for it.
+type lifecycle struct {
+	phase  phase
+	reason string
+}
+
+// personLifecycle returns a person's phase at the time and how a reviewer would say it.
+func personLifecycle(p *model.Person, s *model.Settings, at time.Time) lifecycle {
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := model.DateOf(at, loc)
+	if !p.Terminated.IsZero() && !at.Before(p.Terminated) {
+		why := "leaver: terminated " + p.Terminated.In(loc).Format(time.RFC3339)
+		if !today.Before(model.DateOf(p.Terminated, loc).AddDays(s.DeleteAfterDays)) {
+			return lifecycle{deleted, fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
+		}
+		return lifecycle{leaver, why}
+	}
+	if !p.End.IsZero() && p.End.Before(today) && !p.End.Before(p.Start) {
+		why := "leaver: last day " + p.End.String()
+		if !today.Before(p.End.AddDays(1 + s.DeleteAfterDays)) {
+			return lifecycle{deleted, fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
+		}
+		return lifecycle{leaver, why}
+	}
+	if today.Before(p.Start.AddDays(-s.ProvisionLeadDays)) {
+		return lifecycle{notStarted, "not started: starts " + p.Start.String()}
+	}
+	switch p.Status {
+	case model.StatusLeave:
+		return lifecycle{inactive, "on leave"}
+	case model.StatusSuspended:
+		return lifecycle{inactive, "suspended"}
+	}
+	if !p.Start.Before(today) {
+		return lifecycle{active, "joiner: starts " + p.Start.String()}
+	}
+	return lifecycle{active, ""}
+}
+
+// want is the state one account should be in.
+type want struct {
+	person   *model.Person
+	life     lifecycle
+	roles    []string // effective roles reaching this system
+	reaches  bool     // one of the person's grants names this system
+	ents     []string // desired entitlements when reaches
+}
+
+// Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with
+// a snapshot are planned.
+func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
+	s := &repo.Settings
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := &Plan{At: opts.At.In(loc), Commit: opts.Commit, Organization: s.Organization, Timezone: loc.String()}
+	ix := model.NewRoleIndex(repo)
+
+	// Everything about a person that does not depend on the system, computed once.
+	type personInfo struct {
+		p      *model.Person
+		life   lifecycle
+		eff    []string
+		grants map[string][]string
+	}
+	people := make([]personInfo, 0, len(repo.People))
+	for _, id := range model.SortedKeys(repo.People) {
+		per := repo.People[id]
+		eff := ix.Effective(per)
+		people = append(people, personInfo{p: per, life: personLifecycle(per, s, opts.At), eff: eff, grants: ix.Grants(eff)})
+	}
+	today := model.DateOf(opts.At, loc)
+
+	for _, sysID := range model.SortedKeys(snaps) {
+		sys := repo.Systems[sysID]
+		snap := snaps[sysID]
+		if sys == nil || snap == nil {
+			continue
+		}
+		caps, ok := opts.Caps[sysID]
+		if !ok {
+			caps = Caps{Type: sys.Type, CanDisable: true}
+		}
+		info := SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
+			Before: map[string]AccountState{}, After: map[string]AccountState{}}
+		live := make(map[string]*targets.Account, len(snap.Accounts))
+		for i := range snap.Accounts {
+			live[model.AccountKey(snap.Accounts[i].ID)] = &snap.Accounts[i]
+		}
+		ignored := func(account string) bool {
+			a := strings.ToLower(account)
+			for _, g := range sys.Ignore {
+				if ok, _ := path.Match(strings.ToLower(g), a); ok {
+					return true
+				}
+			}
+			return false
+		}
+		claimed := map[string]bool{}
+		var changes []Change
+		emit := func(account string, w *want) {
+			cs, before, after := diff(sysID, account, live[model.AccountKey(account)], w, caps, ix)
+			if len(cs) == 0 {
+				return
+			}
+			for i := range cs {
+				cs[i].Manual = caps.ReadOnly
+			}
+			changes = append(changes, cs...)
+			info.Before[account], info.After[account] = before, after
+		}
+		// People whose grants reach the system claim their account first, so that one
+		// whose roles no longer reach it cannot take a name that is someone else's.
+		for pass := 0; pass < 2; pass++ {
+			for i := range people {
+				pi := &people[i]
+				ents, reaches := pi.grants[sysID]
+				if reaches != (pass == 0) {
+					continue
+				}
+				account := model.AccountFor(sys, pi.p)
+				key := model.AccountKey(account)
+				if claimed[key] || ignored(account) {
+					continue
+				}
+				l := live[key]
+				if l == nil && !reaches {
+					continue
+				}
+				claimed[key] = true
+				if l != nil {
+					account = l.ID
+				}
+				w := &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents}
+				if reaches {
+					for _, r := range pi.eff {
+						if role := repo.Roles[r]; role != nil {
+							for _, g := range role.Grants {
+								if g.System == sysID {
+									w.roles = append(w.roles, r)
+									break
+								}
+							}
+						}
+					}
+				}
+				emit(account, w)
+			}
+		}
+		// Service accounts: known while their owner is employed and they have not expired.
+		saWhy := map[string]string{}
+		for _, id := range model.SortedKeys(repo.ServiceAccounts) {
+			sa := repo.ServiceAccounts[id]
+			account, ok := sa.Accounts[sysID]
+			if !ok {
+				continue
+			}
+			key := model.AccountKey(account)
+			if claimed[key] {
+				continue
+			}
+			why := ""
+			if !sa.Expires.IsZero() && sa.Expires.Before(today) {
+				why = fmt.Sprintf("service account %s expired %s", id, sa.Expires)
+			} else if sa.Owner != "" {
+				if owner := repo.People[sa.Owner]; owner != nil {
+					if ph := personLifecycle(owner, s, opts.At).phase; ph != active && ph != inactive {
+						why = fmt.Sprintf("service account %s: owner %s is no longer active", id, sa.Owner)
+					}
+				}
+			}
+			if why == "" {
+				claimed[key] = true
+			} else {
+				saWhy[key] = why
+			}
+		}
+		// Merged revocations remove orphans like a leaver whose last day was their date.
+		for _, id := range model.SortedKeys(repo.Revocations) {
+			rv := repo.Revocations[id]
+			for _, a := range rv.Accounts {
+				key := model.AccountKey(a.Account)
+				if a.System != sysID || claimed[key] || ignored(a.Account) {
+					continue
+				}
+				l := live[key]
+				if l == nil {
+					continue
+				}
+				claimed[key] = true
+				if !rv.Date.Before(today) {
+					continue // takes effect the day after its date
+				}
+				life := lifecycle{leaver, fmt.Sprintf("revocation %s: %s", id, rv.Reason)}
+				if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
+					life = lifecycle{deleted, fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
+				}
+				emit(l.ID, &want{life: life})
+			}
+		}
+		for _, a := range snap.Accounts {
+			key := model.AccountKey(a.ID)
+			if claimed[key] || ignored(a.ID) {
+				continue
+			}
+			why := saWhy[key]
+			if why == "" {
+				why = "no matching person"
+			}
+			o := Orphan{System: sysID, Account: a.ID, Reason: why, Enabled: a.Enabled, Entitlements: append([]string{}, a.Entitlements...)}
+			if !a.LastLogin.IsZero() {
+				o.LastLogin = a.LastLogin.Format(time.RFC3339)
+			}
+			p.Orphans = append(p.Orphans, o)
+		}
+		p.Changes = append(p.Changes, changes...)
+		p.Systems = append(p.Systems, info)
+	}
+	p.finish()
+	return p
+}
+
+// diff returns the changes that take one account from live (nil if absent) to w, and the
+// account's state before and after them.
+func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *model.RoleIndex) ([]Change, AccountState, AccountState) {
+	var before AccountState
+	if l != nil {
+		before = AccountState{Exists: true, Enabled: l.Enabled, Entitlements: l.Entitlements}
+	}
+	after := before
+	personID := ""
+	if w.person != nil {
+		personID = w.person.ID
+	}
+	var out []Change
+	add := func(op targets.Op, ent, reason string) {
+		out = append(out, Change{System: system, Account: account, Person: personID, Op: op, Entitlement: ent, Reason: reason})
+	}
+	life := w.life
+	ph := life.phase
+	if ph == active && !w.reaches {
+		ph = leaver // an active person whose roles no longer reach the system
+		life.reason = "mover: no role held grants access to " + system
+	}
+	if (ph == leaver || ph == notStarted) && !caps.CanDisable {
+		ph = deleted // a system that cannot disable removes the account instead
+	}
+	if ph == inactive && !caps.CanDisable {
+		return nil, before, after
+	}
+	switch ph {
+	case deleted:
+		if l != nil {
+			add(targets.OpDelete, "", life.reason)
+			after = AccountState{}
+		}
+		return out, before, after
+	case leaver, notStarted:
+		if l == nil {
+			return nil, before, after
+		}
+		for _, e := range l.Entitlements {
+			add(targets.OpRevoke, e, life.reason)
+		}
+		if l.Enabled {
+			add(targets.OpDisable, "", life.reason)
+		}
+		after = AccountState{Exists: true}
+		return out, before, after
+	case inactive:
+		if l != nil && l.Enabled {
+			add(targets.OpDisable, "", life.reason)
+			after.Enabled = false
+		}
+		return out, before, after
+	}
+
+	// Active and reaching the system: the account exists, is enabled and holds exactly the
+	// entitlements of the roles held.
+	base := life.reason
+	roles := "role " + strings.Join(w.roles, ", role ")
+	switch {
+	case l == nil:
+		why := base
+		if why == "" {
+			why = roles + " grants access to " + system
+		}
+		add(targets.OpCreate, "", why)
+	case !l.Enabled:
+		why := base
+		if why == "" {
+			why = "rehire: started " + w.person.Start.String()
+		} else {
+			why = strings.Replace(why, "joiner:", "rehire:", 1)
+		}
+		add(targets.OpEnable, "", why)
+	}
+	have := map[string]bool{}
+	if l != nil {
+		for _, e := range l.Entitlements {
+			have[e] = true
+		}
+	}
+	wantSet := make(map[string]bool, len(w.ents))
+	for _, e := range w.ents {
+		wantSet[e] = true
+		if have[e] {
+			continue
+		}
+		by := intersect(ix.GrantedBy(system, e), w.roles)
+		why := "role " + strings.Join(by, ", role ") + " grants it"
+		if base != "" {
+			why = base + " (" + strings.TrimSuffix(why, " grants it") + ")"
+		}
+		add(targets.OpGrant, e, why)
+	}
+	if l != nil {
+		for _, e := range l.Entitlements {
+			if wantSet[e] {
+				continue
+			}
+			why := "not granted by any role (added outside roster)"
+			if by := ix.GrantedBy(system, e); len(by) > 0 {
+				why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
+			}
+			add(targets.OpRevoke, e, why)
+		}
+	}
+	after = AccountState{Exists: true, Enabled: true, Entitlements: append([]string{}, w.ents...)}
+	sort.Strings(after.Entitlements)
+	return out, before, after
+}
+
+// intersect returns the members of a (sorted) that are in b.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
+)
+
+// WriteJSON writes the plan in the JSON contract of DESIGN.md: the same plan gives the same
+// bytes.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p)
+}
+
+func (p *Plan) heading() string {
+	at := p.At.Format("2006-01-02 15:04 MST")
+	h := fmt.Sprintf("Plan for %s at %s (%s)", p.Organization, at, p.Timezone)
+	if p.Commit != "" {
+		h += ", commit " + shortSHA(p.Commit)
+	}
+	return h
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// summaryLine says what the plan does in one sentence.
+func (p *Plan) summaryLine() string {
+	s := p.Summary
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		verb string
+	}{{s.Create, "create"}, {s.Enable, "enable"}, {s.Grant, "grant"}, {s.Revoke, "revoke"}, {s.Disable, "disable"}, {s.Delete, "delete"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d to %s", c.n, c.verb))
+		}
+	}
+	out := "No changes"
+	if len(parts) > 0 {
+		out = strings.Join(parts, ", ")
+	}
+	if manual := p.manualCount(); manual > 0 {
+		out += fmt.Sprintf(" (%d of them manual tasks)", manual)
+	}
+	switch s.Orphans {
+	case 0:
+		out += "; no orphans."
+	case 1:
+		out += "; 1 orphan."
+	default:
+		out += fmt.Sprintf("; %d orphans.", s.Orphans)
+	}
+	return out
+}
+
+func (p *Plan) manualCount() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Manual {
+			n++
+		}
+	}
+	return n
+}
+
+// bySystem groups the changes of each system, in plan order.
+func (p *Plan) bySystem() map[string][]Change {
+	m := map[string][]Change{}
+	for _, c := range p.Changes {
+		m[c.System] = append(m[c.System], c)
+	}
+	return m
+}
+
+// WriteText writes the plan for a reviewer to read and sign: grouped by system, then by
+// account, each change with its reason.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(p.heading())
+	b.WriteString("\n")
+	groups := p.bySystem()
+	for _, sys := range p.Systems {
+		cs := groups[sys.Name]
+		if len(cs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s (%s, %d accounts)", sys.Name, sys.Type, sys.Accounts)
+		if sys.ReadOnly {
+			b.WriteString(" — read-only: these are manual tasks until an export shows them done")
+		}
+		b.WriteString("\n")
+		width := 0
+		for _, c := range cs {
+			width = max(width, len(c.Entitlement))
+		}
+		prev := ""
+		for _, c := range cs {
+			if c.Account != prev {
+				prev = c.Account
+				who := c.Person
+				if who == "" {
+					who = "no person"
+				}
+				fmt.Fprintf(&b, "  %s (%s)\n", c.Account, who)
+			}
+			fmt.Fprintf(&b, "    %-7s %-*s  %s\n", c.Op, width, c.Entitlement, c.Reason)
+		}
+	}
+	if len(p.Orphans) > 0 {
+		b.WriteString("\nOrphans — reported, never changed here; the drift scan proposes them for revocation\n")
+		aw, sw := 0, 0
+		for _, o := range p.Orphans {
+			aw, sw = max(aw, len(o.Account)), max(sw, len(o.System))
+		}
+		for _, o := range p.Orphans {
+			state := "disabled"
+			if o.Enabled {
+				state = "enabled"
+			}
+			ents := strings.Join(o.Entitlements, ";")
+			if ents == "" {
+				ents = "-"
+			}
+			fmt.Fprintf(&b, "  %-*s  %-*s  %-8s  %s  (%s)\n", sw, o.System, aw, o.Account, state, o.Reason, ents)
+		}
+	}
+	b.WriteString("\n")
+	b.WriteString(p.summaryLine())
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the plan for a pull-request comment: a table per system and a
+// before/after diff of each changed account's entitlements.
+func (p *Plan) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n**%s**\n", mdEscape(p.heading()), p.summaryLine())
+	groups := p.bySystem()
+	for _, sys := range p.Systems {
+		cs := groups[sys.Name]
+		if len(cs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n#### `%s` (%s)", sys.Name, sys.Type)
+		if sys.ReadOnly {
+			b.WriteString(" — read-only: manual tasks")
+		}
+		b.WriteString("\n\n| account | person | op | entitlement | reason |\n|---|---|---|---|---|\n")
+		var accounts []string
+		for _, c := range cs {
+			if len(accounts) == 0 || accounts[len(accounts)-1] != c.Account {
+				accounts = append(accounts, c.Account)
+			}
+			ent := ""
+			if c.Entitlement != "" {
+				ent = "`" + c.Entitlement + "`"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Account, mdEscape(c.Person), c.Op, ent, mdEscape(c.Reason))
+		}
+		b.WriteString("\n<details><summary>Entitlements before → after</summary>\n\n```diff\n")
+		for _, a := range accounts {
+			before, after := sys.Before[a], sys.After[a]
+			fmt.Fprintf(&b, "@@ %s: %s → %s @@\n", a, stateWord(before), stateWord(after))
+			b.WriteString(lineDiff(before.Entitlements, after.Entitlements))
+		}
+		b.WriteString("```\n\n</details>\n")
+	}
+	if len(p.Orphans) > 0 {
+		b.WriteString("\n#### Orphans\n\nReported, never changed by a plan; the drift scan proposes them for revocation.\n\n")
+		b.WriteString("| system | account | status | entitlements | reason |\n|---|---|---|---|---|\n")
+		for _, o := range p.Orphans {
+			state := "disabled"
+			if o.Enabled {
+				state = "enabled"
+			}
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", o.System, o.Account, state, mdEscape(strings.Join(o.Entitlements, ", ")), mdEscape(o.Reason))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func stateWord(s AccountState) string {
+	switch {
+	case !s.Exists:
+		return "absent"
+	case s.Enabled:
+		return "enabled"
+	}
+	return "disabled"
+}
+
+// lineDiff renders a line diff of two entitlement lists with go-diff: "-" removed, "+"
+// added, " " kept.
+func lineDiff(before, after []string) string {
+	a := strings.Join(before, "\n")
+	b := strings.Join(after, "\n")
+	if a != "" {
+		a += "\n"
+	}
+	if b != "" {
+		b += "\n"
+	}
+	dmp := diffmatchpatch.New()
+	ca, cb, lines := dmp.DiffLinesToChars(a, b)
+	diffs := dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines)
+	var out strings.Builder
+	for _, d := range diffs {
+		prefix := "  "
+		switch d.Type {
+		case diffmatchpatch.DiffDelete:
+			prefix = "- "
+		case diffmatchpatch.DiffInsert:
+			prefix = "+ "
+		}
+		for _, line := range strings.SplitAfter(d.Text, "\n") {
+			if line != "" {
+				out.WriteString(prefix + line)
+			}
+		}
+	}
+	return out.String()
+}
+
+var mdReplacer = strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;", "\n", " ")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }

@@ -1,0 +1,345 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// check runs the cross-reference rules CUE cannot express on a decoded repo.
+func check(r *model.Repo, types SystemTypes) []*Error {
+	var l errorList
+	s := &r.Settings
+	if loc, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "" || strings.EqualFold(s.Timezone, "local") {
+		l.add(s.At("timezone"), "settings.timezone", "unknown time zone %q (want an IANA name such as Europe/Amsterdam)", s.Timezone)
+		s.Location = time.UTC
+	} else {
+		s.Location = loc
+	}
+	if f := s.Forge; f != nil && f.Token == (model.Secret{}) {
+		l.add(s.At("forge"), "settings.forge.token", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+	}
+
+	person := func(id string) bool { _, ok := r.People[id]; return ok }
+	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
+	roleNames := model.SortedKeys(r.Roles)
+	peopleNames := func() []string { return model.SortedKeys(r.People) }
+
+	// Systems first: grants are checked against them.
+	for _, id := range model.SortedKeys(r.Systems) {
+		sys := r.Systems[id]
+		path := "systems." + sel(id)
+		if sys.Owner != "" && !person(sys.Owner) {
+			l.add(sys.OwnerPos, path+".owner", "unknown person %q", sys.Owner)
+		}
+		for _, k := range model.SortedKeys(sys.Config) {
+			if isSecretField(k) {
+				if _, ok := sys.Config[k].(model.Secret); !ok {
+					l.add(sys.At(k), path+"."+k, "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+				}
+			}
+		}
+		if types == nil {
+			continue
+		}
+		if _, _, ok := types.EntitlementKinds(sys.Type); !ok {
+			l.add(sys.At("type"), path+".type", "unknown system type %q (known: %s)", sys.Type, strings.Join(types.Known(), ", "))
+			continue
+		}
+		for _, p := range types.CheckConfig(sys) {
+			l.add(sys.At(p[0]), path+"."+p[0], "%s", p[1])
+		}
+	}
+
+	for _, id := range roleNames {
+		role := r.Roles[id]
+		path := "roles." + sel(id)
+		if role.Owner != "" && !person(role.Owner) {
+			l.add(role.OwnerPos, path+".owner", "unknown person %q", role.Owner)
+		}
+		for i, inc := range role.Includes {
+			if !roleOK(inc) {
+				l.add(role.IncludesPos[i], fmt.Sprintf("%s.includes[%d]", path, i), "unknown role %q%s", inc, suggest(inc, roleNames))
+			}
+		}
+		for i, g := range role.Grants {
+			gpath := fmt.Sprintf("%s.grants[%d]", path, i)
+			sys, ok := r.Systems[g.System]
+			if !ok {
+				l.add(g.Pos, gpath+".system", "unknown system %q%s", g.System, suggest(g.System, model.SortedKeys(r.Systems)))
+				continue
+			}
+			if g.Kind == "\x00" {
+				l.add(g.Pos, gpath, "a grant names at most one entitlement")
+				continue
+			}
+			if g.Kind == "" || types == nil {
+				continue
+			}
+			kinds, anyKind, known := types.EntitlementKinds(sys.Type)
+			if known && !anyKind && !contains(kinds, g.Kind) {
+				want := "none"
+				if len(kinds) > 0 {
+					want = strings.Join(kinds, ", ")
+				}
+				l.add(g.Pos, gpath, "system %q (type %s) has no entitlement kind %q (it has: %s)", g.System, sys.Type, g.Kind, want)
+			}
+		}
+	}
+	for _, cyc := range includeCycles(r) {
+		role := r.Roles[cyc[0]]
+		l.add(role.Pos, "roles."+sel(cyc[0])+".includes", "role includes form a cycle: %s", strings.Join(append(cyc, cyc[0]), " → "))
+	}
+
+	for _, id := range model.SortedKeys(r.Rules) {
+		rule := r.Rules[id]
+		for i, role := range rule.Roles {
+			if !roleOK(role) {
+				l.add(rule.RolesPos[i], fmt.Sprintf("rules.%s.roles[%d]", sel(id), i), "unknown role %q%s", role, suggest(role, roleNames))
+			}
+		}
+	}
+	for _, id := range model.SortedKeys(r.Conflicts) {
+		c := r.Conflicts[id]
+		for i, role := range c.Roles {
+			if !roleOK(role) {
+				l.add(c.RolesPos[i], fmt.Sprintf("conflicts.%s.roles[%d]", sel(id), i), "unknown role %q%s", role, suggest(role, roleNames))
+			}
+		}
+	}
+
+	ix := model.NewRoleIndex(r)
+	emails := make(map[string]string, len(r.People))
+	// accounts[system][key] is who resolves to that account name there.
+	accounts := map[string]map[string]string{}
+	claim := func(system, account, who string, pos model.Pos, path string) {
+		m := accounts[system]
+		if m == nil {
+			m = map[string]string{}
+			accounts[system] = m
+		}
+		k := model.AccountKey(account)
+		if prev, ok := m[k]; ok && prev != who {
+			l.add(pos, path, "%s and %s both resolve to account %q on system %q", prev, who, account, system)
+			return
+		}
+		m[k] = who
+	}
+	for _, id := range peopleNames() {
+		p := r.People[id]
+		path := "people." + sel(id)
+		if p.Manager != "" && !person(p.Manager) {
+			l.add(p.At("manager"), path+".manager", "unknown person %q", p.Manager)
+		}
+		if p.Manager == id {
+			l.add(p.At("manager"), path+".manager", "a person cannot be their own manager")
+		}
+		if p.Sponsor != "" && !person(p.Sponsor) {
+			l.add(p.At("sponsor"), path+".sponsor", "unknown person %q", p.Sponsor)
+		}
+		for i, role := range p.Roles {
+			if !roleOK(role) {
+				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d]", path, i), "unknown role %q%s", role, suggest(role, roleNames))
+			}
+		}
+		if !p.End.IsZero() && p.End.Before(p.Start) {
+			l.add(p.At("end"), path+".end", "end %s is before start %s", p.End, p.Start)
+		}
+		if p.IsExternal() {
+			if p.End.IsZero() {
+				l.add(p.Pos, path+".end", "a %s needs an end date", p.Type)
+			}
+			if p.Sponsor == "" {
+				l.add(p.Pos, path+".sponsor", "a %s needs a sponsor (an accountable employee)", p.Type)
+			}
+		}
+		if p.Sponsor != "" {
+			if sp := r.People[p.Sponsor]; sp != nil && sp.IsExternal() {
+				l.add(p.At("sponsor"), path+".sponsor", "sponsor %q is a %s; a sponsor must be an employee", p.Sponsor, sp.Type)
+			}
+		}
+		e := strings.ToLower(p.Email)
+		if prev, ok := emails[e]; ok {
+			l.add(p.At("email"), path+".email", "email %q is also used by %s", p.Email, prev)
+		} else {
+			emails[e] = id
+		}
+		for _, sysID := range model.SortedKeys(p.Accounts) {
+			if _, ok := r.Systems[sysID]; !ok {
+				l.add(p.At("accounts."+sysID), path+".accounts."+sel(sysID), "unknown system %q", sysID)
+			}
+		}
+		eff := ix.Effective(p)
+		for _, c := range conflictsHit(r, eff) {
+			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
+		}
+		for _, sysID := range model.SortedKeys(ix.Grants(eff)) {
+			if sys := r.Systems[sysID]; sys != nil {
+				claim(sysID, model.AccountFor(sys, p), id, p.Pos, path)
+			}
+		}
+	}
+
+	for _, id := range model.SortedKeys(r.ServiceAccounts) {
+		sa := r.ServiceAccounts[id]
+		path := "serviceAccounts." + sel(id)
+		if sa.Owner != "" && !person(sa.Owner) {
+			l.add(sa.OwnerPos, path+".owner", "unknown person %q", sa.Owner)
+		}
+		for _, sysID := range model.SortedKeys(sa.Accounts) {
+			if _, ok := r.Systems[sysID]; !ok {
+				l.add(sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID), "unknown system %q", sysID)
+				continue
+			}
+			claim(sysID, sa.Accounts[sysID], "service account "+id, sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID))
+		}
+	}
+	for _, id := range model.SortedKeys(r.Revocations) {
+		rv := r.Revocations[id]
+		for i, a := range rv.Accounts {
+			if _, ok := r.Systems[a.System]; !ok {
+				l.add(a.Pos, fmt.Sprintf("revocations.%s.accounts[%d].system", sel(id), i), "unknown system %q", a.System)
+			}
+		}
+	}
+	return l.errs
+}
+
+
+// conflictsHit returns the conflicts all of whose roles are in the sorted list held.
+func conflictsHit(r *model.Repo, held []string) []*model.Conflict {
+	var out []*model.Conflict
+	for _, id := range model.SortedKeys(r.Conflicts) {
+		c := r.Conflicts[id]
+		all := len(c.Roles) > 0
+		for _, role := range c.Roles {
+			i := sort.SearchStrings(held, role)
+			if i == len(held) || held[i] != role {
+				all = false
+				break
+			}
+		}
+		if all {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// includeCycles returns each cycle in role includes once, starting at its smallest role.
+func includeCycles(r *model.Repo) [][]string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	seen := map[string]bool{}
+	var out [][]string
+	var visit func(string)
+	visit = func(id string) {
+		color[id] = grey
+		stack = append(stack, id)
+		if role := r.Roles[id]; role != nil {
+			for _, inc := range role.Includes {
+				if _, ok := r.Roles[inc]; !ok {
+					continue
+				}
+				switch color[inc] {
+				case white:
+					visit(inc)
+				case grey:
+					i := len(stack) - 1
+					for stack[i] != inc {
+						i--
+					}
+					cyc := append([]string(nil), stack[i:]...)
+					// Rotate so the smallest name leads; report each cycle once.
+					min := 0
+					for j := range cyc {
+						if cyc[j] < cyc[min] {
+							min = j
+						}
+					}
+					cyc = append(cyc[min:], cyc[:min]...)
+					if k := strings.Join(cyc, "\x00"); !seen[k] {
+						seen[k] = true
+						out = append(out, cyc)
+					}
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+	}
+	for _, id := range model.SortedKeys(r.Roles) {
+		if color[id] == white {
+			visit(id)
+		}
+	}
+	return out
+}
+
+// isSecretField reports whether a system setting by this name holds a credential.
+func isSecretField(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "dsn", "apikey", "privatekey", "key", "credentials":
+		return true
+	}
+	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns ` (did you mean "x"?)` for the closest name within two edits, or "".
+func suggest(name string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(name, n, bestD); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance of a and b, or max when it is at least max.
+func editDistance(a, b string, max int) int {
+	if d := len(a) - len(b); d >= max || -d >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	if prev[len(b)] > max {
+		return max
+	}
+	return prev[len(b)]
+}

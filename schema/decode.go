@@ -1,0 +1,420 @@
+package schema
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// These mirror #Name, #Person.email and #Date in schema.cue. The fast path uses them to
+// accept plain-data people without CUE; anything they reject is handed to CUE, whose
+// message is the one reported. TestFastPathAgreesWithCUE keeps the two in step.
+var (
+	nameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+var personTypes = map[string]bool{model.Employee: true, model.Contractor: true, model.Intern: true, model.Guest: true}
+var personStatuses = map[string]bool{model.StatusActive: true, model.StatusLeave: true, model.StatusSuspended: true}
+
+// decodePerson builds a Person from n. With strict set it also checks everything #Person
+// checks and returns an error on the first violation; without it n must already have been
+// validated by CUE.
+func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Person, error) {
+	if strict && !nameRE.MatchString(id) {
+		return nil, fmt.Errorf("bad id")
+	}
+	if n.kind != cue.StructKind {
+		return nil, fmt.Errorf("not a struct")
+	}
+	p := &model.Person{ID: id, Pos: keyPos, Status: model.StatusActive, FieldPos: make(map[string]model.Pos, 4)}
+	var seen uint16
+	const (
+		hasName = 1 << iota
+		hasEmail
+		hasType
+		hasStart
+	)
+	str := func(v *node) (string, error) {
+		if v.kind != cue.StringKind {
+			return "", fmt.Errorf("not a string")
+		}
+		return v.str, nil
+	}
+	for _, f := range n.fields {
+		v := f.val
+		s, serr := str(v)
+		var err error
+		switch f.name {
+		case "name":
+			p.Name, err = s, serr
+			if err == nil && s == "" {
+				err = fmt.Errorf("empty")
+			}
+			seen |= hasName
+		case "email":
+			p.Email, err = s, serr
+			if err == nil && strict && !emailRE.MatchString(s) {
+				err = fmt.Errorf("bad email")
+			}
+			seen |= hasEmail
+		case "type":
+			p.Type, err = s, serr
+			if err == nil && !personTypes[s] {
+				err = fmt.Errorf("bad type")
+			}
+			seen |= hasType
+		case "department":
+			p.Department, err = s, serr
+			if err == nil && s == "" {
+				err = fmt.Errorf("empty")
+			}
+		case "title":
+			p.Title, err = s, serr
+		case "manager":
+			p.Manager, err = s, serr
+			if err == nil && strict && !nameRE.MatchString(s) {
+				err = fmt.Errorf("bad name")
+			}
+		case "sponsor":
+			p.Sponsor, err = s, serr
+			if err == nil && strict && !nameRE.MatchString(s) {
+				err = fmt.Errorf("bad name")
+			}
+		case "roles":
+			if v.kind != cue.ListKind {
+				err = fmt.Errorf("not a list")
+				break
+			}
+			p.Roles = make([]string, 0, len(v.list))
+			p.RolesPos = make([]model.Pos, 0, len(v.list))
+			for _, r := range v.list {
+				if r.kind != cue.StringKind || (strict && !nameRE.MatchString(r.str)) {
+					err = fmt.Errorf("bad role")
+					break
+				}
+				p.Roles = append(p.Roles, r.str)
+				p.RolesPos = append(p.RolesPos, r.pos)
+			}
+		case "start":
+			if err = serr; err == nil {
+				p.Start, err = model.ParseDate(s)
+			}
+			seen |= hasStart
+		case "end":
+			if err = serr; err == nil {
+				p.End, err = model.ParseDate(s)
+			}
+		case "status":
+			p.Status, err = s, serr
+			if err == nil && !personStatuses[s] {
+				err = fmt.Errorf("bad status")
+			}
+		case "terminated":
+			if err = serr; err == nil {
+				p.Terminated, err = time.Parse(time.RFC3339Nano, s)
+			}
+		case "accounts":
+			p.Accounts, err = stringMap(v, "accounts", p.FieldPos, func(k, val string) bool {
+				return !strict || (nameRE.MatchString(k) && val != "")
+			})
+		case "attributes":
+			p.Attributes, err = stringMap(v, "", nil, func(string, string) bool { return true })
+		default:
+			err = fmt.Errorf("field not allowed")
+		}
+		if err != nil {
+			if strict {
+				return nil, fmt.Errorf("%s: %w", f.name, err)
+			}
+			// CUE validated it; a residual mismatch is a bug worth surfacing.
+			return nil, fmt.Errorf("people.%s.%s: %w", sel(id), f.name, err)
+		}
+		p.FieldPos[f.name] = v.pos
+	}
+	if strict && seen != hasName|hasEmail|hasType|hasStart {
+		return nil, fmt.Errorf("missing a required field")
+	}
+	return p, nil
+}
+
+func stringMap(v *node, posPrefix string, pos map[string]model.Pos, ok func(k, v string) bool) (map[string]string, error) {
+	if v.kind != cue.StructKind {
+		return nil, fmt.Errorf("not a struct")
+	}
+	m := make(map[string]string, len(v.fields))
+	for _, f := range v.fields {
+		if f.val.kind != cue.StringKind || !ok(f.name, f.val.str) {
+			return nil, fmt.Errorf("%s: bad value", f.name)
+		}
+		m[f.name] = f.val.str
+		if pos != nil {
+			pos[posPrefix+"."+f.name] = f.val.pos
+		}
+	}
+	return m, nil
+}
+
+func strs(n *node) ([]string, []model.Pos) {
+	if n == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, len(n.list))
+	ps := make([]model.Pos, 0, len(n.list))
+	for _, e := range n.list {
+		out = append(out, e.str)
+		ps = append(ps, e.pos)
+	}
+	return out, ps
+}
+
+func strOf(n *node) string {
+	if n == nil {
+		return ""
+	}
+	return n.str
+}
+
+func posOf(n *node) model.Pos {
+	if n == nil {
+		return model.Pos{}
+	}
+	return n.pos
+}
+
+// goValue turns a config node into plain Go values; {env: …} and {file: …} become Secrets.
+func goValue(n *node) any {
+	switch n.kind {
+	case cue.StringKind:
+		return n.str
+	case cue.IntKind:
+		return int(n.num)
+	case cue.FloatKind:
+		return n.num
+	case cue.BoolKind:
+		return n.b
+	case cue.ListKind:
+		out := make([]any, len(n.list))
+		for i, e := range n.list {
+			out[i] = goValue(e)
+		}
+		return out
+	case cue.StructKind:
+		if s, ok := secretOf(n); ok {
+			return s
+		}
+		m := make(map[string]any, len(n.fields))
+		for _, f := range n.fields {
+			m[f.name] = goValue(f.val)
+		}
+		return m
+	}
+	return nil
+}
+
+func secretOf(n *node) (model.Secret, bool) {
+	if n.kind != cue.StructKind || len(n.fields) != 1 || n.fields[0].val.kind != cue.StringKind {
+		return model.Secret{}, false
+	}
+	switch f := n.fields[0]; f.name {
+	case "env":
+		return model.Secret{Env: f.val.str}, true
+	case "file":
+		return model.Secret{File: f.val.str}, true
+	}
+	return model.Secret{}, false
+}
+
+// decodeRest decodes everything but the fast-path people from the evaluated CUE value.
+func decodeRest(root *node, repo *model.Repo, errs *errorList) {
+	for _, sec := range root.fields {
+		switch sec.name {
+		case "settings":
+			decodeSettings(sec.val, &repo.Settings, errs)
+		case "people":
+			for _, f := range sec.val.fields {
+				p, err := decodePerson(f.name, f.pos, f.val, false)
+				if err != nil {
+					errs.add(f.pos, "", "%v", err)
+					continue
+				}
+				repo.People[f.name] = p
+			}
+		case "roles":
+			for _, f := range sec.val.fields {
+				repo.Roles[f.name] = decodeRole(f)
+			}
+		case "rules":
+			for _, f := range sec.val.fields {
+				repo.Rules[f.name] = decodeRule(f)
+			}
+		case "conflicts":
+			for _, f := range sec.val.fields {
+				c := &model.Conflict{ID: f.name, Pos: f.pos, Reason: strOf(f.val.get("reason"))}
+				c.Roles, c.RolesPos = strs(f.val.get("roles"))
+				repo.Conflicts[f.name] = c
+			}
+		case "systems":
+			for _, f := range sec.val.fields {
+				repo.Systems[f.name] = decodeSystem(f)
+			}
+		case "serviceAccounts":
+			for _, f := range sec.val.fields {
+				sa := &model.ServiceAccount{ID: f.name, Pos: f.pos, Owner: strOf(f.val.get("owner")),
+					OwnerPos: posOf(f.val.get("owner")), Reason: strOf(f.val.get("reason")), FieldPos: map[string]model.Pos{}}
+				if e := f.val.get("expires"); e != nil {
+					sa.Expires, _ = model.ParseDate(e.str)
+					sa.FieldPos["expires"] = e.pos
+				}
+				sa.Accounts, _ = stringMap(f.val.get("accounts"), "accounts", sa.FieldPos, func(string, string) bool { return true })
+				repo.ServiceAccounts[f.name] = sa
+			}
+		case "revocations":
+			for _, f := range sec.val.fields {
+				r := &model.Revocation{ID: f.name, Pos: f.pos, Reason: strOf(f.val.get("reason"))}
+				r.Date, _ = model.ParseDate(strOf(f.val.get("date")))
+				if a := f.val.get("accounts"); a != nil {
+					for _, e := range a.list {
+						r.Accounts = append(r.Accounts, model.AccountRef{System: strOf(e.get("system")), Account: strOf(e.get("account")), Pos: e.pos})
+					}
+				}
+				repo.Revocations[f.name] = r
+			}
+		}
+	}
+}
+
+func decodeSettings(n *node, s *model.Settings, errs *errorList) {
+	s.Pos = n.pos
+	s.FieldPos = map[string]model.Pos{}
+	for _, f := range n.fields {
+		s.FieldPos[f.name] = f.val.pos
+	}
+	s.Organization = strOf(n.get("organization"))
+	s.Timezone = strOf(n.get("timezone"))
+	if v := n.get("provisionLeadDays"); v != nil {
+		s.ProvisionLeadDays = int(v.num)
+	}
+	s.DeleteAfterDays = 30
+	if v := n.get("deleteAfterDays"); v != nil {
+		s.DeleteAfterDays = int(v.num)
+	}
+	s.MaxRevocations = model.MaxRevocations{Count: 25}
+	if v := n.get("maxRevocations"); v != nil {
+		if v.kind == cue.StringKind {
+			pct, err := strconv.ParseFloat(strings.TrimSuffix(v.str, "%"), 64)
+			if err != nil || pct > 100 {
+				errs.add(v.pos, "settings.maxRevocations", "%q is not a percentage between 0%% and 100%%", v.str)
+			}
+			s.MaxRevocations = model.MaxRevocations{Percent: pct, IsPct: true}
+		} else {
+			s.MaxRevocations = model.MaxRevocations{Count: int(v.num)}
+		}
+	}
+	s.Policies, s.PoliciesPos = strs(n.get("policies"))
+	if po := n.get("policyOptions"); po != nil {
+		s.PolicyOptions = map[string]map[string]any{}
+		for _, f := range po.fields {
+			if m, ok := goValue(f.val).(map[string]any); ok {
+				s.PolicyOptions[f.name] = m
+			}
+		}
+	}
+	if fg := n.get("forge"); fg != nil {
+		f := &model.Forge{Type: strOf(fg.get("type")), Repo: strOf(fg.get("repo")), BaseURL: strOf(fg.get("baseURL"))}
+		if t := fg.get("token"); t != nil {
+			f.Token, _ = secretOf(t)
+		}
+		s.Forge = f
+	}
+	if ls := n.get("licenses"); ls != nil {
+		s.Licenses = map[string]model.License{}
+		for _, f := range ls.fields {
+			s.Licenses[f.name] = model.License{MonthlyCost: f.val.get("monthlyCost").num, Currency: strOf(f.val.get("currency"))}
+		}
+	}
+}
+
+func decodeRole(f nodeField) *model.Role {
+	n := f.val
+	r := &model.Role{ID: f.name, Pos: f.pos, Description: strOf(n.get("description")),
+		Owner: strOf(n.get("owner")), OwnerPos: posOf(n.get("owner"))}
+	if p := n.get("privileged"); p != nil {
+		r.Privileged = p.b
+	}
+	r.Includes, r.IncludesPos = strs(n.get("includes"))
+	if gs := n.get("grants"); gs != nil {
+		for _, g := range gs.list {
+			r.Grants = append(r.Grants, decodeGrant(g))
+		}
+	}
+	return r
+}
+
+// decodeGrant reads {system: S} or {system: S, <kind>: NAME}; a repo grant's permission is
+// folded into its name (repo:api:write). More than one kind is left for check to report.
+func decodeGrant(n *node) model.Grant {
+	g := model.Grant{System: strOf(n.get("system")), Pos: n.pos}
+	var perm string
+	for _, f := range n.fields {
+		switch f.name {
+		case "system":
+		case "permission":
+			perm = f.val.str
+		default:
+			if g.Kind != "" {
+				g.Kind = "\x00" // marks "more than one kind" for check
+				continue
+			}
+			g.Kind, g.Name = f.name, f.val.str
+		}
+	}
+	if perm != "" && g.Kind != "\x00" {
+		g.Name += ":" + perm
+	}
+	return g
+}
+
+func decodeRule(f nodeField) *model.Rule {
+	n := f.val
+	r := &model.Rule{ID: f.name, Pos: f.pos, Description: strOf(n.get("description")), When: map[string]string{}}
+	if w := n.get("when"); w != nil {
+		for _, c := range w.fields {
+			if c.name == "attributes" {
+				for _, a := range c.val.fields {
+					r.When["attributes."+a.name] = a.val.str
+				}
+				continue
+			}
+			r.When[c.name] = c.val.str
+		}
+	}
+	r.Roles, r.RolesPos = strs(n.get("roles"))
+	return r
+}
+
+func decodeSystem(f nodeField) *model.System {
+	n := f.val
+	s := &model.System{ID: f.name, Pos: f.pos, Type: strOf(n.get("type")), Owner: strOf(n.get("owner")),
+		OwnerPos: posOf(n.get("owner")), AccountID: strOf(n.get("accountId")),
+		Config: map[string]any{}, FieldPos: map[string]model.Pos{}}
+	if s.AccountID == "" {
+		s.AccountID = model.AccountByID
+	}
+	s.Ignore, _ = strs(n.get("ignore"))
+	for _, c := range n.fields {
+		s.FieldPos[c.name] = c.val.pos
+		switch c.name {
+		case "type", "owner", "ignore", "accountId":
+			continue
+		}
+		s.Config[c.name] = goValue(c.val)
+	}
+	return s
+}

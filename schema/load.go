@@ -1,0 +1,359 @@
+package schema
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+//go:embed schema.cue
+var schemaSrc []byte
+
+// schemaFile names the embedded schema in positions; errors never point there.
+const schemaFile = "roster/schema.cue"
+
+// Source returns the embedded CUE schema.
+func Source() []byte { return append([]byte(nil), schemaSrc...) }
+
+// Options configure Load.
+type Options struct {
+	// Types knows the system types and what each accepts; nil skips those checks.
+	Types SystemTypes
+	// Checks run after the built-in checks on a repo that decoded; the policies package
+	// provides one.
+	Checks []func(*model.Repo) []*Error
+}
+
+// SystemTypes is what validation needs to know of the targets registry.
+type SystemTypes interface {
+	// EntitlementKinds returns the entitlement kinds a system type has. anyKind means
+	// the type takes any kind; ok is false for an unknown type.
+	EntitlementKinds(typ string) (kinds []string, anyKind, ok bool)
+	// Known lists the registered type names, for messages.
+	Known() []string
+	// CheckConfig reports problems with a system's kind-specific settings as (field, message).
+	CheckConfig(sys *model.System) [][2]string
+}
+
+// file is one parsed .cue file and what the fast path took from it.
+type file struct {
+	name     string
+	ast      *ast.File
+	pure     bool           // every declaration is plain data
+	people   []*personEntry // people entries of a pure file
+	keys     []string       // people keys defined syntactically (pure or not)
+	opaque   bool           // defines people in a way only CUE can tell
+	parseErr error
+}
+
+type personEntry struct {
+	key    string
+	keyPos model.Pos
+	field  *ast.Field
+	person *model.Person // nil when the fast path declined it
+}
+
+// Load reads every .cue file under fsys (skipping hidden directories and cue.mod) as one
+// package, checks it against the schema and the cross-reference rules, and decodes it. A
+// repo with problems yields an error for which IsInvalid is true, listing every problem
+// with its position; any other error is a failure to read.
+//
+// People written as plain data are decoded straight from the syntax tree and checked in Go
+// against rules mirroring #Person, which keeps Load linear in people; everything else, and
+// any person the fast path declines, is evaluated by CUE.
+func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var errs errorList
+	if len(names) == 0 {
+		errs.add(model.Pos{}, "", "no .cue files found")
+		return nil, errs.err()
+	}
+	files, err := parseAll(ctx, fsys, names)
+	if err != nil {
+		return nil, err
+	}
+	pkg := ""
+	for _, f := range files {
+		if f.parseErr != nil {
+			errs.addCUE(f.parseErr)
+			continue
+		}
+		name := f.ast.PackageName()
+		switch {
+		case name == "":
+			errs.add(model.Pos{File: f.name, Line: 1, Col: 1}, "", "missing package clause: every file of the access repo belongs to one package")
+		case pkg == "":
+			pkg = name
+		case name != pkg:
+			errs.add(packagePos(f.ast), "", "package %s differs from package %s of the other files", name, pkg)
+		}
+	}
+	if errs.len() > 0 {
+		return nil, errs.err()
+	}
+
+	// A person takes the fast path only when exactly one plain-data entry defines them.
+	count := map[string]int{}
+	opaque := false
+	for _, f := range files {
+		opaque = opaque || f.opaque
+		for _, k := range f.keys {
+			count[k]++
+		}
+	}
+	repo := &model.Repo{
+		People: map[string]*model.Person{}, Roles: map[string]*model.Role{}, Rules: map[string]*model.Rule{},
+		Conflicts: map[string]*model.Conflict{}, Systems: map[string]*model.System{},
+		ServiceAccounts: map[string]*model.ServiceAccount{}, Revocations: map[string]*model.Revocation{},
+	}
+	bi := build.NewContext().NewInstance("", nil)
+	for _, f := range files {
+		syn := f.ast
+		if f.pure {
+			syn = reduce(f, func(e *personEntry) bool {
+				if e.person == nil || opaque || count[e.key] != 1 {
+					return false
+				}
+				repo.People[e.key] = e.person
+				return true
+			})
+		}
+		if err := bi.AddSyntax(syn); err != nil {
+			errs.addCUE(err)
+		}
+	}
+	if errs.len() > 0 {
+		return nil, errs.err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	cctx := cuecontext.New()
+	sch := cctx.CompileBytes(schemaSrc, cue.Filename(schemaFile))
+	if err := sch.Err(); err != nil {
+		return nil, fmt.Errorf("compile embedded schema: %w", err)
+	}
+	v := cctx.BuildInstance(bi)
+	if err := v.Err(); err != nil {
+		errs.addCUE(err)
+		return nil, errs.err()
+	}
+	v = sch.LookupPath(cue.ParsePath("#Repo")).Unify(v)
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		errs.addCUE(cueerrors.Sanitize(cueerrors.Promote(err, "")))
+		return nil, errs.err()
+	}
+	decodeRest(fromValue(v), repo, &errs)
+	if errs.len() > 0 {
+		return nil, errs.err()
+	}
+	errs.errs = append(errs.errs, check(repo, opts.Types)...)
+	for _, c := range opts.Checks {
+		errs.errs = append(errs.errs, c(repo)...)
+	}
+	if errs.len() > 0 {
+		return nil, errs.err()
+	}
+	return repo, nil
+}
+
+// cueFiles lists the .cue files of fsys in lexical order.
+func cueFiles(fsys fs.FS) ([]string, error) {
+	var names []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path.Ext(p) == ".cue" && !strings.HasPrefix(d.Name(), ".") {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list access repo files: %w", err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// parseAll reads and parses the files in parallel, writing each result at its own index.
+func parseAll(ctx context.Context, fsys fs.FS, names []string) ([]*file, error) {
+	files := make([]*file, len(names))
+	ioErrs := make([]error, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				src, err := fs.ReadFile(fsys, names[i])
+				if err != nil {
+					ioErrs[i] = fmt.Errorf("read %s: %w", names[i], err)
+					continue
+				}
+				files[i] = parseFile(names[i], src)
+			}
+		}()
+	}
+	for i := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range ioErrs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+func parseFile(name string, src []byte) *file {
+	f := &file{name: name}
+	f.ast, f.parseErr = parser.ParseFile(name, src)
+	if f.parseErr != nil {
+		return f
+	}
+	f.pure = true
+	for _, d := range f.ast.Decls {
+		switch d := d.(type) {
+		case *ast.Package, *ast.CommentGroup:
+			continue
+		case *ast.Field:
+			label, ok := dataLabel(d.Label)
+			if !ok || d.Constraint != token.ILLEGAL {
+				f.pure = false
+				if ok && label == "people" {
+					f.opaque = true
+				}
+				continue
+			}
+			if label != "people" {
+				if _, ok := fromAST(d.Value); !ok {
+					f.pure = false
+				}
+				continue
+			}
+			s, ok := d.Value.(*ast.StructLit)
+			if !ok {
+				f.pure, f.opaque = false, true
+				continue
+			}
+			for _, e := range s.Elts {
+				pf, ok := e.(*ast.Field)
+				key, isData := "", false
+				if ok {
+					key, isData = dataLabel(pf.Label)
+				}
+				if !isData {
+					f.pure, f.opaque = false, true
+					continue
+				}
+				f.keys = append(f.keys, key)
+				entry := &personEntry{key: key, keyPos: toPos(pf.Label.Pos()), field: pf}
+				if n, ok := fromAST(pf.Value); ok && pf.Constraint == token.ILLEGAL {
+					entry.person, _ = decodePerson(key, entry.keyPos, n, true)
+				} else {
+					f.pure = false
+				}
+				f.people = append(f.people, entry)
+			}
+		default:
+			// Imports, lets, embeddings and comprehensions: CUE evaluates the whole file.
+			f.pure = false
+			if _, isImport := d.(*ast.ImportDecl); !isImport {
+				if _, isLet := d.(*ast.LetClause); !isLet {
+					f.opaque = true
+				}
+			}
+		}
+	}
+	if !f.pure {
+		f.people = nil
+	}
+	return f
+}
+
+// reduce returns f's syntax without the people entries that take reports as taken.
+func reduce(f *file, take func(*personEntry) bool) *ast.File {
+	taken := map[*ast.Field]bool{}
+	for _, e := range f.people {
+		if take(e) {
+			taken[e.field] = true
+		}
+	}
+	if len(taken) == 0 {
+		return f.ast
+	}
+	out := &ast.File{Filename: f.ast.Filename}
+	for _, d := range f.ast.Decls {
+		fd, ok := d.(*ast.Field)
+		if label, isData := dataLabel(labelOf(fd)); !ok || !isData || label != "people" {
+			out.Decls = append(out.Decls, d)
+			continue
+		}
+		s := fd.Value.(*ast.StructLit)
+		var keep []ast.Decl
+		for _, e := range s.Elts {
+			if !taken[e.(*ast.Field)] {
+				keep = append(keep, e)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		ns := &ast.StructLit{Lbrace: s.Lbrace, Elts: keep, Rbrace: s.Rbrace}
+		out.Decls = append(out.Decls, &ast.Field{Label: fd.Label, Value: ns})
+	}
+	return out
+}
+
+func labelOf(f *ast.Field) ast.Label {
+	if f == nil {
+		return nil
+	}
+	return f.Label
+}
+
+func packagePos(f *ast.File) model.Pos {
+	for _, d := range f.Decls {
+		if p, ok := d.(*ast.Package); ok {
+			return toPos(p.Name.Pos())
+		}
+	}
+	return model.Pos{File: f.Filename, Line: 1, Col: 1}
+}

@@ -1,0 +1,399 @@
+// Package model holds the Go form of an access repo: people, roles, rules, conflicts, systems,
+// service accounts and revocations, each with the source positions that validation and
+// plans point back to. It imports nothing of CUE, git or any target, so reconcile and targets
+// can use it without knowing where the data came from.
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Pos is a position in a file of the access repo. File is slash-separated and relative to
+// the repo root. The zero Pos means "no position known".
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// IsValid reports whether p names a place in a file.
+func (p Pos) IsValid() bool { return p.File != "" }
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return "-"
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Less orders positions by file, line and column.
+func (p Pos) Less(q Pos) bool {
+	if p.File != q.File {
+		return p.File < q.File
+	}
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
+
+// Date is a calendar date without a zone; the organisation's time zone gives it meaning.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate parses YYYY-MM-DD, rejecting dates that do not exist.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return Date{}, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
+	}
+	return Date{t.Year(), t.Month(), t.Day()}, nil
+}
+
+// IsZero reports whether d is unset.
+func (d Date) IsZero() bool { return d.Year == 0 }
+
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
+
+// Start is the first instant of d in loc.
+func (d Date) Start(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// AddDays returns d moved by n days.
+func (d Date) AddDays(n int) Date {
+	t := time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
+
+// Before reports whether d is earlier than e.
+func (d Date) Before(e Date) bool {
+	if d.Year != e.Year {
+		return d.Year < e.Year
+	}
+	if d.Month != e.Month {
+		return d.Month < e.Month
+	}
+	return d.Day < e.Day
+}
+
+// DateOf is the calendar date of t in loc.
+func DateOf(t time.Time, loc *time.Location) Date {
+	t = t.In(loc)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
+
+// Person types.
+const (
+	Employee   = "employee"
+	Contractor = "contractor"
+	Intern     = "intern"
+	Guest      = "guest"
+)
+
+// Person statuses.
+const (
+	StatusActive    = "active"
+	StatusLeave     = "leave"
+	StatusSuspended = "suspended"
+)
+
+// Person is one entry of people. Optional strings are empty when unset.
+type Person struct {
+	ID         string
+	Name       string
+	Email      string
+	Type       string
+	Department string
+	Title      string
+	Manager    string
+	Sponsor    string
+	Roles      []string
+	Start      Date
+	End        Date // zero when open-ended
+	Status     string
+	Terminated time.Time // zero unless an emergency revocation made them a leaver
+	Accounts   map[string]string
+	Attributes map[string]string
+
+	Pos      Pos // of the person's key
+	RolesPos []Pos
+	FieldPos map[string]Pos // of fields Go checks point at: manager, sponsor, end, start, email, accounts.<sys>
+}
+
+// IsExternal reports whether p is not an employee.
+func (p *Person) IsExternal() bool { return p.Type != Employee }
+
+// At returns the position of field, falling back to the person's own position.
+func (p *Person) At(field string) Pos {
+	if q, ok := p.FieldPos[field]; ok && q.IsValid() {
+		return q
+	}
+	return p.Pos
+}
+
+// Grant is one entitlement a role gives on a system. Kind and Name are empty for a bare
+// account.
+type Grant struct {
+	System string
+	Kind   string
+	Name   string
+	Pos    Pos
+}
+
+// Entitlement is the plan form of the grant, "kind:name", or "" for a bare account.
+func (g Grant) Entitlement() string {
+	if g.Kind == "" {
+		return ""
+	}
+	return g.Kind + ":" + g.Name
+}
+
+// Role is one entry of roles.
+type Role struct {
+	ID          string
+	Description string
+	Owner       string
+	Privileged  bool
+	Includes    []string
+	Grants      []Grant
+
+	Pos         Pos
+	OwnerPos    Pos
+	IncludesPos []Pos
+}
+
+// Rule assigns roles to every person whose fields equal all of When.
+type Rule struct {
+	ID          string
+	Description string
+	// When maps "type", "department" or "attributes.<key>" to the required value.
+	When     map[string]string
+	Roles    []string
+	Pos      Pos
+	RolesPos []Pos
+}
+
+// Matches reports whether p satisfies every condition of r.
+func (r *Rule) Matches(p *Person) bool {
+	for k, want := range r.When {
+		var got string
+		switch {
+		case k == "type":
+			got = p.Type
+		case k == "department":
+			got = p.Department
+		case strings.HasPrefix(k, "attributes."):
+			got = p.Attributes[strings.TrimPrefix(k, "attributes.")]
+		default:
+			return false
+		}
+		if got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Conflict forbids one person from holding all of Roles at once.
+type Conflict struct {
+	ID       string
+	Roles    []string
+	Reason   string
+	Pos      Pos
+	RolesPos []Pos
+}
+
+// Secret is a reference to a credential; the value itself is never held in the model.
+type Secret struct {
+	Env  string
+	File string
+}
+
+func (s Secret) String() string {
+	if s.Env != "" {
+		return "env:" + s.Env
+	}
+	return "file:" + s.File
+}
+
+// Account id derivations.
+const (
+	AccountByID         = "id"
+	AccountByEmail      = "email"
+	AccountByEmailLocal = "emailLocal"
+)
+
+// System is one connected system.
+type System struct {
+	ID        string
+	Type      string
+	Owner     string
+	Ignore    []string
+	AccountID string
+	// Config holds the kind-specific settings as decoded scalars, lists and maps; secrets
+	// appear only as Secret values.
+	Config map[string]any
+
+	Pos      Pos
+	OwnerPos Pos
+	FieldPos map[string]Pos
+}
+
+// ServiceAccount is a non-person account roster knows about.
+type ServiceAccount struct {
+	ID       string
+	Owner    string
+	Reason   string
+	Expires  Date
+	Accounts map[string]string
+
+	Pos      Pos
+	OwnerPos Pos
+	FieldPos map[string]Pos
+}
+
+// AccountRef names one account on one system.
+type AccountRef struct {
+	System  string
+	Account string
+	Pos     Pos
+}
+
+// Revocation is a merged decision to remove accounts roster found as orphans.
+type Revocation struct {
+	ID       string
+	Date     Date
+	Reason   string
+	Accounts []AccountRef
+	Pos      Pos
+}
+
+// License prices one license SKU.
+type License struct {
+	MonthlyCost float64
+	Currency    string
+}
+
+// Forge configures the code-review host of the access repo.
+type Forge struct {
+	Type    string
+	Repo    string
+	Token   Secret
+	BaseURL string
+}
+
+// MaxRevocations is the mass-revocation guard: a count, or a percentage when Percent is set.
+type MaxRevocations struct {
+	Count   int
+	Percent float64
+	IsPct   bool
+}
+
+func (m MaxRevocations) String() string {
+	if m.IsPct {
+		return fmt.Sprintf("%g%%", m.Percent)
+	}
+	return fmt.Sprint(m.Count)
+}
+
+// Limit is the number of revocations allowed on a system holding total accounts.
+func (m MaxRevocations) Limit(total int) int {
+	if !m.IsPct {
+		return m.Count
+	}
+	return int(m.Percent * float64(total) / 100)
+}
+
+// Settings are the organisation-wide settings.
+type Settings struct {
+	Organization      string
+	Timezone          string
+	Location          *time.Location
+	ProvisionLeadDays int
+	DeleteAfterDays   int
+	MaxRevocations    MaxRevocations
+	Policies          []string
+	PolicyOptions     map[string]map[string]any
+	Forge             *Forge
+	Licenses          map[string]License
+
+	Pos         Pos
+	PoliciesPos []Pos
+	FieldPos    map[string]Pos
+}
+
+// Repo is a whole decoded access repo.
+type Repo struct {
+	Settings        Settings
+	People          map[string]*Person
+	Roles           map[string]*Role
+	Rules           map[string]*Rule
+	Conflicts       map[string]*Conflict
+	Systems         map[string]*System
+	ServiceAccounts map[string]*ServiceAccount
+	Revocations     map[string]*Revocation
+}
+
+// SortedKeys returns the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// AccountFor returns the account name p has (or would have) on sys: the person's
+// accounts override, else derived by the system's accountId rule.
+func AccountFor(sys *System, p *Person) string {
+	if a, ok := p.Accounts[sys.ID]; ok {
+		return a
+	}
+	switch sys.AccountID {
+	case AccountByEmail:
+		return p.Email
+	case AccountByEmailLocal:
+		if i := strings.LastIndexByte(p.Email, '@'); i >= 0 {
+			return p.Email[:i]
+		}
+		return p.Email
+	}
+	return p.ID
+}
+
+// AccountKey normalises an account name for comparison: account names are matched
+// without regard to case, as directories, email systems and forges do.
+func AccountKey(account string) string { return strings.ToLower(strings.TrimSpace(account)) }
+
+// At returns the position of a settings field, or of settings itself.
+func (s *Settings) At(field string) Pos {
+	if p, ok := s.FieldPos[field]; ok && p.IsValid() {
+		return p
+	}
+	return s.Pos
+}
+
+// At returns the position of a system field, or of the system itself.
+func (s *System) At(field string) Pos {
+	if p, ok := s.FieldPos[field]; ok && p.IsValid() {
+		return p
+	}
+	return s.Pos
+}

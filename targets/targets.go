@@ -1,0 +1,219 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// Account is one account as a system reports it.
+type Account struct {
+	// ID is the account name as the system spells it.
+	ID      string
+	Enabled bool
+	// Entitlements are "kind:name" values, sorted, each once.
+	Entitlements []string
+	// LastLogin is when the account was last used, where the system reports it.
+	LastLogin time.Time
+}
+
+// Snapshot is every account of one system at one moment.
+type Snapshot struct {
+	System   string
+	Accounts []Account // sorted by ID
+	ReadAt   time.Time
+}
+
+// Op is one kind of change to an account. Changes to one account run in this order.
+type Op int
+
+const (
+	OpCreate Op = iota
+	OpEnable
+	OpGrant
+	OpRevoke
+	OpDisable
+	OpDelete
+)
+
+var opNames = [...]string{"create", "enable", "grant", "revoke", "disable", "delete"}
+
+func (o Op) String() string {
+	if o < 0 || int(o) >= len(opNames) {
+		return fmt.Sprintf("op(%d)", int(o))
+	}
+	return opNames[o]
+}
+
+// ParseOp is the inverse of Op.String.
+func ParseOp(s string) (Op, bool) {
+	for i, n := range opNames {
+		if n == s {
+			return Op(i), true
+		}
+	}
+	return 0, false
+}
+
+// MarshalText writes the op's name.
+func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads an op's name.
+func (o *Op) UnmarshalText(b []byte) error {
+	op, ok := ParseOp(string(b))
+	if !ok {
+		return fmt.Errorf("unknown op %q", b)
+	}
+	*o = op
+	return nil
+}
+
+// IsRevocation reports whether o takes access away (what the mass-revocation guard counts).
+func (o Op) IsRevocation() bool { return o == OpRevoke || o == OpDisable || o == OpDelete }
+
+// Change is one change to one account, as a target receives it.
+type Change struct {
+	Op          Op
+	Account     string
+	Entitlement string // "kind:name" for grant and revoke
+	// Profile holds what a create needs (name, givenName, sn, mail); never credentials.
+	Profile map[string]string
+}
+
+// Result is the outcome of one change.
+type Result struct {
+	Change   Change
+	Err      error
+	Verified bool // the change was read back from the system
+}
+
+// Target reads the live accounts of one system.
+type Target interface {
+	Read(ctx context.Context) (*Snapshot, error)
+}
+
+// Applier is a Target that can change accounts. A target that implements only Target is
+// read-only: its changes are manual tasks for a person.
+type Applier interface {
+	Target
+	// Apply makes the changes, in order, and returns one result per change.
+	Apply(ctx context.Context, changes []Change) []Result
+}
+
+// Env is what a constructor may use: the access repo's files (for paths relative to its
+// root) and a way to resolve secret references.
+type Env struct {
+	Repo   fs.FS
+	Getenv func(string) string
+}
+
+// Type describes one kind of system: what it has and how to connect to it.
+type Type struct {
+	Name string
+	// Kinds are the entitlement kinds the type has; AnyKind accepts any.
+	Kinds   []string
+	AnyKind bool
+	// CanDisable is false for systems where an account can only exist or not (a leaver is
+	// then deleted rather than disabled).
+	CanDisable bool
+	// ReadOnly types produce manual tasks instead of changes.
+	ReadOnly bool
+	// Check validates a system's kind-specific settings, returning (field, message) pairs.
+	Check func(sys *model.System) [][2]string
+	// New connects to one system. It must not do network I/O until a method is called.
+	New func(sys *model.System, env Env) (Target, error)
+}
+
+// Registry maps a type name to its Type.
+type Registry struct {
+	mu    sync.RWMutex
+	types map[string]*Type
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{types: map[string]*Type{}} }
+
+// Register adds t; registering a name twice panics, as it is a programming error.
+func (r *Registry) Register(t *Type) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.types[t.Name]; dup {
+		panic("targets: type registered twice: " + t.Name)
+	}
+	r.types[t.Name] = t
+}
+
+// Lookup returns the type registered under name.
+func (r *Registry) Lookup(name string) (*Type, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t, ok := r.types[name]
+	return t, ok
+}
+
+// Known lists the registered type names, sorted.
+func (r *Registry) Known() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.types))
+	for n := range r.types {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// EntitlementKinds implements schema.SystemTypes.
+func (r *Registry) EntitlementKinds(typ string) ([]string, bool, bool) {
+	t, ok := r.Lookup(typ)
+	if !ok {
+		return nil, false, false
+	}
+	return t.Kinds, t.AnyKind, true
+}
+
+// CheckConfig implements schema.SystemTypes.
+func (r *Registry) CheckConfig(sys *model.System) [][2]string {
+	t, ok := r.Lookup(sys.Type)
+	if !ok || t.Check == nil {
+		return nil
+	}
+	return t.Check(sys)
+}
+
+// Open connects to sys using its registered type.
+func (r *Registry) Open(sys *model.System, env Env) (Target, error) {
+	t, ok := r.Lookup(sys.Type)
+	if !ok {
+		return nil, fmt.Errorf("system %s: unknown type %q", sys.ID, sys.Type)
+	}
+	return t.New(sys, env)
+}
+
+// InputError is a problem with data a target reads from the access repo (a csv export),
+// which is the user's to fix: the CLI exits 2 for it.
+type InputError struct {
+	Pos model.Pos
+	Msg string
+}
+
+func (e *InputError) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// IsInputError reports whether err is, or wraps, an *InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// SplitEntitlement splits "kind:name" at the first colon.
+func SplitEntitlement(e string) (kind, name string, ok bool) {
+	kind, name, ok = strings.Cut(e, ":")
+	return kind, name, ok && kind != "" && name != ""
+}
