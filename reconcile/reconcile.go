@@ -84,11 +84,11 @@ func personLifecycle(p *model.Person, s *model.Settings, at time.Time) lifecycle
 
 // want is the state one account should be in.
 type want struct {
-	person   *model.Person
-	life     lifecycle
-	roles    []string // effective roles reaching this system
-	reaches  bool     // one of the person's grants names this system
-	ents     []string // desired entitlements when reaches
+	person  *model.Person
+	life    lifecycle
+	roles   []string // effective roles reaching this system
+	reaches bool     // one of the person's grants names this system
+	ents    []string // desired entitlements when reaches
 }
 
 // Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with

@@ -208,7 +208,6 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 	return l.errs
 }
 
-
 // conflictsHit returns the conflicts all of whose roles are in the sorted list held.
 func conflictsHit(r *model.Repo, held []string) []*model.Conflict {
 	var out []*model.Conflict
