@@ -333,13 +333,16 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 		}
 		add(targets.OpCreate, "", why)
 	case !l.Enabled:
-		why := base
-		if why == "" {
-			why = "rehire: started " + w.person.Start.String()
+		// A disabled account of an active person: someone returning.
+		if base == "" {
+			base = "rehire: started " + w.person.Start.String()
 		} else {
-			why = strings.Replace(why, "joiner:", "rehire:", 1)
+			base = strings.Replace(base, "joiner:", "rehire:", 1)
 		}
-		add(targets.OpEnable, "", why)
+		add(targets.OpEnable, "", base)
+		if strings.HasPrefix(base, "rehire: started") {
+			base = "" // grants then name only their role
+		}
 	}
 	have := map[string]bool{}
 	if l != nil {
@@ -350,16 +353,9 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 	wantSet := make(map[string]bool, len(w.ents))
 	for _, e := range w.ents {
 		wantSet[e] = true
-		if have[e] {
-			continue
-		}
-		by := intersect(ix.GrantedBy(system, e), w.roles)
-		why := "role " + strings.Join(by, ", role ") + " grants it"
-		if base != "" {
-			why = base + " (" + strings.TrimSuffix(why, " grants it") + ")"
-		}
-		add(targets.OpGrant, e, why)
 	}
+	var revokes []Change
+	mover := false
 	if l != nil {
 		for _, e := range l.Entitlements {
 			if wantSet[e] {
@@ -368,10 +364,26 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 			why := "not granted by any role (added outside roster)"
 			if by := ix.GrantedBy(system, e); len(by) > 0 {
 				why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
+				mover = l.Enabled // a returning person is not moving
 			}
-			add(targets.OpRevoke, e, why)
+			revokes = append(revokes, Change{System: system, Account: account, Person: personID, Op: targets.OpRevoke, Entitlement: e, Reason: why})
 		}
 	}
+	for _, e := range w.ents {
+		if have[e] {
+			continue
+		}
+		by := "role " + strings.Join(intersect(ix.GrantedBy(system, e), w.roles), ", role ")
+		why := by + " grants it"
+		switch {
+		case base != "":
+			why = base + " (" + by + ")"
+		case mover:
+			why = "mover: " + by + " now held"
+		}
+		add(targets.OpGrant, e, why)
+	}
+	out = append(out, revokes...)
 	after = AccountState{Exists: true, Enabled: true, Entitlements: append([]string{}, w.ents...)}
 	sort.Strings(after.Entitlements)
 	return out, before, after
