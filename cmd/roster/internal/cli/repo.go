@@ -154,7 +154,7 @@ func lines(es []error) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString("roster: " + err.Error())
+		b.WriteString(err.Error())
 	}
 	return b.String()
 }

@@ -19,7 +19,17 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: valid — %d people, %d roles, %d rules, %d systems, %d service accounts, %d revocations\n",
-		*dir, len(repo.People), len(repo.Roles), len(repo.Rules), len(repo.Systems), len(repo.ServiceAccounts), len(repo.Revocations))
+	fmt.Fprintf(e.stdout, "%s: valid — %s, %s, %s, %s, %s, %s\n", *dir,
+		count(len(repo.People), "person", "people"), count(len(repo.Roles), "role", "roles"),
+		count(len(repo.Rules), "rule", "rules"), count(len(repo.Systems), "system", "systems"),
+		count(len(repo.ServiceAccounts), "service account", "service accounts"),
+		count(len(repo.Revocations), "revocation", "revocations"))
 	return nil
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
