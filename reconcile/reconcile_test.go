@@ -50,8 +50,8 @@ func fixture() *model.Repo {
 		},
 		Conflicts: map[string]*model.Conflict{},
 		Systems: map[string]*model.System{
-			"dir": {ID: "dir", Type: "test", AccountID: model.AccountByID, Ignore: []string{"admin", "svc-*"}},
-			"gh":  {ID: "gh", Type: "test", AccountID: model.AccountByID},
+			"dir":  {ID: "dir", Type: "test", AccountID: model.AccountByID, Ignore: []string{"admin", "svc-*"}},
+			"gh":   {ID: "gh", Type: "test", AccountID: model.AccountByID},
 			"mail": {ID: "mail", Type: "test", AccountID: model.AccountByEmail},
 		},
 		ServiceAccounts: map[string]*model.ServiceAccount{},
@@ -104,7 +104,12 @@ func TestLifecycle(t *testing.T) {
 		},
 		{
 			name: "joiner on the first lead day",
-			edit: func(r *model.Repo) { p := person("ann"); p.Roles = []string{"base"}; p.Start = date("2026-11-26"); r.People["ann"] = p },
+			edit: func(r *model.Repo) {
+				p := person("ann")
+				p.Roles = []string{"base"}
+				p.Start = date("2026-11-26")
+				r.People["ann"] = p
+			},
 			want: []string{"dir ann create | joiner: starts 2026-11-26", "dir ann grant group:all | joiner: starts 2026-11-26 (role base)"},
 		},
 		{

@@ -159,8 +159,17 @@ func fromValue(v cue.Value) *node {
 			return n
 		}
 		for it.Next() {
-			fv := it.Value()
-			n.fields = append(n.fields, nodeField{name: it.Selector().Unquoted(), pos: toPos(fv.Pos()), val: fromValue(fv)})
+			fv := fromValue(it.Value())
+			n.fields = append(n.fields, nodeField{name: it.Selector().Unquoted(), pos: fv.pos, val: fv})
+		}
+		// A struct's own position may be the schema's; point at its first field instead.
+		if n.pos.File == "" || n.pos.File == schemaFile {
+			for _, f := range n.fields {
+				if f.pos.IsValid() && f.pos.File != schemaFile {
+					n.pos = f.pos
+					break
+				}
+			}
 		}
 	case cue.ListKind:
 		it, err := v.List()
