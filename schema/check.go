@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -19,8 +20,12 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 	} else {
 		s.Location = loc
 	}
-	if f := s.Forge; f != nil && f.Token == (model.Secret{}) {
-		l.add(s.At("forge"), "settings.forge.token", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+	if f := s.Forge; f != nil {
+		if f.Token == (model.Secret{}) {
+			l.add(s.At("forge.token"), "settings.forge.token", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+		} else if msg := badSecretRef(f.Token); msg != "" {
+			l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
+		}
 	}
 
 	person := func(id string) bool { _, ok := r.People[id]; return ok }
@@ -36,10 +41,14 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			l.add(sys.OwnerPos, path+".owner", "unknown person %q", sys.Owner)
 		}
 		for _, k := range model.SortedKeys(sys.Config) {
-			if isSecretField(k) {
-				if _, ok := sys.Config[k].(model.Secret); !ok {
-					l.add(sys.At(k), path+"."+k, "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+			ref, isRef := sys.Config[k].(model.Secret)
+			switch {
+			case isRef:
+				if msg := badSecretRef(ref); msg != "" {
+					l.add(sys.At(k), path+"."+k, "%s", msg)
 				}
+			case isSecretField(k):
+				l.add(sys.At(k), path+"."+k, "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
 			}
 		}
 		if types == nil {
@@ -75,6 +84,12 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			if g.Kind == "\x00" {
 				l.add(g.Pos, gpath, "a grant names at most one entitlement")
 				continue
+			}
+			switch {
+			case g.Kind == "repo" && !validPermission[g.Permission]:
+				l.add(g.Pos, gpath+".permission", "a repo grant needs permission read, triage, write, maintain or admin, not %q", g.Permission)
+			case g.Kind != "repo" && g.Permission != "":
+				l.add(g.Pos, gpath+".permission", "permission goes only with a repo grant")
 			}
 			if g.Kind == "" || types == nil {
 				continue
@@ -281,6 +296,21 @@ func includeCycles(r *model.Repo) [][]string {
 		}
 	}
 	return out
+}
+
+var validPermission = map[string]bool{"read": true, "triage": true, "write": true, "maintain": true, "admin": true}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// badSecretRef says what is wrong with a reference, or "".
+func badSecretRef(s model.Secret) string {
+	switch {
+	case s.Env != "" && !envNameRE.MatchString(s.Env):
+		return fmt.Sprintf("env %q is not an environment variable name", s.Env)
+	case s.Env == "" && s.File == "":
+		return "a secret reference needs a non-empty env or file"
+	}
+	return ""
 }
 
 // isSecretField reports whether a system setting by this name holds a credential.

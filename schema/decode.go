@@ -232,8 +232,17 @@ func secretOf(n *node) (model.Secret, bool) {
 }
 
 // decodeRest decodes everything but the fast-path people from the evaluated CUE value.
-func decodeRest(root *node, repo *model.Repo, errs *errorList) {
+func decodeRest(root *node, repo *model.Repo, keys map[string]model.Pos, errs *errorList) {
 	for _, sec := range root.fields {
+		// Entries are placed at their key, where the repo names them.
+		for i := range sec.val.fields {
+			if p, ok := keys[sec.name+"\x00"+sec.val.fields[i].name]; ok {
+				sec.val.fields[i].pos = p
+			}
+		}
+		if p, ok := keys[sec.name]; ok {
+			sec.val.pos = p
+		}
 		switch sec.name {
 		case "settings":
 			decodeSettings(sec.val, &repo.Settings, errs)
@@ -298,6 +307,9 @@ func decodeSettings(n *node, s *model.Settings, errs *errorList) {
 	}
 	s.Organization = strOf(n.get("organization"))
 	s.Timezone = strOf(n.get("timezone"))
+	if n.get("timezone") == nil {
+		s.Timezone = "UTC"
+	}
 	if v := n.get("provisionLeadDays"); v != nil {
 		s.ProvisionLeadDays = int(v.num)
 	}
@@ -330,6 +342,7 @@ func decodeSettings(n *node, s *model.Settings, errs *errorList) {
 		f := &model.Forge{Type: strOf(fg.get("type")), Repo: strOf(fg.get("repo")), BaseURL: strOf(fg.get("baseURL"))}
 		if t := fg.get("token"); t != nil {
 			f.Token, _ = secretOf(t)
+			s.FieldPos["forge.token"] = t.pos
 		}
 		s.Forge = f
 	}
@@ -375,7 +388,8 @@ func decodeGrant(n *node) model.Grant {
 			g.Kind, g.Name = f.name, f.val.str
 		}
 	}
-	if perm != "" && g.Kind != "\x00" {
+	g.Permission = perm
+	if perm != "" && g.Kind == "repo" {
 		g.Name += ":" + perm
 	}
 	return g

@@ -3,7 +3,9 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	cueerrors "cuelang.org/go/cue/errors"
@@ -46,81 +48,155 @@ func (l *errorList) add(pos model.Pos, path, format string, args ...any) {
 func (l *errorList) merge(m *errorList) { l.errs = append(l.errs, m.errs...) }
 
 // addCUE converts CUE's errors, keeping the first position that lies in the access repo
-// rather than in roster's own schema. The errors CUE gives for each failed alternative of a
-// disjunction are folded into one message per field.
-func (l *errorList) addCUE(err error) {
+// rather than in roster's own schema; where CUE gives none, resolve finds the position of
+// the nearest enclosing value the repo wrote (nil: none). The errors CUE gives for each
+// failed alternative of a disjunction are folded into one message per field, messages about
+// the schema's own patterns are said in words, and a field that holds a credential never has
+// its value repeated.
+func (l *errorList) addCUE(err error, resolve func(path []string) model.Pos) {
 	type item struct {
-		pos    model.Pos
-		format string
-		args   []any
+		pos model.Pos
+		msg string
 	}
 	var paths []string
 	byPath := map[string][]item{}
+	disjunction := map[string]bool{}
 	for _, e := range cueerrors.Errors(err) {
-		path := e.Path()
-		if len(path) > 0 && path[0] == "#Repo" {
-			path = path[1:]
+		sels := e.Path()
+		if len(sels) > 0 && sels[0] == "#Repo" {
+			sels = sels[1:]
 		}
-		p := strings.Join(path, ".")
+		p := joinPath(sels)
 		format, args := e.Msg()
+		pos := repoPos(cueerrors.Positions(e))
+		if !pos.IsValid() && resolve != nil {
+			pos = resolve(sels)
+		}
 		if _, ok := byPath[p]; !ok {
 			paths = append(paths, p)
 		}
-		byPath[p] = append(byPath[p], item{repoPos(cueerrors.Positions(e)), format, args})
+		if strings.Contains(format, "errors in empty disjunction") {
+			disjunction[p] = true
+			continue
+		}
+		byPath[p] = append(byPath[p], item{pos, friendly(sels, format, args)})
 	}
 	for _, p := range paths {
 		items := byPath[p]
-		disj := false
-		for _, it := range items {
-			disj = disj || strings.Contains(it.format, "errors in empty disjunction")
-		}
-		if !disj {
+		if !disjunction[p] || len(items) < 2 {
 			for _, it := range items {
-				l.errs = append(l.errs, &Error{Pos: it.pos, Path: p, Msg: fmt.Sprintf(it.format, it.args...)})
+				l.errs = append(l.errs, &Error{Pos: it.pos, Path: p, Msg: it.msg})
+			}
+			if disjunction[p] && len(items) == 0 {
+				l.errs = append(l.errs, &Error{Path: p, Msg: "no alternative of the schema matches this value"})
 			}
 			continue
 		}
+		// One message for a failed disjunction: "x" is not allowed: want one of …
 		var pos model.Pos
 		var msgs []string
-		conflicts := 0
-		count := map[string]int{}
-		var order []string
+		value := ""
+		var alts []string
+		simple := true
 		for _, it := range items {
-			if strings.Contains(it.format, "errors in empty disjunction") {
-				continue
-			}
 			if !pos.IsValid() {
 				pos = it.pos
 			}
-			msgs = append(msgs, fmt.Sprintf(it.format, it.args...))
-			if it.format == "conflicting values %s and %s" && len(it.args) == 2 {
-				conflicts++
-				for _, a := range it.args {
-					s := fmt.Sprint(a)
-					if count[s] == 0 {
-						order = append(order, s)
-					}
-					count[s]++
-				}
+			msgs = append(msgs, it.msg)
+			a, b, ok := conflictPair(it.msg)
+			if !ok {
+				simple = false
+				continue
+			}
+			switch {
+			case value == "":
+				value, alts = b, append(alts, a)
+			case b == value:
+				alts = append(alts, a)
+			case a == value:
+				alts = append(alts, b)
+			default:
+				simple = false
 			}
 		}
 		msg := "no alternative matches: " + strings.Join(msgs, "; ")
-		if conflicts == len(msgs) && conflicts > 1 {
-			var value string
-			var alts []string
-			for _, s := range order {
-				if count[s] == conflicts && value == "" {
-					value = s
-				} else {
-					alts = append(alts, s)
-				}
-			}
-			if value != "" {
-				msg = fmt.Sprintf("%s is not allowed: want one of %s", value, strings.Join(alts, ", "))
-			}
+		if simple {
+			sort.Strings(alts)
+			msg = fmt.Sprintf("%s is not allowed: want one of %s", value, strings.Join(alts, ", "))
 		}
 		l.errs = append(l.errs, &Error{Pos: pos, Path: p, Msg: msg})
 	}
+}
+
+var conflictRE = regexp.MustCompile(`^conflicting values ("(?:[^"\\]|\\.)*"|[^ ]+) and ("(?:[^"\\]|\\.)*"|[^ ]+)$`)
+
+func conflictPair(msg string) (string, string, bool) {
+	m := conflictRE.FindStringSubmatch(msg)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// joinPath renders CUE's selectors as a field path: people.ann.roles[0].
+func joinPath(sels []string) string {
+	var b strings.Builder
+	for _, s := range sels {
+		if _, err := strconv.Atoi(s); err == nil {
+			b.WriteString("[" + s + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var sections = map[string]bool{"people": true, "roles": true, "rules": true, "conflicts": true,
+	"systems": true, "serviceAccounts": true, "revocations": true}
+
+// friendly rewrites CUE's message for the schema's own patterns.
+func friendly(sels []string, format string, args []any) string {
+	msg := fmt.Sprintf(format, args...)
+	last := ""
+	if len(sels) > 0 {
+		last = sels[len(sels)-1]
+	}
+	if isSecretField(last) || (len(sels) >= 2 && sels[len(sels)-2] == "forge" && last == "token") {
+		return "invalid value (not shown: this field holds a credential, which must be {env: \"NAME\"} or {file: \"PATH\"})"
+	}
+	val := ""
+	if len(args) > 0 {
+		val = fmt.Sprint(args[0])
+	}
+	switch {
+	case strings.Contains(msg, "incompatible list lengths") && len(sels) == 3 && sels[0] == "rules" && last == "roles":
+		return "a rule needs at least one role"
+	case strings.Contains(msg, "incompatible list lengths") && len(sels) == 3 && sels[0] == "conflicts" && last == "roles":
+		return "a conflict needs at least two roles"
+	case strings.HasPrefix(format, "incomplete value") || format == "field is required but not present":
+		return "required field is missing"
+	case strings.Contains(msg, "does not satisfy time.Format"):
+		return val + " is not a date: want YYYY-MM-DD, a day that exists"
+	case strings.Contains(msg, "does not satisfy time.Time"):
+		return val + " is not an RFC 3339 time, such as 2026-11-22T14:03:00+01:00"
+	case strings.Contains(msg, "out of bound") && strings.Contains(msg, "@"):
+		return val + " is not an email address"
+	case strings.Contains(msg, "out of bound") && strings.Contains(msg, "A-Za-z0-9._-"):
+		return val + " is not a valid name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+	case format == "field not allowed" && len(sels) == 2 && sections[sels[0]] && !nameRE.MatchString(unquote(sels[1])):
+		return fmt.Sprintf("%s is not a valid name: use letters, digits, '.', '_' and '-', starting with a letter or digit", sels[1])
+	}
+	return msg
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
 }
 
 func repoPos(ps []token.Pos) model.Pos {

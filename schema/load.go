@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -39,6 +40,59 @@ type Options struct {
 	// Checks run after the built-in checks on a repo that decoded; the policies package
 	// provides one.
 	Checks []func(*model.Repo) []*Error
+	// Cache, when set, keeps each file's parse between loads of the same repo, so a
+	// re-validate after a save redoes only the changed files (validate --watch).
+	Cache *Cache
+}
+
+// Cache holds parsed files between loads. It is safe for concurrent use. The people it
+// holds are shared between the repos successive loads return: callers must not modify a
+// loaded model.
+type Cache struct {
+	mu    sync.Mutex
+	files map[string]*file
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{files: map[string]*file{}} }
+
+func (c *Cache) get(name string, src []byte) *file {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.files[name]; ok && bytes.Equal(f.src, src) {
+		return f
+	}
+	return nil
+}
+
+func (c *Cache) put(f *file) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.files[f.name] = f
+}
+
+// prune forgets files no longer in the repo.
+func (c *Cache) prune(names []string) {
+	if c == nil {
+		return
+	}
+	keep := make(map[string]bool, len(names))
+	for _, n := range names {
+		keep[n] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := range c.files {
+		if !keep[n] {
+			delete(c.files, n)
+		}
+	}
 }
 
 // SystemTypes is what validation needs to know of the targets registry.
@@ -58,7 +112,10 @@ var fastPath = true
 // file is one parsed .cue file and what the fast path took from it.
 type file struct {
 	name     string
-	ast      *ast.File
+	src      []byte
+	pkg      string
+	pkgPos   model.Pos
+	ast      *ast.File      // nil when scanData read the file; see syntax
 	pure     bool           // every declaration is plain data
 	people   []*personEntry // people entries of a pure file
 	keys     []string       // people keys defined syntactically (pure or not)
@@ -69,7 +126,7 @@ type file struct {
 type personEntry struct {
 	key    string
 	keyPos model.Pos
-	field  *ast.Field
+	field  *ast.Field    // nil when scanData read the file
 	person *model.Person // nil when the fast path declined it
 }
 
@@ -91,24 +148,37 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		errs.add(model.Pos{}, "", "no .cue files found")
 		return nil, errs.err()
 	}
-	files, err := parseAll(ctx, fsys, names)
+	files, err := parseAll(ctx, fsys, names, opts.Cache)
 	if err != nil {
 		return nil, err
 	}
+	// One package: the one most files name; each file that differs is reported.
+	pkgCount := map[string]int{}
+	pkgFirst := map[string]string{}
 	pkg := ""
 	for _, f := range files {
 		if f.parseErr != nil {
-			errs.addCUE(f.parseErr)
+			errs.addCUE(f.parseErr, nil)
 			continue
 		}
-		name := f.ast.PackageName()
-		switch {
-		case name == "":
+		if f.pkg == "" {
 			errs.add(model.Pos{File: f.name, Line: 1, Col: 1}, "", "missing package clause: every file of the access repo belongs to one package")
-		case pkg == "":
-			pkg = name
-		case name != pkg:
-			errs.add(packagePos(f.ast), "", "package %s differs from package %s of the other files", name, pkg)
+			continue
+		}
+		if pkgCount[f.pkg]++; pkgCount[f.pkg] == 1 {
+			pkgFirst[f.pkg] = f.name
+		}
+		if pkg == "" || pkgCount[f.pkg] > pkgCount[pkg] {
+			pkg = f.pkg
+		}
+	}
+	for _, f := range files {
+		if f.parseErr == nil && f.pkg != "" && f.pkg != pkg {
+			others := ""
+			if n := pkgCount[pkg] - 1; n > 0 {
+				others = fmt.Sprintf(" and %d other files", n)
+			}
+			errs.add(f.pkgPos, "", "package %s differs from package %s of %s%s: every file of the access repo belongs to one package", f.pkg, pkg, pkgFirst[pkg], others)
 		}
 	}
 	if errs.len() > 0 {
@@ -130,19 +200,38 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		ServiceAccounts: map[string]*model.ServiceAccount{}, Revocations: map[string]*model.Revocation{},
 	}
 	bi := build.NewContext().NewInstance("", nil)
-	for _, f := range files {
-		syn := f.ast
-		if f.pure && fastPath {
-			syn = reduce(f, func(e *personEntry) bool {
-				if e.person == nil || opaque || count[e.key] != 1 {
-					return false
-				}
-				repo.People[e.key] = e.person
-				return true
-			})
+	// keys holds where each section and entry first appears in the files CUE evaluates:
+	// CUE's own positions for a struct can be the schema's.
+	keys := map[string]model.Pos{}
+	take := func(e *personEntry) bool {
+		if e.person == nil || opaque || count[e.key] != 1 || !fastPath {
+			return false
 		}
+		repo.People[e.key] = e.person
+		return true
+	}
+	for _, f := range files {
+		if f.ast == nil {
+			// Read by scanData: CUE sees the file only if it declined some person.
+			all := true
+			for _, e := range f.people {
+				all = take(e) && all
+			}
+			if all {
+				continue
+			}
+			for _, e := range f.people {
+				delete(repo.People, e.key)
+			}
+			f = parseCUE(f.name, f.src)
+		}
+		syn := f.ast
+		if f.pure {
+			syn = reduce(f, take)
+		}
+		indexKeys(syn, keys)
 		if err := bi.AddSyntax(syn); err != nil {
-			errs.addCUE(err)
+			errs.addCUE(err, nil)
 		}
 	}
 	if errs.len() > 0 {
@@ -158,16 +247,34 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		return nil, fmt.Errorf("compile embedded schema: %w", err)
 	}
 	v := cctx.BuildInstance(bi)
+	resolve := func(sels []string) model.Pos {
+		for n := len(sels); n >= 1; n-- {
+			key := sels[0]
+			if n >= 2 {
+				key += "\x00" + unquote(sels[1])
+			}
+			if n <= 2 {
+				if p, ok := keys[key]; ok {
+					return p
+				}
+				continue
+			}
+			if p := fromValue(v.LookupPath(cue.ParsePath(strings.Join(sels[:n], ".")))).pos; p.IsValid() && p.File != schemaFile {
+				return p
+			}
+		}
+		return model.Pos{}
+	}
 	if err := v.Err(); err != nil {
-		errs.addCUE(err)
+		errs.addCUE(err, resolve)
 		return nil, errs.err()
 	}
 	v = sch.LookupPath(cue.ParsePath("#Repo")).Unify(v)
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		errs.addCUE(cueerrors.Sanitize(cueerrors.Promote(err, "")))
+		errs.addCUE(cueerrors.Sanitize(cueerrors.Promote(err, "")), resolve)
 		return nil, errs.err()
 	}
-	decodeRest(fromValue(v), repo, &errs)
+	decodeRest(fromValue(v), repo, keys, &errs)
 	if errs.len() > 0 {
 		return nil, errs.err()
 	}
@@ -207,7 +314,8 @@ func cueFiles(fsys fs.FS) ([]string, error) {
 }
 
 // parseAll reads and parses the files in parallel, writing each result at its own index.
-func parseAll(ctx context.Context, fsys fs.FS, names []string) ([]*file, error) {
+func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache) ([]*file, error) {
+	cache.prune(names)
 	files := make([]*file, len(names))
 	ioErrs := make([]error, len(names))
 	next := make(chan int)
@@ -222,7 +330,12 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string) ([]*file, error) 
 					ioErrs[i] = fmt.Errorf("read %s: %w", names[i], err)
 					continue
 				}
+				if f := cache.get(names[i], src); f != nil {
+					files[i] = f
+					continue
+				}
 				files[i] = parseFile(names[i], src)
+				cache.put(files[i])
 			}
 		}()
 	}
@@ -245,12 +358,48 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string) ([]*file, error) 
 	return files, nil
 }
 
+// parseFile reads one file: with scanData when it holds only people written as plain
+// data, else with CUE's parser.
 func parseFile(name string, src []byte) *file {
-	f := &file{name: name}
+	if fastPath {
+		if f := scanPeople(name, src); f != nil {
+			return f
+		}
+	}
+	return parseCUE(name, src)
+}
+
+// scanPeople returns the file read by scanData, or nil when it is not only people in plain
+// data.
+func scanPeople(name string, src []byte) *file {
+	pkg, pkgPos, fields, ok := scanData(name, src)
+	if !ok {
+		return nil
+	}
+	f := &file{name: name, src: src, pkg: pkg, pkgPos: pkgPos, pure: true}
+	for _, top := range fields {
+		if top.name != "people" || top.val.kind != cue.StructKind {
+			return nil
+		}
+		for _, pf := range top.val.fields {
+			f.keys = append(f.keys, pf.name)
+			e := &personEntry{key: pf.name, keyPos: pf.pos}
+			e.person, _ = decodePerson(pf.name, pf.pos, pf.val, true)
+			f.people = append(f.people, e)
+		}
+	}
+	return f
+}
+
+// parseCUE reads one file with CUE's parser and sorts out what the fast path may take.
+func parseCUE(name string, src []byte) *file {
+	f := &file{name: name, src: src}
 	f.ast, f.parseErr = parser.ParseFile(name, src)
 	if f.parseErr != nil {
 		return f
 	}
+	f.pkg = f.ast.PackageName()
+	f.pkgPos = packagePos(f.ast)
 	f.pure = true
 	for _, d := range f.ast.Decls {
 		switch d := d.(type) {
@@ -359,4 +508,38 @@ func packagePos(f *ast.File) model.Pos {
 		}
 	}
 	return model.Pos{File: f.Filename, Line: 1, Col: 1}
+}
+
+// indexKeys records the label position of each top-level field and of each entry of a
+// top-level struct, keeping the first seen.
+func indexKeys(f *ast.File, keys map[string]model.Pos) {
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.Field)
+		if !ok {
+			continue
+		}
+		section, ok := dataLabel(fd.Label)
+		if !ok {
+			continue
+		}
+		if _, seen := keys[section]; !seen {
+			keys[section] = toPos(fd.Label.Pos())
+		}
+		s, ok := fd.Value.(*ast.StructLit)
+		if !ok {
+			continue
+		}
+		for _, e := range s.Elts {
+			ef, ok := e.(*ast.Field)
+			if !ok {
+				continue
+			}
+			if key, ok := dataLabel(ef.Label); ok {
+				k := section + "\x00" + key
+				if _, seen := keys[k]; !seen {
+					keys[k] = toPos(ef.Label.Pos())
+				}
+			}
+		}
+	}
 }

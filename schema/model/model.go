@@ -152,8 +152,10 @@ func (p *Person) At(field string) Pos {
 type Grant struct {
 	System string
 	Kind   string
-	Name   string
-	Pos    Pos
+	Name   string // for repo grants, "<repo>:<permission>"
+	// Permission is the repo grant's permission as written; only repo grants have one.
+	Permission string
+	Pos        Pos
 }
 
 // Entitlement is the plan form of the grant, "kind:name", or "" for a bare account.

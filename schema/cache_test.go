@@ -1,0 +1,106 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// synthetic returns an in-memory repo of files × perFile people, plus a file that only CUE
+// can evaluate (a reference), so both paths are exercised.
+func synthetic(files, perFile int) fstest.MapFS {
+	fsys := fstest.MapFS{
+		"settings.cue": {Data: []byte(`package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: base: grants: [{system: "dir", group: "all"}]
+roles: eng: {includes: ["base"], grants: [{system: "dir", group: "eng"}]}
+systems: dir: {type: "csv", path: "live/dir.csv"}
+_boss: "boss"
+people: boss: {name: "Boss", email: "boss@acme.example", type: "employee", start: "2020-01-01", manager: _boss + "2"}
+people: boss2: {name: "Boss 2", email: "boss2@acme.example", type: "employee", start: "2020-01-01", manager: _boss}
+`)},
+	}
+	for f := 0; f < files; f++ {
+		var b strings.Builder
+		b.WriteString("package acme\n\n")
+		for i := 0; i < perFile; i++ {
+			id := fmt.Sprintf("p%d-%d", f, i)
+			fmt.Fprintf(&b, "people: %q: {\n\tname: \"Person %s\"\n\temail: \"%s@acme.example\"\n\ttype: \"employee\"\n\tdepartment: \"eng\"\n\tmanager: \"boss\"\n\troles: [\"eng\"]\n\tstart: \"2024-01-15\"\n\tattributes: {location: \"amsterdam\"}\n}\n", id, id, id)
+		}
+		fsys[fmt.Sprintf("people/part-%04d.cue", f)] = &fstest.MapFile{Data: []byte(b.String())}
+	}
+	return fsys
+}
+
+func TestCacheGivesTheSameRepo(t *testing.T) {
+	fsys := synthetic(20, 5)
+	cache := NewCache()
+	ctx := context.Background()
+	if _, err := Load(ctx, fsys, Options{Cache: cache}); err != nil {
+		t.Fatal(err)
+	}
+	// Change one person, remove a file, and touch the CUE-evaluated file.
+	fsys["people/part-0003.cue"].Data = []byte(strings.Replace(string(fsys["people/part-0003.cue"].Data), `"amsterdam"`, `"berlin"`, 1))
+	delete(fsys, "people/part-0007.cue")
+	fsys["settings.cue"].Data = append(fsys["settings.cue"].Data, []byte("people: boss: title: \"CEO\"\n")...)
+	cached, err := Load(ctx, fsys, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Load(ctx, fsys, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh, cached, cmpopts.IgnoreFields(model.Settings{}, "Location")); diff != "" {
+		t.Fatalf("cached load differs from a fresh one (-fresh +cached):\n%s", diff)
+	}
+	if got := cached.People["p3-0"].Attributes["location"]; got != "berlin" {
+		t.Errorf("changed file not re-read: location %q", got)
+	}
+	if _, ok := cached.People["p7-0"]; ok {
+		t.Error("person from a deleted file still loaded")
+	}
+	if cached.People["boss"].Title != "CEO" || cached.People["boss"].Manager != "boss2" {
+		t.Errorf("CUE-evaluated person wrong: %+v", cached.People["boss"])
+	}
+	if len(cached.People) != 2+19*5 {
+		t.Errorf("%d people, want %d", len(cached.People), 2+19*5)
+	}
+}
+
+// BenchmarkLoad100k loads 100,000 people in 2,000 files from memory.
+func BenchmarkLoad100k(b *testing.B) {
+	fsys := synthetic(2000, 50)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(context.Background(), fsys, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRevalidateOneChangedFile100k is validate --watch's case: 100,000 people loaded
+// once, then one file saved with a change and the repo validated again.
+func BenchmarkRevalidateOneChangedFile100k(b *testing.B) {
+	fsys := synthetic(2000, 50)
+	cache := NewCache()
+	if _, err := Load(context.Background(), fsys, Options{Cache: cache}); err != nil {
+		b.Fatal(err)
+	}
+	orig := fsys["people/part-0042.cue"].Data
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fsys["people/part-0042.cue"].Data = append(append([]byte(nil), orig...), fmt.Sprintf("// save %d\n", i)...)
+		if _, err := Load(context.Background(), fsys, Options{Cache: cache}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

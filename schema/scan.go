@@ -1,0 +1,346 @@
+package schema
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"cuelang.org/go/cue"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// scanData reads a file that holds a package clause and top-level fields whose values are
+// plain data — the way people files are written — straight into nodes, several times faster
+// than CUE's parser. It accepts a strict subset of CUE's syntax and reports false for
+// anything else (references, operators, optional fields, interpolation, multi-line strings,
+// number suffixes, attributes…), which is then parsed by CUE. TestScanAgreesWithParser and
+// FuzzScan keep it a subset with CUE's meaning and positions.
+func scanData(name string, src []byte) (pkg string, pkgPos model.Pos, fields []nodeField, ok bool) {
+	s := &scanner{name: name, src: src, line: 1, lineStart: 0}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, bail := r.(bailout); !bail {
+				panic(r)
+			}
+			pkg, pkgPos, fields, ok = "", model.Pos{}, nil, false
+		}
+	}()
+	s.skip(true)
+	if s.ident() != "package" {
+		s.bail()
+	}
+	s.skipSpaces()
+	pkgPos = s.pos()
+	pkg = s.ident()
+	if pkg == "" || pkg == "_" || pkg[0] == '#' {
+		s.bail()
+	}
+	s.endOfElement('}')
+	fields = s.fieldList(0)
+	return pkg, pkgPos, fields, true
+}
+
+type bailout struct{}
+
+type scanner struct {
+	name      string
+	src       []byte
+	i         int
+	line      int
+	lineStart int
+}
+
+func (s *scanner) bail() { panic(bailout{}) }
+
+func (s *scanner) pos() model.Pos {
+	return model.Pos{File: s.name, Line: s.line, Col: s.i - s.lineStart + 1}
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.src) {
+		return s.src[s.i]
+	}
+	return 0
+}
+
+// skip passes spaces and comments, and newlines too when nl is set. It reports whether
+// it passed a newline.
+func (s *scanner) skip(nl bool) bool {
+	sawNL := false
+	for s.i < len(s.src) {
+		switch c := s.src[s.i]; c {
+		case ' ', '\t', '\r':
+			s.i++
+		case '\n':
+			if !nl {
+				return sawNL
+			}
+			sawNL = true
+			s.i++
+			s.line++
+			s.lineStart = s.i
+		case '/':
+			if s.i+1 < len(s.src) && s.src[s.i+1] == '/' {
+				for s.i < len(s.src) && s.src[s.i] != '\n' {
+					s.i++
+				}
+				continue
+			}
+			s.bail()
+		default:
+			return sawNL
+		}
+	}
+	return sawNL
+}
+
+func (s *scanner) skipSpaces() { s.skip(false) }
+
+// endOfElement consumes what may follow a field or list element: a comma, a newline, or
+// (without consuming it) the closing bracket or the end of the file.
+func (s *scanner) endOfElement(close byte) {
+	s.skipSpaces()
+	switch c := s.peek(); {
+	case c == ',':
+		s.i++
+		s.skip(true)
+	case c == '\n' || s.i >= len(s.src):
+		s.skip(true)
+	case close != 0 && c == close:
+	default:
+		s.bail()
+	}
+}
+
+func isLetter(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// ident reads an identifier, or returns "" without moving.
+func (s *scanner) ident() string {
+	start := s.i
+	if s.i < len(s.src) && (isLetter(s.src[s.i]) || s.src[s.i] == '#') {
+		s.i++
+		for s.i < len(s.src) && (isLetter(s.src[s.i]) || isDigit(s.src[s.i])) {
+			s.i++
+		}
+	}
+	if s.i < len(s.src) && s.src[s.i] >= utf8.RuneSelf {
+		s.bail() // non-ASCII letters: leave to CUE
+	}
+	return string(s.src[start:s.i])
+}
+
+// fieldList reads fields up to close (0 for the end of the file).
+func (s *scanner) fieldList(close byte) []nodeField {
+	var fields []nodeField
+	for {
+		s.skip(true)
+		if s.i >= len(s.src) {
+			if close != 0 {
+				s.bail()
+			}
+			return fields
+		}
+		if close != 0 && s.peek() == close {
+			return fields
+		}
+		f := s.field()
+		for _, prev := range fields {
+			if prev.name == f.name {
+				s.bail() // repeated fields unify in CUE
+			}
+		}
+		fields = append(fields, f)
+		s.endOfElement(close)
+	}
+}
+
+// label reads a field label: an identifier that is not a definition, hidden field or
+// keyword, or a simple quoted string.
+func (s *scanner) label() (string, model.Pos) {
+	p := s.pos()
+	if s.peek() == '"' {
+		return s.str(), p
+	}
+	id := s.ident()
+	switch {
+	case id == "", id[0] == '#', id[0] == '_', id == "true", id == "false", id == "null",
+		id == "for", id == "if", id == "let", id == "in", id == "package", id == "import":
+		s.bail()
+	}
+	return id, p
+}
+
+func (s *scanner) field() nodeField {
+	name, p := s.label()
+	if s.peek() != ':' {
+		s.bail() // optional and required markers, aliases, anything else
+	}
+	s.i++
+	if s.peek() == ':' {
+		s.bail()
+	}
+	s.skipSpaces()
+	return nodeField{name: name, pos: p, val: s.value()}
+}
+
+// value reads a value; a label followed by ':' starts the shorthand a: b: c.
+func (s *scanner) value() *node {
+	p := s.pos()
+	switch c := s.peek(); {
+	case c == '{':
+		s.i++
+		n := &node{kind: cue.StructKind, pos: p}
+		n.fields = s.fieldList('}')
+		s.i++
+		return n
+	case c == '[':
+		s.i++
+		n := &node{kind: cue.ListKind, pos: p, list: []*node{}}
+		for {
+			s.skip(true)
+			if s.peek() == ']' {
+				s.i++
+				return n
+			}
+			n.list = append(n.list, s.value())
+			s.endOfElement(']')
+		}
+	case c == '"':
+		save, line, ls := s.i, s.line, s.lineStart
+		str := s.str()
+		if s.skipSpaces(); s.peek() == ':' {
+			// Shorthand with a quoted label: "jan-de-vries": {…}
+			s.i, s.line, s.lineStart = save, line, ls
+			f := s.field()
+			return &node{kind: cue.StructKind, pos: p, fields: []nodeField{f}}
+		}
+		return &node{kind: cue.StringKind, pos: p, str: str}
+	case isDigit(c):
+		return s.number(p)
+	case isLetter(c):
+		save, line, ls := s.i, s.line, s.lineStart
+		id := s.ident()
+		switch id {
+		case "true", "false":
+			return &node{kind: cue.BoolKind, pos: p, b: id == "true"}
+		case "null":
+			return &node{kind: cue.NullKind, pos: p}
+		}
+		// Shorthand: label: value, as a one-field struct at the label's position.
+		s.i, s.line, s.lineStart = save, line, ls
+		f := s.field()
+		return &node{kind: cue.StructKind, pos: p, fields: []nodeField{f}}
+	}
+	s.bail()
+	return nil
+}
+
+func (s *scanner) number(p model.Pos) *node {
+	start := s.i
+	for s.i < len(s.src) && isDigit(s.src[s.i]) {
+		s.i++
+	}
+	float := false
+	if s.peek() == '.' {
+		float = true
+		s.i++
+		if !isDigit(s.peek()) {
+			s.bail()
+		}
+		for s.i < len(s.src) && isDigit(s.src[s.i]) {
+			s.i++
+		}
+	}
+	if c := s.peek(); isLetter(c) || c == '.' || c == '#' {
+		s.bail() // exponents, suffixes (1K, 1Gi), hex, underscores
+	}
+	lit := string(s.src[start:s.i])
+	if len(lit) > 1 && lit[0] == '0' && lit[1] != '.' {
+		s.bail()
+	}
+	n := &node{pos: p}
+	if float {
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			s.bail()
+		}
+		n.kind, n.num = cue.FloatKind, f
+		return n
+	}
+	i, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil {
+		s.bail()
+	}
+	n.kind, n.num, n.isInt = cue.IntKind, float64(i), true
+	return n
+}
+
+// str reads a single-line double-quoted string with the common escapes.
+func (s *scanner) str() string {
+	s.i++ // opening quote
+	if s.i+1 < len(s.src) && s.src[s.i] == '"' && s.src[s.i+1] == '"' {
+		s.bail() // multi-line string
+	}
+	start := s.i
+	simple := true
+	for {
+		if s.i >= len(s.src) {
+			s.bail()
+		}
+		c := s.src[s.i]
+		if c == '"' {
+			break
+		}
+		if c == '\n' || c == '\r' || c == 0 {
+			s.bail()
+		}
+		if c == '\\' {
+			simple = false
+			s.i++
+			if s.i >= len(s.src) {
+				s.bail()
+			}
+			switch s.src[s.i] {
+			case '"', '\\', '/', 'n', 't', 'r', 'b', 'f':
+			default:
+				s.bail() // \( interpolation, unicode escapes and the rest: CUE's job
+			}
+		}
+		s.i++
+	}
+	raw := s.src[start:s.i]
+	s.i++
+	if !utf8.Valid(raw) {
+		s.bail()
+	}
+	if simple {
+		return string(raw)
+	}
+	out := make([]byte, 0, len(raw))
+	for j := 0; j < len(raw); j++ {
+		c := raw[j]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		j++
+		switch raw[j] {
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		default:
+			out = append(out, raw[j])
+		}
+	}
+	return string(out)
+}
