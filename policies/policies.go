@@ -161,14 +161,14 @@ func managerRequired(r *model.Repo, _ map[string]any) []*schema.Error {
 }
 
 func noPrivilegedExternals(r *model.Repo, _ map[string]any) []*schema.Error {
-	ix := model.NewRoleIndex(r)
+	ix := r.Index()
 	var errs []*schema.Error
 	for _, p := range people(r) {
 		if !p.IsExternal() {
 			continue
 		}
 		var priv []string
-		for _, role := range ix.Effective(p) {
+		for _, role := range ix.Access(p).Roles {
 			if ro := r.Roles[role]; ro != nil && ro.Privileged {
 				priv = append(priv, role)
 			}

@@ -3,8 +3,11 @@ package reconcile
 import (
 	"fmt"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/schema/model"
@@ -91,8 +94,23 @@ type want struct {
 	ents    []string // desired entitlements when reaches
 }
 
+// personInfo is everything about a person that does not depend on the system.
+type personInfo struct {
+	p    *model.Person
+	life lifecycle
+	acc  *model.Access
+}
+
+// systemPlan is one system's part of a plan.
+type systemPlan struct {
+	info    SystemInfo
+	changes []Change
+	orphans []Orphan
+}
+
 // Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with
-// a snapshot are planned.
+// a snapshot are planned; they are planned in parallel, and the result does not depend on
+// the order they finish in.
 func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
 	s := &repo.Settings
 	loc := s.Location
@@ -100,170 +118,180 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		loc = time.UTC
 	}
 	p := &Plan{At: opts.At.In(loc), Commit: opts.Commit, Organization: s.Organization, Timezone: loc.String()}
-	ix := model.NewRoleIndex(repo)
-
-	// Everything about a person that does not depend on the system, computed once.
-	type personInfo struct {
-		p      *model.Person
-		life   lifecycle
-		eff    []string
-		grants map[string][]string
+	ix := repo.Index()
+	ids := model.SortedKeys(repo.People)
+	persons := make([]*model.Person, len(ids))
+	for i, id := range ids {
+		persons[i] = repo.People[id]
 	}
-	people := make([]personInfo, 0, len(repo.People))
-	for _, id := range model.SortedKeys(repo.People) {
-		per := repo.People[id]
-		eff := ix.Effective(per)
-		people = append(people, personInfo{p: per, life: personLifecycle(per, s, opts.At), eff: eff, grants: ix.Grants(eff)})
+	people := make([]personInfo, len(ids))
+	for i, acc := range ix.AccessAll(persons) {
+		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc}
 	}
-	today := model.DateOf(opts.At, loc)
-
-	for _, sysID := range model.SortedKeys(snaps) {
-		sys := repo.Systems[sysID]
-		snap := snaps[sysID]
-		if sys == nil || snap == nil {
-			continue
+	var names []string
+	for _, id := range model.SortedKeys(snaps) {
+		if repo.Systems[id] != nil && snaps[id] != nil {
+			names = append(names, id)
 		}
-		caps, ok := opts.Caps[sysID]
-		if !ok {
-			caps = Caps{Type: sys.Type, CanDisable: true}
-		}
-		info := SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
-			Before: map[string]AccountState{}, After: map[string]AccountState{}}
-		live := make(map[string]*targets.Account, len(snap.Accounts))
-		for i := range snap.Accounts {
-			live[model.AccountKey(snap.Accounts[i].ID)] = &snap.Accounts[i]
-		}
-		ignored := func(account string) bool {
-			a := strings.ToLower(account)
-			for _, g := range sys.Ignore {
-				if ok, _ := path.Match(strings.ToLower(g), a); ok {
-					return true
-				}
+	}
+	parts := make([]systemPlan, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(names)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				parts[i] = planSystem(repo, ix, people, names[i], snaps[names[i]], opts)
 			}
-			return false
-		}
-		claimed := map[string]bool{}
-		var changes []Change
-		emit := func(account string, w *want) {
-			cs, before, after := diff(sysID, account, live[model.AccountKey(account)], w, caps, ix)
-			if len(cs) == 0 {
-				return
-			}
-			for i := range cs {
-				cs[i].Manual = caps.ReadOnly
-			}
-			changes = append(changes, cs...)
-			info.Before[account], info.After[account] = before, after
-		}
-		// People whose grants reach the system claim their account first, so that one
-		// whose roles no longer reach it cannot take a name that is someone else's.
-		for pass := 0; pass < 2; pass++ {
-			for i := range people {
-				pi := &people[i]
-				ents, reaches := pi.grants[sysID]
-				if reaches != (pass == 0) {
-					continue
-				}
-				account := model.AccountFor(sys, pi.p)
-				key := model.AccountKey(account)
-				if claimed[key] || ignored(account) {
-					continue
-				}
-				l := live[key]
-				if l == nil && !reaches {
-					continue
-				}
-				claimed[key] = true
-				if l != nil {
-					account = l.ID
-				}
-				w := &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents}
-				if reaches {
-					for _, r := range pi.eff {
-						if role := repo.Roles[r]; role != nil {
-							for _, g := range role.Grants {
-								if g.System == sysID {
-									w.roles = append(w.roles, r)
-									break
-								}
-							}
-						}
-					}
-				}
-				emit(account, w)
-			}
-		}
-		// Service accounts: known while their owner is employed and they have not expired.
-		saWhy := map[string]string{}
-		for _, id := range model.SortedKeys(repo.ServiceAccounts) {
-			sa := repo.ServiceAccounts[id]
-			account, ok := sa.Accounts[sysID]
-			if !ok {
-				continue
-			}
-			key := model.AccountKey(account)
-			if claimed[key] {
-				continue
-			}
-			why := ""
-			if !sa.Expires.IsZero() && sa.Expires.Before(today) {
-				why = fmt.Sprintf("service account %s expired %s", id, sa.Expires)
-			} else if sa.Owner != "" {
-				if owner := repo.People[sa.Owner]; owner != nil {
-					if ph := personLifecycle(owner, s, opts.At).phase; ph != active && ph != inactive {
-						why = fmt.Sprintf("service account %s: owner %s is no longer active", id, sa.Owner)
-					}
-				}
-			}
-			if why == "" {
-				claimed[key] = true
-			} else {
-				saWhy[key] = why
-			}
-		}
-		// Merged revocations remove orphans like a leaver whose last day was their date.
-		for _, id := range model.SortedKeys(repo.Revocations) {
-			rv := repo.Revocations[id]
-			for _, a := range rv.Accounts {
-				key := model.AccountKey(a.Account)
-				if a.System != sysID || claimed[key] || ignored(a.Account) {
-					continue
-				}
-				l := live[key]
-				if l == nil {
-					continue
-				}
-				claimed[key] = true
-				if !rv.Date.Before(today) {
-					continue // takes effect the day after its date
-				}
-				life := lifecycle{leaver, fmt.Sprintf("revocation %s: %s", id, rv.Reason)}
-				if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
-					life = lifecycle{deleted, fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
-				}
-				emit(l.ID, &want{life: life})
-			}
-		}
-		for _, a := range snap.Accounts {
-			key := model.AccountKey(a.ID)
-			if claimed[key] || ignored(a.ID) {
-				continue
-			}
-			why := saWhy[key]
-			if why == "" {
-				why = "no matching person"
-			}
-			o := Orphan{System: sysID, Account: a.ID, Reason: why, Enabled: a.Enabled, Entitlements: append([]string{}, a.Entitlements...)}
-			if !a.LastLogin.IsZero() {
-				o.LastLogin = a.LastLogin.Format(time.RFC3339)
-			}
-			p.Orphans = append(p.Orphans, o)
-		}
-		p.Changes = append(p.Changes, changes...)
-		p.Systems = append(p.Systems, info)
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, part := range parts {
+		p.Changes = append(p.Changes, part.changes...)
+		p.Orphans = append(p.Orphans, part.orphans...)
+		p.Systems = append(p.Systems, part.info)
 	}
 	p.finish()
 	return p
+}
+
+// planSystem plans one system.
+func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysID string, snap *targets.Snapshot, opts Options) systemPlan {
+	s := &repo.Settings
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := model.DateOf(opts.At, loc)
+	sys := repo.Systems[sysID]
+	caps, ok := opts.Caps[sysID]
+	if !ok {
+		caps = Caps{Type: sys.Type, CanDisable: true}
+	}
+	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
+		Before: map[string]AccountState{}, After: map[string]AccountState{}}}
+	live := make(map[string]*targets.Account, len(snap.Accounts))
+	for i := range snap.Accounts {
+		live[model.AccountKey(snap.Accounts[i].ID)] = &snap.Accounts[i]
+	}
+	patterns := make([]string, len(sys.Ignore))
+	for i, g := range sys.Ignore {
+		patterns[i] = strings.ToLower(g)
+	}
+	ignored := func(key string) bool {
+		for _, g := range patterns {
+			if ok, _ := path.Match(g, key); ok {
+				return true
+			}
+		}
+		return false
+	}
+	claimed := make(map[string]bool, len(snap.Accounts))
+	emit := func(account string, w *want) {
+		cs, before, after := diff(sysID, account, live[model.AccountKey(account)], w, caps, ix)
+		if len(cs) == 0 {
+			return
+		}
+		for i := range cs {
+			cs[i].Manual = caps.ReadOnly
+		}
+		out.changes = append(out.changes, cs...)
+		out.info.Before[account], out.info.After[account] = before, after
+	}
+	// People whose grants reach the system claim their account first, so that one whose
+	// roles no longer reach it cannot take a name that is someone else's.
+	for pass := 0; pass < 2; pass++ {
+		for i := range people {
+			pi := &people[i]
+			ents, reaches := pi.acc.Grants[sysID]
+			if reaches != (pass == 0) {
+				continue
+			}
+			account := model.AccountFor(sys, pi.p)
+			key := model.AccountKey(account)
+			l := live[key]
+			if (l == nil && !reaches) || claimed[key] || ignored(key) {
+				continue
+			}
+			claimed[key] = true
+			if l != nil {
+				account = l.ID
+			}
+			emit(account, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID]})
+		}
+	}
+	// Service accounts: known while their owner is employed and they have not expired.
+	saWhy := map[string]string{}
+	for _, id := range model.SortedKeys(repo.ServiceAccounts) {
+		sa := repo.ServiceAccounts[id]
+		account, ok := sa.Accounts[sysID]
+		if !ok {
+			continue
+		}
+		key := model.AccountKey(account)
+		if claimed[key] {
+			continue
+		}
+		why := ""
+		if !sa.Expires.IsZero() && sa.Expires.Before(today) {
+			why = fmt.Sprintf("service account %s expired %s", id, sa.Expires)
+		} else if sa.Owner != "" {
+			if owner := repo.People[sa.Owner]; owner != nil {
+				if ph := personLifecycle(owner, s, opts.At).phase; ph != active && ph != inactive {
+					why = fmt.Sprintf("service account %s: owner %s is no longer active", id, sa.Owner)
+				}
+			}
+		}
+		if why == "" {
+			claimed[key] = true
+		} else {
+			saWhy[key] = why
+		}
+	}
+	// Merged revocations remove orphans like a leaver whose last day was their date.
+	for _, id := range model.SortedKeys(repo.Revocations) {
+		rv := repo.Revocations[id]
+		for _, a := range rv.Accounts {
+			key := model.AccountKey(a.Account)
+			if a.System != sysID || claimed[key] || ignored(key) {
+				continue
+			}
+			l := live[key]
+			if l == nil {
+				continue
+			}
+			claimed[key] = true
+			if !rv.Date.Before(today) {
+				continue // takes effect the day after its date
+			}
+			life := lifecycle{leaver, fmt.Sprintf("revocation %s: %s", id, rv.Reason)}
+			if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
+				life = lifecycle{deleted, fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
+			}
+			emit(l.ID, &want{life: life})
+		}
+	}
+	for _, a := range snap.Accounts {
+		key := model.AccountKey(a.ID)
+		if claimed[key] || ignored(key) {
+			continue
+		}
+		why := saWhy[key]
+		if why == "" {
+			why = "no matching person"
+		}
+		o := Orphan{System: sysID, Account: a.ID, Reason: why, Enabled: a.Enabled, Entitlements: append([]string{}, a.Entitlements...)}
+		if !a.LastLogin.IsZero() {
+			o.LastLogin = a.LastLogin.Format(time.RFC3339)
+		}
+		out.orphans = append(out.orphans, o)
+	}
+	return out
 }
 
 // diff returns the changes that take one account from live (nil if absent) to w, and the
@@ -322,7 +350,10 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 	}
 
 	// Active and reaching the system: the account exists, is enabled and holds exactly the
-	// entitlements of the roles held.
+	// entitlements of the roles held — most accounts already do.
+	if l != nil && l.Enabled && slices.Equal(l.Entitlements, w.ents) {
+		return nil, before, after
+	}
 	base := life.reason
 	roles := "role " + strings.Join(w.roles, ", role ")
 	switch {
@@ -344,35 +375,37 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 			base = "" // grants then name only their role
 		}
 	}
-	have := map[string]bool{}
+	var haveList []string
 	if l != nil {
-		for _, e := range l.Entitlements {
-			have[e] = true
-		}
+		haveList = l.Entitlements
 	}
-	wantSet := make(map[string]bool, len(w.ents))
-	for _, e := range w.ents {
-		wantSet[e] = true
+	// Both lists are sorted: one merge walk finds what to grant and what to revoke.
+	var grants, revokeEnts []string
+	i, j := 0, 0
+	for i < len(w.ents) || j < len(haveList) {
+		switch {
+		case j == len(haveList) || (i < len(w.ents) && w.ents[i] < haveList[j]):
+			grants = append(grants, w.ents[i])
+			i++
+		case i == len(w.ents) || haveList[j] < w.ents[i]:
+			revokeEnts = append(revokeEnts, haveList[j])
+			j++
+		default:
+			i++
+			j++
+		}
 	}
 	var revokes []Change
 	mover := false
-	if l != nil {
-		for _, e := range l.Entitlements {
-			if wantSet[e] {
-				continue
-			}
-			why := "not granted by any role (added outside roster)"
-			if by := ix.GrantedBy(system, e); len(by) > 0 {
-				why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
-				mover = l.Enabled // a returning person is not moving
-			}
-			revokes = append(revokes, Change{System: system, Account: account, Person: personID, Op: targets.OpRevoke, Entitlement: e, Reason: why})
+	for _, e := range revokeEnts {
+		why := "not granted by any role (added outside roster)"
+		if by := ix.GrantedBy(system, e); len(by) > 0 {
+			why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
+			mover = l.Enabled // a returning person is not moving
 		}
+		revokes = append(revokes, Change{System: system, Account: account, Person: personID, Op: targets.OpRevoke, Entitlement: e, Reason: why})
 	}
-	for _, e := range w.ents {
-		if have[e] {
-			continue
-		}
+	for _, e := range grants {
 		by := "role " + strings.Join(intersect(ix.GrantedBy(system, e), w.roles), ", role ")
 		why := by + " grants it"
 		switch {

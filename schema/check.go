@@ -126,14 +126,14 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 		}
 	}
 
-	ix := model.NewRoleIndex(r)
+	ix := r.Index()
 	emails := make(map[string]string, len(r.People))
 	// accounts[system][key] is who resolves to that account name there.
 	accounts := map[string]map[string]string{}
 	claim := func(system, account, who string, pos model.Pos, path string) {
 		m := accounts[system]
 		if m == nil {
-			m = map[string]string{}
+			m = make(map[string]string, len(r.People))
 			accounts[system] = m
 		}
 		k := model.AccountKey(account)
@@ -143,8 +143,14 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 		}
 		m[k] = who
 	}
-	for _, id := range peopleNames() {
-		p := r.People[id]
+	ids := peopleNames()
+	people := make([]*model.Person, len(ids))
+	for i, id := range ids {
+		people[i] = r.People[id]
+	}
+	access := ix.AccessAll(people)
+	for pi, id := range ids {
+		p := people[pi]
 		path := "people." + sel(id)
 		if p.Manager != "" && !person(p.Manager) {
 			l.add(p.At("manager"), path+".manager", "unknown person %q", p.Manager)
@@ -187,11 +193,11 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 				l.add(p.At("accounts."+sysID), path+".accounts."+sel(sysID), "unknown system %q", sysID)
 			}
 		}
-		eff := ix.Effective(p)
-		for _, c := range conflictsHit(r, eff) {
+		acc := access[pi]
+		for _, c := range conflictsHit(r, acc.Roles) {
 			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
-		for _, sysID := range model.SortedKeys(ix.Grants(eff)) {
+		for _, sysID := range acc.Systems {
 			if sys := r.Systems[sysID]; sys != nil {
 				claim(sysID, model.AccountFor(sys, p), id, p.Pos, path)
 			}

@@ -20,6 +20,48 @@ var (
 	emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
+// isName is nameRE.MatchString without the regexp machinery: the fast path runs it for
+// every person.
+func isName(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+
+// isEmail is emailRE.MatchString for the common case, falling back to the regexp for
+// anything outside printable ASCII.
+func isEmail(s string) bool {
+	at := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return emailRE.MatchString(s)
+		case c == '@':
+			if at >= 0 {
+				return false
+			}
+			at = i
+		case c <= ' ' || c == 0x7f:
+			return emailRE.MatchString(s) // whitespace as the regexp's \s sees it
+		}
+	}
+	if at <= 0 {
+		return false
+	}
+	// The domain needs a dot with something on either side of it.
+	domain := s[at+1:]
+	return len(domain) >= 3 && strings.IndexByte(domain[1:len(domain)-1], '.') >= 0
+}
+
 var personTypes = map[string]bool{model.Employee: true, model.Contractor: true, model.Intern: true, model.Guest: true}
 var personStatuses = map[string]bool{model.StatusActive: true, model.StatusLeave: true, model.StatusSuspended: true}
 
@@ -27,7 +69,7 @@ var personStatuses = map[string]bool{model.StatusActive: true, model.StatusLeave
 // checks and returns an error on the first violation; without it n must already have been
 // validated by CUE.
 func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Person, error) {
-	if strict && !nameRE.MatchString(id) {
+	if strict && !isName(id) {
 		return nil, fmt.Errorf("bad id")
 	}
 	if n.kind != cue.StructKind {
@@ -60,7 +102,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			seen |= hasName
 		case "email":
 			p.Email, err = s, serr
-			if err == nil && strict && !emailRE.MatchString(s) {
+			if err == nil && strict && !isEmail(s) {
 				err = fmt.Errorf("bad email")
 			}
 			seen |= hasEmail
@@ -79,12 +121,12 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			p.Title, err = s, serr
 		case "manager":
 			p.Manager, err = s, serr
-			if err == nil && strict && !nameRE.MatchString(s) {
+			if err == nil && strict && !isName(s) {
 				err = fmt.Errorf("bad name")
 			}
 		case "sponsor":
 			p.Sponsor, err = s, serr
-			if err == nil && strict && !nameRE.MatchString(s) {
+			if err == nil && strict && !isName(s) {
 				err = fmt.Errorf("bad name")
 			}
 		case "roles":
@@ -95,7 +137,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			p.Roles = make([]string, 0, len(v.list))
 			p.RolesPos = make([]model.Pos, 0, len(v.list))
 			for _, r := range v.list {
-				if r.kind != cue.StringKind || (strict && !nameRE.MatchString(r.str)) {
+				if r.kind != cue.StringKind || (strict && !isName(r.str)) {
 					err = fmt.Errorf("bad role")
 					break
 				}
@@ -122,7 +164,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			}
 		case "accounts":
 			p.Accounts, err = stringMap(v, "accounts", p.FieldPos, func(k, val string) bool {
-				return !strict || (nameRE.MatchString(k) && val != "")
+				return !strict || (isName(k) && val != "")
 			})
 		case "attributes":
 			p.Attributes, err = stringMap(v, "", nil, func(string, string) bool { return true })

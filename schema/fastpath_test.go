@@ -156,3 +156,28 @@ func FuzzLoad(f *testing.F) {
 		compareBoth(t, src)
 	})
 }
+
+// TestMatchersAgreeWithRegexps keeps the hand-written matchers equal to the schema's
+// patterns.
+func TestMatchersAgreeWithRegexps(t *testing.T) {
+	for _, s := range []string{"", "a", "A1", "-a", "a-b.c_d", "a b", "ä", "a/b", "1", "_a", "a$",
+		"ann@acme.example", "ann@acme", "@acme.example", "ann@.example", "ann@acme.", "a@b@c.d",
+		"a b@c.d", "a\t@c.d", "ann@acme.example.", "ánn@acme.example", "a@b.c", "a@b..c", "a\x7f@b.c", "a@b.c\n"} {
+		if got, want := isName(s), nameRE.MatchString(s); got != want {
+			t.Errorf("isName(%q) = %v, regexp says %v", s, got, want)
+		}
+		if got, want := isEmail(s), emailRE.MatchString(s); got != want {
+			t.Errorf("isEmail(%q) = %v, regexp says %v", s, got, want)
+		}
+	}
+}
+
+func FuzzMatchers(f *testing.F) {
+	f.Add("ann@acme.example")
+	f.Add("a-b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		if isName(s) != nameRE.MatchString(s) || isEmail(s) != emailRE.MatchString(s) {
+			t.Fatalf("matchers disagree with the regexps on %q", s)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -16,6 +17,9 @@ import (
 // number suffixes, attributes…), which is then parsed by CUE. TestScanAgreesWithParser and
 // FuzzScan keep it a subset with CUE's meaning and positions.
 func scanData(name string, src []byte) (pkg string, pkgPos model.Pos, fields []nodeField, ok bool) {
+	if !utf8.Valid(src) || bytes.IndexByte(src, 0) >= 0 || bytes.HasPrefix(src, []byte("\ufeff")) {
+		return "", model.Pos{}, nil, false // CUE's parser says what is wrong
+	}
 	s := &scanner{name: name, src: src, line: 1, lineStart: 0}
 	defer func() {
 		if r := recover(); r != nil {
@@ -141,20 +145,72 @@ func (s *scanner) fieldList(close byte) []nodeField {
 			if close != 0 {
 				s.bail()
 			}
-			return fields
+			return s.mergeTop(fields)
 		}
 		if close != 0 && s.peek() == close {
 			return fields
 		}
 		f := s.field()
-		for _, prev := range fields {
-			if prev.name == f.name {
-				s.bail() // repeated fields unify in CUE
+		fields = s.add(fields, f, close == 0)
+		s.endOfElement(close)
+		if close == 0 && s.i >= len(s.src) {
+			return s.mergeTop(fields)
+		}
+	}
+}
+
+// add appends f to fields. A repeated field unifies in CUE, which is left to CUE — except
+// at the top level, where people: a: {…} and people: b: {…} are merged (see mergeTop).
+func (s *scanner) add(fields []nodeField, f nodeField, top bool) []nodeField {
+	if !top {
+		for i := range fields {
+			if fields[i].name == f.name {
+				s.bail()
 			}
 		}
-		fields = append(fields, f)
-		s.endOfElement(close)
 	}
+	return append(fields, f)
+}
+
+// mergeTop merges repeated top-level struct fields, as CUE would when no entry repeats; a
+// repeated entry, or a repeated field that is not a struct, is left to CUE.
+func (s *scanner) mergeTop(fields []nodeField) []nodeField {
+	first := map[string]int{}
+	var out []nodeField
+	var seen map[string]map[string]bool // top-level name → its entries, once merged
+	for _, f := range fields {
+		i, dup := first[f.name]
+		if !dup {
+			first[f.name] = len(out)
+			out = append(out, f)
+			continue
+		}
+		prev := &out[i]
+		if prev.val.kind != cue.StructKind || f.val.kind != cue.StructKind {
+			s.bail()
+		}
+		if seen == nil {
+			seen = map[string]map[string]bool{}
+		}
+		keys := seen[f.name]
+		if keys == nil {
+			keys = make(map[string]bool, len(prev.val.fields))
+			for _, e := range prev.val.fields {
+				keys[e.name] = true
+			}
+			seen[f.name] = keys
+			// Copy once so the first struct's node is not changed under anyone.
+			prev.val = &node{kind: cue.StructKind, pos: prev.val.pos, fields: append([]nodeField{}, prev.val.fields...)}
+		}
+		for _, e := range f.val.fields {
+			if keys[e.name] {
+				s.bail()
+			}
+			keys[e.name] = true
+			prev.val.fields = append(prev.val.fields, e)
+		}
+	}
+	return out
 }
 
 // label reads a field label: an identifier that is not a definition, hidden field or

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/parser"
 	"github.com/google/go-cmp/cmp"
@@ -31,7 +32,16 @@ func viaParser(name string, src []byte) (string, []nodeField, bool) {
 			if !ok {
 				return "", nil, false
 			}
-			fields = append(fields, nodeField{name: label, pos: toPos(d.Label.Pos()), val: n})
+			merged := false
+			for i := range fields {
+				if fields[i].name == label && fields[i].val.kind == n.kind && n.kind == cue.StructKind {
+					m := &node{kind: n.kind, pos: fields[i].val.pos, fields: append(append([]nodeField{}, fields[i].val.fields...), n.fields...)}
+					fields[i].val, merged = m, true
+				}
+			}
+			if !merged {
+				fields = append(fields, nodeField{name: label, pos: toPos(d.Label.Pos()), val: n})
+			}
 		default:
 			return "", nil, false
 		}
@@ -90,6 +100,7 @@ func TestScanAgreesWithParser(t *testing.T) {
 		"package acme\npeople: ann: {a: 1} @attr()\n",
 		"package acme\npeople: ann: {a: 1 b: 2}\n",
 		"package acme\npeople: ann: {a: 1}\npeople: ann: {b: 2}\n",
+		"package acme\npeople: ann: {a: 1}\npeople: 1\n",
 		"package acme\npeople: [string]: {a: 1}\n",
 		"package acme\nfor x in [] {}\n",
 		"package acme\nimport \"strings\"\n",

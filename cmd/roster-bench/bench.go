@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -150,6 +151,7 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (bool,
 		return false, fmt.Errorf("find own executable for the generator: %w", err)
 	}
 
+	startLoad := loadAvg()
 	allOK := true
 	var results []result
 	for _, n := range o.sizes {
@@ -219,9 +221,20 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (bool,
 		}
 	}
 
+	fmt.Fprintf(stdout, "host: %d CPUs, load average %s at start, %s at end\n", runtime.NumCPU(), startLoad, loadAvg())
 	printTable(stdout, results, cue != "", watch)
 	printGoals(stdout, results, cueSkip)
 	return allOK, nil
+}
+
+// loadAvg is the 1-minute load average, or "?" where /proc/loadavg is missing: the timings
+// mean little on a busy machine.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // freshDir makes dir an empty directory, replacing it only if roster-bench made it.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -350,6 +351,17 @@ type Repo struct {
 	Systems         map[string]*System
 	ServiceAccounts map[string]*ServiceAccount
 	Revocations     map[string]*Revocation
+
+	indexOnce sync.Once
+	index     *RoleIndex
+}
+
+// Index returns the repo's role index, built on first use and shared by every later caller
+// (validation, policies, planning). Call it only once the repo is complete: changes made
+// to roles or rules afterwards are not seen.
+func (r *Repo) Index() *RoleIndex {
+	r.indexOnce.Do(func() { r.index = NewRoleIndex(r) })
+	return r.index
 }
 
 // SortedKeys returns the keys of m in order.
@@ -382,7 +394,14 @@ func AccountFor(sys *System, p *Person) string {
 
 // AccountKey normalises an account name for comparison: account names are matched
 // without regard to case, as directories, email systems and forges do.
-func AccountKey(account string) string { return strings.ToLower(strings.TrimSpace(account)) }
+func AccountKey(account string) string {
+	for i := 0; i < len(account); i++ {
+		if c := account[i]; c >= 'A' && c <= 'Z' || c >= 0x80 || c == ' ' || c == '\t' {
+			return strings.ToLower(strings.TrimSpace(account))
+		}
+	}
+	return account
+}
 
 // At returns the position of a settings field, or of settings itself.
 func (s *Settings) At(field string) Pos {

@@ -1,6 +1,12 @@
 package model
 
-import "sort"
+import (
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
 
 // RoleIndex answers which roles a person holds and what they grant. Build it once per repo
 // with NewRoleIndex; it is read-only afterwards and safe for concurrent use.
@@ -10,12 +16,36 @@ type RoleIndex struct {
 	rules   []*Rule             // sorted by ID
 	// grantedBy maps system → entitlement → roles that grant it directly, sorted.
 	grantedBy map[string]map[string][]string
+	conds     [][]cond // per rule in rules: its conditions
+	// grants maps role → system → its own entitlements there, sorted, each once.
+	grants map[string]map[string][]string
+
+	mu     sync.Mutex
+	access map[string]*Access // by direct roles and matched rules: most people share one
+}
+
+// Access is what a set of roles gives: the effective roles and their grants by system.
+// Shared between people: never modify it.
+type Access struct {
+	Roles  []string
+	Grants map[string][]string
+	// Systems lists the keys of Grants, sorted.
+	Systems []string
+	// Reach maps a system to the effective roles that have a grant on it, sorted.
+	Reach map[string][]string
+}
+
+type cond struct {
+	field string // "type", "department" or an attribute key
+	attr  bool
+	want  string
 }
 
 // NewRoleIndex computes the include closure of every role. Unknown roles and include
 // cycles are tolerated (validation reports them): a cycle's members include each other.
 func NewRoleIndex(r *Repo) *RoleIndex {
-	ix := &RoleIndex{repo: r, closure: make(map[string][]string, len(r.Roles)), grantedBy: map[string]map[string][]string{}}
+	ix := &RoleIndex{repo: r, closure: make(map[string][]string, len(r.Roles)), grantedBy: map[string]map[string][]string{},
+		grants: make(map[string]map[string][]string, len(r.Roles))}
 	for _, id := range SortedKeys(r.Roles) {
 		seen := map[string]bool{}
 		var walk func(string)
@@ -32,6 +62,21 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 		}
 		walk(id)
 		ix.closure[id] = SortedKeys(seen)
+		own := map[string][]string{}
+		for _, g := range r.Roles[id].Grants {
+			list, ok := own[g.System]
+			if !ok {
+				list = []string{}
+			}
+			if e := g.Entitlement(); e != "" && !contains(list, e) {
+				list = append(list, e)
+			}
+			own[g.System] = list
+		}
+		for _, list := range own {
+			sort.Strings(list)
+		}
+		ix.grants[id] = own
 		for _, g := range r.Roles[id].Grants {
 			m := ix.grantedBy[g.System]
 			if m == nil {
@@ -42,9 +87,98 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 		}
 	}
 	for _, id := range SortedKeys(r.Rules) {
-		ix.rules = append(ix.rules, r.Rules[id])
+		rule := r.Rules[id]
+		ix.rules = append(ix.rules, rule)
+		var cs []cond
+		for _, k := range SortedKeys(rule.When) {
+			c := cond{field: k, want: rule.When[k]}
+			if a, ok := strings.CutPrefix(k, "attributes."); ok {
+				c.field, c.attr = a, true
+			}
+			cs = append(cs, c)
+		}
+		ix.conds = append(ix.conds, cs)
 	}
+	ix.access = map[string]*Access{}
 	return ix
+}
+
+// matches is Rule.Matches over the precomputed conditions of rule i.
+func (ix *RoleIndex) matches(i int, p *Person) bool {
+	for _, c := range ix.conds[i] {
+		var got string
+		switch {
+		case c.attr:
+			got = p.Attributes[c.field]
+		case c.field == "type":
+			got = p.Type
+		case c.field == "department":
+			got = p.Department
+		default:
+			return false
+		}
+		if got != c.want {
+			return false
+		}
+	}
+	return true
+}
+
+// AccessAll returns Access of every person, computed in parallel, in the order given.
+func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
+	out := make([]*Access, len(people))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(people); i += workers {
+				out[i] = ix.Access(people[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
+// Access returns p's effective roles and grants. It is safe for concurrent use.
+func (ix *RoleIndex) Access(p *Person) *Access {
+	var key strings.Builder
+	for _, r := range p.Roles {
+		key.WriteString(r)
+		key.WriteByte(0)
+	}
+	key.WriteByte(1)
+	for i := range ix.rules {
+		if ix.matches(i, p) {
+			key.WriteString(ix.rules[i].ID)
+			key.WriteByte(0)
+		}
+	}
+	k := key.String()
+	ix.mu.Lock()
+	a, ok := ix.access[k]
+	ix.mu.Unlock()
+	if ok {
+		return a
+	}
+	eff := ix.Effective(p)
+	a = &Access{Roles: eff, Grants: ix.Grants(eff), Reach: map[string][]string{}}
+	a.Systems = SortedKeys(a.Grants)
+	for _, id := range eff {
+		if role := ix.repo.Roles[id]; role != nil {
+			for _, g := range role.Grants {
+				if list := a.Reach[g.System]; len(list) == 0 || list[len(list)-1] != id {
+					a.Reach[g.System] = append(list, id)
+				}
+			}
+		}
+	}
+	ix.mu.Lock()
+	ix.access[k] = a
+	ix.mu.Unlock()
+	return a
 }
 
 // Closure returns role and every role it includes, directly or not.
@@ -53,8 +187,8 @@ func (ix *RoleIndex) Closure(role string) []string { return ix.closure[role] }
 // RuleRoles returns the roles that attribute rules give p, with the rule giving each.
 func (ix *RoleIndex) RuleRoles(p *Person) map[string]string {
 	var out map[string]string
-	for _, rule := range ix.rules {
-		if !rule.Matches(p) {
+	for i, rule := range ix.rules {
+		if !ix.matches(i, p) {
 			continue
 		}
 		for _, role := range rule.Roles {
@@ -90,28 +224,22 @@ func (ix *RoleIndex) Effective(p *Person) []string {
 	return SortedKeys(set)
 }
 
-// Grants returns the grants of roles, by system, each entitlement once.
+// Grants returns the grants of roles, by system, each entitlement once, sorted.
 // A system reached only by bare grants maps to an empty, non-nil slice.
 func (ix *RoleIndex) Grants(roles []string) map[string][]string {
 	out := map[string][]string{}
 	for _, id := range roles {
-		role := ix.repo.Roles[id]
-		if role == nil {
-			continue
-		}
-		for _, g := range role.Grants {
-			list, ok := out[g.System]
-			if !ok {
-				list = []string{}
-			}
-			if e := g.Entitlement(); e != "" && !contains(list, e) {
-				list = append(list, e)
-			}
-			out[g.System] = list
+		for sys, ents := range ix.grants[id] {
+			out[sys] = append(out[sys], ents...)
 		}
 	}
-	for _, list := range out {
+	for sys, list := range out {
+		if list == nil {
+			out[sys] = []string{}
+			continue
+		}
 		sort.Strings(list)
+		out[sys] = slices.Compact(list)
 	}
 	return out
 }

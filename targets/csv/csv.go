@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,8 +115,10 @@ func Parse(file string, data []byte) ([]targets.Account, error) {
 		}
 	}
 	lastLogin, hasLastLogin := col["lastLogin"]
-	var out []targets.Account
-	seen := map[string]int{}
+	rows := bytes.Count(data, []byte("\n")) + 1
+	out := make([]targets.Account, 0, rows)
+	seen := make(map[string]int, rows)
+	valid := map[string]bool{} // entitlements already checked: exports repeat a few hundred
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -143,19 +146,26 @@ func Parse(file string, data []byte) ([]targets.Account, error) {
 		default:
 			return nil, bad(line, "status %q: want enabled or disabled", s)
 		}
-		ents := map[string]bool{}
+		var ents []string
 		for _, e := range strings.Split(rec[col["entitlements"]], ";") {
 			e = strings.TrimSpace(e)
 			if e == "" {
 				continue
 			}
-			kind, name, ok := targets.SplitEntitlement(e)
-			if !ok || !kindRE.MatchString(kind) || strings.TrimSpace(name) != name {
-				return nil, bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
+			if !valid[e] {
+				kind, name, ok := targets.SplitEntitlement(e)
+				if !ok || !kindRE.MatchString(kind) || strings.TrimSpace(name) != name {
+					return nil, bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
+				}
+				valid[e] = true
 			}
-			ents[e] = true
+			ents = append(ents, e)
 		}
-		a.Entitlements = model.SortedKeys(ents)
+		sort.Strings(ents)
+		a.Entitlements = slices.Compact(ents)
+		if a.Entitlements == nil {
+			a.Entitlements = []string{}
+		}
 		if hasLastLogin {
 			if s := strings.TrimSpace(rec[lastLogin]); s != "" {
 				t, err := time.Parse(time.RFC3339, s)
