@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test bench demo fuzz lint
+.PHONY: build test bench demo fuzz
 
 build:
 	$(GO) build -o $(BIN)/roster ./cmd/roster
@@ -25,4 +25,11 @@ demo: build
 	$(BIN)/roster validate --repo examples/acme
 	$(BIN)/roster plan --repo examples/acme --at 2026-11-23
 
--include Makefile.bench.mk
+# bench generates 10k/50k/100k-person repos and prints validate and plan wall time and peak
+# memory beside cue vet on the same files, then the re-validate-after-one-save figure.
+bench: build $(BIN)/cue
+	$(GO) run ./cmd/roster-bench -roster ./$(BIN)/roster -cue ./$(BIN)/cue
+	$(GO) test ./schema -run '^$$' -bench 'Load100k|RevalidateOneChangedFile100k' -benchtime 5x -benchmem
+
+$(BIN)/cue:
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install cuelang.org/go/cmd/cue@v0.17.1

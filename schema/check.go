@@ -149,6 +149,10 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 		people[i] = r.People[id]
 	}
 	access := ix.AccessAll(people)
+	var conflicts []*model.Conflict
+	for _, id := range model.SortedKeys(r.Conflicts) {
+		conflicts = append(conflicts, r.Conflicts[id])
+	}
 	for pi, id := range ids {
 		p := people[pi]
 		path := "people." + sel(id)
@@ -194,7 +198,7 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			}
 		}
 		acc := access[pi]
-		for _, c := range conflictsHit(r, acc.Roles) {
+		for _, c := range conflictsHit(conflicts, acc.Roles) {
 			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
 		for _, sysID := range acc.Systems {
@@ -230,10 +234,9 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 }
 
 // conflictsHit returns the conflicts all of whose roles are in the sorted list held.
-func conflictsHit(r *model.Repo, held []string) []*model.Conflict {
+func conflictsHit(conflicts []*model.Conflict, held []string) []*model.Conflict {
 	var out []*model.Conflict
-	for _, id := range model.SortedKeys(r.Conflicts) {
-		c := r.Conflicts[id]
+	for _, c := range conflicts {
 		all := len(c.Roles) > 0
 		for _, role := range c.Roles {
 			i := sort.SearchStrings(held, role)

@@ -166,6 +166,9 @@ func TestMatchersAgreeWithRegexps(t *testing.T) {
 		if got, want := isName(s), nameRE.MatchString(s); got != want {
 			t.Errorf("isName(%q) = %v, regexp says %v", s, got, want)
 		}
+		if got, want := isIdent(s), identRE.MatchString(s); got != want {
+			t.Errorf("isIdent(%q) = %v, regexp says %v", s, got, want)
+		}
 		if got, want := isEmail(s), emailRE.MatchString(s); got != want {
 			t.Errorf("isEmail(%q) = %v, regexp says %v", s, got, want)
 		}
@@ -176,7 +179,7 @@ func FuzzMatchers(f *testing.F) {
 	f.Add("ann@acme.example")
 	f.Add("a-b.c")
 	f.Fuzz(func(t *testing.T, s string) {
-		if isName(s) != nameRE.MatchString(s) || isEmail(s) != emailRE.MatchString(s) {
+		if isName(s) != nameRE.MatchString(s) || isEmail(s) != emailRE.MatchString(s) || isIdent(s) != identRE.MatchString(s) {
 			t.Fatalf("matchers disagree with the regexps on %q", s)
 		}
 	})

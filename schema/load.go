@@ -40,6 +40,11 @@ type Options struct {
 	// Checks run after the built-in checks on a repo that decoded; the policies package
 	// provides one.
 	Checks []func(*model.Repo) []*Error
+	// Decoded, when set, is called with the repo as soon as it has decoded, before the
+	// cross-reference checks and policies run, so that a caller can start slow work (reading
+	// the live systems) meanwhile. The repo may still turn out invalid; it must not be
+	// modified.
+	Decoded func(*model.Repo)
 	// Cache, when set, keeps each file's parse between loads of the same repo, so a
 	// re-validate after a save redoes only the changed files (validate --watch).
 	Cache *Cache
@@ -277,6 +282,9 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	decodeRest(fromValue(v), repo, keys, &errs)
 	if errs.len() > 0 {
 		return nil, errs.err()
+	}
+	if opts.Decoded != nil {
+		opts.Decoded(repo)
 	}
 	errs.errs = append(errs.errs, check(repo, opts.Types)...)
 	for _, c := range opts.Checks {

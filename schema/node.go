@@ -47,10 +47,24 @@ var identRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 
 // sel renders one path selector the way CUE does: quoted unless it is an identifier.
 func sel(key string) string {
-	if identRE.MatchString(key) {
+	if isIdent(key) {
 		return key
 	}
 	return strconv.Quote(key)
+}
+
+// isIdent is identRE.MatchString without the regexp.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // dataLabel returns the name of a regular field label, or false for definitions, hidden

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ const (
 
 // Main runs roster with the process's arguments and streams.
 func Main() int {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// ROSTER_CPUPROFILE=FILE writes a CPU profile of the run, for `go tool pprof`.
@@ -38,6 +40,17 @@ func Main() int {
 		}
 	}
 	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+}
+
+// tuneGC trades memory for speed the way a batch run can afford: the collector runs when
+// the heap grows by 400% or nears 768 MiB, whichever comes first, instead of at every
+// doubling. A 100,000-person plan then peaks near 770 MiB (make bench measures it). GOGC
+// or GOMEMLIMIT in the environment take precedence.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(768 << 20)
+	}
 }
 
 // env is what one run of a command sees of the world.

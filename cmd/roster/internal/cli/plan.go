@@ -4,22 +4,25 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
 )
 
 func runPlan(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	flags := flag.NewFlagSet("plan", flag.ContinueOnError)
 	var common commonFlags
-	common.register(fs)
-	dir := fs.String("repo", ".", "the access repo: a directory of .cue files")
-	at := fs.String("at", "", "plan for this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
-	format := fs.String("format", "text", "output: text, json or markdown")
-	detailed := fs.Bool("detailed-exitcode", false, "exit 3 when the plan has changes")
+	common.register(flags)
+	dir := flags.String("repo", ".", "the access repo: a directory of .cue files")
+	at := flags.String("at", "", "plan for this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
+	format := flags.String("format", "text", "output: text, json or markdown")
+	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when the plan has changes")
 	var systems multiFlag
-	fs.Var(&systems, "system", "plan only this system (repeatable)")
-	if err := parse(fs, args, e, &common); err != nil {
+	flags.Var(&systems, "system", "plan only this system (repeatable)")
+	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
 	switch *format {
@@ -31,16 +34,37 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return invalid(err)
 	}
 	reg := registry()
-	repo, fsys, err := loadRepo(ctx, e, *dir, reg)
+	// The live systems are read while the repo's checks run; a repo that turns out invalid
+	// discards what was read.
+	type reading struct {
+		snaps map[string]*targets.Snapshot
+		caps  map[string]reconcile.Caps
+		err   error
+	}
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	var early chan reading
+	repo, _, err := loadRepoThen(ctx, e, *dir, reg, func(r *model.Repo, fsys fs.FS) {
+		names, err := selectSystems(r, systems)
+		if err != nil {
+			return // reported once the repo is known to be valid
+		}
+		early = make(chan reading, 1)
+		go func() {
+			var rd reading
+			rd.snaps, rd.caps, rd.err = readSystems(readCtx, e, r, fsys, reg, names)
+			early <- rd
+		}()
+	})
 	if err != nil {
 		return err
 	}
 	when, _ := parseAt(*at, repo.Settings.Location, time.Now())
-	names, err := selectSystems(repo, systems)
-	if err != nil {
+	if _, err := selectSystems(repo, systems); err != nil {
 		return err
 	}
-	snaps, caps, readErr := readSystems(ctx, e, repo, fsys, reg, names)
+	rd := <-early
+	snaps, caps, readErr := rd.snaps, rd.caps, rd.err
 	if snaps == nil {
 		return readErr
 	}

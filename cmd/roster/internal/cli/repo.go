@@ -30,6 +30,12 @@ func registry() *targets.Registry {
 // loadRepo validates and decodes the access repo in dir. Problems with the repo come back
 // as exit code 2 with every problem listed.
 func loadRepo(ctx context.Context, e *env, dir string, reg *targets.Registry) (*model.Repo, fs.FS, error) {
+	return loadRepoThen(ctx, e, dir, reg, nil)
+}
+
+// loadRepoThen is loadRepo that calls decoded(repo, fsys) once the repo has decoded, while
+// its checks still run (see schema.Options.Decoded).
+func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, invalidf("--repo %s: %v", dir, errors.Unwrap(err))
@@ -39,7 +45,11 @@ func loadRepo(ctx context.Context, e *env, dir string, reg *targets.Registry) (*
 	}
 	fsys := os.DirFS(dir)
 	start := time.Now()
-	repo, err := schema.Load(ctx, fsys, schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}})
+	opts := schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}
+	if decoded != nil {
+		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
+	}
+	repo, err := schema.Load(ctx, fsys, opts)
 	if err != nil {
 		if probs := schema.Errors(err); len(probs) > 0 {
 			noun := "problems"

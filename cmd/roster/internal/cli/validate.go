@@ -7,11 +7,11 @@ import (
 )
 
 func runValidate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	flags := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var common commonFlags
-	common.register(fs)
-	dir := fs.String("repo", ".", "the access repo: a directory of .cue files")
-	if err := parse(fs, args, e, &common); err != nil {
+	common.register(flags)
+	dir := flags.String("repo", ".", "the access repo: a directory of .cue files")
+	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
 	reg := registry()
