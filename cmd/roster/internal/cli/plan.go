@@ -72,7 +72,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	p := reconcile.Compute(repo, snaps, reconcile.Options{At: when, Caps: caps})
 	e.log.Info("computed plan", "changes", len(p.Changes), "orphans", len(p.Orphans), "elapsed", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	defer func() { e.log.Info("wrote plan", "format", *format, "elapsed", time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		e.log.Info("wrote plan", "format", *format, "elapsed", time.Since(start).Round(time.Millisecond))
+	}()
 	switch *format {
 	case "json":
 		err = p.WriteJSON(e.stdout)
