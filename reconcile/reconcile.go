@@ -47,6 +47,9 @@ const (
 type lifecycle struct {
 	phase  phase
 	reason string
+	// recent is set for an active person who started in the last 30 days: a disabled
+	// account of theirs is a returning person's.
+	recent bool
 }
 
 // personLifecycle returns a person's phase at the time and how a reviewer would say it.
@@ -59,30 +62,30 @@ func personLifecycle(p *model.Person, s *model.Settings, at time.Time) lifecycle
 	if !p.Terminated.IsZero() && !at.Before(p.Terminated) {
 		why := "leaver: terminated " + p.Terminated.In(loc).Format(time.RFC3339)
 		if !today.Before(model.DateOf(p.Terminated, loc).AddDays(s.DeleteAfterDays)) {
-			return lifecycle{deleted, fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
+			return lifecycle{phase: deleted, reason: fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
 		}
-		return lifecycle{leaver, why}
+		return lifecycle{phase: leaver, reason: why}
 	}
 	if !p.End.IsZero() && p.End.Before(today) && !p.End.Before(p.Start) {
 		why := "leaver: last day " + p.End.String()
 		if !today.Before(p.End.AddDays(1 + s.DeleteAfterDays)) {
-			return lifecycle{deleted, fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
+			return lifecycle{phase: deleted, reason: fmt.Sprintf("%s, over %d days ago", why, s.DeleteAfterDays)}
 		}
-		return lifecycle{leaver, why}
+		return lifecycle{phase: leaver, reason: why}
 	}
 	if today.Before(p.Start.AddDays(-s.ProvisionLeadDays)) {
-		return lifecycle{notStarted, "not started: starts " + p.Start.String()}
+		return lifecycle{phase: notStarted, reason: "not started: starts " + p.Start.String()}
 	}
 	switch p.Status {
 	case model.StatusLeave:
-		return lifecycle{inactive, "on leave"}
+		return lifecycle{phase: inactive, reason: "on leave"}
 	case model.StatusSuspended:
-		return lifecycle{inactive, "suspended"}
+		return lifecycle{phase: inactive, reason: "suspended"}
 	}
 	if !p.Start.Before(today) {
-		return lifecycle{active, "joiner: starts " + p.Start.String()}
+		return lifecycle{phase: active, reason: "joiner: starts " + p.Start.String(), recent: true}
 	}
-	return lifecycle{active, ""}
+	return lifecycle{phase: active, recent: !p.Start.Before(today.AddDays(-30))}
 }
 
 // want is the state one account should be in.
@@ -269,9 +272,9 @@ func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysI
 			if !rv.Date.Before(today) {
 				continue // takes effect the day after its date
 			}
-			life := lifecycle{leaver, fmt.Sprintf("revocation %s: %s", id, rv.Reason)}
+			life := lifecycle{phase: leaver, reason: fmt.Sprintf("revocation %s: %s", id, rv.Reason)}
 			if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
-				life = lifecycle{deleted, fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
+				life = lifecycle{phase: deleted, reason: fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
 			}
 			emit(l.ID, &want{life: life})
 		}
@@ -365,13 +368,16 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 		add(targets.OpCreate, "", why)
 	case !l.Enabled:
 		// A disabled account of an active person: someone returning.
-		if base == "" {
+		switch {
+		case base == "" && life.recent:
 			base = "rehire: started " + w.person.Start.String()
-		} else {
+		case base == "":
+			base = "active since " + w.person.Start.String() + ": the account was disabled"
+		default:
 			base = strings.Replace(base, "joiner:", "rehire:", 1)
 		}
 		add(targets.OpEnable, "", base)
-		if strings.HasPrefix(base, "rehire: started") {
+		if !strings.HasPrefix(base, "rehire: starts") {
 			base = "" // grants then name only their role
 		}
 	}

@@ -214,6 +214,12 @@ func TestLifecycle(t *testing.T) {
 			},
 		},
 		{
+			name: "a long-time employee's disabled account is enabled, not called a rehire",
+			edit: func(r *model.Repo) { r.People["ann"] = person("ann", "base") },
+			live: map[string][]targets.Account{"dir": {acct("ann", false, "group:all")}},
+			want: []string{"dir ann enable | active since 2024-01-15: the account was disabled"},
+		},
+		{
 			name: "returning contractor in the lead window",
 			edit: func(r *model.Repo) {
 				p := person("ann", "base")
