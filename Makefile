@@ -8,11 +8,11 @@ build:
 	$(GO) build -o $(BIN)/roster ./cmd/roster
 
 # test is what CI runs: formatting, vet, and every test with the race detector.
-test:
+test: $(BIN)/cue
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	CUE=$(CURDIR)/$(BIN)/cue $(GO) test -race -count=1 ./...
 
 # fuzz runs each fuzz target for FUZZTIME (the seeds always run as part of make test).
 FUZZTIME ?= 30s

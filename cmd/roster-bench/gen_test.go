@@ -323,7 +323,7 @@ func TestCueVetSetup(t *testing.T) {
 		cue, _ = filepath.Abs("../../bin/cue")
 	}
 	if _, err := os.Stat(cue); err != nil {
-		t.Skipf("no cue CLI at %s (make bin/cue)", cue)
+		t.Fatalf("no cue CLI at %s: run make test, which installs it (make bin/cue)", cue)
 	}
 	repo, _ := genRepo(t)
 	vet := func(name string) {
