@@ -2,13 +2,27 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test bench demo fuzz
+.PHONY: build deps test bench demo fuzz
 
 build:
 	$(GO) build -o $(BIN)/roster ./cmd/roster
 
+# deps installs the servers the target tests run against, when missing (Debian; as root).
+# The tests start their own instances on loopback ports in temp dirs.
+DEB_PACKAGES := slapd ldap-utils samba postgresql
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@# Debian starts the packaged daemons; the tests run their own, so stop these.
+	@-for s in slapd samba-ad-dc smbd nmbd winbind postgresql; do service $$s stop >/dev/null 2>&1; done; true
+
 # test is what CI runs: formatting, vet, and every test with the race detector.
-test: $(BIN)/cue
+test: deps $(BIN)/cue
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -83,15 +84,25 @@ type Change struct {
 	Op          Op
 	Account     string
 	Entitlement string // "kind:name" for grant and revoke
-	// Profile holds what a create needs (name, givenName, sn, mail); never credentials.
-	Profile map[string]string
+	// Profile is what a create needs to fill in; empty for other ops. Never credentials.
+	Profile Profile
 }
 
-// Result is the outcome of one change.
-type Result struct {
-	Change   Change
-	Err      error
-	Verified bool // the change was read back from the system
+func (c Change) String() string {
+	s := c.Op.String() + " " + c.Account
+	if c.Entitlement != "" {
+		s += " " + c.Entitlement
+	}
+	return s
+}
+
+// Profile describes the person an account is created for.
+type Profile struct {
+	Person     string `json:"person,omitempty"`
+	Name       string `json:"name,omitempty"`
+	GivenName  string `json:"givenName,omitempty"`
+	FamilyName string `json:"familyName,omitempty"`
+	Email      string `json:"email,omitempty"`
 }
 
 // Target reads the live accounts of one system.
@@ -99,12 +110,44 @@ type Target interface {
 	Read(ctx context.Context) (*Snapshot, error)
 }
 
-// Applier is a Target that can change accounts. A target that implements only Target is
+// Writer is a Target that can change accounts. A target that implements only Target is
 // read-only: its changes are manual tasks for a person.
-type Applier interface {
+type Writer interface {
 	Target
-	// Apply makes the changes, in order, and returns one result per change.
-	Apply(ctx context.Context, changes []Change) []Result
+	// Apply makes one change. It must be idempotent, so that a retry or a second run after
+	// a crash is harmless: creating an account that exists, granting a held entitlement,
+	// revoking one not held, enabling an enabled account, disabling a disabled one and
+	// deleting an absent one all succeed without changing anything. Errors that may pass
+	// (a dropped connection, a busy server) are wrapped with Transient.
+	Apply(ctx context.Context, c Change) error
+	// ReadAccount reads one account back, to verify changes; nil and no error when the
+	// account does not exist.
+	ReadAccount(ctx context.Context, account string) (*Account, error)
+}
+
+// Closer is implemented by targets holding connections; the caller closes them when done.
+type Closer interface {
+	Close() error
+}
+
+// transient marks an error worth retrying.
+type transient struct{ err error }
+
+func (t *transient) Error() string { return t.err.Error() }
+func (t *transient) Unwrap() error { return t.err }
+
+// Transient marks err as one that may pass: the executor retries the change with backoff.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &transient{err}
+}
+
+// IsTransient reports whether err, or an error it wraps, was marked Transient.
+func IsTransient(err error) bool {
+	var t *transient
+	return errors.As(err, &t)
 }
 
 // Env is what a constructor may use: the access repo's files (for paths relative to its
@@ -112,6 +155,52 @@ type Applier interface {
 type Env struct {
 	Repo   fs.FS
 	Getenv func(string) string
+	// ReadFile reads a secret file; os.ReadFile when nil.
+	ReadFile func(string) ([]byte, error)
+}
+
+// Secret resolves a reference to its value. Errors name the reference, never a value.
+func (e Env) Secret(s model.Secret) (string, error) {
+	switch {
+	case s.Env != "":
+		getenv := e.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		v := getenv(s.Env)
+		if v == "" {
+			return "", fmt.Errorf("secret %s: the environment variable %s is not set", s, s.Env)
+		}
+		return v, nil
+	case s.File != "":
+		read := e.ReadFile
+		if read == nil {
+			read = os.ReadFile
+		}
+		b, err := read(s.File)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is already in the message; the contents never are
+			}
+			return "", fmt.Errorf("secret %s: %v", s, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", errors.New("empty secret reference")
+}
+
+// SecretSetting resolves the system setting key, which must be a secret reference.
+func (e Env) SecretSetting(sys *model.System, key string) (string, error) {
+	ref, ok := sys.Config[key].(model.Secret)
+	if !ok {
+		return "", fmt.Errorf("system %s: %s must be {env: \"NAME\"} or {file: \"PATH\"}", sys.ID, key)
+	}
+	v, err := e.Secret(ref)
+	if err != nil {
+		return "", fmt.Errorf("system %s: %s: %w", sys.ID, key, err)
+	}
+	return v, nil
 }
 
 // Type describes one kind of system: what it has and how to connect to it.

@@ -80,8 +80,8 @@ func TestTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := tg.(targets.Applier); ok {
-		t.Error("csv target must be read-only: it must not implement targets.Applier")
+	if _, ok := tg.(targets.Writer); ok {
+		t.Error("csv target must be read-only: it must not implement targets.Writer")
 	}
 	snap, err := tg.Read(context.Background())
 	if err != nil {
