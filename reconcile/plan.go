@@ -33,6 +33,17 @@ type Change struct {
 	Reason      string     `json:"reason"`
 	// Manual is set on read-only systems: a person has to make the change by hand.
 	Manual bool `json:"manual,omitempty"`
+	// Profile is set on create: what the new account is filled in with.
+	Profile *targets.Profile `json:"profile,omitempty"`
+}
+
+// TargetChange is the change as a target receives it.
+func (c *Change) TargetChange() targets.Change {
+	tc := targets.Change{Op: c.Op, Account: c.Account, Entitlement: c.Entitlement}
+	if c.Profile != nil {
+		tc.Profile = *c.Profile
+	}
+	return tc
 }
 
 // Orphan is a live account that matches no person, service account or ignore rule. A plan

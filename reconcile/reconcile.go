@@ -366,6 +366,7 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 			why = roles + " grants access to " + system
 		}
 		add(targets.OpCreate, "", why)
+		out[len(out)-1].Profile = profileOf(w.person)
 	case !l.Enabled:
 		// A disabled account of an active person: someone returning.
 		switch {
@@ -440,4 +441,13 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// profileOf is what a create fills in for p: names split at the first space.
+func profileOf(p *model.Person) *targets.Profile {
+	given, family, ok := strings.Cut(p.Name, " ")
+	if !ok {
+		family = p.Name
+	}
+	return &targets.Profile{Person: p.ID, Name: p.Name, GivenName: given, FamilyName: family, Email: p.Email}
 }

@@ -1,0 +1,301 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/roster-dev/roster/targets"
+)
+
+// Result statuses of one change.
+const (
+	StatusVerified = "verified" // applied and read back as intended
+	StatusApplied  = "applied"  // applied, but the read-back did not show it
+	StatusFailed   = "failed"   // not applied (Error says why)
+	StatusManual   = "manual"   // a read-only system: left for a person
+)
+
+// Evidence is the record of one change: what was asked, what the account looked like before
+// and after, and whether reading it back confirmed the change. Apply writes one per change.
+type Evidence struct {
+	Time        time.Time         `json:"time"`
+	System      string            `json:"system"`
+	Account     string            `json:"account"`
+	Person      string            `json:"person"`
+	Op          targets.Op        `json:"op"`
+	Entitlement string            `json:"entitlement"`
+	Reason      string            `json:"reason"`
+	Before      *EvidenceAccount  `json:"before"`
+	After       *EvidenceAccount  `json:"after"`
+	Verified    bool              `json:"verified"`
+	Result      string            `json:"result"`
+	Error       string            `json:"error,omitempty"`
+	Commit      string            `json:"commit"`
+	Extra       map[string]string `json:"extra,omitempty"`
+}
+
+// EvidenceAccount is an account as read from the system; nil when it did not exist.
+type EvidenceAccount struct {
+	Enabled      bool     `json:"enabled"`
+	Entitlements []string `json:"entitlements"`
+}
+
+func evidenceAccount(a *targets.Account) *EvidenceAccount {
+	if a == nil {
+		return nil
+	}
+	return &EvidenceAccount{Enabled: a.Enabled, Entitlements: append([]string{}, a.Entitlements...)}
+}
+
+// Executor applies plans. The zero value is not usable: build one with NewExecutor.
+type Executor struct {
+	// Targets are the writable systems by name; a change to a system missing here fails.
+	Targets map[string]targets.Writer
+	// Parallel bounds the accounts changed at once on each system.
+	Parallel int
+	// Attempts is how often a change failing with a transient error is tried, with
+	// exponential backoff from Backoff up to MaxBackoff.
+	Attempts            int
+	Backoff, MaxBackoff time.Duration
+	// Record receives each change's evidence as soon as it is known; calls are serialised.
+	Record func(Evidence)
+	// Extra is copied into every evidence record (operator, emergency reason…).
+	Extra map[string]string
+	Log   *slog.Logger
+	Now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+}
+
+// NewExecutor returns an executor with roster's defaults: 8 accounts at once per system,
+// 5 attempts from 200 ms backoff up to 5 s.
+func NewExecutor(ts map[string]targets.Writer) *Executor {
+	return &Executor{Targets: ts, Parallel: 8, Attempts: 5, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second,
+		Log: slog.New(slog.DiscardHandler), Now: time.Now, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Report is what an apply did.
+type Report struct {
+	Evidence []Evidence // in plan order
+	Counts   map[string]int
+}
+
+// Apply applies every change of p that is not a manual task: systems in parallel, the
+// accounts of a system up to Parallel at once, each account's changes in plan order (create,
+// enable, grant, revoke, disable, delete). Each account is read before and after its
+// changes, and each change is verified against the read-back. A failing system or account
+// does not stop the others; the error lists every failure. Apply returns its report even
+// when it fails.
+func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
+	rep := &Report{Evidence: make([]Evidence, len(p.Changes)), Counts: map[string]int{}}
+	// Group the changes of each account; the plan is sorted by system, account, op.
+	type job struct{ from, to int }
+	bySystem := map[string][]job{}
+	var systems []string
+	for i := 0; i < len(p.Changes); {
+		j := i
+		for j < len(p.Changes) && p.Changes[j].System == p.Changes[i].System && p.Changes[j].Account == p.Changes[i].Account {
+			j++
+		}
+		sys := p.Changes[i].System
+		if _, ok := bySystem[sys]; !ok {
+			systems = append(systems, sys)
+		}
+		bySystem[sys] = append(bySystem[sys], job{i, j})
+		i = j
+	}
+	var recMu sync.Mutex
+	record := func(i int, e Evidence) {
+		rep.Evidence[i] = e
+		if x.Record != nil {
+			recMu.Lock()
+			x.Record(e)
+			recMu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for _, sys := range systems {
+		jobs := bySystem[sys]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg := x.Targets[sys]
+			sem := make(chan struct{}, max(1, x.Parallel))
+			var swg sync.WaitGroup
+			for _, jb := range jobs {
+				cs := p.Changes[jb.from:jb.to]
+				if cs[0].Manual {
+					for k := range cs {
+						record(jb.from+k, x.evidence(p, &cs[k], nil, nil, StatusManual, nil))
+					}
+					continue
+				}
+				if tg == nil {
+					for k := range cs {
+						record(jb.from+k, x.evidence(p, &cs[k], nil, nil, StatusFailed, fmt.Errorf("system %s is not writable here", sys)))
+					}
+					continue
+				}
+				sem <- struct{}{}
+				swg.Add(1)
+				go func() {
+					defer swg.Done()
+					defer func() { <-sem }()
+					x.applyAccount(ctx, p, tg, cs, func(k int, e Evidence) { record(jb.from+k, e) })
+				}()
+			}
+			swg.Wait()
+		}()
+	}
+	wg.Wait()
+
+	var errs *multierror.Error
+	for _, e := range rep.Evidence {
+		rep.Counts[e.Result]++
+		if e.Result == StatusFailed {
+			ent := ""
+			if e.Entitlement != "" {
+				ent = " " + e.Entitlement
+			}
+			errs = multierror.Append(errs, fmt.Errorf("%s: %s %s%s: %s", e.System, e.Op, e.Account, ent, e.Error))
+		}
+	}
+	if errs != nil {
+		errs.ErrorFormat = func(es []error) string {
+			lines := make([]string, len(es))
+			for i, e := range es {
+				lines[i] = "  " + e.Error()
+			}
+			return fmt.Sprintf("%d of %d changes failed:\n%s", len(es), len(p.Changes), strings.Join(lines, "\n"))
+		}
+		return rep, errs
+	}
+	return rep, nil
+}
+
+// applyAccount makes one account's changes in order, then reads it back and verifies each.
+func (x *Executor) applyAccount(ctx context.Context, p *Plan, tg targets.Writer, cs []Change, record func(int, Evidence)) {
+	account := cs[0].Account
+	before, err := x.readAccount(ctx, tg, account)
+	if err != nil {
+		for k := range cs {
+			record(k, x.evidence(p, &cs[k], nil, nil, StatusFailed, fmt.Errorf("read before change: %w", err)))
+		}
+		return
+	}
+	errs := make([]error, len(cs))
+	for k := range cs {
+		if k > 0 && errs[k-1] != nil {
+			errs[k] = fmt.Errorf("not attempted: an earlier change to %s failed", account)
+			continue
+		}
+		errs[k] = x.try(ctx, func() error { return tg.Apply(ctx, cs[k].TargetChange()) })
+		if errs[k] != nil {
+			x.Log.Warn("change failed", "system", cs[k].System, "change", cs[k].TargetChange().String(), "err", errs[k])
+		}
+	}
+	after, rerr := x.readAccount(ctx, tg, account)
+	for k := range cs {
+		switch {
+		case errs[k] != nil:
+			record(k, x.evidence(p, &cs[k], before, after, StatusFailed, errs[k]))
+		case rerr != nil:
+			record(k, x.evidence(p, &cs[k], before, nil, StatusApplied, nil))
+		case holds(&cs[k], after):
+			record(k, x.evidence(p, &cs[k], before, after, StatusVerified, nil))
+		default:
+			record(k, x.evidence(p, &cs[k], before, after, StatusFailed, errors.New("applied, but reading the account back does not show it")))
+		}
+	}
+}
+
+func (x *Executor) readAccount(ctx context.Context, tg targets.Writer, account string) (*targets.Account, error) {
+	var a *targets.Account
+	err := x.try(ctx, func() error {
+		var err error
+		a, err = tg.ReadAccount(ctx, account)
+		return err
+	})
+	return a, err
+}
+
+// try runs f, retrying transient errors with exponential backoff.
+func (x *Executor) try(ctx context.Context, f func() error) error {
+	wait := x.Backoff
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !targets.IsTransient(err) || attempt >= x.Attempts {
+			return err
+		}
+		x.Log.Info("retrying after a transient error", "attempt", attempt, "wait", wait, "err", err)
+		if serr := x.sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("%w (gave up: %v)", err, serr)
+		}
+		wait = min(2*wait, x.MaxBackoff)
+	}
+}
+
+// holds reports whether the account read back shows the change in effect.
+func holds(c *Change, a *targets.Account) bool {
+	switch c.Op {
+	case targets.OpCreate:
+		return a != nil
+	case targets.OpEnable:
+		return a != nil && a.Enabled
+	case targets.OpDisable:
+		return a != nil && !a.Enabled
+	case targets.OpGrant:
+		return a != nil && slices.Contains(a.Entitlements, c.Entitlement)
+	case targets.OpRevoke:
+		return a == nil || !slices.Contains(a.Entitlements, c.Entitlement)
+	case targets.OpDelete:
+		return a == nil
+	}
+	return false
+}
+
+func (x *Executor) evidence(p *Plan, c *Change, before, after *targets.Account, result string, err error) Evidence {
+	e := Evidence{Time: x.Now().UTC(), System: c.System, Account: c.Account, Person: c.Person, Op: c.Op,
+		Entitlement: c.Entitlement, Reason: c.Reason, Before: evidenceAccount(before), After: evidenceAccount(after),
+		Verified: result == StatusVerified, Result: result, Commit: p.Commit, Extra: x.Extra}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	return e
+}
+
+// Summary says in one line what a report holds.
+func (r *Report) Summary() string {
+	keys := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Counts[k], k))
+	}
+	if len(parts) == 0 {
+		return "nothing to apply"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,86 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/roster-dev/roster/schema/model"
+)
+
+// GuardError is the mass-revocation guard's refusal: what would have happened on each
+// system over the limit. Nothing is applied when it is returned.
+type GuardError struct {
+	Limit model.MaxRevocations
+	Over  []GuardSystem
+}
+
+// GuardSystem is one system over the limit.
+type GuardSystem struct {
+	System   string
+	Accounts int // accounts the system holds
+	Allowed  int
+	Changes  []Change // the disables, deletes and revokes
+}
+
+func (e *GuardError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "refused: the mass-revocation guard (maxRevocations %s) stopped this apply; nothing was changed\n", e.Limit)
+	for _, s := range e.Over {
+		fmt.Fprintf(&b, "\n%s: %d revocations (disable, delete, revoke) where at most %d are allowed of %d accounts; they would have been:\n",
+			s.System, len(s.Changes), s.Allowed, s.Accounts)
+		for _, c := range s.Changes {
+			ent := ""
+			if c.Entitlement != "" {
+				ent = " " + c.Entitlement
+			}
+			fmt.Fprintf(&b, "  %-7s %s%s  (%s)\n", c.Op, c.Account, ent, c.Reason)
+		}
+	}
+	b.WriteString("\nIf this is intended, apply again with --max-revocations N (or P%) above these counts, or raise settings.maxRevocations in a reviewed change.")
+	return b.String()
+}
+
+// Guard checks p against the mass-revocation limit: if, on any system roster would change,
+// the disables, deletes and revokes exceed limit (a count, or a percentage of that system's
+// accounts), it returns a *GuardError and nothing may be applied. Manual tasks on read-only
+// systems are not counted: roster does not make them.
+func Guard(p *Plan, limit model.MaxRevocations) error {
+	var over []GuardSystem
+	bySystem := p.bySystem()
+	for _, sys := range p.Systems {
+		if sys.ReadOnly {
+			continue
+		}
+		var revs []Change
+		for _, c := range bySystem[sys.Name] {
+			if c.Op.IsRevocation() {
+				revs = append(revs, c)
+			}
+		}
+		if allowed := limit.Limit(sys.Accounts); len(revs) > allowed {
+			over = append(over, GuardSystem{System: sys.Name, Accounts: sys.Accounts, Allowed: allowed, Changes: revs})
+		}
+	}
+	if len(over) > 0 {
+		return &GuardError{Limit: limit, Over: over}
+	}
+	return nil
+}
+
+// ParseMaxRevocations reads a limit as written on the command line or in settings: a count
+// ("25") or a percentage ("10%").
+func ParseMaxRevocations(s string) (model.MaxRevocations, error) {
+	var m model.MaxRevocations
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		var f float64
+		if _, err := fmt.Sscanf(pct, "%g", &f); err != nil || f < 0 || f > 100 || strings.TrimSpace(pct) != pct {
+			return m, fmt.Errorf("%q: want a count (25) or a percentage (10%%)", s)
+		}
+		return model.MaxRevocations{Percent: f, IsPct: true}, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s {
+		return m, fmt.Errorf("%q: want a count (25) or a percentage (10%%)", s)
+	}
+	return model.MaxRevocations{Count: n}, nil
+}
