@@ -39,7 +39,20 @@ func Main() int {
 			}
 		}
 	}
-	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	return Run(ctx, os.Args[1:], Streams{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Terminal: isTerminal(os.Stdin)}, os.Getenv)
+}
+
+// Streams are a run's standard streams. Terminal says whether Stdin is a person at a
+// terminal who can confirm an apply.
+type Streams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Terminal       bool
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // tuneGC trades memory for speed the way a batch run can afford: the collector runs when
@@ -55,6 +68,8 @@ func tuneGC() {
 
 // env is what one run of a command sees of the world.
 type env struct {
+	stdin          io.Reader
+	terminal       bool
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	log            *slog.Logger
@@ -71,14 +86,20 @@ func commands() []command {
 	return []command{
 		{"validate", "check an access repo and report every problem with its position", runValidate},
 		{"plan", "show what each system must change to match the access repo at a time", runPlan},
+		{"apply", "make the systems match the access repo, verify each change and record evidence", runApply},
+		{"revoke", "emergency offboarding: revoke one person everywhere at once", runRevoke},
 		{"version", "print roster's version", runVersion},
 	}
 }
 
 // Run runs one roster command and returns its exit code. It is Main without the process:
 // tests call it in-process.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil))}
+func Run(ctx context.Context, args []string, st Streams, getenv func(string) string) int {
+	stdout, stderr := st.Stdout, st.Stderr
+	if st.Stdin == nil {
+		st.Stdin = strings.NewReader("")
+	}
+	e := &env{stdin: st.Stdin, terminal: st.Terminal, stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil))}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {

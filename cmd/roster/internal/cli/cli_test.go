@@ -19,7 +19,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	getenv := func(k string) string { return map[string]string{"DIR_PASSWORD": "s3cret-value"}[k] }
-	code = Run(context.Background(), args, &out, &errb, getenv)
+	code = Run(context.Background(), args, Streams{Stdout: &out, Stderr: &errb}, getenv)
 	return out.String(), errb.String(), code
 }
 

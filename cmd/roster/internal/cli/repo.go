@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -24,8 +26,14 @@ import (
 func registry() *targets.Registry {
 	r := targets.NewRegistry()
 	r.Register(csv.Type)
+	for _, t := range extraTypes {
+		r.Register(t)
+	}
 	return r
 }
+
+// extraTypes are registered beside the built-in ones; tests add an in-memory target here.
+var extraTypes []*targets.Type
 
 // loadRepo validates and decodes the access repo in dir. Problems with the repo come back
 // as exit code 2 with every problem listed.
@@ -102,20 +110,36 @@ func selectSystems(repo *model.Repo, names []string) ([]string, error) {
 	return out, nil
 }
 
-// readSystems reads a snapshot of each system in parallel. A system that fails does not
-// stop the others: its error is gathered and the rest are returned. Input errors (a
-// malformed export) are returned as exit code 2.
-func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string) (map[string]*targets.Snapshot, map[string]reconcile.Caps, error) {
+// live is what was read of the live systems, and the connections to them.
+type live struct {
+	snaps   map[string]*targets.Snapshot
+	caps    map[string]reconcile.Caps
+	writers map[string]targets.Writer
+	closers []targets.Closer
+}
+
+// Close releases the connections.
+func (l *live) Close() {
+	if l == nil {
+		return
+	}
+	for _, c := range l.closers {
+		c.Close()
+	}
+}
+
+// readSystems connects to each system and reads a snapshot, in parallel. A system that
+// fails does not stop the others: its error is gathered and the rest are returned. Input
+// errors (a malformed export) are returned as exit code 2, with nothing else.
+func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string) (*live, error) {
 	snaps := make([]*targets.Snapshot, len(names))
+	opened := make([]targets.Target, len(names))
 	errs := make([]error, len(names))
-	caps := map[string]reconcile.Caps{}
 	tenv := targets.Env{Repo: fsys, Getenv: e.getenv}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i, name := range names {
 		sys := repo.Systems[name]
-		typ, _ := reg.Lookup(sys.Type)
-		caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly, CanDisable: typ.CanDisable}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -124,6 +148,7 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 			start := time.Now()
 			t, err := reg.Open(sys, tenv)
 			if err == nil {
+				opened[i] = t
 				snaps[i], err = t.Read(ctx)
 			}
 			if err != nil {
@@ -135,12 +160,24 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 		}()
 	}
 	wg.Wait()
-	out := map[string]*targets.Snapshot{}
+	l := &live{snaps: map[string]*targets.Snapshot{}, caps: map[string]reconcile.Caps{}, writers: map[string]targets.Writer{}}
+	for i := range names {
+		if c, ok := opened[i].(targets.Closer); ok {
+			l.closers = append(l.closers, c)
+		}
+	}
 	var inputErrs, runErrs *multierror.Error
 	for i, name := range names {
 		switch {
 		case errs[i] == nil:
-			out[name] = snaps[i]
+			sys := repo.Systems[name]
+			typ, _ := reg.Lookup(sys.Type)
+			w, writable := opened[i].(targets.Writer)
+			l.snaps[name] = snaps[i]
+			l.caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly || !writable, CanDisable: typ.CanDisable}
+			if writable && !typ.ReadOnly {
+				l.writers[name] = w
+			}
 		case targets.IsInputError(errs[i]):
 			inputErrs = multierror.Append(inputErrs, errs[i])
 		default:
@@ -148,14 +185,106 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 		}
 	}
 	if inputErrs != nil {
+		l.Close()
 		inputErrs.ErrorFormat = lines
-		return nil, nil, invalid(inputErrs)
+		return nil, invalid(inputErrs)
 	}
 	if runErrs != nil {
 		runErrs.ErrorFormat = lines
-		return out, caps, runErrs
+		return l, runErrs
 	}
-	return out, caps, nil
+	return l, nil
+}
+
+// planned is an access repo, what was read of its systems, and the plan between them.
+type planned struct {
+	repo    *model.Repo
+	live    *live
+	plan    *reconcile.Plan
+	readErr error // systems that could not be read; the plan covers the others
+}
+
+// planFlags are the flags of every command that plans.
+type planFlags struct {
+	dir     string
+	at      string
+	systems multiFlag
+}
+
+func (f *planFlags) register(flags *flag.FlagSet) {
+	flags.StringVar(&f.dir, "repo", ".", "the access repo: a directory of .cue files")
+	flags.StringVar(&f.at, "at", "", "plan for this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
+	flags.Var(&f.systems, "system", "only this system (repeatable)")
+}
+
+// makePlan loads and validates the repo, reads its systems (while the repo's checks run)
+// and computes the plan. edit, when set, may change the decoded repo before planning (an
+// emergency revocation); the caller must Close the result's live systems.
+func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) error) (*planned, error) {
+	if _, err := parseAt(f.at, time.UTC, time.Now()); err != nil {
+		return nil, invalid(err)
+	}
+	reg := registry()
+	// The live systems are read while the repo's checks run; a repo that turns out invalid
+	// discards what was read.
+	type reading struct {
+		l   *live
+		err error
+	}
+	var early chan reading
+	repo, _, err := loadRepoThen(ctx, e, f.dir, reg, func(r *model.Repo, fsys fs.FS) {
+		names, err := selectSystems(r, f.systems)
+		if err != nil {
+			return // reported once the repo is known to be valid
+		}
+		early = make(chan reading, 1)
+		go func() {
+			var rd reading
+			rd.l, rd.err = readSystems(ctx, e, r, fsys, reg, names)
+			early <- rd
+		}()
+	})
+	if err != nil {
+		if early != nil {
+			go func() { rd := <-early; rd.l.Close() }()
+		}
+		return nil, err
+	}
+	if _, err := selectSystems(repo, f.systems); err != nil {
+		return nil, err
+	}
+	when, _ := parseAt(f.at, repo.Settings.Location, time.Now())
+	rd := <-early
+	if rd.l == nil {
+		return nil, rd.err
+	}
+	if edit != nil {
+		if err := edit(repo); err != nil {
+			rd.l.Close()
+			return nil, err
+		}
+	}
+	start := time.Now()
+	p := reconcile.Compute(repo, rd.l.snaps, reconcile.Options{At: when, Caps: rd.l.caps})
+	e.log.Info("computed plan", "changes", len(p.Changes), "orphans", len(p.Orphans), "elapsed", time.Since(start).Round(time.Millisecond))
+	return &planned{repo: repo, live: rd.l, plan: p, readErr: rd.err}, nil
+}
+
+// writePlan prints p in format.
+func writePlan(w io.Writer, p *reconcile.Plan, format string) error {
+	var err error
+	switch format {
+	case "json":
+		err = p.WriteJSON(w)
+	case "markdown":
+		err = p.WriteMarkdown(w)
+	default:
+		err = p.WriteText(w)
+	}
+	if err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
 }
 
 func lines(es []error) string {
