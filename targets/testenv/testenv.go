@@ -160,4 +160,3 @@ func RunInput(t testing.TB, input string, name string, args ...string) string {
 	}
 	return string(out)
 }
-
