@@ -4,10 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
 )
 
 func runRevoke(ctx context.Context, e *env, args []string) error {
@@ -36,20 +39,32 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 		return invalidf("revoke: --at does not apply: an emergency revocation takes effect now")
 	}
 	now := time.Now()
-	pl, err := makePlan(ctx, e, &pf, func(r *model.Repo) error {
-		p, ok := r.People[person]
-		if !ok {
-			return invalidf("revoke: no person %q in the access repo", person)
-		}
-		cp := *p
-		cp.Terminated = now
-		r.People[person] = &cp
-		return nil
-	})
+	start := now
+	reg := registry()
+	repo, fsys, err := loadRepo(ctx, e, pf.dir, reg)
 	if err != nil {
 		return err
 	}
-	defer pl.live.Close()
+	p0, ok := repo.People[person]
+	if !ok {
+		return invalidf("revoke: no person %q in the access repo", person)
+	}
+	names, err := selectSystems(repo, pf.systems)
+	if err != nil {
+		return err
+	}
+	cp := *p0
+	cp.Terminated = now
+	repo.People[person] = &cp
+	// Read only this person's account on each system: an emergency must not wait for a
+	// full read of a large directory.
+	l, readErr := readAccountsOf(ctx, e, repo, fsys, reg, names, &cp)
+	if l == nil {
+		return readErr
+	}
+	defer l.Close()
+	plan := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps})
+	pl := &planned{repo: repo, live: l, plan: plan, readErr: readErr}
 	// Only this person's accounts, without the mass-revocation guard.
 	p := *pl.plan
 	p.Changes = nil
@@ -67,7 +82,6 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeRec()
 	x.Record = rec
-	start := time.Now()
 	rep, applyErr := x.Apply(ctx, &p)
 	fmt.Fprintf(e.stderr, "roster: revoked %s on %d systems in %v: %s\n", person, len(pl.live.snaps), time.Since(start).Round(time.Millisecond), rep.Summary())
 	return joinErrs(applyErr, pl.readErr)
@@ -81,4 +95,67 @@ func operator(e *env) string {
 		}
 	}
 	return "unknown"
+}
+
+// readAccountsOf is readSystems for one person: writable systems are asked for that
+// person's account only; read-only ones (local exports) are read whole.
+func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string, p *model.Person) (*live, error) {
+	l := &live{snaps: map[string]*targets.Snapshot{}, caps: map[string]reconcile.Caps{}, writers: map[string]targets.Writer{}}
+	tenv := targets.Env{Repo: fsys, Getenv: e.getenv}
+	type result struct {
+		t    targets.Target
+		snap *targets.Snapshot
+		err  error
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		sys := repo.Systems[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t, err := reg.Open(sys, tenv)
+			if err != nil {
+				results[i].err = fmt.Errorf("system %s: %w", name, err)
+				return
+			}
+			results[i].t = t
+			snap := &targets.Snapshot{System: name}
+			if w, ok := t.(targets.Writer); ok {
+				var a *targets.Account
+				a, err = w.ReadAccount(ctx, model.AccountFor(sys, p))
+				if a != nil {
+					snap.Accounts = []targets.Account{*a}
+				}
+			} else {
+				snap, err = t.Read(ctx)
+			}
+			if err != nil {
+				results[i].err = fmt.Errorf("system %s: %w", name, err)
+				return
+			}
+			results[i].snap = snap
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for i, name := range names {
+		r := results[i]
+		if c, ok := r.t.(targets.Closer); ok {
+			l.closers = append(l.closers, c)
+		}
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		sys := repo.Systems[name]
+		typ, _ := reg.Lookup(sys.Type)
+		w, writable := r.t.(targets.Writer)
+		l.snaps[name] = r.snap
+		l.caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly || !writable, CanDisable: typ.CanDisable}
+		if writable && !typ.ReadOnly {
+			l.writers[name] = w
+		}
+	}
+	return l, joinErrs(errs...)
 }
