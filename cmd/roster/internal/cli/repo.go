@@ -20,12 +20,16 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/csv"
+	"github.com/roster-dev/roster/targets/ldap"
+	"github.com/roster-dev/roster/targets/postgres"
 )
 
 // registry returns every target type roster knows.
 func registry() *targets.Registry {
 	r := targets.NewRegistry()
 	r.Register(csv.Type)
+	r.Register(ldap.Type)
+	r.Register(postgres.Type)
 	for _, t := range extraTypes {
 		r.Register(t)
 	}
