@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -215,8 +216,11 @@ func TestApplyLeavesManualTasks(t *testing.T) {
 func TestGuard(t *testing.T) {
 	mk := func(accounts, revocations int, readOnly bool) *Plan {
 		p := &Plan{Systems: []SystemInfo{{Name: "dir", Accounts: accounts, ReadOnly: readOnly}}}
+		// Each account loses two groups: the guard counts accounts, not changes.
 		for i := 0; i < revocations; i++ {
-			p.Changes = append(p.Changes, Change{System: "dir", Account: "a", Op: targets.OpRevoke, Entitlement: "group:x" + string(rune('a'+i%26))})
+			acct := fmt.Sprintf("a%03d", i)
+			p.Changes = append(p.Changes, Change{System: "dir", Account: acct, Op: targets.OpRevoke, Entitlement: "group:x"},
+				Change{System: "dir", Account: acct, Op: targets.OpRevoke, Entitlement: "group:y"})
 		}
 		p.Changes = append(p.Changes, Change{System: "dir", Account: "b", Op: targets.OpGrant, Entitlement: "group:y"})
 		return p
@@ -245,7 +249,7 @@ func TestGuard(t *testing.T) {
 				t.Fatalf("Guard = %v, refused want %v", err, tt.refused)
 			}
 			var ge *GuardError
-			if tt.refused && (!errors.As(err, &ge) || !strings.Contains(err.Error(), "revoke  a group:x") || !strings.Contains(err.Error(), "--max-revocations")) {
+			if tt.refused && (!errors.As(err, &ge) || !strings.Contains(err.Error(), "revoke  a000 group:x") || !strings.Contains(err.Error(), "--max-revocations")) {
 				t.Errorf("refusal does not list what would have happened and how to override:\n%v", err)
 			}
 		})

@@ -19,6 +19,7 @@ type GuardSystem struct {
 	System   string
 	Accounts int // accounts the system holds
 	Allowed  int
+	Affected int      // accounts that would be disabled, deleted or lose an entitlement
 	Changes  []Change // the disables, deletes and revokes
 }
 
@@ -26,8 +27,8 @@ func (e *GuardError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "refused: the mass-revocation guard (maxRevocations %s) stopped this apply; nothing was changed\n", e.Limit)
 	for _, s := range e.Over {
-		fmt.Fprintf(&b, "\n%s: %d revocations (disable, delete, revoke) where at most %d are allowed of %d accounts; they would have been:\n",
-			s.System, len(s.Changes), s.Allowed, s.Accounts)
+		fmt.Fprintf(&b, "\n%s: %d of its %d accounts would be disabled, deleted or lose an entitlement, where at most %d may; the %d changes would have been:\n",
+			s.System, s.Affected, s.Accounts, s.Allowed, len(s.Changes))
 		for _, c := range s.Changes {
 			ent := ""
 			if c.Entitlement != "" {
@@ -41,9 +42,11 @@ func (e *GuardError) Error() string {
 }
 
 // Guard checks p against the mass-revocation limit: if, on any system roster would change,
-// the disables, deletes and revokes exceed limit (a count, or a percentage of that system's
-// accounts), it returns a *GuardError and nothing may be applied. Manual tasks on read-only
-// systems are not counted: roster does not make them.
+// more accounts would be disabled, deleted or have entitlements revoked than limit allows
+// (a count of accounts, or a percentage of that system's accounts), it returns a
+// *GuardError and nothing may be applied. A leaver losing five groups and their account
+// counts once: the guard is about how many people lose access at once. Manual tasks on
+// read-only systems are not counted: roster does not make them.
 func Guard(p *Plan, limit model.MaxRevocations) error {
 	var over []GuardSystem
 	bySystem := p.bySystem()
@@ -52,13 +55,15 @@ func Guard(p *Plan, limit model.MaxRevocations) error {
 			continue
 		}
 		var revs []Change
+		affected := map[string]bool{}
 		for _, c := range bySystem[sys.Name] {
 			if c.Op.IsRevocation() {
 				revs = append(revs, c)
+				affected[c.Account] = true
 			}
 		}
-		if allowed := limit.Limit(sys.Accounts); len(revs) > allowed {
-			over = append(over, GuardSystem{System: sys.Name, Accounts: sys.Accounts, Allowed: allowed, Changes: revs})
+		if allowed := limit.Limit(sys.Accounts); len(affected) > allowed {
+			over = append(over, GuardSystem{System: sys.Name, Accounts: sys.Accounts, Allowed: allowed, Affected: len(affected), Changes: revs})
 		}
 	}
 	if len(over) > 0 {

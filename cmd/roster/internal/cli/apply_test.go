@@ -148,12 +148,12 @@ func TestApplyAutoApproveConvergesWithEvidence(t *testing.T) {
 }
 
 func TestApplyMassRevocationGuard(t *testing.T) {
-	dir, m := applyRepo(t, t.Name(), 2) // bob's leave is 3 revocations: 2 revokes, 1 disable
+	dir, m := applyRepo(t, t.Name(), 0) // bob's leave: 2 revokes and a disable, one account
 	_, stderr, code := runWith(t, "", false, "apply", "--repo", dir, "--at", "2026-11-23", "--auto-approve")
 	if code != ExitFailure {
 		t.Fatalf("exit %d, want %d\n%s", code, ExitFailure, stderr)
 	}
-	for _, want := range []string{"mass-revocation guard (maxRevocations 2)", "nothing was changed", "dir: 3 revocations", "disable bob", "revoke  bob group:eng", "--max-revocations"} {
+	for _, want := range []string{"mass-revocation guard (maxRevocations 0)", "nothing was changed", "dir: 1 of its 2 accounts would be disabled, deleted or lose an entitlement, where at most 0 may", "disable bob", "revoke  bob group:eng", "--max-revocations"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, stderr)
 		}
@@ -161,7 +161,7 @@ func TestApplyMassRevocationGuard(t *testing.T) {
 	if len(m.Applied) != 0 {
 		t.Fatalf("guard let changes through: %v", m.Applied)
 	}
-	_, stderr, code = runWith(t, "", false, "apply", "--repo", dir, "--at", "2026-11-23", "--auto-approve", "--max-revocations", "3")
+	_, stderr, code = runWith(t, "", false, "apply", "--repo", dir, "--at", "2026-11-23", "--auto-approve", "--max-revocations", "50%")
 	if code != ExitOK {
 		t.Fatalf("override: exit %d\n%s", code, stderr)
 	}
