@@ -34,10 +34,13 @@ fuzz:
 	$(GO) test ./targets/csv -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 
-# demo validates the bundled example and prints its plan on the demo date.
-demo: build
+# demo validates the bundled example and prints its plan on the demo date, then starts slapd
+# (127.0.0.1:3890) and PostgreSQL on loopback with live state drifted from examples/demo and
+# runs plan, apply (printing the evidence) and plan again, which must be empty.
+demo: build deps
 	$(BIN)/roster validate --repo examples/acme
 	$(BIN)/roster plan --repo examples/acme --at 2026-11-23
+	$(GO) run ./cmd/roster-demo -roster ./$(BIN)/roster
 
 # bench generates 10k/50k/100k-person repos and prints validate and plan wall time and peak
 # memory beside cue vet on the same files, then the re-validate-after-one-save figure.

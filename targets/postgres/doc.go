@@ -36,7 +36,9 @@
 // "roster account" (COMMENT ON ROLE, set on create and on every disable, kept by enable).
 // Read classifies each role that is not protected (below) as:
 //
-//   - an account when it carries the marker, enabled while it has LOGIN;
+//   - an account when it carries the marker, enabled while it has LOGIN — or while someone
+//     is still connected as it (a disable interrupted before it ended the sessions reads as
+//     enabled, so the next plan disables it again and the sessions end);
 //   - an account, enabled, when it has LOGIN and no members: an account created outside
 //     roster. It gets the marker when roster first disables it, so it stays an account while
 //     disabled. (One disabled outside roster before roster ever saw it is indistinguishable

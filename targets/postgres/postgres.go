@@ -186,6 +186,10 @@ type role struct {
 	marked     bool // carries Marker
 	connecting bool // current_user or session_user
 	grouped    bool // has a member other than the connecting role
+	// sessions: someone is still connected as the role. A disabled account with sessions
+	// still has access (a disable interrupted between NOLOGIN and ending its sessions), so
+	// it reads as enabled and the next plan disables it again, which ends them.
+	sessions bool
 	// groups are the roles it is a direct member of, sorted.
 	groups []string
 }
@@ -203,6 +207,7 @@ const (
 	allRolesSQL = `SELECT r.oid, r.rolname, r.rolsuper, r.rolcanlogin,
 	coalesce(d.description = $1, false),
 	r.rolname IN (current_user, session_user),
+	EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid AND a.pid <> pg_catalog.pg_backend_pid()),
 	EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid AND CONFERS AND ` + notConnecting + `)
 FROM pg_catalog.pg_roles r
 LEFT JOIN pg_catalog.pg_shdescription d
@@ -217,6 +222,7 @@ LEFT JOIN pg_catalog.pg_shdescription d
 	coalesce((SELECT d.description = $1 FROM pg_catalog.pg_shdescription d
 		WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass), false),
 	r.rolname IN (current_user, session_user),
+	EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid AND a.pid <> pg_catalog.pg_backend_pid()),
 	coalesce((SELECT true FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid AND CONFERS AND ` + notConnecting + ` LIMIT 1), false),
 	ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
 		WHERE m.member = r.oid AND CONFERS)
@@ -266,7 +272,7 @@ func loadAll(ctx context.Context, conn *pgx.Conn) (map[uint32]*role, error) {
 	}
 	for rows.Next() {
 		r := &role{}
-		if err := rows.Scan(&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.grouped); err != nil {
+		if err := rows.Scan(&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -304,7 +310,7 @@ func loadSome(ctx context.Context, conn *pgx.Conn, names ...string) (map[string]
 	}
 	roles := map[string]*role{}
 	r := &role{}
-	_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.grouped, &r.groups}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped, &r.groups}, func() error {
 		c := *r
 		sort.Strings(c.groups)
 		c.groups = slices.Compact(c.groups) // from 16 on, one row per grantor
@@ -336,7 +342,7 @@ func (t *Target) protection(r *role) string {
 func (r *role) isAccount() bool { return r.marked || (r.login && !r.grouped) }
 
 func (r *role) account() targets.Account {
-	return targets.Account{ID: r.name, Enabled: r.login, Entitlements: r.entitlements()}
+	return targets.Account{ID: r.name, Enabled: r.login || r.sessions, Entitlements: r.entitlements()}
 }
 
 func (r *role) entitlements() []string {

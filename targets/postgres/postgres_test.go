@@ -652,3 +652,43 @@ func TestTransientErrors(t *testing.T) {
 		t.Error("a closed connection is not transient")
 	}
 }
+
+// TestInterruptedDisableIsFinished: a disable cut off between NOLOGIN and ending the
+// sessions (a killed apply) leaves a disabled role someone is still connected as. It must
+// read as enabled, so that the next plan disables it again and the sessions end.
+func TestInterruptedDisableIsFinished(t *testing.T) {
+	ctx := testCtx(t)
+	tg := adminTarget(t)
+	const acct = "pt-interrupted"
+	dropRoles(t, acct)
+	apply(t, tg, targets.Change{Op: targets.OpCreate, Account: acct})
+	pw := pg.NewPassword()
+	pg.SetPassword(t, acct, pw)
+	conn, err := pgx.Connect(ctx, pg.DSN(acct, pw, testDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// The first half of a disable, as a killed run leaves it.
+	pg.Exec(t, testDB, `ALTER ROLE "`+acct+`" NOLOGIN`)
+	a, err := tg.ReadAccount(ctx, acct)
+	if err != nil || a == nil || !a.Enabled {
+		t.Fatalf("a disabled role with a live session reads as %+v, %v; want enabled", a, err)
+	}
+	snap, err := tg.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range snap.Accounts {
+		if x.ID == acct && !x.Enabled {
+			t.Fatal("Read reports the role disabled although a session is open")
+		}
+	}
+	apply(t, tg, targets.Change{Op: targets.OpDisable, Account: acct})
+	if n := liveSessions(t, acct); n != 0 {
+		t.Fatalf("%d sessions after the repeated disable", n)
+	}
+	if a, _ := tg.ReadAccount(ctx, acct); a == nil || a.Enabled {
+		t.Fatalf("after disable: %+v", a)
+	}
+}

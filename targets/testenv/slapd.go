@@ -39,9 +39,10 @@ type Slapd struct {
 	// Dir holds slapd.conf, the database and the pid file.
 	Dir string
 
-	port    int
-	proc    *Process
-	tempDir bool // Dir was made by StartSlapdMain and is removed by Close
+	port      int
+	fixedPort bool // port came from SlapdOptions.Port: never pick another
+	proc      *Process
+	tempDir   bool // Dir was made by StartSlapdMain and is removed by Close
 }
 
 // SlapdOptions configure a server.
@@ -54,6 +55,9 @@ type SlapdOptions struct {
 	// Sync makes every write durable (fsync per commit). Off by default: test data is
 	// disposable and an fsync per change would measure the disk, not roster.
 	Sync bool
+	// Port, when set, is the 127.0.0.1 port to listen on instead of a free one; starting
+	// (and Restart) fails if it is taken.
+	Port int
 }
 
 const (
@@ -94,6 +98,14 @@ func StartSlapdMain(opts SlapdOptions) (*Slapd, error) {
 		Groups:    "ou=groups," + slapdSuffix,
 		Policy:    "cn=default,ou=policies," + slapdSuffix,
 		Dir:       opts.Dir,
+		port:      opts.Port,
+		fixedPort: opts.Port != 0,
+	}
+	if s.fixedPort {
+		// Fail before any work, and before slapdWait could mistake the port's holder for slapd.
+		if err := slapdPortFree(s.port); err != nil {
+			return nil, err
+		}
 	}
 	if s.Dir == "" {
 		d, err := os.MkdirTemp("", "slapd-")
@@ -208,11 +220,17 @@ pwdMaxFailure: 0
 }
 
 // Restart starts the server again after Stop, on the same port and data (the first start
-// picks a free port). Clients' connections from before are gone.
+// picks a free port unless SlapdOptions.Port names one). Clients' connections from before
+// are gone.
 func (s *Slapd) Restart() error {
+	if s.fixedPort {
+		if err := slapdPortFree(s.port); err != nil {
+			return err
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		if s.port == 0 || attempt > 0 && s.proc == nil {
+		if !s.fixedPort && (s.port == 0 || attempt > 0 && s.proc == nil) {
 			p, err := slapdFreePort()
 			if err != nil {
 				return err
@@ -234,6 +252,9 @@ func (s *Slapd) Restart() error {
 			p.Stop()
 			lastErr = err
 			if strings.Contains(p.Output(), "Address already in use") {
+				if s.fixedPort {
+					return fmt.Errorf("slapd: 127.0.0.1:%d is already in use by another process", s.port)
+				}
 				s.proc = nil // another process took the port: pick a new one
 				continue
 			}
@@ -297,6 +318,15 @@ func slapdFreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// slapdPortFree fails, naming the port, when something already listens on 127.0.0.1:port.
+func slapdPortFree(port int) error {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return fmt.Errorf("slapd: 127.0.0.1:%d is taken (%v): stop what listens there or use another port", port, err)
+	}
+	return l.Close()
 }
 
 func slapdWait(url string, p *Process, timeout time.Duration) error {

@@ -156,7 +156,7 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 				snaps[i], err = t.Read(ctx)
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("system %s: %w", name, err)
+				errs[i] = systemErr(name, err)
 				return
 			}
 			e.log.Info("read system", "system", name, "type", sys.Type, "accounts", len(snaps[i].Accounts),
@@ -198,6 +198,14 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 		return l, runErrs
 	}
 	return l, nil
+}
+
+// systemErr says which system err came from, unless the target already did.
+func systemErr(name string, err error) error {
+	if strings.HasPrefix(err.Error(), "system "+name+":") {
+		return err
+	}
+	return fmt.Errorf("system %s: %w", name, err)
 }
 
 // planned is an access repo, what was read of its systems, and the plan between them.

@@ -116,7 +116,7 @@ func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, r
 			defer wg.Done()
 			t, err := reg.Open(sys, tenv)
 			if err != nil {
-				results[i].err = fmt.Errorf("system %s: %w", name, err)
+				results[i].err = systemErr(name, err)
 				return
 			}
 			results[i].t = t
@@ -131,7 +131,7 @@ func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, r
 				snap, err = t.Read(ctx)
 			}
 			if err != nil {
-				results[i].err = fmt.Errorf("system %s: %w", name, err)
+				results[i].err = systemErr(name, err)
 				return
 			}
 			results[i].snap = snap
