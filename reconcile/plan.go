@@ -15,6 +15,8 @@ type Plan struct {
 	Changes []Change  `json:"changes"`
 	Orphans []Orphan  `json:"orphans"`
 	Summary Summary   `json:"summary"`
+	// Licenses counts seats freed and assigned per license, priced by settings.licenses.
+	Licenses []LicenseSummary `json:"licenses"`
 	// Systems describes each planned system, sorted by name.
 	Systems []SystemInfo `json:"systems"`
 	// Organization and Timezone come from settings, for the views.

@@ -160,6 +160,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		p.Systems = append(p.Systems, part.info)
 	}
 	p.finish()
+	p.planLicenses(s.Licenses)
 	return p
 }
 

@@ -138,6 +138,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	b.WriteString(p.summaryLine())
 	b.WriteString("\n")
+	if l := LicenseLine(p.Licenses); l != "" {
+		b.WriteString(l + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -147,6 +150,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n**%s**\n", mdEscape(p.heading()), p.summaryLine())
+	if l := LicenseLine(p.Licenses); l != "" {
+		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
+	}
 	groups := p.bySystem()
 	for _, sys := range p.Systems {
 		cs := groups[sys.Name]

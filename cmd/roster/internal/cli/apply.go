@@ -86,6 +86,9 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	x.Record = rec
 	rep, applyErr := x.Apply(ctx, p)
 	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", rep.Summary())
+	if l := reconcile.LicenseLine(rep.Licenses(pl.repo.Settings.Licenses)); l != "" {
+		fmt.Fprintln(e.stdout, "Reclaimed "+strings.TrimPrefix(l, "Licenses: "))
+	}
 	if *evidence != "" {
 		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", *evidence)
 	}
