@@ -20,6 +20,7 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/csv"
+	"github.com/roster-dev/roster/targets/entra"
 	"github.com/roster-dev/roster/targets/ldap"
 	"github.com/roster-dev/roster/targets/postgres"
 )
@@ -30,6 +31,7 @@ func registry() *targets.Registry {
 	r.Register(csv.Type)
 	r.Register(ldap.Type)
 	r.Register(postgres.Type)
+	r.Register(entra.Type)
 	for _, t := range extraTypes {
 		r.Register(t)
 	}

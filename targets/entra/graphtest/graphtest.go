@@ -1,0 +1,1165 @@
+// Package graphtest is an in-process emulator of the parts of Microsoft Graph v1.0 and of the
+// Microsoft identity platform's token endpoint that the entra target uses, written from
+// Graph's public documentation. It is strict where a client can go wrong: unknown paths and
+// methods, a missing, unknown or expired bearer token, unknown query options and $select
+// properties, page sizes out of range, malformed or stale skip tokens and request bodies
+// with unknown or missing properties are answered with Graph's error body
+// {"error":{"code","message"}} and the status Graph uses.
+//
+// Served paths (under /v1.0):
+//
+//	GET    /users                                 $select $top(1..999) $filter $skiptoken
+//	POST   /users
+//	GET    /users/{id|userPrincipalName}          $select
+//	PATCH  /users/{id|userPrincipalName}
+//	DELETE /users/{id|userPrincipalName}
+//	POST   /users/{id}/assignLicense
+//	POST   /users/{id}/revokeSignInSessions
+//	GET    /users/{id}/memberOf/microsoft.graph.group    $select $top (pages of at most 100)
+//	GET    /groups                                $select $top(1..999) $filter $skiptoken
+//	GET    /groups/{id}/members/microsoft.graph.user     $select $top (pages of at most 100)
+//	POST   /groups/{id}/members/$ref
+//	DELETE /groups/{id}/members/{userId}/$ref
+//	GET    /subscribedSkus                        $select
+//
+// and POST /{tenant}/oauth2/v2.0/token for the client credentials grant. $filter takes
+// one "property eq 'value'" comparison (userPrincipalName, mail, displayName), compared
+// without regard to case as Graph does.
+package graphtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Config is the tenant the emulator plays.
+type Config struct {
+	Tenant       string
+	ClientID     string
+	ClientSecret string
+	// Domains are the tenant's verified domains; the first is the initial one, in which
+	// guests get their #EXT# user principal names.
+	Domains []string
+	// TokenLifetime is how long an access token is valid; one hour when zero.
+	TokenLifetime time.Duration
+}
+
+// User is a user object as seeded and inspected by tests.
+type User struct {
+	ID                string
+	UserPrincipalName string
+	Mail              string
+	DisplayName       string
+	GivenName         string
+	Surname           string
+	MailNickname      string
+	UserType          string // "Member" or "Guest"
+	UsageLocation     string
+	AccountEnabled    bool
+	// Licenses are the skuIds assigned directly.
+	Licenses []string
+	// ForceChangePassword is passwordProfile.forceChangePasswordNextSignIn; HasPassword
+	// says a password was set (its value is never kept).
+	ForceChangePassword bool
+	HasPassword         bool
+	// SessionsRevoked counts revokeSignInSessions calls.
+	SessionsRevoked int
+}
+
+// Group is a group object.
+type Group struct {
+	ID                    string
+	DisplayName           string
+	GroupTypes            []string
+	OnPremisesSyncEnabled bool
+	members               map[string]bool
+}
+
+// SKU is a subscribed SKU.
+type SKU struct {
+	ID         string // skuId
+	PartNumber string
+	// Enabled is prepaidUnits.enabled: the seats bought. consumedUnits is counted from
+	// the users holding the SKU.
+	Enabled int
+}
+
+// Server is a running emulator.
+type Server struct {
+	cfg Config
+	srv *httptest.Server
+
+	mu            sync.Mutex
+	users         map[string]*User
+	groups        map[string]*Group
+	skus          map[string]*SKU
+	tokens        map[string]time.Time // access token → expiry
+	pages         map[string]*page
+	counts        map[string]int
+	graphRequests int
+	tokenRequests int
+	throttleEvery int
+	throttleCount int // requests since Throttle was called
+	retryAfter    int
+	now           func() time.Time
+}
+
+// page is what an @odata.nextLink continues: the ids left of one query's result.
+type page struct {
+	path string
+	ids  []string
+}
+
+// New starts an emulator for cfg, closed when the test ends.
+func New(t testing.TB, cfg Config) *Server {
+	if cfg.TokenLifetime == 0 {
+		cfg.TokenLifetime = time.Hour
+	}
+	if len(cfg.Domains) == 0 {
+		cfg.Domains = []string{"contoso.test"}
+	}
+	s := &Server{
+		cfg:    cfg,
+		users:  map[string]*User{},
+		groups: map[string]*Group{},
+		skus:   map[string]*SKU{},
+		tokens: map[string]time.Time{},
+		pages:  map[string]*page{},
+		counts: map[string]int{},
+		now:    time.Now,
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// GraphURL is the Graph base URL, ending in /v1.0.
+func (s *Server) GraphURL() string { return s.srv.URL + "/v1.0" }
+
+// LoginURL is the identity platform's base URL (the token endpoint is below it).
+func (s *Server) LoginURL() string { return s.srv.URL }
+
+// Scope is the scope the token endpoint accepts: the Graph origin's /.default.
+func (s *Server) Scope() string { return s.srv.URL + "/.default" }
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// AddUser seeds a user (a member unless UserType says otherwise) and returns its id. A
+// user principal name already taken panics, as Graph would refuse it.
+func (s *Server) AddUser(u User) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.user(u.UserPrincipalName) != nil {
+		panic("graphtest: userPrincipalName already taken: " + u.UserPrincipalName)
+	}
+	c := u
+	if c.ID == "" {
+		c.ID = newID()
+	}
+	if c.UserType == "" {
+		c.UserType = "Member"
+	}
+	if c.DisplayName == "" {
+		c.DisplayName = c.UserPrincipalName
+	}
+	c.Licenses = slices.Clone(u.Licenses)
+	s.users[c.ID] = &c
+	return c.ID
+}
+
+// AddGuest seeds an enabled guest invited with mail, whose user principal name is the
+// #EXT# form in the initial domain (with a number added when the address was invited
+// before), and returns its id.
+func (s *Server) AddGuest(mail string) string {
+	base := strings.ReplaceAll(mail, "@", "_")
+	upn := base + "#EXT#@" + s.cfg.Domains[0]
+	s.mu.Lock()
+	for n := 1; s.user(upn) != nil; n++ {
+		upn = fmt.Sprintf("%s%d#EXT#@%s", base, n, s.cfg.Domains[0])
+	}
+	s.mu.Unlock()
+	return s.AddUser(User{UserPrincipalName: upn, Mail: mail, UserType: "Guest", AccountEnabled: true, DisplayName: mail})
+}
+
+// AddGroup seeds a group and returns its id.
+func (s *Server) AddGroup(g Group) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := g
+	if c.ID == "" {
+		c.ID = newID()
+	}
+	c.members = map[string]bool{}
+	s.groups[c.ID] = &c
+	return c.ID
+}
+
+// AddMember seeds a membership.
+func (s *Server) AddMember(groupID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[groupID].members[userID] = true
+}
+
+// AddSKU seeds a subscribed SKU with enabled seats and returns its skuId.
+func (s *Server) AddSKU(partNumber string, enabled int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := newID()
+	s.skus[id] = &SKU{ID: id, PartNumber: partNumber, Enabled: enabled}
+	return id
+}
+
+// User returns a copy of the user with the id or user principal name.
+func (s *Server) User(idOrUPN string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(idOrUPN)
+	if u == nil {
+		return User{}, false
+	}
+	c := *u
+	c.Licenses = slices.Clone(u.Licenses)
+	return c, true
+}
+
+// Members returns the user principal names of a group's members, sorted.
+func (s *Server) Members(groupID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var upns []string
+	for id := range s.groups[groupID].members {
+		if u := s.users[id]; u != nil {
+			upns = append(upns, u.UserPrincipalName)
+		}
+	}
+	sort.Strings(upns)
+	return upns
+}
+
+// Seats returns a SKU's consumed and enabled units.
+func (s *Server) Seats(partNumber string) (consumed, enabled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.skus {
+		if k.PartNumber == partNumber {
+			return s.consumed(k.ID), k.Enabled
+		}
+	}
+	return 0, 0
+}
+
+func (s *Server) consumed(skuID string) int {
+	n := 0
+	for _, u := range s.users {
+		if slices.Contains(u.Licenses, skuID) {
+			n++
+		}
+	}
+	return n
+}
+
+// Requests returns how many Graph requests each route received ("GET /users",
+// "GET /groups/{id}/members/microsoft.graph.user", …; throttled ones included).
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		c[k] = v
+	}
+	return c
+}
+
+// GraphRequests is the number of Graph requests; TokenRequests that of token requests.
+func (s *Server) GraphRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.graphRequests
+}
+
+// TokenRequests is the number of requests to the token endpoint.
+func (s *Server) TokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenRequests
+}
+
+// ResetCounts sets the request counters to zero.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts = map[string]int{}
+	s.graphRequests = 0
+	s.tokenRequests = 0
+}
+
+// Throttle makes every nth Graph request from now on fail with 429 and Retry-After: retryAfter
+// seconds; n = 0 stops throttling.
+func (s *Server) Throttle(n, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttleEvery, s.retryAfter, s.throttleCount = n, retryAfter, 0
+}
+
+// ExpireTokens ends every access token issued so far, as a token's lifetime running out
+// or its revocation would.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.tokens {
+		s.tokens[k] = time.Time{}
+	}
+}
+
+// Tokens returns the access tokens issued so far (for tests that make sure none leaks).
+func (s *Server) Tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ts []string
+	for k := range s.tokens {
+		ts = append(ts, k)
+	}
+	return ts
+}
+
+// user finds a user by id or user principal name; s.mu is held.
+func (s *Server) user(key string) *User {
+	if u := s.users[key]; u != nil {
+		return u
+	}
+	for _, u := range s.users {
+		if strings.EqualFold(u.UserPrincipalName, key) {
+			return u
+		}
+	}
+	return nil
+}
+
+// apiError is a Graph error answer.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status, code, fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
+	body := map[string]any{"error": map[string]any{
+		"code":       e.code,
+		"message":    e.message,
+		"innerError": map[string]string{"date": s.now().UTC().Format("2006-01-02T15:04:05"), "request-id": w.Header().Get("request-id")},
+	}}
+	writeJSON(w, e.status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("request-id", newID())
+	if strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+		s.token(w, r)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/")
+	if !ok {
+		s.writeError(w, errorf(http.StatusNotFound, "BadRequest", "Invalid version: %s", r.URL.Path))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt, args := route(rest)
+	s.graphRequests++
+	s.counts[r.Method+" "+rt]++
+	if e := s.authenticate(r); e != nil {
+		s.writeError(w, e)
+		return
+	}
+	s.throttleCount++
+	if s.throttleEvery > 0 && s.throttleCount%s.throttleEvery == 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter))
+		s.writeError(w, errorf(http.StatusTooManyRequests, "TooManyRequests", "Too many requests."))
+		return
+	}
+	h, e := s.handler(rt, r.Method)
+	if e != nil {
+		s.writeError(w, e)
+		return
+	}
+	status, v, e := h(r, args)
+	switch {
+	case e != nil:
+		s.writeError(w, e)
+	case v == nil:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, v)
+	}
+}
+
+type handlerFunc func(r *http.Request, args []string) (int, any, *apiError)
+
+// route names the route of a path below /v1.0/ and returns its variable segments.
+func route(rest string) (string, []string) {
+	seg := strings.Split(rest, "/")
+	var pat []string
+	var args []string
+	for i, p := range seg {
+		fixed := false
+		switch {
+		case i == 0:
+			fixed = true
+		case p == "$ref" || p == "members" || p == "memberOf" || p == "assignLicense" || p == "revokeSignInSessions" || strings.HasPrefix(p, "microsoft.graph."):
+			fixed = true
+		}
+		if fixed {
+			pat = append(pat, p)
+		} else {
+			pat = append(pat, "{id}")
+			args = append(args, p)
+		}
+	}
+	return "/" + strings.Join(pat, "/"), args
+}
+
+func (s *Server) handler(rt, method string) (handlerFunc, *apiError) {
+	routes := map[string]map[string]handlerFunc{
+		"/users":                           {"GET": s.listUsers, "POST": s.createUser},
+		"/users/{id}":                      {"GET": s.getUser, "PATCH": s.patchUser, "DELETE": s.deleteUser},
+		"/users/{id}/assignLicense":        {"POST": s.assignLicense},
+		"/users/{id}/revokeSignInSessions": {"POST": s.revokeSessions},
+		"/users/{id}/memberOf/microsoft.graph.group": {"GET": s.memberOf},
+		"/groups": {"GET": s.listGroups},
+		"/groups/{id}/members/microsoft.graph.user": {"GET": s.listMembers},
+		"/groups/{id}/members/$ref":                 {"POST": s.addMember},
+		"/groups/{id}/members/{id}/$ref":            {"DELETE": s.removeMember},
+		"/subscribedSkus":                           {"GET": s.listSKUs},
+	}
+	m, ok := routes[rt]
+	if !ok {
+		return nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment in '%s'.", rt)
+	}
+	h, ok := m[method]
+	if !ok {
+		return nil, errorf(http.StatusMethodNotAllowed, "Request_BadRequest", "The request method '%s' is not allowed for '%s'.", method, rt)
+	}
+	return h, nil
+}
+
+func (s *Server) authenticate(r *http.Request) *apiError {
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || tok == "" {
+		return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+	}
+	exp, ok := s.tokens[tok]
+	if !ok {
+		return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+	}
+	if !s.now().Before(exp) {
+		return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+	}
+	return nil
+}
+
+// token serves the client credentials grant.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenRequests++
+	fail := func(status int, code, desc string) {
+		writeJSON(w, status, map[string]any{"error": code, "error_description": desc, "timestamp": s.now().UTC().Format(time.DateTime)})
+	}
+	if r.Method != http.MethodPost {
+		fail(http.StatusMethodNotAllowed, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
+		return
+	}
+	if r.URL.Path != "/"+s.cfg.Tenant+"/oauth2/v2.0/token" {
+		fail(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found.")
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		fail(http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		fail(http.StatusBadRequest, "invalid_request", "AADSTS90014: malformed request body.")
+		return
+	}
+	f := r.PostForm
+	switch {
+	case f.Get("grant_type") != "client_credentials":
+		fail(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
+	case f.Get("client_id") != s.cfg.ClientID:
+		fail(http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory.")
+	case f.Get("client_secret") != s.cfg.ClientSecret:
+		fail(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+	case f.Get("scope") != s.Scope():
+		fail(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
+	default:
+		var b [32]byte
+		rand.Read(b[:])
+		tok := "eyJ0eXAiOiJKV1Qi." + hex.EncodeToString(b[:])
+		s.tokens[tok] = s.now().Add(s.cfg.TokenLifetime)
+		secs := int(s.cfg.TokenLifetime / time.Second)
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
+	}
+}
+
+// query checks r's query options against those allowed.
+func query(r *http.Request, allowed ...string) (url.Values, *apiError) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains(allowed, k) {
+			return nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Query option '%s' is not allowed.", k)
+		}
+		if len(q[k]) > 1 {
+			return nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Query option '%s' was specified more than once, but it must be specified at most once.", k)
+		}
+	}
+	return q, nil
+}
+
+var userProps = []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "mailNickname", "userType", "usageLocation", "accountEnabled", "assignedLicenses"}
+var defaultUserProps = []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname"}
+var groupProps = []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"}
+var skuProps = []string{"skuId", "skuPartNumber", "consumedUnits", "prepaidUnits", "capabilityStatus", "appliesTo"}
+
+// selected parses $select against a type's properties.
+func selected(q url.Values, typ string, props, def []string) ([]string, *apiError) {
+	v := q.Get("$select")
+	if v == "" {
+		return def, nil
+	}
+	var sel []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(props, p) {
+			return nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Could not find a property named '%s' on type 'microsoft.graph.%s'.", p, typ)
+		}
+		sel = append(sel, p)
+	}
+	return sel, nil
+}
+
+func (s *Server) userJSON(u *User, sel []string) map[string]any {
+	m := map[string]any{}
+	for _, p := range sel {
+		switch p {
+		case "id":
+			m[p] = u.ID
+		case "userPrincipalName":
+			m[p] = u.UserPrincipalName
+		case "mail":
+			m[p] = nullable(u.Mail)
+		case "displayName":
+			m[p] = u.DisplayName
+		case "givenName":
+			m[p] = nullable(u.GivenName)
+		case "surname":
+			m[p] = nullable(u.Surname)
+		case "mailNickname":
+			m[p] = u.MailNickname
+		case "userType":
+			m[p] = u.UserType
+		case "usageLocation":
+			m[p] = nullable(u.UsageLocation)
+		case "accountEnabled":
+			m[p] = u.AccountEnabled
+		case "assignedLicenses":
+			ls := []map[string]any{}
+			for _, id := range u.Licenses {
+				ls = append(ls, map[string]any{"skuId": id, "disabledPlans": []string{}})
+			}
+			m[p] = ls
+		}
+	}
+	return m
+}
+
+func groupJSON(g *Group, sel []string) map[string]any {
+	m := map[string]any{"@odata.type": "#microsoft.graph.group"}
+	for _, p := range sel {
+		switch p {
+		case "id":
+			m[p] = g.ID
+		case "displayName":
+			m[p] = g.DisplayName
+		case "groupTypes":
+			m[p] = append([]string{}, g.GroupTypes...)
+		case "onPremisesSyncEnabled":
+			if g.OnPremisesSyncEnabled {
+				m[p] = true
+			} else {
+				m[p] = nil
+			}
+		}
+	}
+	return m
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+var filterRE = regexp.MustCompile(`^(\w+) eq '((?:[^']|'')*)'$`)
+
+// filter parses $filter: one property eq 'value' over the allowed properties.
+func filter(q url.Values, props ...string) (prop, value string, e *apiError) {
+	f := q.Get("$filter")
+	if f == "" {
+		return "", "", nil
+	}
+	m := filterRE.FindStringSubmatch(strings.TrimSpace(f))
+	if m == nil || !slices.Contains(props, m[1]) {
+		return "", "", errorf(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property '%s'.", f)
+	}
+	return m[1], strings.ReplaceAll(m[2], "''", "'"), nil
+}
+
+// pageSize parses $top: within 1..max (an error otherwise), served in pages of at most
+// cap.
+func pageSize(q url.Values, def, max, cap int) (int, *apiError) {
+	v := q.Get("$top")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, errorf(http.StatusBadRequest, "Request_UnsupportedQuery", "Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, max)
+	}
+	return min(n, cap), nil
+}
+
+// list serves one page of ids (or continues a query from its skip token) and renders it.
+func (s *Server) list(r *http.Request, q url.Values, ids func() []string, size int, render func(id string) map[string]any) (int, any, *apiError) {
+	if tok := q.Get("$skiptoken"); tok != "" {
+		p := s.pages[tok]
+		if p == nil || p.path != r.URL.Path {
+			return 0, nil, errorf(http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
+		}
+		return s.page(r, q, p.ids, size, render)
+	}
+	all := ids()
+	sort.Strings(all)
+	return s.page(r, q, all, size, render)
+}
+
+func (s *Server) page(r *http.Request, q url.Values, ids []string, size int, render func(id string) map[string]any) (int, any, *apiError) {
+	value := []map[string]any{}
+	n := 0
+	for n < len(ids) && len(value) < size {
+		if m := render(ids[n]); m != nil {
+			value = append(value, m)
+		}
+		n++
+	}
+	body := map[string]any{"@odata.context": s.srv.URL + "/v1.0/$metadata#" + strings.TrimPrefix(r.URL.Path, "/v1.0/"), "value": value}
+	if n < len(ids) {
+		var b [12]byte
+		rand.Read(b[:])
+		tok := "RFNwdAIAAQAAA" + hex.EncodeToString(b[:])
+		s.pages[tok] = &page{path: r.URL.Path, ids: ids[n:]}
+		next := url.Values{}
+		for k, v := range q {
+			if k != "$skiptoken" {
+				next[k] = v
+			}
+		}
+		next.Set("$skiptoken", tok)
+		body["@odata.nextLink"] = s.srv.URL + r.URL.Path + "?" + next.Encode()
+	}
+	return http.StatusOK, body, nil
+}
+
+func (s *Server) listUsers(r *http.Request, _ []string) (int, any, *apiError) {
+	q, e := query(r, "$select", "$top", "$filter", "$skiptoken")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "user", userProps, defaultUserProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	size, e := pageSize(q, 100, 999, 999)
+	if e != nil {
+		return 0, nil, e
+	}
+	prop, val, e := filter(q, "userPrincipalName", "mail", "displayName")
+	if e != nil {
+		return 0, nil, e
+	}
+	return s.list(r, q, func() []string {
+		var ids []string
+		for id, u := range s.users {
+			if prop == "" ||
+				prop == "userPrincipalName" && strings.EqualFold(u.UserPrincipalName, val) ||
+				prop == "mail" && strings.EqualFold(u.Mail, val) ||
+				prop == "displayName" && strings.EqualFold(u.DisplayName, val) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}, size, func(id string) map[string]any {
+		if u := s.users[id]; u != nil {
+			return s.userJSON(u, sel)
+		}
+		return nil
+	})
+}
+
+func (s *Server) getUser(r *http.Request, args []string) (int, any, *apiError) {
+	q, e := query(r, "$select")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "user", userProps, defaultUserProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	m := s.userJSON(u, sel)
+	m["@odata.context"] = s.srv.URL + "/v1.0/$metadata#users/$entity"
+	return http.StatusOK, m, nil
+}
+
+func (s *Server) mustUser(key string) (*User, *apiError) {
+	u := s.user(key)
+	if u == nil {
+		return nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", key)
+	}
+	return u, nil
+}
+
+// body decodes a JSON request body into a map, refusing other content types.
+func body(r *http.Request, typ string, allowed ...string) (map[string]json.RawMessage, *apiError) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, errorf(http.StatusUnsupportedMediaType, "Request_BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Unreadable request body.")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, errorf(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+	}
+	for k := range m {
+		if !slices.Contains(allowed, k) {
+			return nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Property '%s' does not exist as a declared property or extension property on type 'microsoft.graph.%s'.", k, typ)
+		}
+	}
+	return m, nil
+}
+
+func str(m map[string]json.RawMessage, k string) (string, bool) {
+	var v string
+	raw, ok := m[k]
+	if !ok || json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+var badNickname = regexp.MustCompile(`[@()\\\[\]";:<>,\s]|[^\x20-\x7e]`)
+
+func (s *Server) createUser(r *http.Request, _ []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	m, e := body(r, "user", "accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile", "givenName", "surname", "usageLocation")
+	if e != nil {
+		return 0, nil, e
+	}
+	u := &User{ID: newID(), UserType: "Member"}
+	var ok bool
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"displayName", &u.DisplayName}, {"mailNickname", &u.MailNickname}, {"userPrincipalName", &u.UserPrincipalName}} {
+		if *f.dst, ok = str(m, f.name); !ok || *f.dst == "" {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property '%s' of resource 'User'.", f.name)
+		}
+	}
+	u.GivenName, _ = str(m, "givenName")
+	u.Surname, _ = str(m, "surname")
+	u.UsageLocation, _ = str(m, "usageLocation")
+	if err := json.Unmarshal(m["accountEnabled"], &u.AccountEnabled); err != nil || m["accountEnabled"] == nil {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+	}
+	if badNickname.MatchString(u.MailNickname) || len(u.MailNickname) > 64 {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'mailNickname' of resource 'User'.")
+	}
+	if u.UsageLocation != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(u.UsageLocation) {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'usageLocation' of resource 'User'.")
+	}
+	local, domain, _ := strings.Cut(u.UserPrincipalName, "@")
+	if local == "" || !slices.ContainsFunc(s.cfg.Domains, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.")
+	}
+	var pp struct {
+		Password *string `json:"password"`
+		Force    bool    `json:"forceChangePasswordNextSignIn"`
+	}
+	if err := json.Unmarshal(m["passwordProfile"], &pp); err != nil || pp.Password == nil {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'passwordProfile' of resource 'User'.")
+	}
+	if !complex(*pp.Password) {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "The specified password does not comply with password complexity requirements. Please provide a different password.")
+	}
+	u.HasPassword, u.ForceChangePassword = true, pp.Force
+	if s.user(u.UserPrincipalName) != nil {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.")
+	}
+	s.users[u.ID] = u
+	resp := s.userJSON(u, defaultUserProps)
+	resp["@odata.context"] = s.srv.URL + "/v1.0/$metadata#users/$entity"
+	return http.StatusCreated, resp, nil
+}
+
+// complex is Entra's rule: 8 to 256 characters, three of lower, upper, digit, symbol.
+func complex(p string) bool {
+	if len(p) < 8 || len(p) > 256 {
+		return false
+	}
+	var lower, upper, digit, sym int
+	for _, c := range p {
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = 1
+		case c >= 'A' && c <= 'Z':
+			upper = 1
+		case c >= '0' && c <= '9':
+			digit = 1
+		default:
+			sym = 1
+		}
+	}
+	return lower+upper+digit+sym >= 3
+}
+
+func (s *Server) patchUser(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	m, e := body(r, "user", "accountEnabled", "displayName", "givenName", "surname", "usageLocation")
+	if e != nil {
+		return 0, nil, e
+	}
+	if raw, ok := m["accountEnabled"]; ok {
+		if err := json.Unmarshal(raw, &u.AccountEnabled); err != nil {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+		}
+	}
+	for k, dst := range map[string]*string{"displayName": &u.DisplayName, "givenName": &u.GivenName, "surname": &u.Surname, "usageLocation": &u.UsageLocation} {
+		if v, ok := str(m, k); ok {
+			*dst = v
+		}
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) deleteUser(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	delete(s.users, u.ID)
+	for _, g := range s.groups {
+		delete(g.members, u.ID)
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) assignLicense(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	m, e := body(r, "user", "addLicenses", "removeLicenses")
+	if e != nil {
+		return 0, nil, e
+	}
+	var add []struct {
+		SkuID         string   `json:"skuId"`
+		DisabledPlans []string `json:"disabledPlans"`
+	}
+	var remove []string
+	if json.Unmarshal(m["addLicenses"], &add) != nil || m["addLicenses"] == nil || json.Unmarshal(m["removeLicenses"], &remove) != nil || m["removeLicenses"] == nil {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Both addLicenses and removeLicenses are required collections.")
+	}
+	for _, id := range remove {
+		if !slices.Contains(u.Licenses, id) {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "User does not have a corresponding license.")
+		}
+	}
+	for _, a := range add {
+		k := s.skus[a.SkuID]
+		if k == nil {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "License %s does not correspond to a valid company License.", a.SkuID)
+		}
+		if u.UsageLocation == "" {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location.")
+		}
+		if !slices.Contains(u.Licenses, a.SkuID) && s.consumed(a.SkuID) >= k.Enabled {
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Subscription with SKU %s does not have any available licenses.", a.SkuID)
+		}
+	}
+	u.Licenses = slices.DeleteFunc(u.Licenses, func(id string) bool { return slices.Contains(remove, id) })
+	for _, a := range add {
+		if !slices.Contains(u.Licenses, a.SkuID) {
+			u.Licenses = append(u.Licenses, a.SkuID)
+		}
+	}
+	resp := s.userJSON(u, defaultUserProps)
+	resp["@odata.context"] = s.srv.URL + "/v1.0/$metadata#users/$entity"
+	return http.StatusOK, resp, nil
+}
+
+func (s *Server) revokeSessions(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	u.SessionsRevoked++
+	return http.StatusOK, map[string]any{"@odata.context": s.srv.URL + "/v1.0/$metadata#Edm.Boolean", "value": true}, nil
+}
+
+func (s *Server) memberOf(r *http.Request, args []string) (int, any, *apiError) {
+	q, e := query(r, "$select", "$top", "$skiptoken")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "group", groupProps, groupProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	size, e := pageSize(q, 100, 999, 100)
+	if e != nil {
+		return 0, nil, e
+	}
+	u, e := s.mustUser(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	return s.list(r, q, func() []string {
+		var ids []string
+		for id, g := range s.groups {
+			if g.members[u.ID] {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}, size, func(id string) map[string]any {
+		if g := s.groups[id]; g != nil && g.members[u.ID] {
+			return groupJSON(g, sel)
+		}
+		return nil
+	})
+}
+
+func (s *Server) listGroups(r *http.Request, _ []string) (int, any, *apiError) {
+	q, e := query(r, "$select", "$top", "$filter", "$skiptoken")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "group", groupProps, groupProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	size, e := pageSize(q, 100, 999, 999)
+	if e != nil {
+		return 0, nil, e
+	}
+	prop, val, e := filter(q, "displayName")
+	if e != nil {
+		return 0, nil, e
+	}
+	return s.list(r, q, func() []string {
+		var ids []string
+		for id, g := range s.groups {
+			if prop == "" || strings.EqualFold(g.DisplayName, val) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}, size, func(id string) map[string]any {
+		if g := s.groups[id]; g != nil {
+			return groupJSON(g, sel)
+		}
+		return nil
+	})
+}
+
+func (s *Server) mustGroup(id string) (*Group, *apiError) {
+	g := s.groups[id]
+	if g == nil {
+		return nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+	}
+	return g, nil
+}
+
+func (s *Server) listMembers(r *http.Request, args []string) (int, any, *apiError) {
+	q, e := query(r, "$select", "$top", "$skiptoken")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "user", userProps, defaultUserProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	size, e := pageSize(q, 100, 999, 100)
+	if e != nil {
+		return 0, nil, e
+	}
+	g, e := s.mustGroup(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	return s.list(r, q, func() []string {
+		var ids []string
+		for id := range g.members {
+			ids = append(ids, id)
+		}
+		return ids
+	}, size, func(id string) map[string]any {
+		if u := s.users[id]; u != nil && g.members[id] {
+			m := s.userJSON(u, sel)
+			m["@odata.type"] = "#microsoft.graph.user"
+			return m
+		}
+		return nil
+	})
+}
+
+var refRE = regexp.MustCompile(`/(?:directoryObjects|users)/([^/]+)$`)
+
+func (s *Server) addMember(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	g, e := s.mustGroup(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	m, e := body(r, "directoryObject", "@odata.id")
+	if e != nil {
+		return 0, nil, e
+	}
+	ref, _ := str(m, "@odata.id")
+	sub := refRE.FindStringSubmatch(ref)
+	if sub == nil || !strings.HasPrefix(ref, "http") {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Invalid object identifier '%s'.", ref)
+	}
+	u := s.users[sub[1]]
+	if u == nil {
+		return 0, nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", sub[1])
+	}
+	if g.members[u.ID] {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'.")
+	}
+	g.members[u.ID] = true
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) removeMember(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	g, e := s.mustGroup(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	if !g.members[args[1]] {
+		return 0, nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", args[1])
+	}
+	delete(g.members, args[1])
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) listSKUs(r *http.Request, _ []string) (int, any, *apiError) {
+	q, e := query(r, "$select")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "subscribedSku", skuProps, skuProps)
+	if e != nil {
+		return 0, nil, e
+	}
+	value := []map[string]any{}
+	ids := make([]string, 0, len(s.skus))
+	for id := range s.skus {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		k := s.skus[id]
+		m := map[string]any{}
+		for _, p := range sel {
+			switch p {
+			case "skuId":
+				m[p] = k.ID
+			case "skuPartNumber":
+				m[p] = k.PartNumber
+			case "consumedUnits":
+				m[p] = s.consumed(k.ID)
+			case "prepaidUnits":
+				m[p] = map[string]int{"enabled": k.Enabled, "suspended": 0, "warning": 0, "lockedOut": 0}
+			case "capabilityStatus":
+				m[p] = "Enabled"
+			case "appliesTo":
+				m[p] = "User"
+			}
+		}
+		value = append(value, m)
+	}
+	return http.StatusOK, map[string]any{"@odata.context": s.srv.URL + "/v1.0/$metadata#subscribedSkus", "value": value}, nil
+}
