@@ -21,6 +21,7 @@ import (
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/csv"
 	"github.com/roster-dev/roster/targets/entra"
+	"github.com/roster-dev/roster/targets/github"
 	"github.com/roster-dev/roster/targets/ldap"
 	"github.com/roster-dev/roster/targets/postgres"
 )
@@ -32,6 +33,7 @@ func registry() *targets.Registry {
 	r.Register(ldap.Type)
 	r.Register(postgres.Type)
 	r.Register(entra.Type)
+	r.Register(github.Type)
 	for _, t := range extraTypes {
 		r.Register(t)
 	}

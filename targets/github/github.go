@@ -1,0 +1,281 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+)
+
+// Type registers the github target.
+var Type = &targets.Type{
+	Name:       "github",
+	Kinds:      []string{"role", "team", "repo"},
+	CanDisable: false,
+	Check:      check,
+	New:        open,
+}
+
+// DefaultMinAdmins is how many organisation owners roster keeps at least, unless minAdmins
+// says otherwise.
+const DefaultMinAdmins = 2
+
+// Options tune how a Target talks to GitHub.
+type Options struct {
+	// MaxWait is the longest roster sleeps for a rate limit inside one call (until the
+	// primary limit resets, or for a secondary limit's Retry-After). A longer wait is
+	// returned as a targets.Transient error instead, for the executor's retry.
+	MaxWait time.Duration
+	// Retries is how many times one request is retried after a rate-limit wait.
+	Retries int
+	// Concurrency is how many requests Read has in flight (team and repository listings).
+	Concurrency int
+	// HTTPClient is the client whose transport carries the requests; nil means
+	// http.DefaultTransport.
+	HTTPClient *http.Client
+	// APIURL, when set, is the API root used exactly as given (an emulator, a proxy),
+	// instead of github.com or Config.BaseURL.
+	APIURL string
+}
+
+// DefaultOptions are what a system from the access repo gets.
+func DefaultOptions() Options {
+	return Options{MaxWait: 2 * time.Minute, Retries: 3, Concurrency: 4}
+}
+
+// Config is a github system's settings.
+type Config struct {
+	System    string
+	Org       string
+	Token     string
+	BaseURL   string // "" for github.com
+	MinAdmins int
+}
+
+// Target is one GitHub organisation.
+type Target struct {
+	system    string
+	org       string
+	minAdmins int
+	opts      Options
+	client    *gh.Client
+	token     string
+
+	// adminMu serialises the changes that can take an owner away, so two concurrent ones
+	// cannot both pass the minAdmins check.
+	adminMu sync.Mutex
+
+	// mu guards seen.
+	mu sync.Mutex
+	// seen is what ReadAccount must look at per account (lower-case login): the teams and
+	// repositories the last Read found it in and those Apply touched since. nil until the
+	// first Read: ReadAccount then reads everything.
+	seen map[string]*scope
+}
+
+// scope is the teams and repositories one account's ReadAccount checks.
+type scope struct {
+	teams map[string]bool
+	repos map[string]bool
+}
+
+var _ targets.Writer = (*Target)(nil)
+
+var settings = []string{"org", "token", "baseURL", "minAdmins"}
+
+// orgRE is what GitHub accepts as an organisation login: what it accepts as a user login.
+var orgRE = loginRE
+
+func check(sys *model.System) [][2]string {
+	var probs [][2]string
+	switch o, ok := sys.Config["org"].(string); {
+	case !ok || o == "":
+		probs = append(probs, [2]string{"org", `a github system needs org, the organisation's login (e.g. "acme")`})
+	case !orgRE.MatchString(o):
+		probs = append(probs, [2]string{"org", fmt.Sprintf("org %q is not a GitHub organisation login (letters, digits and single hyphens, at most 39)", o)})
+	}
+	switch v := sys.Config["token"].(type) {
+	case nil:
+		probs = append(probs, [2]string{"token", `a github system needs token, a reference to an owner's token: {env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}`})
+	case model.Secret:
+		if v == (model.Secret{}) {
+			probs = append(probs, [2]string{"token", `token must name an environment variable or a file: {env: "GITHUB_TOKEN"}`})
+		}
+	default:
+		probs = append(probs, [2]string{"token", `token must be a secret reference, {env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}, never a value written in the repo`})
+	}
+	if v, ok := sys.Config["baseURL"]; ok {
+		s, _ := v.(string)
+		if err := checkBaseURL(s); err != nil {
+			probs = append(probs, [2]string{"baseURL", err.Error()})
+		}
+	}
+	if v, ok := sys.Config["minAdmins"]; ok {
+		if n, isInt := v.(int); !isInt || n < 1 {
+			probs = append(probs, [2]string{"minAdmins", fmt.Sprintf("minAdmins must be a whole number of at least 1 (default %d), not %v", DefaultMinAdmins, v)})
+		}
+	}
+	for _, k := range model.SortedKeys(sys.Config) {
+		if !slices.Contains(settings, k) {
+			probs = append(probs, [2]string{k, fmt.Sprintf("unknown setting %q for a github system (it takes org, token, baseURL and minAdmins)", k)})
+		}
+	}
+	return probs
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if s == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("baseURL %q must be the API URL of a GitHub Enterprise Server, such as \"https://ghe.example/api/v3/\"", s)
+	}
+	return nil
+}
+
+func open(sys *model.System, env targets.Env) (targets.Target, error) {
+	if probs := check(sys); len(probs) > 0 {
+		return nil, fmt.Errorf("system %s: %s", sys.ID, probs[0][1])
+	}
+	token, err := env.SecretSetting(sys, "token")
+	if err != nil {
+		return nil, err
+	}
+	cfg := Config{System: sys.ID, Org: sys.Config["org"].(string), Token: token, MinAdmins: DefaultMinAdmins}
+	if b, ok := sys.Config["baseURL"].(string); ok {
+		cfg.BaseURL = b
+	}
+	if n, ok := sys.Config["minAdmins"].(int); ok {
+		cfg.MinAdmins = n
+	}
+	return New(cfg, DefaultOptions())
+}
+
+// New returns a target for cfg; nothing connects until a method is called.
+func New(cfg Config, opts Options) (*Target, error) {
+	if strings.TrimSpace(cfg.Token) == "" {
+		return nil, fmt.Errorf("system %s: the token is empty", cfg.System)
+	}
+	if cfg.MinAdmins < 1 {
+		cfg.MinAdmins = DefaultMinAdmins
+	}
+	def := DefaultOptions()
+	if opts.Concurrency < 1 {
+		opts.Concurrency = def.Concurrency
+	}
+	if opts.Retries < 0 {
+		opts.Retries = 0
+	}
+	base := http.DefaultTransport
+	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
+		base = opts.HTTPClient.Transport
+	}
+	hc := &http.Client{Transport: &limiter{next: base, maxWait: opts.MaxWait, retries: opts.Retries}}
+	if opts.HTTPClient != nil {
+		hc.Timeout = opts.HTTPClient.Timeout
+	}
+	client := gh.NewClient(hc).WithAuthToken(cfg.Token)
+	switch {
+	case opts.APIURL != "":
+		u, err := url.Parse(strings.TrimSuffix(opts.APIURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("system %s: API URL: %w", cfg.System, err)
+		}
+		client.BaseURL = u
+	case cfg.BaseURL != "":
+		if err := checkBaseURL(cfg.BaseURL); err != nil {
+			return nil, fmt.Errorf("system %s: %w", cfg.System, err)
+		}
+		var err error
+		if client, err = client.WithEnterpriseURLs(cfg.BaseURL, cfg.BaseURL); err != nil {
+			return nil, fmt.Errorf("system %s: baseURL: %w", cfg.System, err)
+		}
+	}
+	return &Target{system: cfg.System, org: cfg.Org, minAdmins: cfg.MinAdmins, opts: opts, client: client, token: cfg.Token}, nil
+}
+
+// apiError is a failed request described for people, with the token removed. It unwraps to
+// go-github's error.
+type apiError struct {
+	msg string
+	err error
+}
+
+func (e *apiError) Error() string { return e.msg }
+func (e *apiError) Unwrap() error { return e.err }
+
+// fail describes err (nil stays nil) as what failed and GitHub's message, removes the token
+// and marks it Transient when it may pass: rate limits, 5xx, 429, network errors.
+func (t *Target) fail(ctx context.Context, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var er *gh.ErrorResponse
+	var rl *gh.RateLimitError
+	var ab *gh.AbuseRateLimitError
+	switch {
+	case errors.As(err, &rl):
+		msg = fmt.Sprintf("GitHub's rate limit is spent until %s: %s", rl.Rate.Reset.Time.Format(time.RFC3339), rl.Message)
+	case errors.As(err, &ab):
+		msg = "GitHub's secondary rate limit: " + ab.Message
+		if ab.RetryAfter != nil {
+			msg += fmt.Sprintf(" (retry after %v)", *ab.RetryAfter)
+		}
+	case errors.As(err, &er) && er.Response != nil:
+		msg = fmt.Sprintf("%s %s: %d %s", er.Response.Request.Method, er.Response.Request.URL.Path, er.Response.StatusCode, er.Message)
+		for _, e := range er.Errors {
+			if e.Message != "" {
+				msg += "; " + e.Message
+			} else {
+				msg += fmt.Sprintf("; %s %s %s", e.Resource, e.Field, e.Code)
+			}
+		}
+	}
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	if len(t.token) >= 4 {
+		msg = strings.ReplaceAll(msg, t.token, "[redacted]")
+	}
+	wrapped := &apiError{msg: msg, err: err}
+	if t.transient(err) {
+		return targets.Transient(wrapped)
+	}
+	return wrapped
+}
+
+func (t *Target) transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up
+	}
+	var rl *gh.RateLimitError
+	var ab *gh.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return true
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		c := er.Response.StatusCode
+		return c == http.StatusTooManyRequests || c >= 500
+	}
+	var ue *url.Error
+	return errors.As(err, &ue) // the request never got an answer
+}
+
+// status is the HTTP status of a go-github error, or 0.
+func status(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
