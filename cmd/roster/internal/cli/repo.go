@@ -24,6 +24,7 @@ import (
 	"github.com/roster-dev/roster/targets/github"
 	"github.com/roster-dev/roster/targets/ldap"
 	"github.com/roster-dev/roster/targets/postgres"
+	"github.com/roster-dev/roster/targets/scim"
 )
 
 // registry returns every target type roster knows.
@@ -34,6 +35,7 @@ func registry() *targets.Registry {
 	r.Register(postgres.Type)
 	r.Register(entra.Type)
 	r.Register(github.Type)
+	r.Register(scim.Type)
 	for _, t := range extraTypes {
 		r.Register(t)
 	}
