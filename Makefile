@@ -43,10 +43,16 @@ demo: build deps
 	$(GO) run ./cmd/roster-demo -roster ./$(BIN)/roster
 
 # bench generates 10k/50k/100k-person repos and prints validate and plan wall time and peak
-# memory beside cue vet on the same files, then the re-validate-after-one-save figure.
-bench: build $(BIN)/cue
+# memory beside cue vet on the same files, then the re-validate-after-one-save figure; then
+# the targets' figures against real servers (make deps installs them): plan against 100k
+# LDAP accounts beside ldapsearch, apply throughput on slapd and PostgreSQL, emergency
+# revoke latency across ldap + ad + postgres (cmd/roster/e2ebench runs bin/roster); and
+# reading 20k SCIM users in 500 groups and 5k GitHub members in 200 teams, with request counts.
+bench: build deps $(BIN)/cue
 	$(GO) run ./cmd/roster-bench -roster ./$(BIN)/roster -cue ./$(BIN)/cue
 	$(GO) test ./schema -run '^$$' -bench 'Load100k|RevalidateOneChangedFile100k' -benchtime 5x -benchmem
+	ROSTER_BIN=$(CURDIR)/$(BIN)/roster $(GO) test ./cmd/roster/e2ebench ./targets/ldap ./targets/postgres -run '^$$' -bench . -benchtime 1x -timeout 60m
+	$(GO) test ./targets/scim ./targets/github -run '^$$' -bench Read -benchtime 1x -timeout 30m
 
 $(BIN)/cue:
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install cuelang.org/go/cmd/cue@v0.17.1
