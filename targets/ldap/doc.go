@@ -49,4 +49,6 @@
 // requires. Busy, unavailable and unreachable servers and dropped connections are
 // targets.Transient; granting a group that does not exist is not. Connections are opened
 // on first use, pooled (up to 8) for concurrent Apply calls and replaced when they drop.
+// Read's two paged searches run on connections of their own (bound alike, pooled alike)
+// whose answers are decoded straight from the bytes read rather than through go-ldap.
 package ldap

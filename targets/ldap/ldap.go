@@ -302,7 +302,7 @@ func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
 func (t *Target) readUsers(ctx context.Context) ([]targets.Account, map[string]int, error) {
 	var accounts []targets.Account
 	var byKey map[string]int
-	err := t.search(ctx, t.users, t.userScope(), t.userFilter(""), t.userAttrs(),
+	err := t.searchRaw(ctx, t.users, t.userScope(), t.userFilter(""), t.userAttrs(),
 		func() {
 			n := int(t.lastCount.Load()) // the last Read's size, to allocate once
 			accounts, byKey = make([]targets.Account, 0, n), make(map[string]int, n)
@@ -360,7 +360,11 @@ func (t *Target) readGroups(ctx context.Context, memberDN string) ([]group, erro
 	if memberDN == "" {
 		attrs = append(attrs, t.memberAttr(0))
 	}
-	err := t.search(ctx, t.groups, t.groupScope(), t.groupFilter(memberDN), attrs,
+	search := t.search
+	if memberDN == "" {
+		search = t.searchRaw // Read's: the lean reader
+	}
+	err := search(ctx, t.groups, t.groupScope(), t.groupFilter(memberDN), attrs,
 		func() { groups, ranged = groups[:0], ranged[:0] },
 		func(e *ldap.Entry) {
 			name := t.groupName(e)

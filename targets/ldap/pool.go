@@ -48,9 +48,10 @@ type pool struct {
 	n     *counters
 	slots chan struct{}
 
-	mu     sync.Mutex
-	idle   []*ldap.Conn
-	closed bool
+	mu      sync.Mutex
+	idle    []*ldap.Conn
+	idleRaw []*rawConn // for Read's paged searches (raw.go)
+	closed  bool
 }
 
 func newPool(d dialer, size int, n *counters) *pool {
@@ -229,6 +230,10 @@ func (p *pool) Close() error {
 		c.Close()
 	}
 	p.idle = nil
+	for _, c := range p.idleRaw {
+		c.nc.Close()
+	}
+	p.idleRaw = nil
 	return nil
 }
 
