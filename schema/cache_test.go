@@ -104,3 +104,43 @@ func BenchmarkRevalidateOneChangedFile100k(b *testing.B) {
 		}
 	}
 }
+
+func TestEarlySystems(t *testing.T) {
+	ctx := context.Background()
+	load := func(fsys fstest.MapFS) (early map[string]*model.System, calls int, repo *model.Repo) {
+		t.Helper()
+		var decodedAfter bool
+		repo, err := Load(ctx, fsys, Options{
+			Systems: func(s map[string]*model.System) { early, calls = s, calls+1; decodedAfter = true },
+			Decoded: func(*model.Repo) {
+				if calls > 0 && !decodedAfter {
+					t.Error("Decoded before Systems")
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return early, calls, repo
+	}
+	fsys := synthetic(30, 5)
+	early, calls, repo := load(fsys)
+	if calls != 1 || !SameSystems(early, repo.Systems) || early["dir"].Config["path"] != "live/dir.csv" {
+		t.Fatalf("early systems %v (%d calls), final %v", early, calls, repo.Systems)
+	}
+	// A system defined in a people-named file is not in the early guess: the guess differs.
+	fsys["people/zz.cue"] = &fstest.MapFile{Data: []byte("package acme\n\nsystems: extra: {type: \"csv\", path: \"live/x.csv\"}\n")}
+	early, calls, repo = load(fsys)
+	if calls == 1 && SameSystems(early, repo.Systems) {
+		t.Fatal("the early guess agrees with systems it cannot have seen")
+	}
+	if _, ok := repo.Systems["extra"]; !ok {
+		t.Fatal("final systems lack the one in a people-named file")
+	}
+	// Systems referring to people cannot be evaluated early: no guess at all.
+	delete(fsys, "people/zz.cue")
+	fsys["systems.cue"] = &fstest.MapFile{Data: []byte("package acme\n\nsystems: dir: owner: people.\"p0-0\".manager\n")}
+	if _, calls, _ = load(fsys); calls != 0 {
+		t.Fatal("a guess was made from files that do not evaluate on their own")
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
 
 	"cuelang.org/go/cue"
@@ -45,6 +47,14 @@ type Options struct {
 	// the live systems) meanwhile. The repo may still turn out invalid; it must not be
 	// modified.
 	Decoded func(*model.Repo)
+	// Systems, when set, may be called early — before the people are read — with the systems
+	// as the files not named like people files (path with a "people" element or a base
+	// name starting with "people") define them, so that a caller can start reading the
+	// live systems sooner. It is a guess: it is not called when those files do not evaluate
+	// on their own, and the caller must compare it with the final repo's systems
+	// (SameSystems) and discard what it started when they differ. It is called at most
+	// once, before Decoded.
+	Systems func(map[string]*model.System)
 	// Cache, when set, keeps each file's parse between loads of the same repo, so a
 	// re-validate after a save redoes only the changed files (validate --watch).
 	Cache *Cache
@@ -153,7 +163,23 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		errs.add(model.Pos{}, "", "no .cue files found")
 		return nil, errs.err()
 	}
-	files, err := parseAll(ctx, fsys, names, opts.Cache)
+	var earlyDone chan struct{}
+	var onEarly func([]*file)
+	if opts.Systems != nil {
+		earlyDone = make(chan struct{})
+		onEarly = func(fs []*file) {
+			go func() {
+				defer close(earlyDone)
+				if sys, ok := earlySystems(fs); ok {
+					opts.Systems(sys)
+				}
+			}()
+		}
+	}
+	files, err := parseAll(ctx, fsys, names, opts.Cache, onEarly)
+	if earlyDone != nil {
+		<-earlyDone // the early evaluation shares syntax trees with the build below
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -322,12 +348,50 @@ func cueFiles(fsys fs.FS) ([]string, error) {
 }
 
 // parseAll reads and parses the files in parallel, writing each result at its own index.
-func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache) ([]*file, error) {
+//
+// With onEarly set, files not named like people files are parsed first, and onEarly gets
+// them as soon as they are all parsed (it is always called, possibly with nil entries for
+// files that could not be read).
+func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onEarly func([]*file)) ([]*file, error) {
 	cache.prune(names)
 	files := make([]*file, len(names))
 	ioErrs := make([]error, len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	order := make([]int, 0, len(names))
+	var earlyLeft atomic.Int64
+	isEarly := make([]bool, len(names))
+	if onEarly != nil {
+		for i, n := range names {
+			if !peopleNamed(n) {
+				order = append(order, i)
+				isEarly[i] = true
+			}
+		}
+		earlyLeft.Store(int64(len(order)))
+		for i, n := range names {
+			if peopleNamed(n) {
+				order = append(order, i)
+			}
+		}
+	} else {
+		for i := range names {
+			order = append(order, i)
+		}
+	}
+	fireEarly := func() {
+		var early []*file
+		for i := range names {
+			if isEarly[i] {
+				early = append(early, files[i])
+			}
+		}
+		onEarly(early)
+	}
+	if onEarly != nil && earlyLeft.Load() == 0 {
+		onEarly(nil)
+		onEarly = nil
+	}
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
@@ -336,18 +400,24 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache) ([]
 				src, err := fs.ReadFile(fsys, names[i])
 				if err != nil {
 					ioErrs[i] = fmt.Errorf("read %s: %w", names[i], err)
+					if onEarly != nil && isEarly[i] && earlyLeft.Add(-1) == 0 {
+						fireEarly()
+					}
 					continue
 				}
 				if f := cache.get(names[i], src); f != nil {
 					files[i] = f
-					continue
+				} else {
+					files[i] = parseFile(names[i], src)
+					cache.put(files[i])
 				}
-				files[i] = parseFile(names[i], src)
-				cache.put(files[i])
+				if onEarly != nil && isEarly[i] && earlyLeft.Add(-1) == 0 {
+					fireEarly()
+				}
 			}
 		}()
 	}
-	for i := range names {
+	for _, i := range order {
 		if ctx.Err() != nil {
 			break
 		}
@@ -355,6 +425,9 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache) ([]
 	}
 	close(next)
 	wg.Wait()
+	if onEarly != nil && earlyLeft.Load() > 0 {
+		onEarly(nil) // cancelled before the early files were all parsed
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -408,6 +481,9 @@ func parseCUE(name string, src []byte) *file {
 	}
 	f.pkg = f.ast.PackageName()
 	f.pkgPos = packagePos(f.ast)
+	// A reference to people from a file CUE evaluates could name a person the fast path
+	// took out of CUE's sight: then every person goes to CUE.
+	f.opaque = refersToPeople(f.ast)
 	f.pure = true
 	for _, d := range f.ast.Decls {
 		switch d := d.(type) {
@@ -550,4 +626,87 @@ func indexKeys(f *ast.File, keys map[string]model.Pos) {
 			}
 		}
 	}
+}
+
+// peopleNamed reports whether a file's name says it holds people: a path element "people"
+// or a base name starting with "people". Only the order of parsing depends on it.
+func peopleNamed(name string) bool {
+	for _, el := range strings.Split(name, "/") {
+		if el == "people" || strings.HasPrefix(el, "people") && el == path.Base(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// earlySystems evaluates the given files alone and decodes their systems; false when they
+// do not evaluate on their own (a reference into people, a parse error, no systems).
+func earlySystems(files []*file) (map[string]*model.System, bool) {
+	bi := build.NewContext().NewInstance("", nil)
+	for _, f := range files {
+		if f == nil || f.parseErr != nil || f.ast == nil {
+			if f != nil && f.ast == nil && f.parseErr == nil {
+				continue // a people-only file after all: no systems in it
+			}
+			return nil, false
+		}
+		if err := bi.AddSyntax(f.ast); err != nil {
+			return nil, false
+		}
+	}
+	cctx := cuecontext.New()
+	sch := cctx.CompileBytes(schemaSrc, cue.Filename(schemaFile))
+	v := cctx.BuildInstance(bi)
+	if sch.Err() != nil || v.Err() != nil {
+		return nil, false
+	}
+	sv := sch.LookupPath(cue.ParsePath("#Repo")).Unify(v).LookupPath(cue.ParsePath("systems"))
+	if !sv.Exists() || sv.Validate(cue.Concrete(true)) != nil {
+		return nil, false
+	}
+	out := map[string]*model.System{}
+	for _, f := range fromValue(sv).fields {
+		out[f.name] = decodeSystem(f)
+	}
+	return out, len(out) > 0
+}
+
+// SameSystems reports whether two decodings of the systems agree on everything that
+// reading them depends on.
+func SameSystems(a, b map[string]*model.System) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, x := range a {
+		y, ok := b[id]
+		if !ok || x.Type != y.Type || x.AccountID != y.AccountID || x.Owner != y.Owner ||
+			!reflect.DeepEqual(x.Ignore, y.Ignore) || !reflect.DeepEqual(x.Config, y.Config) {
+			return false
+		}
+	}
+	return true
+}
+
+// refersToPeople reports whether f uses the identifier people anywhere but as a field
+// label (conservatively: a selector named people counts too).
+func refersToPeople(f *ast.File) bool {
+	found := false
+	var before func(ast.Node) bool
+	before = func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.Field:
+			ast.Walk(n.Value, before, nil)
+			return false
+		case *ast.Ident:
+			if n.Name == "people" {
+				found = true
+			}
+		}
+		return true
+	}
+	ast.Walk(f, before, nil)
+	return found
 }

@@ -48,12 +48,13 @@ var extraTypes []*targets.Type
 // loadRepo validates and decodes the access repo in dir. Problems with the repo come back
 // as exit code 2 with every problem listed.
 func loadRepo(ctx context.Context, e *env, dir string, reg *targets.Registry) (*model.Repo, fs.FS, error) {
-	return loadRepoThen(ctx, e, dir, reg, nil)
+	return loadRepoThen(ctx, e, dir, reg, nil, nil)
 }
 
-// loadRepoThen is loadRepo that calls decoded(repo, fsys) once the repo has decoded, while
-// its checks still run (see schema.Options.Decoded).
-func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
+// loadRepoThen is loadRepo that calls systems(early systems, fsys) when the loader can tell
+// the systems before it reads the people, and decoded(repo, fsys) once the repo has
+// decoded, while its checks still run (see schema.Options.Systems and Decoded).
+func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, invalidf("--repo %s: %v", dir, errors.Unwrap(err))
@@ -66,6 +67,9 @@ func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry
 	opts := schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}
 	if decoded != nil {
 		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
+	}
+	if systems != nil {
+		opts.Systems = func(s map[string]*model.System) { systems(s, fsys) }
 	}
 	repo, err := schema.Load(ctx, fsys, opts)
 	if err != nil {
@@ -250,25 +254,46 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 		err error
 	}
 	var early chan reading
-	repo, _, err := loadRepoThen(ctx, e, f.dir, reg, func(r *model.Repo, fsys fs.FS) {
+	var earlySystems map[string]*model.System
+	startReading := func(r *model.Repo, fsys fs.FS) {
 		names, err := selectSystems(r, f.systems)
 		if err != nil {
 			return // reported once the repo is known to be valid
 		}
-		early = make(chan reading, 1)
+		ch := make(chan reading, 1)
+		early = ch
 		go func() {
 			var rd reading
 			rd.l, rd.err = readSystems(ctx, e, r, fsys, reg, names)
-			early <- rd
+			ch <- rd
 		}()
+	}
+	discard := func(ch chan reading) {
+		if ch != nil {
+			go func() { rd := <-ch; rd.l.Close() }()
+		}
+	}
+	repo, _, err := loadRepoThen(ctx, e, f.dir, reg, func(s map[string]*model.System, fsys fs.FS) {
+		// The systems are known before the people: start reading them now.
+		earlySystems = s
+		startReading(&model.Repo{Systems: s}, fsys)
+	}, func(r *model.Repo, fsys fs.FS) {
+		if early != nil && schema.SameSystems(earlySystems, r.Systems) {
+			return
+		}
+		if early != nil {
+			e.log.Info("systems differ from the early guess; reading them again")
+		}
+		discard(early)
+		early = nil
+		startReading(r, fsys)
 	})
 	if err != nil {
-		if early != nil {
-			go func() { rd := <-early; rd.l.Close() }()
-		}
+		discard(early)
 		return nil, err
 	}
 	if _, err := selectSystems(repo, f.systems); err != nil {
+		discard(early)
 		return nil, err
 	}
 	when, _ := parseAt(f.at, repo.Settings.Location, time.Now())
