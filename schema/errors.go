@@ -45,8 +45,6 @@ func (l *errorList) add(pos model.Pos, path, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Pos: pos, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *errorList) merge(m *errorList) { l.errs = append(l.errs, m.errs...) }
-
 // addCUE converts CUE's errors, keeping the first position that lies in the access repo
 // rather than in roster's own schema; where CUE gives none, resolve finds the position of
 // the nearest enclosing value the repo wrote (nil: none). The errors CUE gives for each

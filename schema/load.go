@@ -32,9 +32,6 @@ var schemaSrc []byte
 // schemaFile names the embedded schema in positions; errors never point there.
 const schemaFile = "roster/schema.cue"
 
-// Source returns the embedded CUE schema.
-func Source() []byte { return append([]byte(nil), schemaSrc...) }
-
 // Options configure Load.
 type Options struct {
 	// Types knows the system types and what each accepts; nil skips those checks.

@@ -99,17 +99,36 @@ func (c *conn) Del(req *ldap.DelRequest) error {
 	return err
 }
 
+// acquire takes one of the pool's slots (connections in use at once), or fails when ctx
+// ends first; release gives it back.
+func (p *pool) acquire(ctx context.Context) error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pool) release() { <-p.slots }
+
+// timeoutFor is requestTimeout, or less when ctx's deadline is nearer.
+func timeoutFor(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < requestTimeout {
+		return max(time.Until(dl), time.Millisecond)
+	}
+	return requestTimeout
+}
+
 // do runs fn on a connection. When ctx ends, the connection is closed under fn, which then
 // fails, and do returns ctx's error. A pooled connection that turns out to be dead before
 // the server answered anything is replaced and fn run once more; fn must therefore be
 // safe to restart until it has had an answer (every LDAP call here is).
 func (p *pool) do(ctx context.Context, fn func(c *conn) error) error {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := p.acquire(ctx); err != nil {
+		return err
 	}
-	defer func() { <-p.slots }()
+	defer p.release()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -118,11 +137,7 @@ func (p *pool) do(ctx context.Context, fn func(c *conn) error) error {
 		if err != nil {
 			return err
 		}
-		timeout := requestTimeout
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-			timeout = max(time.Until(dl), time.Millisecond)
-		}
-		lc.SetTimeout(timeout)
+		lc.SetTimeout(timeoutFor(ctx))
 		stop := context.AfterFunc(ctx, func() { lc.Close() })
 		c := &conn{c: lc, n: p.n}
 		err = fn(c)

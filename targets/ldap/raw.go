@@ -548,12 +548,10 @@ func (p *pool) dialRaw(ctx context.Context) (*rawConn, error) {
 // doRaw is do for rawConns: the same slots, deadlines, cancellation and one retry of a
 // pooled connection that went stale before the server answered.
 func (p *pool) doRaw(ctx context.Context, fn func(c *rawConn) error) error {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := p.acquire(ctx); err != nil {
+		return err
 	}
-	defer func() { <-p.slots }()
+	defer p.release()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -562,10 +560,7 @@ func (p *pool) doRaw(ctx context.Context, fn func(c *rawConn) error) error {
 		if err != nil {
 			return err
 		}
-		c.timeout = requestTimeout
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.timeout {
-			c.timeout = max(time.Until(dl), time.Millisecond)
-		}
+		c.timeout = timeoutFor(ctx)
 		c.answers, c.broken = 0, false
 		stop := context.AfterFunc(ctx, func() { c.nc.Close() })
 		err = fn(c)

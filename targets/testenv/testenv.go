@@ -48,30 +48,6 @@ func Command(t testing.TB, name string, paths ...string) string {
 	return ""
 }
 
-// WaitTCP waits until addr accepts connections.
-func WaitTCP(t testing.TB, addr string, timeout time.Duration, proc *Process) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if proc != nil && proc.Exited() {
-			t.Fatalf("%s exited before listening on %s:\n%s", proc.Name, addr, proc.Output())
-		}
-		if time.Now().After(deadline) {
-			out := ""
-			if proc != nil {
-				out = proc.Output()
-			}
-			t.Fatalf("nothing listens on %s after %v:\n%s", addr, timeout, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Process is a server started for a test.
 type Process struct {
 	Name string
@@ -141,20 +117,6 @@ func Run(t testing.TB, name string, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// RunInput is Run with data on standard input.
-func RunInput(t testing.TB, input string, name string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdin = strings.NewReader(input)
-	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}

@@ -50,13 +50,13 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	if err := p.WriteText(e.stdout); err != nil {
 		return err
 	}
-	auto_ := 0
+	toApply := 0
 	for _, c := range p.Changes {
 		if !c.Manual {
-			auto_++
+			toApply++
 		}
 	}
-	if auto_ == 0 {
+	if toApply == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing for roster to apply.")
 		return pl.readErr
 	}
@@ -67,7 +67,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if !*auto {
-		ok, err := confirm(e, fmt.Sprintf("\nApply %d changes? Only 'yes' is accepted: ", auto_))
+		ok, err := confirm(e, fmt.Sprintf("\nApply %d changes? Only 'yes' is accepted: ", toApply))
 		if err != nil {
 			return err
 		}

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
-
 	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
@@ -146,6 +144,14 @@ func (l *live) Close() {
 // fails does not stop the others: its error is gathered and the rest are returned. Input
 // errors (a malformed export) are returned as exit code 2, with nothing else.
 func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string) (*live, error) {
+	return readLive(ctx, e, repo, fsys, reg, names, func(ctx context.Context, _ *model.System, t targets.Target) (*targets.Snapshot, error) {
+		return t.Read(ctx)
+	})
+}
+
+// readLive is readSystems with the way each opened system is read given by read.
+func readLive(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string,
+	read func(context.Context, *model.System, targets.Target) (*targets.Snapshot, error)) (*live, error) {
 	snaps := make([]*targets.Snapshot, len(names))
 	opened := make([]targets.Target, len(names))
 	errs := make([]error, len(names))
@@ -163,7 +169,7 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 			t, err := reg.Open(sys, tenv)
 			if err == nil {
 				opened[i] = t
-				snaps[i], err = t.Read(ctx)
+				snaps[i], err = read(ctx, sys, t)
 			}
 			if err != nil {
 				errs[i] = systemErr(name, err)
@@ -180,7 +186,7 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 			l.closers = append(l.closers, c)
 		}
 	}
-	var inputErrs, runErrs *multierror.Error
+	var inputErrs, runErrs []error
 	for i, name := range names {
 		switch {
 		case errs[i] == nil:
@@ -193,21 +199,16 @@ func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg 
 				l.writers[name] = w
 			}
 		case targets.IsInputError(errs[i]):
-			inputErrs = multierror.Append(inputErrs, errs[i])
+			inputErrs = append(inputErrs, errs[i])
 		default:
-			runErrs = multierror.Append(runErrs, errs[i])
+			runErrs = append(runErrs, errs[i])
 		}
 	}
-	if inputErrs != nil {
+	if len(inputErrs) > 0 {
 		l.Close()
-		inputErrs.ErrorFormat = lines
-		return nil, invalid(inputErrs)
+		return nil, invalid(joinErrs(inputErrs...))
 	}
-	if runErrs != nil {
-		runErrs.ErrorFormat = lines
-		return l, runErrs
-	}
-	return l, nil
+	return l, joinErrs(runErrs...)
 }
 
 // systemErr says which system err came from, unless the target already did.
@@ -328,15 +329,4 @@ func writePlan(w io.Writer, p *reconcile.Plan, format string) error {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
-}
-
-func lines(es []error) string {
-	var b strings.Builder
-	for i, err := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(err.Error())
-	}
-	return b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
@@ -100,62 +99,16 @@ func operator(e *env) string {
 // readAccountsOf is readSystems for one person: writable systems are asked for that
 // person's account only; read-only ones (local exports) are read whole.
 func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string, p *model.Person) (*live, error) {
-	l := &live{snaps: map[string]*targets.Snapshot{}, caps: map[string]reconcile.Caps{}, writers: map[string]targets.Writer{}}
-	tenv := targets.Env{Repo: fsys, Getenv: e.getenv}
-	type result struct {
-		t    targets.Target
-		snap *targets.Snapshot
-		err  error
-	}
-	results := make([]result, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		sys := repo.Systems[name]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t, err := reg.Open(sys, tenv)
-			if err != nil {
-				results[i].err = systemErr(name, err)
-				return
-			}
-			results[i].t = t
-			snap := &targets.Snapshot{System: name}
-			if w, ok := t.(targets.Writer); ok {
-				var a *targets.Account
-				a, err = w.ReadAccount(ctx, model.AccountFor(sys, p))
-				if a != nil {
-					snap.Accounts = []targets.Account{*a}
-				}
-			} else {
-				snap, err = t.Read(ctx)
-			}
-			if err != nil {
-				results[i].err = systemErr(name, err)
-				return
-			}
-			results[i].snap = snap
-		}()
-	}
-	wg.Wait()
-	var errs []error
-	for i, name := range names {
-		r := results[i]
-		if c, ok := r.t.(targets.Closer); ok {
-			l.closers = append(l.closers, c)
+	return readLive(ctx, e, repo, fsys, reg, names, func(ctx context.Context, sys *model.System, t targets.Target) (*targets.Snapshot, error) {
+		w, ok := t.(targets.Writer)
+		if !ok {
+			return t.Read(ctx)
 		}
-		if r.err != nil {
-			errs = append(errs, r.err)
-			continue
+		snap := &targets.Snapshot{System: sys.ID}
+		a, err := w.ReadAccount(ctx, model.AccountFor(sys, p))
+		if a != nil {
+			snap.Accounts = []targets.Account{*a}
 		}
-		sys := repo.Systems[name]
-		typ, _ := reg.Lookup(sys.Type)
-		w, writable := r.t.(targets.Writer)
-		l.snaps[name] = r.snap
-		l.caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly || !writable, CanDisable: typ.CanDisable}
-		if writable && !typ.ReadOnly {
-			l.writers[name] = w
-		}
-	}
-	return l, joinErrs(errs...)
+		return snap, err
+	})
 }
