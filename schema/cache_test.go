@@ -144,3 +144,42 @@ func TestEarlySystems(t *testing.T) {
 		t.Fatal("a guess was made from files that do not evaluate on their own")
 	}
 }
+
+// TestCacheReusesEvaluation: loads that differ only in plain people files reuse what CUE
+// decoded of the rest, and still equal a fresh load; a change CUE sees is evaluated again.
+func TestCacheReusesEvaluation(t *testing.T) {
+	fsys := synthetic(10, 3)
+	cache := NewCache()
+	ctx := context.Background()
+	first, err := Load(ctx, fsys, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["people/part-0002.cue"].Data = []byte(strings.Replace(string(fsys["people/part-0002.cue"].Data), `"amsterdam"`, `"berlin"`, 1))
+	second, err := Load(ctx, fsys, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Roles["eng"] != second.Roles["eng"] || first.People["boss"] != second.People["boss"] {
+		t.Error("CUE evaluated again although only a plain people file changed")
+	}
+	fresh, err := Load(ctx, fsys, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh, second, cmpopts.IgnoreFields(model.Settings{}, "Location"), cmpopts.IgnoreUnexported(model.Repo{})); diff != "" {
+		t.Fatalf("cached load differs from a fresh one (-fresh +cached):\n%s", diff)
+	}
+	// A role edit is a change CUE sees: it is evaluated again.
+	fsys["settings.cue"].Data = []byte(strings.Replace(string(fsys["settings.cue"].Data), `group: "eng"`, `group: "engineering"`, 1))
+	third, err := Load(ctx, fsys, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := third.Roles["eng"].Grants[0].Name; got != "engineering" {
+		t.Errorf("role edit not seen through the cache: grant %q", got)
+	}
+	if second.Roles["eng"].Grants[0].Name != "eng" {
+		t.Error("an earlier load's model changed")
+	}
+}

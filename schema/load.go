@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"fmt"
 	"io/fs"
@@ -63,6 +64,43 @@ type Options struct {
 type Cache struct {
 	mu    sync.Mutex
 	files map[string]*file
+	// evals maps what CUE was given (a hash of its files and of the people the fast path
+	// took out of them) to what it decoded, so loads of commits that differ only in plain
+	// people files skip CUE (roster history). Bounded: the oldest entries go first.
+	evals    map[[sha256.Size]byte]*model.Repo
+	evalKeys [][sha256.Size]byte
+}
+
+// maxEvals bounds Cache.evals: a history walk alternates between few role/system versions.
+const maxEvals = 64
+
+func (c *Cache) evaluated(key [sha256.Size]byte) *model.Repo {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.evals[key]
+}
+
+func (c *Cache) remember(key [sha256.Size]byte, rest *model.Repo) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.evals == nil {
+		c.evals = map[[sha256.Size]byte]*model.Repo{}
+	}
+	if _, ok := c.evals[key]; ok {
+		return
+	}
+	if len(c.evalKeys) >= maxEvals {
+		delete(c.evals, c.evalKeys[0])
+		c.evalKeys = c.evalKeys[1:]
+	}
+	c.evals[key] = rest
+	c.evalKeys = append(c.evalKeys, key)
 }
 
 // NewCache returns an empty cache.
@@ -222,11 +260,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 			count[k]++
 		}
 	}
-	repo := &model.Repo{
-		People: map[string]*model.Person{}, Roles: map[string]*model.Role{}, Rules: map[string]*model.Rule{},
-		Conflicts: map[string]*model.Conflict{}, Systems: map[string]*model.System{},
-		ServiceAccounts: map[string]*model.ServiceAccount{}, Revocations: map[string]*model.Revocation{},
-	}
+	repo := newRepo()
 	bi := build.NewContext().NewInstance("", nil)
 	// keys holds where each section and entry first appears in the files CUE evaluates:
 	// CUE's own positions for a struct can be the schema's.
@@ -238,6 +272,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		repo.People[e.key] = e.person
 		return true
 	}
+	// memo identifies what CUE is given: each file it sees and the people taken out of it.
+	memo := sha256.New()
 	for _, f := range files {
 		if f.ast == nil {
 			// Read by scanData: CUE sees the file only if it declined some person.
@@ -254,8 +290,16 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 			f = parseCUE(f.name, f.src)
 		}
 		syn := f.ast
+		fmt.Fprintf(memo, "%s\x00%d\x00", f.name, len(f.src))
+		memo.Write(f.src)
 		if f.pure {
-			syn = reduce(f, take)
+			syn = reduce(f, func(e *personEntry) bool {
+				if take(e) {
+					fmt.Fprintf(memo, "\x01%s", e.key)
+					return true
+				}
+				return false
+			})
 		}
 		indexKeys(syn, keys)
 		if err := bi.AddSyntax(syn); err != nil {
@@ -267,6 +311,13 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	var memoKey [sha256.Size]byte
+	memo.Sum(memoKey[:0])
+	if rest := opts.Cache.evaluated(memoKey); rest != nil {
+		// The files CUE would evaluate are the ones it evaluated last time: reuse that.
+		mergeRest(repo, rest)
+		return finish(repo, opts)
 	}
 
 	cctx := cuecontext.New()
@@ -302,13 +353,51 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		errs.addCUE(cueerrors.Sanitize(cueerrors.Promote(err, "")), resolve)
 		return nil, errs.err()
 	}
-	decodeRest(fromValue(v), repo, keys, &errs)
+	rest := newRepo()
+	decodeRest(fromValue(v), rest, keys, &errs)
 	if errs.len() > 0 {
 		return nil, errs.err()
 	}
+	opts.Cache.remember(memoKey, rest)
+	mergeRest(repo, rest)
+	return finish(repo, opts)
+}
+
+func newRepo() *model.Repo {
+	return &model.Repo{
+		People: map[string]*model.Person{}, Roles: map[string]*model.Role{}, Rules: map[string]*model.Rule{},
+		Conflicts: map[string]*model.Conflict{}, Systems: map[string]*model.System{},
+		ServiceAccounts: map[string]*model.ServiceAccount{}, Revocations: map[string]*model.Revocation{},
+	}
+}
+
+// mergeRest adds what CUE decoded to repo, which holds the fast path's people. rest is
+// shared between loads (see Cache): its maps are copied, never handed out.
+func mergeRest(repo, rest *model.Repo) {
+	repo.Settings = rest.Settings
+	for k, v := range rest.People {
+		repo.People[k] = v
+	}
+	copyInto(repo.Roles, rest.Roles)
+	copyInto(repo.Rules, rest.Rules)
+	copyInto(repo.Conflicts, rest.Conflicts)
+	copyInto(repo.Systems, rest.Systems)
+	copyInto(repo.ServiceAccounts, rest.ServiceAccounts)
+	copyInto(repo.Revocations, rest.Revocations)
+}
+
+func copyInto[V any](dst, src map[string]V) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+// finish runs the checks over a decoded repo.
+func finish(repo *model.Repo, opts Options) (*model.Repo, error) {
 	if opts.Decoded != nil {
 		opts.Decoded(repo)
 	}
+	var errs errorList
 	errs.errs = append(errs.errs, check(repo, opts.Types)...)
 	for _, c := range opts.Checks {
 		errs.errs = append(errs.errs, c(repo)...)
