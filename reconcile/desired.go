@@ -1,0 +1,33 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+)
+
+// Desired returns, for every system of repo, the accounts that would exist at at had every
+// plan been applied: the enabled accounts of people active then, each holding exactly its
+// entitlements. What a change to the repo does is then Compute(head, Desired(base, at), …),
+// without reading any live system (roster check, roster apply's approval rules). Accounts
+// that would only be disabled or deleted are left out: no person needs them.
+func Desired(repo *model.Repo, at time.Time) map[string]*targets.Snapshot {
+	empty := make(map[string]*targets.Snapshot, len(repo.Systems))
+	for id := range repo.Systems {
+		empty[id] = &targets.Snapshot{System: id}
+	}
+	p := Compute(repo, empty, Options{At: at})
+	out := make(map[string]*targets.Snapshot, len(repo.Systems))
+	for _, info := range p.Systems {
+		snap := &targets.Snapshot{System: info.Name, ReadAt: at}
+		for _, id := range model.SortedKeys(info.After) {
+			st := info.After[id]
+			if st.Exists && st.Enabled {
+				snap.Accounts = append(snap.Accounts, targets.Account{ID: id, Enabled: true, Entitlements: st.Entitlements})
+			}
+		}
+		out[info.Name] = snap
+	}
+	return out
+}

@@ -1,0 +1,100 @@
+package schema
+
+import (
+	"fmt"
+	"io/fs"
+	"strconv"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+)
+
+// SetField sets the string field of one entry of a top-level section (people, roles,
+// serviceAccounts, …) in the file that writes that entry as a struct, keeping the rest of
+// the file as it was, comments included. It returns the file's path and its new content,
+// formatted by cue/format. An entry only a comprehension or reference produces cannot be
+// edited this way and is an error.
+func SetField(fsys fs.FS, section, id, field, value string) (string, []byte, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			continue // validation reports it
+		}
+		entry := findEntry(f.Decls, section, id)
+		if entry == nil {
+			continue
+		}
+		setString(entry, field, value)
+		out, err := format.Node(f)
+		if err != nil {
+			return "", nil, fmt.Errorf("format %s: %w", name, err)
+		}
+		return name, out, nil
+	}
+	return "", nil, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
+}
+
+// findEntry returns the struct of section: id: {…} among decls, following both the
+// nested form (section: {id: {…}}) and the shorthand (section: id: {…}).
+func findEntry(decls []ast.Decl, section, id string) *ast.StructLit {
+	for _, d := range decls {
+		f, ok := d.(*ast.Field)
+		if !ok || labelName(f.Label) != section {
+			continue
+		}
+		sec, ok := f.Value.(*ast.StructLit)
+		if !ok {
+			continue
+		}
+		for _, e := range sec.Elts {
+			ef, ok := e.(*ast.Field)
+			if !ok || labelName(ef.Label) != id {
+				continue
+			}
+			if st, ok := ef.Value.(*ast.StructLit); ok {
+				return st
+			}
+		}
+	}
+	return nil
+}
+
+func labelName(l ast.Label) string {
+	switch l := l.(type) {
+	case *ast.Ident:
+		return l.Name
+	case *ast.BasicLit:
+		if l.Kind == token.STRING {
+			if s, err := strconv.Unquote(l.Value); err == nil {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// setString replaces field's value in st, or appends the field when st lacks it.
+func setString(st *ast.StructLit, field, value string) {
+	for _, e := range st.Elts {
+		if f, ok := e.(*ast.Field); ok && labelName(f.Label) == field {
+			f.Value = ast.NewString(value)
+			return
+		}
+	}
+	// One field per line once a field is added, as cue fmt writes structs.
+	st.Elts = append(st.Elts, &ast.Field{Label: ast.NewIdent(field), Value: ast.NewString(value)})
+	for _, e := range st.Elts {
+		ast.SetRelPos(e, token.Newline)
+	}
+	st.Rbrace = token.Newline.Pos()
+}

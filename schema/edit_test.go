@@ -1,0 +1,53 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestSetField(t *testing.T) {
+	fsys := fstest.MapFS{
+		"settings.cue": {Data: []byte("package acme\n\nsettings: organization: \"Acme\"\n")},
+		"people/a.cue": {Data: []byte(`package acme
+
+// The finance team.
+people: {
+	// Alice runs the ledgers.
+	alice: {
+		name:  "Alice"
+		start: "2024-01-15"
+	}
+	"bob-2": {name: "Bob", end: "2026-01-01"}
+}
+`)},
+		"people/c.cue": {Data: []byte("package acme\n\npeople: carol: {name: \"Carol\"}\n")},
+	}
+	tests := []struct {
+		name, id, field, value, file string
+		want                         []string
+	}{
+		{"add", "alice", "terminated", "2026-11-23T10:00:00Z", "people/a.cue", []string{"// Alice runs the ledgers.", "// The finance team.", `terminated: "2026-11-23T10:00:00Z"`, `start:      "2024-01-15"`}},
+		{"replace quoted key", "bob-2", "end", "2026-12-31", "people/a.cue", []string{`end: "2026-12-31"`}},
+		{"shorthand", "carol", "end", "2027-01-01", "people/c.cue", []string{"people: carol: {\n\tname: \"Carol\"\n\tend:  \"2027-01-01\"\n}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file, src, err := SetField(fsys, "people", tt.id, tt.field, tt.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if file != tt.file {
+				t.Errorf("file %s, want %s", file, tt.file)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(src), w) {
+					t.Errorf("missing %q in:\n%s", w, src)
+				}
+			}
+		})
+	}
+	if _, _, err := SetField(fsys, "people", "nobody", "end", "2026-01-01"); err == nil || !strings.Contains(err.Error(), "people.nobody") {
+		t.Errorf("unknown entry: err %v", err)
+	}
+}
