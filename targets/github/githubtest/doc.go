@@ -22,11 +22,41 @@
 // counts the requests by route, so tests can prove what a client costs.
 //
 // Routes live in one table (routes.go), each "METHOD /pattern/{param}" with its handler, so
-// further endpoints (pulls, reviews, statuses) are added as more rows and more state.
+// further endpoints are added as more rows and more state.
+//
+// Identities and code review. The owner token acts as Options.Login ("roster-bot");
+// TokenFor(login) gives any other user a token, and GET /user answers who the caller is.
+// AddGitRepo(name, bareDir) serves a repository backed by a bare git repository that the
+// test pushes to over file://: branch tips are read from disk at every request, the
+// default branch is the one HEAD names, and on it the emulator serves pull requests
+// (list with state/head/base filters and paging, create, read, update, merge), reviews
+// and their dismissal, requested reviewers, issue comments, labels, commit statuses
+// (single and combined) and the pulls of a commit, with GitHub's refusals: 422 for a
+// missing branch, "No commits between …", "A pull request already exists for …", "Can
+// not approve your own pull request", "Review cannot be requested from pull request
+// author.", a status state or description GitHub would not take; 409 when a merge's sha
+// is not the head; 405 when the pull is closed or conflicts; 403 when someone edits a
+// comment that is not theirs. Merges are real: git merge-tree --write-tree, commit-tree
+// (merge: parents base and head, "Merge pull request #N from owner/branch"; squash: one
+// parent, "title (#N)"), authored by the merging user and committed by GitHub, and
+// update-ref guarded by the old tip. As on GitHub, a list filter head=branch without
+// "owner:" is ignored, listings carry no "merged" field (merged_at tells), and deleting
+// a pull request's head or base branch closes it. AddWebhook(url, secret) receives a
+// signed push event (X-Hub-Signature-256) after every merge and every NotifyPush, in
+// order, in the background (WaitWebhooks, Deliveries). Fixture helpers act through the
+// same code as the handlers: Pull, OpenPull, Review, Approve, Merge, Comments,
+// Statuses, Labels and RequestedReviewers on the Server work on its only git
+// repository; Git(name) gives the same helpers (and Comment, Dismiss) for one of several.
 //
 // Simplifications, each one where GitHub's behaviour depends on things the emulator does not
-// model: the token is an organisation owner's; users exist when seeded (Options.AnyUser makes
+// model: the token is an organisation owner's (on the organisation routes a TokenFor
+// token has the same powers); users exist when seeded (Options.AnyUser makes
 // every well-formed login a user); owners' team roles are what was
 // set (GitHub reports an owner's role in every team as maintainer); removing a member also
-// removes their direct repository access.
+// removes their direct repository access. For code review: every user may open, review,
+// comment on and merge pull requests (no permissions or branch protection); only a
+// comment's author may edit it (GitHub also lets maintainers); forks, issues that are not
+// pull requests, review comments and rebase merges are not modelled; the commit-status
+// routes take a full commit id or a branch name without "/"; every push event has an
+// empty commits list.
 package githubtest

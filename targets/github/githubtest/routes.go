@@ -47,6 +47,33 @@ func (s *Server) table() []route {
 		{method: "GET", pattern: "/repos/{owner}/{repo}/collaborators", handle: (*Server).listCollaborators},
 		{method: "PUT", pattern: "/repos/{owner}/{repo}/collaborators/{username}", handle: (*Server).addCollaborator},
 		{method: "DELETE", pattern: "/repos/{owner}/{repo}/collaborators/{username}", handle: (*Server).removeCollaborator},
+
+		// Identities and git-backed repositories (pulls.go).
+		{method: "GET", pattern: "/user", handle: (*Server).getAuthenticated},
+		{method: "GET", pattern: "/repos/{owner}/{repo}", handle: (*Server).getRepo},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls", handle: (*Server).listPulls},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/pulls", handle: (*Server).createPullHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}", handle: (*Server).getPull},
+		{method: "PATCH", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}", handle: (*Server).updatePullHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/merge", handle: (*Server).getMerged},
+		{method: "PUT", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/merge", handle: (*Server).mergePullHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", handle: (*Server).listReviews},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", handle: (*Server).createReview},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", handle: (*Server).getReview},
+		{method: "PUT", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals", handle: (*Server).dismissReviewHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", handle: (*Server).listRequestedReviewers},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", handle: (*Server).requestReviewersHandler},
+		{method: "DELETE", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", handle: (*Server).removeRequestedReviewers},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/issues/comments/{comment_id}", handle: (*Server).getComment},
+		{method: "PATCH", pattern: "/repos/{owner}/{repo}/issues/comments/{comment_id}", handle: (*Server).editCommentHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/issues/{issue_number}/comments", handle: (*Server).listComments},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/issues/{issue_number}/comments", handle: (*Server).createComment},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/issues/{issue_number}/labels", handle: (*Server).listLabels},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/issues/{issue_number}/labels", handle: (*Server).addLabelsHandler},
+		{method: "POST", pattern: "/repos/{owner}/{repo}/statuses/{sha}", handle: (*Server).createStatusHandler},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/commits/{ref}/status", handle: (*Server).combinedStatus},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/commits/{ref}/statuses", handle: (*Server).listStatuses},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", handle: (*Server).pullsForCommit},
 	}
 	for i := range rows {
 		rows[i].segs = strings.Split(strings.Trim(rows[i].pattern, "/"), "/")

@@ -28,6 +28,9 @@ type Options struct {
 	// up on first sight); otherwise only users seeded with AddUser (or implicitly by the
 	// other Add* helpers) exist.
 	AnyUser bool
+	// Login is the user the owner token (Token) acts as; default "roster-bot". Tokens of
+	// other users come from TokenFor.
+	Login string
 }
 
 // Server is the emulator. Its methods are safe for concurrent use.
@@ -50,6 +53,12 @@ type Server struct {
 	primary     *primaryLimit
 	secondary   *secondaryLimit
 	routes      []route
+
+	// Identities and git-backed repositories (pulls.go, gitrepo.go, webhooks.go).
+	tokens   map[string]string   // token → lower-case login, made by TokenFor
+	caller   *user               // the user of the request being served (under mu)
+	gitRepos map[string]*gitRepo // by lower-case repository name
+	hooks    *hookQueue
 }
 
 type user struct {
@@ -106,13 +115,18 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	if o.Token == "" {
 		o.Token = "test-token"
 	}
+	if o.Login == "" {
+		o.Login = "roster-bot"
+	}
 	o.PathPrefix = strings.TrimRight(o.PathPrefix, "/")
 	s := &Server{opts: o, now: time.Now, users: map[string]*user{}, members: map[string]string{},
 		teams: map[string]*team{}, repos: map[string]*repo{}, invitations: map[int64]*invitation{},
-		nextID: 1000, requests: map[string]int{}}
+		nextID: 1000, requests: map[string]int{}, tokens: map[string]string{}, gitRepos: map[string]*gitRepo{},
+		hooks: newHookQueue()}
 	s.routes = s.table()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(s.hooks.stop)
 	s.URL = s.srv.URL + o.PathPrefix + "/"
 	return s
 }
@@ -487,10 +501,15 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
-	if (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) || tok != s.opts.Token {
+	login, known := s.tokens[tok]
+	if tok == s.opts.Token {
+		login, known = key(s.opts.Login), true
+	}
+	if (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) || !known {
 		writeError(w, http.StatusUnauthorized, "Bad credentials", docsRoot)
 		return false
 	}
+	s.caller = s.identityLocked(login)
 	return true
 }
 
