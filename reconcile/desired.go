@@ -31,3 +31,13 @@ func Desired(repo *model.Repo, at time.Time) map[string]*targets.Snapshot {
 	}
 	return out
 }
+
+// Active reports whether p is employed at at: started (less the provisioning lead) and
+// not yet a leaver; people on leave or suspended are still employed.
+func Active(p *model.Person, s *model.Settings, at time.Time) bool {
+	switch personLifecycle(p, s, at).phase {
+	case active, inactive:
+		return true
+	}
+	return false
+}

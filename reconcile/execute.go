@@ -70,6 +70,9 @@ type Executor struct {
 	Record func(Evidence)
 	// Extra is copied into every evidence record (operator, emergency reason…).
 	Extra map[string]string
+	// Stop, when closed, stops Apply from starting on more accounts; the accounts in hand
+	// are finished (a daemon asked to stop). Changes not started get no evidence.
+	Stop <-chan struct{}
 	Log   *slog.Logger
 	Now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -155,6 +158,11 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 					}
 					continue
 				}
+				select {
+				case <-x.Stop:
+					continue // stopping: not started, so nothing to record
+				default:
+				}
 				sem <- struct{}{}
 				swg.Add(1)
 				go func() {
@@ -170,6 +178,9 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 
 	var errs *multierror.Error
 	for _, e := range rep.Evidence {
+		if e.Result == "" {
+			continue // not started: Stop was closed
+		}
 		rep.Counts[e.Result]++
 		if e.Result == StatusFailed {
 			ent := ""

@@ -193,7 +193,9 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			emails[e] = id
 		}
 		for _, sysID := range model.SortedKeys(p.Accounts) {
-			if _, ok := r.Systems[sysID]; !ok {
+			// accounts.github is also the person's login on a GitHub forge, which reviews.
+			forgeLogin := sysID == "github" && r.Settings.Forge != nil && r.Settings.Forge.Type == "github"
+			if _, ok := r.Systems[sysID]; !ok && !forgeLogin {
 				l.add(p.At("accounts."+sysID), path+".accounts."+sel(sysID), "unknown system %q", sysID)
 			}
 		}

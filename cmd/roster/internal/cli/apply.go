@@ -12,6 +12,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 func runApply(ctx context.Context, e *env, args []string) error {
@@ -24,8 +25,20 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	maxRev := flags.String("max-revocations", "", "override settings.maxRevocations for this run: a count (25) or a percentage (10%)")
 	parallel := flags.Int("parallel", 8, "accounts changed at once on each system")
 	evidence := flags.String("evidence", "", "append each change's evidence as a JSON line to this file")
+	branch := flags.String("branch", "", "with a remote repo: the protected branch whose commits are applied (default: the repo's default branch)")
+	baseline := flags.String("baseline", "", "with a remote repo that has no roster/audit branch yet: the commit to start from, applied on your approval")
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
+	}
+	remote := gitrepo.IsRemote(pf.dir)
+	if !remote && (*branch != "" || *baseline != "") {
+		return invalidf("--branch and --baseline need a remote --repo (https://, ssh:// or file://)")
+	}
+	if remote && pf.ref != "" {
+		return invalidf("--ref: apply takes the commits of the protected branch (--branch), not a ref")
+	}
+	if remote && pf.at != "" {
+		return invalidf("--at: an apply from a remote applies now")
 	}
 	var limit *model.MaxRevocations
 	if *maxRev != "" {
@@ -37,6 +50,16 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	}
 	if *parallel < 1 {
 		return invalidf("--parallel %d: want at least 1", *parallel)
+	}
+	if remote {
+		// The approvals on the pull requests are the confirmation.
+		o, err := openGitops(ctx, e, &pf.repoFlags, *branch)
+		if err != nil {
+			return err
+		}
+		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems})
+		fmt.Fprintf(e.stdout, "\n%d commits applied from %s, %d changes verified, %d failed.\n", tot.commits, o.branch, tot.changes, tot.failures)
+		return err
 	}
 	if !*auto && !e.terminal {
 		return invalidf("refusing to apply without confirmation: no terminal to ask on; review the plan with `roster plan` and pass --auto-approve")

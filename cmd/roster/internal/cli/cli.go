@@ -88,6 +88,11 @@ func commands() []command {
 		{"plan", "show what each system must change to match the access repo at a time", runPlan},
 		{"apply", "make the systems match the access repo, verify each change and record evidence", runApply},
 		{"revoke", "emergency offboarding: revoke one person everywhere at once", runRevoke},
+		{"drift", "the scheduled scan: report orphans and out-of-band grants, propose revocations in pull requests", runDrift},
+		{"check", "CI on a pull request: validate, plan what merging changes, list the approvals it needs", runCheck},
+		{"history", "every commit that changed a person's access, with its approvals and when it was applied", runHistory},
+		{"who", "who held an entitlement at a time, and on whose approval", runWho},
+		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},
 		{"version", "print roster's version", runVersion},
 	}
 }

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -53,16 +51,19 @@ func loadRepo(ctx context.Context, e *env, dir string, reg *targets.Registry) (*
 // the systems before it reads the people, and decoded(repo, fsys) once the repo has
 // decoded, while its checks still run (see schema.Options.Systems and Decoded).
 func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
-	st, err := os.Stat(dir)
+	src, err := dirSource(dir)
 	if err != nil {
-		return nil, nil, invalidf("--repo %s: %v", dir, errors.Unwrap(err))
+		return nil, nil, err
 	}
-	if !st.IsDir() {
-		return nil, nil, invalidf("--repo %s: not a directory", dir)
-	}
-	fsys := os.DirFS(dir)
+	repo, err := loadSource(ctx, e, src, reg, nil, systems, decoded)
+	return repo, src.fsys, err
+}
+
+// loadSource is loadRepoThen for any source, with an optional parse cache.
+func loadSource(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
+	fsys := src.fsys
 	start := time.Now()
-	opts := schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}
+	opts := schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}, Cache: cache}
 	if decoded != nil {
 		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
 	}
@@ -70,19 +71,31 @@ func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry
 		opts.Systems = func(s map[string]*model.System) { systems(s, fsys) }
 	}
 	repo, err := schema.Load(ctx, fsys, opts)
+	name := src.name
+	if src.commit != "" {
+		name = fmt.Sprintf("%s at %s", src.name, short(src.commit))
+	}
 	if err != nil {
 		if probs := schema.Errors(err); len(probs) > 0 {
 			noun := "problems"
 			if len(probs) == 1 {
 				noun = "problem"
 			}
-			return nil, nil, invalid(fmt.Errorf("%v\n%s: %d %s; nothing was planned or applied", err, dir, len(probs), noun))
+			return nil, invalid(fmt.Errorf("%v\n%s: %d %s; nothing was planned or applied", err, name, len(probs), noun))
 		}
-		return nil, nil, fmt.Errorf("load %s: %w", dir, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	e.log.Info("loaded access repo", "dir", dir, "people", len(repo.People), "roles", len(repo.Roles),
+	e.log.Info("loaded access repo", "repo", name, "people", len(repo.People), "roles", len(repo.Roles),
 		"systems", len(repo.Systems), "elapsed", time.Since(start).Round(time.Millisecond))
-	return repo, fsys, nil
+	return repo, nil
+}
+
+// short abbreviates a commit hash.
+func short(hash string) string {
+	if len(hash) > 10 {
+		return hash[:10]
+	}
+	return hash
 }
 
 // parseAt reads --at: empty for now, a date (its first instant in the organisation's time
@@ -222,6 +235,7 @@ func systemErr(name string, err error) error {
 // planned is an access repo, what was read of its systems, and the plan between them.
 type planned struct {
 	repo    *model.Repo
+	src     *source
 	live    *live
 	plan    *reconcile.Plan
 	readErr error // systems that could not be read; the plan covers the others
@@ -229,13 +243,13 @@ type planned struct {
 
 // planFlags are the flags of every command that plans.
 type planFlags struct {
-	dir     string
+	repoFlags
 	at      string
 	systems multiFlag
 }
 
 func (f *planFlags) register(flags *flag.FlagSet) {
-	flags.StringVar(&f.dir, "repo", ".", "the access repo: a directory of .cue files")
+	f.repoFlags.register(flags)
 	flags.StringVar(&f.at, "at", "", "plan for this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
 	flags.Var(&f.systems, "system", "only this system (repeatable)")
 }
@@ -274,7 +288,11 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 			go func() { rd := <-ch; rd.l.Close() }()
 		}
 	}
-	repo, _, err := loadRepoThen(ctx, e, f.dir, reg, func(s map[string]*model.System, fsys fs.FS) {
+	src, err := openSource(ctx, e, &f.repoFlags)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := loadSource(ctx, e, src, reg, nil, func(s map[string]*model.System, fsys fs.FS) {
 		// The systems are known before the people: start reading them now.
 		earlySystems = s
 		startReading(&model.Repo{Systems: s}, fsys)
@@ -309,9 +327,9 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 		}
 	}
 	start := time.Now()
-	p := reconcile.Compute(repo, rd.l.snaps, reconcile.Options{At: when, Caps: rd.l.caps})
+	p := reconcile.Compute(repo, rd.l.snaps, reconcile.Options{At: when, Caps: rd.l.caps, Commit: src.commit})
 	e.log.Info("computed plan", "changes", len(p.Changes), "orphans", len(p.Orphans), "elapsed", time.Since(start).Round(time.Millisecond))
-	return &planned{repo: repo, live: rd.l, plan: p, readErr: rd.err}, nil
+	return &planned{repo: repo, src: src, live: rd.l, plan: p, readErr: rd.err}, nil
 }
 
 // writePlan prints p in format.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -37,10 +38,17 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	if pf.at != "" {
 		return invalidf("revoke: --at does not apply: an emergency revocation takes effect now")
 	}
+	if gitrepo.IsRemote(pf.dir) {
+		return revokeInGit(ctx, e, &pf, person, *reason, *evidence)
+	}
 	now := time.Now()
 	start := now
 	reg := registry()
-	repo, fsys, err := loadRepo(ctx, e, pf.dir, reg)
+	src, err := openSource(ctx, e, &pf.repoFlags)
+	if err != nil {
+		return err
+	}
+	repo, err := loadSource(ctx, e, src, reg, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -48,42 +56,53 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return invalidf("revoke: no person %q in the access repo", person)
 	}
-	names, err := selectSystems(repo, pf.systems)
-	if err != nil {
-		return err
-	}
 	cp := *p0
 	cp.Terminated = now
 	repo.People[person] = &cp
+	rep, err := revokeNow(ctx, e, repo, src.fsys, reg, pf.systems, &cp, src.commit, map[string]string{"emergency": "true", "reason": *reason, "operator": operator(e)}, *evidence)
+	if rep != nil {
+		fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
+	}
+	return err
+}
+
+// revokeNow applies a repo in which p is terminated to p's accounts only: each system is
+// asked for p's account alone, and the mass-revocation guard does not apply. The evidence
+// is printed as JSON lines (and appended to evidence when set).
+func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
+	person := p.ID
+	now := p.Terminated
+	names, err := selectSystems(repo, systems)
+	if err != nil {
+		return nil, err
+	}
 	// Read only this person's account on each system: an emergency must not wait for a
 	// full read of a large directory.
-	l, readErr := readAccountsOf(ctx, e, repo, fsys, reg, names, &cp)
+	l, readErr := readAccountsOf(ctx, e, repo, fsys, reg, names, p)
 	if l == nil {
-		return readErr
+		return nil, readErr
 	}
 	defer l.Close()
-	plan := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps})
-	pl := &planned{repo: repo, live: l, plan: plan, readErr: readErr}
+	full := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: commit})
 	// Only this person's accounts, without the mass-revocation guard.
-	p := *pl.plan
-	p.Changes = nil
-	for _, c := range pl.plan.Changes {
+	plan := *full
+	plan.Changes = nil
+	for _, c := range full.Changes {
 		if c.Person == person {
-			p.Changes = append(p.Changes, c)
+			plan.Changes = append(plan.Changes, c)
 		}
 	}
-	x := reconcile.NewExecutor(pl.live.writers)
+	x := reconcile.NewExecutor(l.writers)
 	x.Log = e.log
-	x.Extra = map[string]string{"emergency": "true", "reason": *reason, "operator": operator(e)}
-	rec, closeRec, err := evidenceWriter(*evidence, e.stdout)
+	x.Extra = extra
+	rec, closeRec, err := evidenceWriter(evidence, e.stdout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer closeRec()
 	x.Record = rec
-	rep, applyErr := x.Apply(ctx, &p)
-	fmt.Fprintf(e.stderr, "roster: revoked %s on %d systems in %v: %s\n", person, len(pl.live.snaps), time.Since(start).Round(time.Millisecond), rep.Summary())
-	return joinErrs(applyErr, pl.readErr)
+	rep, applyErr := x.Apply(ctx, &plan)
+	return rep, joinErrs(applyErr, readErr)
 }
 
 // operator names who ran the command, for the evidence.

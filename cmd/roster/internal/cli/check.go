@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+)
+
+// Commit-status contexts roster sets on a pull request's head.
+const (
+	statusValid    = "roster/validate"
+	statusApproval = "roster/approval"
+	checkMarker    = "<!-- roster:check -->"
+)
+
+func runCheck(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("check", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var rf repoFlags
+	rf.register(flags)
+	n := flags.Int("pr", 0, "the pull request to check (required)")
+	if err := parse(flags, args, e, &common); err != nil {
+		return err
+	}
+	if *n <= 0 {
+		return invalidf("check: which pull request? roster check --pr N")
+	}
+	if rf.ref != "" {
+		return invalidf("--ref: check reads the pull request's head and base")
+	}
+	o, err := openGitops(ctx, e, &rf, "")
+	if err != nil {
+		return err
+	}
+	if o.fg == nil {
+		return invalidf("check: the access repo has no settings.forge to read pull request #%d from", *n)
+	}
+	pr, err := o.fg.Pull(ctx, *n)
+	if err != nil {
+		return err
+	}
+	head, err := o.g.Resolve(pr.HeadSHA)
+	if err != nil {
+		return fmt.Errorf("pull request #%d: its head %s is not in %s (a fork? fetch it first): %w", pr.Number, short(pr.HeadSHA), o.name, err)
+	}
+	baseTip, err := o.g.Resolve(pr.Base)
+	if err != nil {
+		return err
+	}
+	base, err := o.mergeBase(baseTip, head)
+	if err != nil {
+		return err
+	}
+	body, valid, st, err := o.checkBody(ctx, pr, base, head, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, body)
+	if _, err := o.fg.StickyComment(ctx, pr.Number, checkMarker, body); err != nil {
+		return err
+	}
+	state, desc := "success", "valid"
+	if !valid {
+		state, desc = "failure", "the access repo at this commit is invalid: see the roster comment"
+	}
+	if err := o.fg.SetStatus(ctx, head, state, statusValid, desc, pr.URL); err != nil {
+		return err
+	}
+	if valid {
+		astate, adesc := "success", "approved: "+strings.Join(st.counted, ", ")
+		if len(st.missing) > 0 {
+			astate, adesc = "pending", st.missing[0]
+		}
+		if err := o.fg.SetStatus(ctx, head, astate, statusApproval, adesc, pr.URL); err != nil {
+			return err
+		}
+	}
+	if !valid {
+		return &exitError{code: ExitInvalid}
+	}
+	return nil
+}
+
+// checkBody renders what merging pr does: the problems when head is invalid, else the
+// plan of head against base and the approvals it needs.
+func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string, at time.Time) (string, bool, standing, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n### roster: what merging #%d changes\n\n", checkMarker, pr.Number)
+	headRepo, err := o.load(ctx, head)
+	if err != nil {
+		var xe *exitError
+		if !errors.As(err, &xe) {
+			return "", false, standing{}, err
+		}
+		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(xe.err.Error()))
+		return b.String(), false, standing{}, nil
+	}
+	baseRepo, err := o.load(ctx, base)
+	if err != nil {
+		baseRepo = &model.Repo{}
+	}
+	// Planned for the start of today, so the comment stays the same all day.
+	at = model.DateOf(at, headRepo.Settings.Location).Start(headRepo.Settings.Location)
+	ch := reviewChange(baseRepo, headRepo, at)
+	reviews, err := o.fg.Reviews(ctx, pr.Number)
+	if err != nil {
+		return "", false, standing{}, err
+	}
+	st := judge(headRepo, ch, pr.Author, forge.Approvers(reviews))
+	fmt.Fprintf(&b, "Valid at %s. Planned against what %s grants at %s, without reading any system.\n\n", short(head), short(base), model.DateOf(at, headRepo.Settings.Location))
+	if err := ch.plan.WriteMarkdown(&b); err != nil {
+		return "", false, standing{}, err
+	}
+	if len(ch.revoked) > 0 {
+		b.WriteString("\n#### Accounts its revocations entries close\n\n| system | account | revocation |\n|---|---|---|\n")
+		for _, a := range ch.revoked {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", a.System, a.Account, a.revocation)
+		}
+	}
+	b.WriteString("\n#### Approvals\n\n")
+	for _, r := range st.required {
+		fmt.Fprintf(&b, "- needs %s\n", r)
+	}
+	if len(ch.grantees) > 0 {
+		var who []string
+		for _, p := range ch.grantees {
+			if l := login(headRepo, p); l != "" {
+				who = append(who, p+" (@"+l+")")
+			} else {
+				who = append(who, p)
+			}
+		}
+		fmt.Fprintf(&b, "- does not count approvals from the author or from people it grants access to: %s\n", strings.Join(who, ", "))
+	}
+	if len(st.missing) == 0 {
+		fmt.Fprintf(&b, "\nApproved by %s.\n", strings.Join(st.counted, ", "))
+	} else {
+		b.WriteString("\nStill missing:\n\n")
+		for _, m := range st.missing {
+			fmt.Fprintf(&b, "- %s\n", m)
+		}
+	}
+	return b.String(), true, st, nil
+}
+
+// mergeBase returns the newest common ancestor of a and b: what a pull request from b into
+// a's branch changes is b against it.
+func (o *gitops) mergeBase(a, b string) (string, error) {
+	ancestors := map[string]bool{}
+	queue := []string{a}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		if ancestors[h] {
+			continue
+		}
+		ancestors[h] = true
+		c, err := o.g.Commit(h)
+		if err != nil {
+			return "", err
+		}
+		queue = append(queue, c.Parents...)
+	}
+	seen := map[string]bool{}
+	queue = []string{b}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		if ancestors[h] {
+			return h, nil
+		}
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		c, err := o.g.Commit(h)
+		if err != nil {
+			return "", err
+		}
+		queue = append(queue, c.Parents...)
+	}
+	return "", fmt.Errorf("%s and %s share no history", short(a), short(b))
+}

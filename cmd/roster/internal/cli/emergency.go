@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
+)
+
+// emergencyPrefix starts the branches emergency revocations are committed on.
+const emergencyPrefix = "roster/emergency/"
+
+// revokeInGit is an emergency revocation against a remote access repo: it commits
+// `terminated: <now>` for the person on roster/emergency/<person>, applies that commit to
+// the person's accounts at once, then pushes the branch, records operator and reason on the
+// audit branch and opens a pull request so the revocation is reviewed after the fact. The
+// accounts are closed first: git comes after, and its failures do not undo the revocation.
+func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evidence string) error {
+	start := time.Now()
+	o, err := openGitops(ctx, e, &pf.repoFlags, "")
+	if err != nil {
+		return err
+	}
+	head, err := o.head()
+	if err != nil {
+		return err
+	}
+	repo, err := o.load(ctx, head)
+	if err != nil {
+		return err
+	}
+	p0, ok := repo.People[person]
+	if !ok {
+		return invalidf("revoke: no person %q in the access repo at %s", person, short(head))
+	}
+	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
+	fsys, err := o.g.FS(head)
+	if err != nil {
+		return err
+	}
+	file, src, err := schema.SetField(fsys, "people", person, "terminated", now.Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("revoke %s: %w", person, err)
+	}
+	op := operator(e)
+	branch := emergencyPrefix + person
+	msg := fmt.Sprintf("Emergency offboarding of %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", person, reason,
+		trailerEmergency, trailerOperator, op, trailerReason, oneLine(reason))
+	sig := rosterSignature(e, now)
+	sig.Name = op
+	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", branch, err)
+	}
+	edited := withTerminations(repo, map[string]time.Time{person: now})
+	extra := map[string]string{"emergency": "true", "reason": reason, "operator": op}
+	rep, applyErr := revokeNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[person], commit, extra, evidence)
+	if rep == nil {
+		return applyErr
+	}
+	fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
+
+	// Then the record: none of this may be lost, so each step runs even if one fails.
+	gctx := context.WithoutCancel(ctx)
+	var errs []error
+	if err := o.g.Push(gctx, branch, true); err != nil {
+		errs = append(errs, fmt.Errorf("push %s: %w", branch, err))
+	}
+	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()), result: rep.Summary(),
+		emergency: true, person: person, operator: op, reason: reason}
+	for _, ev := range rep.Evidence {
+		if ev.Result != "" {
+			rec.evidence = append(rec.evidence, ev)
+		}
+	}
+	if applyErr != nil {
+		rec.result += " (with failures)"
+	}
+	if _, err := o.record(gctx, rec, repo.Settings.Location); err != nil {
+		errs = append(errs, err)
+	}
+	if o.fg != nil && len(errs) == 0 {
+		var reviewers []string
+		if l := login(repo, p0.Manager); l != "" {
+			reviewers = append(reviewers, l)
+		}
+		body := emergencyBody(person, p0, op, reason, now, rec)
+		pr, err := o.fg.CreatePull(gctx, forge.NewPR{Title: fmt.Sprintf("Emergency offboarding of %s (review after the fact)", person), Body: body,
+			Head: branch, Base: o.branch, Labels: []string{"roster", "emergency"}, Reviewers: reviewers})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the revocation in #%d\n", auditBranch, pr.Number)
+		}
+	}
+	return joinErrs(append([]error{applyErr}, errs...)...)
+}
+
+func emergencyBody(person string, p *model.Person, op, reason string, at time.Time, rec auditRecord) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** (%s) was offboarded in an emergency by **%s** at %s.\n\n> %s\n\n", p.Name, person, op, at.Format(time.RFC3339), oneLine(reason))
+	b.WriteString("Their accounts were closed before this pull request was opened; merging it keeps `terminated` in the access repo. The evidence is on the `" + auditBranch + "` branch.\n\n")
+	b.WriteString("| system | account | op | entitlement | result |\n|---|---|---|---|---|\n")
+	for _, ev := range rec.evidence {
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", ev.System, ev.Account, ev.Op, ev.Entitlement, ev.Result)
+	}
+	return b.String()
+}

@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
+)
+
+// gitApply are the settings of an apply from a remote's protected branch.
+type gitApply struct {
+	baseline string // the commit to start from when nothing was applied yet
+	parallel int
+	limit    *model.MaxRevocations // overrides settings.maxRevocations
+	systems  []string
+	quiet    bool                 // no plan text (serve)
+	stop     <-chan struct{}      // closed: finish the accounts in hand and stop (serve)
+	holds    map[string]time.Time // emergency terminations not yet merged, by person
+}
+
+// applyTotals counts what one pass applied, for messages and metrics.
+type applyTotals struct {
+	commits  int // access-repo commits applied
+	changes  int // changes verified
+	failures int // changes that failed
+	orphans  int // orphans in the last plan
+	manual   int // manual tasks in the last plan
+}
+
+// applyPending applies, in order, every commit on the protected branch since the last one
+// the audit branch records, each only once approved (see gitops.approve), each verified and
+// recorded on the audit branch. It stops at the first commit that is invalid or not
+// approved and says why. With nothing new it plans the last applied commit again, so that
+// dates that have come (a last working day) take effect.
+func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyTotals, error) {
+	var tot applyTotals
+	if err := o.g.Fetch(ctx); err != nil {
+		return tot, fmt.Errorf("fetch %s: %w", o.name, err)
+	}
+	head, err := o.head()
+	if err != nil {
+		return tot, err
+	}
+	log, err := o.auditLog()
+	if err != nil {
+		return tot, err
+	}
+	last := lastApplied(log)
+	var commits []*gitrepo.Commit
+	baseline := ""
+	switch {
+	case last == nil && opts.baseline == "":
+		return tot, invalidf("nothing has been applied from %s yet (it has no %s branch): review %s at %s and start with roster apply --baseline %s",
+			o.name, auditBranch, o.branch, short(head), short(head))
+	case last == nil:
+		b, err := o.g.Resolve(opts.baseline)
+		if err != nil {
+			return tot, invalidf("--baseline: %v", err)
+		}
+		chain, err := o.g.FirstParents("", head)
+		if err != nil {
+			return tot, err
+		}
+		i := len(chain) - 1
+		for i >= 0 && chain[i].Hash != b {
+			i--
+		}
+		if i < 0 {
+			return tot, invalidf("--baseline %s is not a commit on %s", opts.baseline, o.branch)
+		}
+		commits, baseline = chain[i:], b
+	case opts.baseline != "":
+		return tot, invalidf("--baseline: %s already records applied commits (the last is %s)", auditBranch, short(last.applied))
+	default:
+		commits, err = o.g.FirstParents(last.applied, head)
+		if err != nil {
+			return tot, err
+		}
+	}
+	at := time.Now()
+	holds, err := o.emergencyHolds(ctx, log)
+	if err != nil {
+		return tot, err
+	}
+	opts.holds = holds
+	var errs []error
+	for _, c := range commits {
+		select {
+		case <-opts.stop:
+			return tot, joinErrs(errs...)
+		default:
+		}
+		repo, err := o.load(ctx, c.Hash)
+		if err != nil {
+			return tot, joinErrs(append(errs, fmt.Errorf("stopped at %s (%q): it is not a valid access repo, so it and the commits after it were not applied:\n%v", short(c.Hash), firstLine(c.Message), err))...)
+		}
+		var ap *approval
+		if c.Hash == baseline {
+			ap = &approval{approvers: []string{operator(e)}, note: "baseline chosen by " + operator(e)}
+		} else {
+			base, err := o.parentRepo(ctx, c)
+			if err != nil {
+				base = &model.Repo{} // an invalid parent: judge the change against nothing
+			}
+			ap, err = o.approve(ctx, c, base, repo, at)
+			if err != nil {
+				var na *notApproved
+				if errors.As(err, &na) {
+					err = fmt.Errorf("stopped: %v; it and the commits after it were not applied", na)
+				}
+				return tot, joinErrs(append(errs, err)...)
+			}
+		}
+		subject := fmt.Sprintf("%s %q", short(c.Hash), firstLine(c.Message))
+		if err := o.applyCommit(ctx, e, repo, c.Hash, subject, ap, at, opts, &tot); err != nil {
+			errs = append(errs, err)
+		}
+		tot.commits++
+	}
+	if len(commits) == 0 && last != nil {
+		repo, err := o.load(ctx, last.applied)
+		if err != nil {
+			return tot, err
+		}
+		ap := &approval{approvers: last.approvers, note: "re-plan"}
+		if last.pr > 0 {
+			ap.pr = &forge.PR{Number: last.pr}
+		}
+		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.applied), at.In(repo.Settings.Location).Format(time.RFC3339))
+		if err := o.applyCommit(ctx, e, repo, last.applied, subject, ap, at, opts, &tot); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return tot, joinErrs(errs...)
+}
+
+// applyCommit plans repo (the access repo at commit) against the live systems, applies and
+// verifies the plan, and records the evidence. A commit is recorded even when it changes
+// nothing, so that the next run starts after it; a re-plan that changes nothing is not.
+func (o *gitops) applyCommit(ctx context.Context, e *env, repo *model.Repo, commit, subject string, ap *approval, at time.Time, opts gitApply, tot *applyTotals) error {
+	fsys, err := o.g.FS(commit)
+	if err != nil {
+		return err
+	}
+	names, err := selectSystems(repo, opts.systems)
+	if err != nil {
+		return err
+	}
+	repo = withTerminations(repo, opts.holds)
+	l, readErr := readSystems(ctx, e, repo, fsys, o.reg, names)
+	if l == nil {
+		return readErr
+	}
+	defer l.Close()
+	p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: at, Caps: l.caps, Commit: commit})
+	tot.orphans, tot.manual = len(p.Orphans), 0
+	toApply := 0
+	for _, c := range p.Changes {
+		if c.Manual {
+			tot.manual++
+		} else {
+			toApply++
+		}
+	}
+	replan := ap.note == "re-plan"
+	if replan && toApply == 0 {
+		return readErr
+	}
+	if !opts.quiet {
+		fmt.Fprintf(e.stdout, "== %s, %s\n", subject, approvalWords(ap))
+		if err := p.WriteText(e.stdout); err != nil {
+			return err
+		}
+	}
+	limit := repo.Settings.MaxRevocations
+	if opts.limit != nil {
+		limit = *opts.limit
+	}
+	if len(ap.approvers) < 2 {
+		if err := reconcile.Guard(p, limit); err != nil {
+			return fmt.Errorf("%s: %w", subject, err)
+		}
+	}
+	x := reconcile.NewExecutor(l.writers)
+	x.Parallel = opts.parallel
+	x.Log = e.log
+	x.Stop = opts.stop
+	x.Extra = map[string]string{"approvedBy": strings.Join(ap.approvers, ",")}
+	rec := auditRecord{applied: commit, approvers: ap.approvers}
+	if ap.pr != nil {
+		rec.pr = ap.pr.Number
+		x.Extra["pullRequest"] = fmt.Sprintf("#%d", ap.pr.Number)
+	}
+	rep, applyErr := x.Apply(ctx, p)
+	for _, ev := range rep.Evidence {
+		if ev.Result == "" {
+			continue // not started: the run is stopping
+		}
+		rec.evidence = append(rec.evidence, ev)
+		switch {
+		case ev.Verified:
+			tot.changes++
+		case ev.Result != reconcile.StatusManual:
+			tot.failures++
+		}
+	}
+	rec.result = rep.Summary()
+	if applyErr != nil {
+		rec.result += " (with failures)"
+	}
+	rec.subject = "Applied " + subject + ": " + rep.Summary()
+	if !opts.quiet {
+		fmt.Fprintf(e.stdout, "Applied: %s.\n", rep.Summary())
+	}
+	// The record is written even when the run is being stopped: what was done is known.
+	if _, err := o.record(context.WithoutCancel(ctx), rec, repo.Settings.Location); err != nil {
+		return joinErrs(applyErr, readErr, err)
+	}
+	return joinErrs(applyErr, readErr)
+}
+
+func approvalWords(ap *approval) string {
+	var b strings.Builder
+	if ap.pr != nil {
+		fmt.Fprintf(&b, "pull request #%d", ap.pr.Number)
+	} else {
+		b.WriteString(ap.note)
+	}
+	if len(ap.approvers) > 0 {
+		b.WriteString(", approved by " + strings.Join(ap.approvers, ", "))
+	}
+	return b.String()
+}
+
+// emergencyHolds returns the emergency terminations that still hold: each one recorded on
+// the audit branch whose pull request has not been closed unmerged (reviewers reversing
+// it). A merged one holds too until the commit being applied has it: otherwise applying an
+// older commit of the protected branch would re-enable the person.
+func (o *gitops) emergencyHolds(ctx context.Context, log []auditEntry) (map[string]time.Time, error) {
+	holds := map[string]time.Time{}
+	for _, en := range log {
+		if !en.emergency || en.person == "" {
+			continue
+		}
+		repo, err := o.load(ctx, en.applied)
+		if err != nil || repo.People[en.person] == nil || repo.People[en.person].Terminated.IsZero() {
+			continue
+		}
+		if o.fg != nil {
+			prs, err := o.fg.Pulls(ctx, "closed", emergencyPrefix+en.person)
+			if err != nil {
+				return nil, err
+			}
+			reversed := false
+			for _, pr := range prs {
+				if !pr.Merged && pr.Head == emergencyPrefix+en.person {
+					reversed = true
+				}
+			}
+			if reversed {
+				delete(holds, en.person)
+				continue
+			}
+		}
+		holds[en.person] = repo.People[en.person].Terminated
+	}
+	return holds, nil
+}
+
+// withTerminations is repo with each held person terminated, unless repo already says when.
+// repo is shared through the evaluation cache: a changed copy is returned.
+func withTerminations(repo *model.Repo, holds map[string]time.Time) *model.Repo {
+	var people map[string]*model.Person
+	for id, at := range holds {
+		p := repo.People[id]
+		if p == nil || !p.Terminated.IsZero() {
+			continue
+		}
+		if people == nil {
+			people = maps.Clone(repo.People)
+		}
+		cp := *p
+		cp.Terminated = at
+		people[id] = &cp
+	}
+	if people == nil {
+		return repo
+	}
+	return &model.Repo{Settings: repo.Settings, People: people, Roles: repo.Roles, Rules: repo.Rules, Conflicts: repo.Conflicts,
+		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations}
+}

@@ -1,0 +1,427 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets"
+)
+
+// gitops is an access repo in git, read at any commit, and its forge when one is configured.
+type gitops struct {
+	g      *gitrepo.Repo
+	name   string // the repo's URL or directory, for messages
+	fg     *forge.Client
+	branch string // the protected branch: only its commits are applied
+	reg    *targets.Registry
+	e      *env
+
+	cache *schema.Cache
+	mu    sync.Mutex
+	evals map[string]*evaluated // by tree hash
+}
+
+// evaluated is a commit's repo, or why it is invalid.
+type evaluated struct {
+	repo *model.Repo
+	err  error
+}
+
+// openGitops opens the repo the flags name as a git repository, fetches it, and connects
+// its forge (settings.forge at the protected branch's head) when there is one. branch
+// overrides the protected branch (default: the forge's default branch, else the repo's).
+func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gitops, error) {
+	g, err := openGit(ctx, e, f)
+	if err != nil {
+		return nil, err
+	}
+	o := &gitops{g: g, name: redact(f.dir), reg: registry(), e: e, cache: schema.NewCache(), evals: map[string]*evaluated{}}
+	o.branch = branch
+	if o.branch == "" {
+		o.branch = g.DefaultBranch()
+	}
+	head, ok, err := g.Branch(o.branch)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, invalidf("%s has no branch %q", o.name, o.branch)
+	}
+	repo, err := o.load(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	if fc := repo.Settings.Forge; fc != nil {
+		token, err := (targets.Env{Getenv: e.getenv}).Secret(fc.Token)
+		if err != nil {
+			return nil, invalidf("settings.forge.token: %v", err)
+		}
+		o.fg, err = forge.New(forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL, Token: token})
+		if err != nil {
+			return nil, invalidf("settings.forge: %v", err)
+		}
+	}
+	return o, nil
+}
+
+// head returns the protected branch's tip.
+func (o *gitops) head() (string, error) {
+	h, ok, err := o.g.Branch(o.branch)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("%s has no branch %q", o.name, o.branch)
+	}
+	return h, nil
+}
+
+// load validates and decodes the repo at commit. Evaluations are kept by tree hash, and
+// files by content, so walking history evaluates each distinct tree once and re-reads only
+// what changed. An invalid commit is an exit-2 error naming it.
+func (o *gitops) load(ctx context.Context, commit string) (*model.Repo, error) {
+	c, err := o.g.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	ev, ok := o.evals[c.Tree]
+	o.mu.Unlock()
+	if ok {
+		return ev.repo, ev.err
+	}
+	fsys, err := o.g.FS(c.Hash)
+	if err != nil {
+		return nil, err
+	}
+	quiet := *o.e
+	quiet.log = discardLogger
+	repo, err := loadSource(ctx, &quiet, &source{name: o.name, fsys: fsys, git: o.g, commit: c.Hash}, o.reg, o.cache, nil, nil)
+	var xe *exitError
+	if err != nil && !errors.As(err, &xe) {
+		return nil, err // a failure to read, not a verdict on the commit
+	}
+	o.mu.Lock()
+	o.evals[c.Tree] = &evaluated{repo: repo, err: err}
+	o.mu.Unlock()
+	return repo, err
+}
+
+// parentRepo is the repo at c's first parent; an empty repo for a root commit.
+func (o *gitops) parentRepo(ctx context.Context, c *gitrepo.Commit) (*model.Repo, error) {
+	if len(c.Parents) == 0 {
+		return &model.Repo{}, nil
+	}
+	return o.load(ctx, c.Parents[0])
+}
+
+// change is what a change to the access repo does, planned without any live system.
+type change struct {
+	plan *reconcile.Plan
+	// owners maps each role whose members or grants change to its owner (a person id; ""
+	// when the role has none).
+	owners map[string]string
+	// grantees are the people the change gives access to: created, enabled or granted.
+	grantees []string
+	// revoked are the live accounts of revocations entries the change adds: the plan
+	// cannot show them, as no person wants them.
+	revoked []revokedAccount
+	// overLimit is set when the change revokes more than settings.maxRevocations: it
+	// needs two approvals.
+	overLimit error
+}
+
+// revokedAccount is one account of a revocations entry.
+type revokedAccount struct {
+	revocation string
+	model.AccountRef
+}
+
+// reviewChange plans head against what base wants at at: the accounts a merge creates,
+// enables, grants, revokes, disables or deletes.
+func reviewChange(base, head *model.Repo, at time.Time) *change {
+	snaps := reconcile.Desired(base, at)
+	for id := range head.Systems {
+		if snaps[id] == nil {
+			snaps[id] = &targets.Snapshot{System: id}
+		}
+	}
+	p := reconcile.Compute(head, snaps, reconcile.Options{At: at})
+	p.Orphans = nil // accounts of people removed from the repo, not findings in live systems
+	p.Summary.Orphans = 0
+	ch := &change{plan: p, owners: map[string]string{}}
+	seen := map[string]bool{}
+	for _, c := range p.Changes {
+		switch c.Op {
+		case targets.OpCreate, targets.OpEnable, targets.OpGrant:
+			if c.Person != "" && !seen[c.Person] {
+				seen[c.Person] = true
+				ch.grantees = append(ch.grantees, c.Person)
+			}
+		}
+	}
+	sort.Strings(ch.grantees)
+	for _, role := range changedRoles(base, head) {
+		owner := ""
+		if r := head.Roles[role]; r != nil {
+			owner = r.Owner
+		} else if r := base.Roles[role]; r != nil {
+			owner = r.Owner
+		}
+		ch.owners[role] = owner
+	}
+	for _, id := range model.SortedKeys(head.Revocations) {
+		seen := map[string]bool{}
+		if old := base.Revocations[id]; old != nil {
+			for _, a := range old.Accounts {
+				seen[a.System+"\x00"+model.AccountKey(a.Account)] = true
+			}
+		}
+		for _, a := range head.Revocations[id].Accounts {
+			if !seen[a.System+"\x00"+model.AccountKey(a.Account)] {
+				ch.revoked = append(ch.revoked, revokedAccount{revocation: id, AccountRef: a})
+			}
+		}
+	}
+	ch.overLimit = reconcile.Guard(p, head.Settings.MaxRevocations)
+	if ch.overLimit == nil && len(ch.revoked) > 0 {
+		// Counted against what the repo knows of each system: the accounts it wants there
+		// plus those the entries name.
+		per := map[string]int{}
+		for _, a := range ch.revoked {
+			per[a.System]++
+		}
+		for sys, n := range per {
+			total := n
+			if s := snaps[sys]; s != nil {
+				total += len(s.Accounts)
+			}
+			if allowed := head.Settings.MaxRevocations.Limit(total); n > allowed {
+				ch.overLimit = fmt.Errorf("revocations entries revoke %d accounts on %s, more than settings.maxRevocations (%s) allows: %d", n, sys, head.Settings.MaxRevocations, allowed)
+			}
+		}
+	}
+	return ch
+}
+
+// changedRoles lists the roles whose definition (grants, includes, owner, privileged) or
+// effective members differ between base and head, sorted.
+func changedRoles(base, head *model.Repo) []string {
+	changed := map[string]bool{}
+	for id := range union(base.Roles, head.Roles) {
+		if roleKey(base.Roles[id]) != roleKey(head.Roles[id]) {
+			changed[id] = true
+		}
+	}
+	members := func(r *model.Repo, id string) []string {
+		p := r.People[id]
+		if p == nil || len(r.Roles) == 0 {
+			return nil
+		}
+		return r.Index().Effective(p)
+	}
+	for id := range union(base.People, head.People) {
+		a, b := members(base, id), members(head, id)
+		if slices.Equal(a, b) {
+			continue
+		}
+		for _, role := range a {
+			if !slices.Contains(b, role) {
+				changed[role] = true
+			}
+		}
+		for _, role := range b {
+			if !slices.Contains(a, role) {
+				changed[role] = true
+			}
+		}
+	}
+	return model.SortedKeys(changed)
+}
+
+func union[V any](a, b map[string]V) map[string]bool {
+	out := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// roleKey is what of a role matters for approval; "" for no role.
+func roleKey(r *model.Role) string {
+	if r == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "owner=%s privileged=%t includes=%v", r.Owner, r.Privileged, r.Includes)
+	gs := make([]string, len(r.Grants))
+	for i, g := range r.Grants {
+		gs[i] = g.System + ":" + g.Kind + ":" + g.Name + ":" + g.Permission
+	}
+	sort.Strings(gs)
+	fmt.Fprintf(&b, " grants=%v", gs)
+	return b.String()
+}
+
+// login returns a person's GitHub login: accounts.github, else their account on a system
+// of type github; "" when the repo does not say.
+func login(repo *model.Repo, person string) string {
+	p := repo.People[person]
+	if p == nil {
+		return ""
+	}
+	if l := p.Accounts["github"]; l != "" {
+		return l
+	}
+	for _, id := range model.SortedKeys(repo.Systems) {
+		if sys := repo.Systems[id]; sys.Type == "github" {
+			if l := p.Accounts[id]; l != "" {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+// approval is how a commit came to the protected branch and who approved it.
+type approval struct {
+	pr        *forge.PR // nil without a forge
+	approvers []string  // logins whose approvals count
+	note      string    // how it was approved, for the audit record
+}
+
+// notApproved says why a commit may not be applied.
+type notApproved struct{ msg string }
+
+func (n *notApproved) Error() string { return n.msg }
+
+// approve checks that c came through a merged pull request into the protected branch,
+// approved by someone other than its author and the people it grants access to, including
+// the owner of every role it changes, and by two such people when it revokes more than
+// settings.maxRevocations. Without a forge every commit on the protected branch counts as
+// approved by the branch's protection.
+func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *model.Repo, at time.Time) (*approval, error) {
+	if o.fg == nil {
+		return &approval{note: "on " + o.branch + " (no forge configured)"}, nil
+	}
+	subject := firstLine(c.Message)
+	prs, err := o.fg.PullsForCommit(ctx, c.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("find the pull request of %s: %w", short(c.Hash), err)
+	}
+	var pr *forge.PR
+	for _, p := range prs {
+		if p.Merged && p.MergeCommit == c.Hash && p.Base == o.branch {
+			pr = p
+			break
+		}
+	}
+	if pr == nil {
+		return nil, &notApproved{fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", short(c.Hash), subject, o.branch)}
+	}
+	reviews, err := o.fg.Reviews(ctx, pr.Number)
+	if err != nil {
+		return nil, fmt.Errorf("read the reviews of #%d: %w", pr.Number, err)
+	}
+	ch := reviewChange(base, head, at)
+	st := judge(head, ch, pr.Author, forge.Approvers(reviews))
+	if len(st.missing) > 0 {
+		return nil, &notApproved{fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, strings.Join(st.missing, "; "))}
+	}
+	return &approval{pr: pr, approvers: st.counted, note: fmt.Sprintf("#%d", pr.Number)}, nil
+}
+
+// standing is a change's approvals judged against its rules.
+type standing struct {
+	counted  []string // approvers whose approval counts
+	required []string // what the change needs, in words, for the PR comment
+	missing  []string // what it still lacks
+}
+
+// judge applies the approval rules to a change authored by author and approved by
+// approvers (GitHub logins).
+func judge(head *model.Repo, ch *change, author string, approvers []string) standing {
+	var st standing
+	excluded := map[string]string{strings.ToLower(author): "the author"}
+	for _, p := range ch.grantees {
+		if l := login(head, p); l != "" {
+			if _, ok := excluded[strings.ToLower(l)]; !ok {
+				excluded[strings.ToLower(l)] = "granted access by it"
+			}
+		}
+	}
+	var ignored []string
+	for _, a := range approvers {
+		if why, ok := excluded[strings.ToLower(a)]; ok {
+			ignored = append(ignored, a+" ("+why+")")
+			continue
+		}
+		st.counted = append(st.counted, a)
+	}
+	need := 1
+	if ch.overLimit != nil {
+		need = 2
+		st.required = append(st.required, "two approvals: it revokes more than settings.maxRevocations")
+	} else {
+		st.required = append(st.required, "one approval from someone other than the author and the people it grants access to")
+	}
+	if len(st.counted) < need {
+		msg := fmt.Sprintf("needs %d approval(s) from someone other than its author and the people it grants access to, has %d", need, len(st.counted))
+		if len(ignored) > 0 {
+			msg += " (not counted: " + strings.Join(ignored, ", ") + ")"
+		}
+		st.missing = append(st.missing, msg)
+	}
+	for _, role := range model.SortedKeys(ch.owners) {
+		owner := ch.owners[role]
+		if owner == "" {
+			continue
+		}
+		l := login(head, owner)
+		switch {
+		case l == "":
+			st.required = append(st.required, fmt.Sprintf("role %s: its owner %s (no GitHub login in accounts.github)", role, owner))
+			st.missing = append(st.missing, fmt.Sprintf("role %s changes and its owner %s has no GitHub login (accounts.github) to approve with", role, owner))
+		case strings.EqualFold(l, author):
+			// The owner wrote the change: their authorship is their consent; someone else
+			// still has to approve it (above).
+			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s (the author)", role, l))
+		default:
+			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s", role, l))
+			if !containsFold(st.counted, l) {
+				st.missing = append(st.missing, fmt.Sprintf("role %s changes and its owner @%s has not approved", role, l))
+			}
+		}
+	}
+	return st
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

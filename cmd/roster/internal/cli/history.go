@@ -1,0 +1,500 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
+)
+
+func runHistory(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("history", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var rf repoFlags
+	rf.register(flags)
+	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
+	format := flags.String("format", "text", "output: text or json")
+	var person string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		person, args = args[0], args[1:]
+	}
+	if err := parse(flags, args, e, &common); err != nil {
+		return err
+	}
+	if person == "" {
+		return invalidf("history: whose? roster history PERSON")
+	}
+	if *format != "text" && *format != "json" {
+		return invalidf("--format %q: want text or json", *format)
+	}
+	if rf.ref != "" && *branch == "" {
+		*branch = rf.ref
+	}
+	rf.ref = ""
+	o, err := openGitops(ctx, e, &rf, *branch)
+	if err != nil {
+		return err
+	}
+	h, err := o.history(ctx, person)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(h)
+	}
+	h.write(e)
+	return nil
+}
+
+// personHistory is every commit that changed one person's effective access.
+type personHistory struct {
+	Person  string         `json:"person"`
+	Branch  string         `json:"branch"`
+	Commits int            `json:"commitsExamined"`
+	Entries []historyEntry `json:"entries"`
+}
+
+type historyEntry struct {
+	Commit    string    `json:"commit"`
+	Date      time.Time `json:"date"`
+	Subject   string    `json:"subject"`
+	Author    string    `json:"author"`
+	Changes   []string  `json:"changes"`
+	PR        int       `json:"pullRequest,omitempty"`
+	Approvers []string  `json:"approvedBy,omitempty"`
+	// Applied is when roster applied the commit, Verified how many of this person's
+	// changes it verified then, Failed how many failed; zero when not applied (yet).
+	Applied  time.Time `json:"applied,omitzero"`
+	Verified int       `json:"verified"`
+	Failed   int       `json:"failed"`
+	Invalid  bool      `json:"invalid,omitempty"`
+}
+
+// access is what of one person at one commit decides their access.
+type access struct {
+	exists bool
+	fields map[string]string
+	roles  []string
+	grants []string // "system kind:name"
+}
+
+func accessOf(repo *model.Repo, id string) access {
+	p := repo.People[id]
+	if p == nil {
+		return access{}
+	}
+	a := access{exists: true, fields: map[string]string{
+		"type": string(p.Type), "department": p.Department, "manager": p.Manager, "sponsor": p.Sponsor,
+		"start": p.Start.String(), "end": dateOrNone(p.End), "status": string(p.Status),
+	}}
+	if !p.Terminated.IsZero() {
+		a.fields["terminated"] = p.Terminated.Format(time.RFC3339)
+	}
+	acc := repo.Index().Access(p)
+	a.roles = acc.Roles
+	for _, sys := range acc.Systems {
+		if len(acc.Grants[sys]) == 0 {
+			a.grants = append(a.grants, sys+" account")
+		}
+		for _, g := range acc.Grants[sys] {
+			a.grants = append(a.grants, sys+" "+g)
+		}
+	}
+	return a
+}
+
+func dateOrNone(d model.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+// changes describes what differs from a to b, in a fixed order.
+func (a access) changes(b access) []string {
+	switch {
+	case !a.exists && !b.exists:
+		return nil
+	case !b.exists:
+		return []string{"removed from the access repo"}
+	}
+	var out []string
+	if !a.exists {
+		out = append(out, "added to the access repo")
+	}
+	keys := make([]string, 0, len(b.fields))
+	for k := range b.fields {
+		keys = append(keys, k)
+	}
+	for k := range a.fields {
+		if _, ok := b.fields[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if a.exists && a.fields[k] != b.fields[k] {
+			out = append(out, fmt.Sprintf("%s: %s → %s", k, orDash(a.fields[k]), orDash(b.fields[k])))
+		}
+	}
+	for _, r := range b.roles {
+		if !slices.Contains(a.roles, r) {
+			out = append(out, "+ role "+r)
+		}
+	}
+	for _, r := range a.roles {
+		if !slices.Contains(b.roles, r) {
+			out = append(out, "- role "+r)
+		}
+	}
+	for _, g := range b.grants {
+		if !slices.Contains(a.grants, g) {
+			out = append(out, "+ "+g)
+		}
+	}
+	for _, g := range a.grants {
+		if !slices.Contains(b.grants, g) {
+			out = append(out, "- "+g)
+		}
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// history evaluates every commit of the protected branch (each distinct tree once) and
+// keeps those that changed the person's access, with what the audit branch says of them.
+func (o *gitops) history(ctx context.Context, person string) (*personHistory, error) {
+	head, err := o.head()
+	if err != nil {
+		return nil, err
+	}
+	commits, err := o.g.FirstParents("", head)
+	if err != nil {
+		return nil, err
+	}
+	audits, err := o.auditIndex()
+	if err != nil {
+		return nil, err
+	}
+	h := &personHistory{Person: person, Branch: o.branch, Commits: len(commits), Entries: []historyEntry{}}
+	var prev access
+	seen := false
+	for _, c := range commits {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		repo, err := o.load(ctx, c.Hash)
+		if repo == nil {
+			if _, ok := err.(*exitError); !ok && err != nil {
+				return nil, err
+			}
+			continue // an invalid commit was never applied: it changed nobody's access
+		}
+		cur := accessOf(repo, person)
+		chg := prev.changes(cur)
+		prev = cur
+		if len(chg) == 0 {
+			continue
+		}
+		seen = true
+		en := historyEntry{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name, Changes: chg}
+		audits.fill(&en, person)
+		h.Entries = append(h.Entries, en)
+	}
+	if !seen {
+		return nil, invalidf("history: %q was never in the access repo on %s", person, o.branch)
+	}
+	return h, nil
+}
+
+func (h *personHistory) write(e *env) {
+	fmt.Fprintf(e.stdout, "Access history of %s on %s (%d commits examined, %d changed it):\n", h.Person, h.Branch, h.Commits, len(h.Entries))
+	for _, en := range h.Entries {
+		fmt.Fprintf(e.stdout, "\n%s  %s  %s\n", en.Date.UTC().Format("2006-01-02 15:04Z"), short(en.Commit), en.Subject)
+		var facts []string
+		facts = append(facts, "by "+en.Author)
+		if en.PR > 0 {
+			facts = append(facts, fmt.Sprintf("pull request #%d", en.PR))
+		}
+		if len(en.Approvers) > 0 {
+			facts = append(facts, "approved by "+strings.Join(en.Approvers, ", "))
+		}
+		if en.Applied.IsZero() {
+			facts = append(facts, "not applied by roster")
+		} else {
+			facts = append(facts, fmt.Sprintf("applied %s: %d verified, %d failed", en.Applied.UTC().Format("2006-01-02 15:04Z"), en.Verified, en.Failed))
+		}
+		fmt.Fprintf(e.stdout, "    %s\n", strings.Join(facts, "; "))
+		for _, c := range en.Changes {
+			fmt.Fprintf(e.stdout, "    %s\n", c)
+		}
+	}
+}
+
+// auditIndex is the audit branch indexed by applied commit.
+type auditIndex struct {
+	entries map[string][]auditEntry         // by applied commit
+	ev      map[string][]reconcile.Evidence // by applied commit
+	log     []auditEntry
+}
+
+func (o *gitops) auditIndex() (*auditIndex, error) {
+	log, err := o.auditLog()
+	if err != nil {
+		return nil, err
+	}
+	evs, err := o.auditEvidence()
+	if err != nil {
+		return nil, err
+	}
+	ix := &auditIndex{entries: map[string][]auditEntry{}, ev: map[string][]reconcile.Evidence{}, log: log}
+	for _, en := range log {
+		ix.entries[en.applied] = append(ix.entries[en.applied], en)
+	}
+	for _, ev := range evs {
+		ix.ev[ev.Commit] = append(ix.ev[ev.Commit], ev)
+	}
+	return ix, nil
+}
+
+// fill adds to en what the audit branch says of its commit: the first apply's PR,
+// approvers and time, and the person's verified and failed changes over every apply.
+func (ix *auditIndex) fill(en *historyEntry, person string) {
+	applies := ix.entries[en.Commit]
+	if len(applies) == 0 {
+		return
+	}
+	en.PR, en.Approvers, en.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+	for _, ev := range ix.ev[en.Commit] {
+		if ev.Person != person {
+			continue
+		}
+		if ev.Verified {
+			en.Verified++
+		} else {
+			en.Failed++
+		}
+	}
+}
+
+func runWho(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("who", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var rf repoFlags
+	rf.register(flags)
+	has := flags.String("has", "", "the entitlement: SYSTEM:KIND:NAME (ldap:group:finance), or SYSTEM for any account there (required)")
+	at := flags.String("at", "", "at this date or RFC 3339 time (default now)")
+	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
+	format := flags.String("format", "text", "output: text or json")
+	if err := parse(flags, args, e, &common); err != nil {
+		return err
+	}
+	sys, ent, _ := strings.Cut(*has, ":")
+	if sys == "" || (ent != "" && !strings.Contains(ent, ":")) {
+		return invalidf("--has %q: want SYSTEM:KIND:NAME (ldap:group:finance) or SYSTEM", *has)
+	}
+	if *format != "text" && *format != "json" {
+		return invalidf("--format %q: want text or json", *format)
+	}
+	rf.ref = ""
+	o, err := openGitops(ctx, e, &rf, *branch)
+	if err != nil {
+		return err
+	}
+	head, err := o.head()
+	if err != nil {
+		return err
+	}
+	headRepo, err := o.load(ctx, head)
+	if err != nil {
+		return err
+	}
+	when, err := parseAt(*at, headRepo.Settings.Location, time.Now())
+	if err != nil {
+		return invalid(err)
+	}
+	if _, ok := headRepo.Systems[sys]; !ok {
+		return invalidf("--has %q: no system %q at %s", *has, sys, short(head))
+	}
+	res, err := o.who(ctx, head, sys, ent, when)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	res.write(e)
+	return nil
+}
+
+// whoResult lists who held an entitlement at a time.
+type whoResult struct {
+	System      string      `json:"system"`
+	Entitlement string      `json:"entitlement"` // "" for any account
+	At          time.Time   `json:"at"`
+	Commit      string      `json:"commit"` // the access-repo commit in effect then
+	Applied     bool        `json:"applied"`
+	Holders     []whoHolder `json:"holders"`
+}
+
+type whoHolder struct {
+	Person    string    `json:"person"`
+	Name      string    `json:"name"`
+	Account   string    `json:"account"`
+	Roles     []string  `json:"roles"`
+	Since     string    `json:"grantedIn"` // the commit that granted it
+	SinceDate time.Time `json:"grantedAt"`
+	PR        int       `json:"pullRequest,omitempty"`
+	Approvers []string  `json:"approvedBy,omitempty"`
+	Applied   time.Time `json:"applied,omitzero"`
+}
+
+// who finds the commit in effect at `at` (the last one roster applied before then, or the
+// last one committed when roster applied none), who held the entitlement then, and for
+// each holder the commit that granted it and on whose approval.
+func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (*whoResult, error) {
+	commits, err := o.g.FirstParents("", head)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := o.auditIndex()
+	if err != nil {
+		return nil, err
+	}
+	res := &whoResult{System: sys, Entitlement: ent, At: at, Holders: []whoHolder{}}
+	for i := len(ix.log) - 1; i >= 0; i-- {
+		if en := ix.log[i]; !en.emergency && !en.when.After(at) {
+			res.Commit, res.Applied = en.applied, true
+			break
+		}
+	}
+	if res.Commit == "" {
+		for _, c := range commits {
+			if !c.Committer.When.After(at) {
+				res.Commit = c.Hash
+			}
+		}
+	}
+	if res.Commit == "" {
+		return res, nil // before the first commit
+	}
+	upto := slices.IndexFunc(commits, func(c *gitrepo.Commit) bool { return c.Hash == res.Commit })
+	if upto < 0 {
+		return nil, fmt.Errorf("the applied commit %s is not on %s (history was rewritten)", short(res.Commit), o.branch)
+	}
+	repo, err := o.load(ctx, res.Commit)
+	if err != nil {
+		return nil, err
+	}
+	snap := reconcile.Desired(repo, at)[sys]
+	holding := map[string]bool{}
+	if snap != nil {
+		for _, a := range snap.Accounts {
+			if ent == "" || slices.Contains(a.Entitlements, ent) {
+				holding[model.AccountKey(a.ID)] = true
+			}
+		}
+	}
+	// Emergency revocations after the commit in effect and before at closed accounts too.
+	terminated := map[string]bool{}
+	for _, en := range ix.log {
+		if en.emergency && !en.when.After(at) {
+			for _, ev := range ix.ev[en.applied] {
+				terminated[ev.Person] = true
+			}
+		}
+	}
+	system := repo.Systems[sys]
+	holds := func(r *model.Repo, id string) bool {
+		p := r.People[id]
+		if p == nil || r.Systems[sys] == nil {
+			return false
+		}
+		ents, ok := r.Index().Access(p).Grants[sys]
+		return ok && (ent == "" || slices.Contains(ents, ent))
+	}
+	for _, id := range model.SortedKeys(repo.People) {
+		p := repo.People[id]
+		account := model.AccountFor(system, p)
+		if !holding[model.AccountKey(account)] || terminated[id] {
+			continue
+		}
+		hd := whoHolder{Person: id, Name: p.Name, Account: account, Roles: repo.Index().Access(p).Reach[sys]}
+		// The grant came with the last commit before which they did not hold it.
+		since := commits[0]
+		for k := upto; k > 0; k-- {
+			r, err := o.load(ctx, commits[k-1].Hash)
+			if err == nil && !holds(r, id) {
+				since = commits[k]
+				break
+			}
+		}
+		hd.Since, hd.SinceDate = since.Hash, since.Committer.When
+		if applies := ix.entries[since.Hash]; len(applies) > 0 {
+			hd.PR, hd.Approvers, hd.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+		}
+		res.Holders = append(res.Holders, hd)
+	}
+	return res, nil
+}
+
+func (r *whoResult) write(e *env) {
+	what := r.System + " " + r.Entitlement
+	if r.Entitlement == "" {
+		what = "an account on " + r.System
+	}
+	if r.Commit == "" {
+		fmt.Fprintf(e.stdout, "Nobody held %s at %s: the access repo has no commit before then.\n", what, r.At.Format(time.RFC3339))
+		return
+	}
+	how := "applied by roster"
+	if !r.Applied {
+		how = "committed; roster had applied nothing by then"
+	}
+	fmt.Fprintf(e.stdout, "%s at %s: %d people (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), len(r.Holders), short(r.Commit), how)
+	for _, h := range r.Holders {
+		approval := "not applied by roster"
+		if !h.Applied.IsZero() {
+			approval = "approved by " + orDash(strings.Join(h.Approvers, ", "))
+			if h.PR > 0 {
+				approval = fmt.Sprintf("#%d, %s", h.PR, approval)
+			}
+		}
+		fmt.Fprintf(e.stdout, "  %-16s %-24s via %s; granted in %s (%s), %s\n", h.Person, h.Name, orDash(strings.Join(h.Roles, ", ")),
+			short(h.Since), h.SinceDate.UTC().Format("2006-01-02"), approval)
+	}
+}
+
+// subjectOf is a commit's subject; for a merge of a pull request, with the PR's title that
+// GitHub puts in the message body ("Merge pull request #2 from acme/x: Bob joins finance").
+func subjectOf(msg string) string {
+	subject := firstLine(msg)
+	if !strings.HasPrefix(subject, "Merge pull request #") {
+		return subject
+	}
+	_, body, _ := strings.Cut(msg, "\n\n")
+	if title := firstLine(strings.TrimSpace(body)); title != "" {
+		return subject + ": " + title
+	}
+	return subject
+}

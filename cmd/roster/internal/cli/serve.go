@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var rf repoFlags
+	rf.register(flags)
+	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
+	interval := flags.Duration("interval", 5*time.Minute, "apply new commits and re-plan this often, so dates take effect within this time")
+	driftEvery := flags.Duration("drift-interval", 24*time.Hour, "run the drift scan (with --open-pr) this often; 0 turns it off")
+	listen := flags.String("listen", "127.0.0.1:8080", "address for /healthz, /metrics and /webhook")
+	secretRef := flags.String("webhook-secret", "", "GitHub webhook secret, by reference (env:NAME or file:PATH); without it /webhook is off")
+	parallel := flags.Int("parallel", 8, "accounts changed at once on each system")
+	if err := parse(flags, args, e, &common); err != nil {
+		return err
+	}
+	if !gitrepo.IsRemote(rf.dir) {
+		return invalidf("serve: --repo must be a remote (https://, ssh:// or file://): the daemon applies its protected branch")
+	}
+	if rf.ref != "" {
+		return invalidf("--ref: serve applies the protected branch (--branch)")
+	}
+	if *interval <= 0 {
+		return invalidf("--interval %v: want a positive duration", *interval)
+	}
+	var secret []byte
+	if *secretRef != "" {
+		ref, err := parseSecretRef(*secretRef)
+		if err != nil {
+			return invalidf("--webhook-secret: %v", err)
+		}
+		s, err := (targets.Env{Getenv: e.getenv}).Secret(ref)
+		if err != nil {
+			return invalidf("--webhook-secret: %v", err)
+		}
+		secret = []byte(s)
+	}
+	o, err := openGitops(ctx, e, &rf, *branch)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	d := &daemon{o: o, e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: *parallel, quiet: true, stop: ctx.Done()}}
+	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v\n", o.name, o.branch, ln.Addr(), *interval)
+	return d.loop(ctx, *interval, *driftEvery)
+}
+
+// daemon is roster serve: a loop around the apply and drift commands.
+type daemon struct {
+	o      *gitops
+	e      *env
+	secret []byte
+	kick   chan struct{} // a push webhook asks for a run
+	opts   gitApply
+
+	mu sync.Mutex
+	m  metrics
+}
+
+// metrics are what /metrics reports.
+type metrics struct {
+	runs, failedRuns       int
+	lastRun, lastSuccess   time.Time
+	lastErr                string
+	commits, changes, fail int
+	orphans, manual        int
+	driftRuns              int
+	lastDrift              time.Time
+	webhooks, badWebhooks  int
+}
+
+// loop applies at once, then on every tick or push, and scans for drift on its own
+// schedule, until ctx ends. A run in progress when ctx ends finishes the accounts in hand
+// (see gitApply.stop) and records them.
+func (d *daemon) loop(ctx context.Context, interval, driftEvery time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var driftC <-chan time.Time
+	if driftEvery > 0 {
+		dt := time.NewTicker(driftEvery)
+		defer dt.Stop()
+		driftC = dt.C
+	}
+	d.apply(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(d.e.stderr, "roster: stopping")
+			return nil
+		case <-tick.C:
+			d.apply(ctx)
+		case <-d.kick:
+			d.apply(ctx)
+		case <-driftC:
+			d.drift(ctx)
+		}
+	}
+}
+
+func (d *daemon) apply(ctx context.Context) {
+	// Targets see a context that is not cancelled by the stop signal: the accounts in
+	// hand are finished, then Stop keeps the executor from starting more.
+	tot, err := applyPending(context.WithoutCancel(ctx), d.e, d.o, d.opts)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.m.runs++
+	d.m.lastRun = time.Now()
+	d.m.commits += tot.commits
+	d.m.changes += tot.changes
+	d.m.fail += tot.failures
+	d.m.orphans, d.m.manual = tot.orphans, tot.manual
+	if err != nil {
+		d.m.failedRuns++
+		d.m.lastErr = err.Error()
+		d.e.log.Error("apply failed", "err", err)
+		return
+	}
+	d.m.lastSuccess, d.m.lastErr = d.m.lastRun, ""
+	if tot.commits > 0 || tot.changes > 0 {
+		d.e.log.Info("applied", "commits", tot.commits, "changes", tot.changes)
+	}
+}
+
+func (d *daemon) drift(ctx context.Context) {
+	o := d.o
+	err := func() error {
+		if o.fg == nil {
+			return errors.New("no settings.forge: drift pull requests cannot be opened")
+		}
+		head, err := o.head()
+		if err != nil {
+			return err
+		}
+		repo, err := o.load(ctx, head)
+		if err != nil {
+			return err
+		}
+		fsys, err := o.g.FS(head)
+		if err != nil {
+			return err
+		}
+		l, readErr := readSystems(ctx, d.e, repo, fsys, o.reg, model.SortedKeys(repo.Systems))
+		if l == nil {
+			return readErr
+		}
+		defer l.Close()
+		now := time.Now()
+		p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: head})
+		quiet := *d.e
+		quiet.stdout = io.Discard
+		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now), now), readErr)
+	}()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.m.driftRuns++
+	d.m.lastDrift = time.Now()
+	if err != nil {
+		d.e.log.Error("drift scan failed", "err", err)
+	}
+}
+
+func (d *daemon) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		m := d.m
+		d.mu.Unlock()
+		if m.lastErr != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "last run failed at %s\n", m.lastRun.UTC().Format(time.RFC3339))
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		m := d.m
+		d.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		writeMetrics(w, m)
+	})
+	mux.HandleFunc("POST /webhook", d.webhook)
+	return mux
+}
+
+func writeMetrics(w io.Writer, m metrics) {
+	metric := func(name, typ, help string, v float64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
+	}
+	ts := func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.UnixMilli()) / 1000
+	}
+	metric("roster_runs_total", "counter", "Apply runs.", float64(m.runs))
+	metric("roster_run_failures_total", "counter", "Apply runs that ended with an error.", float64(m.failedRuns))
+	metric("roster_last_run_timestamp_seconds", "gauge", "When the last apply run ended.", ts(m.lastRun))
+	metric("roster_last_success_timestamp_seconds", "gauge", "When the last apply run without an error ended.", ts(m.lastSuccess))
+	metric("roster_commits_applied_total", "counter", "Access-repo commits applied.", float64(m.commits))
+	metric("roster_changes_applied_total", "counter", "Changes applied and verified.", float64(m.changes))
+	metric("roster_change_failures_total", "counter", "Changes that failed or could not be verified.", float64(m.fail))
+	metric("roster_orphans", "gauge", "Orphaned accounts in the last plan.", float64(m.orphans))
+	metric("roster_manual_tasks_pending", "gauge", "Manual tasks (read-only systems) in the last plan.", float64(m.manual))
+	metric("roster_drift_scans_total", "counter", "Drift scans run.", float64(m.driftRuns))
+	metric("roster_webhooks_total", "counter", "Push webhooks accepted.", float64(m.webhooks))
+	metric("roster_webhooks_rejected_total", "counter", "Webhook deliveries rejected (bad signature or body).", float64(m.badWebhooks))
+}
+
+// webhook takes GitHub push events for the protected branch: a valid signature (HMAC-SHA256
+// of the body with the shared secret, X-Hub-Signature-256) starts a run.
+func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
+	if d.secret == nil {
+		http.Error(w, "webhooks are off: roster serve was started without --webhook-secret", http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 25<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	reject := func(code int, msg string) {
+		d.mu.Lock()
+		d.m.badWebhooks++
+		d.mu.Unlock()
+		http.Error(w, msg, code)
+	}
+	sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
+	got, err := hex.DecodeString(sig)
+	mac := hmac.New(sha256.New, d.secret)
+	mac.Write(body)
+	if !ok || err != nil || !hmac.Equal(got, mac.Sum(nil)) {
+		reject(http.StatusUnauthorized, "bad signature")
+		return
+	}
+	switch r.Header.Get("X-GitHub-Event") {
+	case "ping":
+		fmt.Fprintln(w, "pong")
+		return
+	case "push":
+	default:
+		fmt.Fprintln(w, "ignored")
+		return
+	}
+	var ev struct {
+		Ref string `json:"ref"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		reject(http.StatusBadRequest, "bad push event")
+		return
+	}
+	if ev.Ref != "refs/heads/"+d.o.branch {
+		fmt.Fprintln(w, "ignored: not the protected branch")
+		return
+	}
+	d.mu.Lock()
+	d.m.webhooks++
+	d.mu.Unlock()
+	select {
+	case d.kick <- struct{}{}:
+	default: // a run is already due
+	}
+	w.WriteHeader(http.StatusAccepted)
+	fmt.Fprintln(w, "run scheduled")
+}
