@@ -274,6 +274,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	}
 	// memo identifies what CUE is given: each file it sees and the people taken out of it.
 	memo := sha256.New()
+	var syns []*ast.File
 	for _, f := range files {
 		if f.ast == nil {
 			// Read by scanData: CUE sees the file only if it declined some person.
@@ -301,13 +302,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 				return false
 			})
 		}
-		indexKeys(syn, keys)
-		if err := bi.AddSyntax(syn); err != nil {
-			errs.addCUE(err, nil)
-		}
-	}
-	if errs.len() > 0 {
-		return nil, errs.err()
+		syns = append(syns, syn)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -318,6 +313,15 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		// The files CUE would evaluate are the ones it evaluated last time: reuse that.
 		mergeRest(repo, rest)
 		return finish(repo, opts)
+	}
+	for _, syn := range syns {
+		indexKeys(syn, keys)
+		if err := bi.AddSyntax(syn); err != nil {
+			errs.addCUE(err, nil)
+		}
+	}
+	if errs.len() > 0 {
+		return nil, errs.err()
 	}
 
 	cctx := cuecontext.New()

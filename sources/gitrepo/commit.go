@@ -75,11 +75,24 @@ func (r *Repo) Commit(hash string) (*Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.repo.CommitObject(h)
+	c, err := r.commitLocked(h)
 	if err != nil {
 		return nil, r.errorf("%s: read commit %s: %w", r.name, h, err)
 	}
 	return toCommit(c), nil
+}
+
+// commitLocked reads a commit through the object cache. The caller holds the lock.
+func (r *Repo) commitLocked(h plumbing.Hash) (*object.Commit, error) {
+	if c, ok := r.objects[h].(*object.Commit); ok {
+		return c, nil
+	}
+	c, err := r.repo.CommitObject(h)
+	if err != nil {
+		return nil, err
+	}
+	r.cacheLocked(h, c, 256+len(c.Message))
+	return c, nil
 }
 
 // FirstParents lists the commits reachable from to by first parents only, oldest first,
@@ -105,7 +118,7 @@ func (r *Repo) FirstParents(from, to string) ([]*Commit, error) {
 		if from != "" && h == fromHash {
 			break
 		}
-		c, err := r.repo.CommitObject(h)
+		c, err := r.commitLocked(h)
 		if err != nil {
 			return nil, r.errorf("%s: read commit %s: %w", r.name, h, err)
 		}

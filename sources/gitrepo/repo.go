@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"net"
 	"net/url"
 	"os"
@@ -56,7 +59,18 @@ type Repo struct {
 	repo          *gogit.Repository
 	head          plumbing.Hash
 	defaultBranch string
+	// objects caches trees and small blobs by hash: objects never change, and walking
+	// history (roster history) reads the same ones over and over. Cleared when it grows
+	// past maxCached bytes.
+	objects     map[plumbing.Hash]any // *object.Tree or []byte
+	cachedBytes int
 }
+
+// maxCached bounds the object cache; maxCachedBlob is the largest blob it keeps.
+const (
+	maxCached     = 64 << 20
+	maxCachedBlob = 1 << 20
+)
 
 // originName is the one remote roster talks to.
 const originName = "origin"
@@ -107,7 +121,10 @@ func (r *Repo) openLocal(dir string) error {
 	if !st.IsDir() {
 		return r.errorf("open repo %s: not a directory", r.name)
 	}
-	repo, err := gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	repo, err := openBare(dir)
+	if err != nil {
+		repo, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	}
 	if err != nil {
 		return r.errorf("open repo %s: %w", r.name, err)
 	}
@@ -156,7 +173,7 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 	r.dir = filepath.Join(cache, hex.EncodeToString(sum[:16]))
 
 	if _, err := os.Stat(r.dir); err == nil {
-		repo, err := gogit.PlainOpen(r.dir)
+		repo, err := openBare(r.dir)
 		if err != nil {
 			return r.errorf("open cached clone of %s in %s (remove the directory to clone afresh): %w", r.name, r.dir, err)
 		}
@@ -191,10 +208,23 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 		}
 		// Another process finished the same clone first; use its copy.
 	}
-	if r.repo, err = gogit.PlainOpen(r.dir); err != nil {
+	if r.repo, err = openBare(r.dir); err != nil {
 		return r.errorf("open cached clone of %s in %s: %w", r.name, r.dir, err)
 	}
 	return nil
+}
+
+// openBare opens a bare repository keeping its pack files open between reads: a walk over
+// history reads thousands of objects, and reopening the pack for each costs more than
+// decoding them. The descriptors live as long as the process (a Repo is not closed).
+func openBare(dir string) (*gogit.Repository, error) {
+	for _, name := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return nil, err // not a bare repository
+		}
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true, MaxOpenDescriptors: 32})
+	return gogit.Open(st, nil)
 }
 
 // Remote reports whether the repo was opened from a URL.
@@ -237,6 +267,13 @@ var hexRe = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
 func (r *Repo) resolveLocked(rev string) (plumbing.Hash, error) {
 	if rev == "" {
 		return plumbing.ZeroHash, r.errorf("%s: empty revision", r.name)
+	}
+	if len(rev) == 40 && hexRe.MatchString(rev) {
+		// A full commit hash: no reference lookups (history walks ask for thousands).
+		h := plumbing.NewHash(strings.ToLower(rev))
+		if _, err := r.commitLocked(h); err == nil {
+			return h, nil
+		}
 	}
 	var names []plumbing.ReferenceName
 	if rev == "HEAD" || strings.HasPrefix(rev, "refs/") {

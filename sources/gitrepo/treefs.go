@@ -25,11 +25,11 @@ func (r *Repo) FS(commit string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.repo.CommitObject(h)
+	c, err := r.commitLocked(h)
 	if err != nil {
 		return nil, r.errorf("%s: read commit %s: %w", r.name, h, err)
 	}
-	root, err := c.Tree()
+	root, err := r.treeLocked(c.TreeHash)
 	if err != nil {
 		return nil, r.errorf("%s: read tree of commit %s: %w", r.name, h, err)
 	}
@@ -82,7 +82,7 @@ func (f *treeFS) lookup(op, name string) (node, error) {
 			}
 			return node{name: part, entry: e}, nil
 		}
-		t, err := object.GetTree(f.r.repo.Storer, e.Hash)
+		t, err := f.r.treeLocked(e.Hash)
 		if err != nil {
 			return node{}, &fs.PathError{Op: op, Path: name, Err: err}
 		}
@@ -102,6 +102,9 @@ func findEntry(t *object.Tree, name string) (object.TreeEntry, bool) {
 
 // read returns a file's content. The caller holds the lock.
 func (f *treeFS) read(op, name string, e object.TreeEntry) ([]byte, error) {
+	if data, ok := f.r.objects[e.Hash].([]byte); ok {
+		return bytes.Clone(data), nil // callers may change what they are given
+	}
 	b, err := object.GetBlob(f.r.repo.Storer, e.Hash)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
@@ -115,7 +118,32 @@ func (f *treeFS) read(op, name string, e object.TreeEntry) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
+	if len(data) <= maxCachedBlob {
+		f.r.cacheLocked(e.Hash, bytes.Clone(data), len(data))
+	}
 	return data, nil
+}
+
+// treeLocked reads a tree through the object cache. The caller holds the lock.
+func (r *Repo) treeLocked(h plumbing.Hash) (*object.Tree, error) {
+	if t, ok := r.objects[h].(*object.Tree); ok {
+		return t, nil
+	}
+	t, err := object.GetTree(r.repo.Storer, h)
+	if err != nil {
+		return nil, err
+	}
+	r.cacheLocked(h, t, 64*len(t.Entries))
+	return t, nil
+}
+
+// cacheLocked keeps v, of about size bytes. The caller holds the lock.
+func (r *Repo) cacheLocked(h plumbing.Hash, v any, size int) {
+	if r.objects == nil || r.cachedBytes+size > maxCached {
+		r.objects, r.cachedBytes = map[plumbing.Hash]any{}, 0
+	}
+	r.objects[h] = v
+	r.cachedBytes += size
 }
 
 // entries lists a directory sorted by name, as fs.ReadDir wants. The caller holds the lock.

@@ -499,7 +499,10 @@ func TestServe(t *testing.T) {
 		return strings.Contains(strings.Join(groups, ","), "finance")
 	}, &out)
 	var m string
-	waitFor(t, func() bool { m = httpGet(base + "/metrics"); return strings.Contains(m, "roster_commits_applied_total 1") }, &out)
+	waitFor(t, func() bool {
+		m = httpGet(base + "/metrics")
+		return strings.Contains(m, "roster_commits_applied_total 1")
+	}, &out)
 	for _, want := range []string{"roster_commits_applied_total 1", "roster_webhooks_total 1", "roster_webhooks_rejected_total 1", "# TYPE roster_orphans gauge"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
@@ -582,4 +585,3 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
-

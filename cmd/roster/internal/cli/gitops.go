@@ -113,10 +113,22 @@ func (o *gitops) load(ctx context.Context, commit string) (*model.Repo, error) {
 		return nil, err // a failure to read, not a verdict on the commit
 	}
 	o.mu.Lock()
+	if len(o.evals) >= maxEvals {
+		// Bounded: a walk over thousands of commits of a large repo must not keep them all.
+		for k := range o.evals {
+			delete(o.evals, k)
+			if len(o.evals) < maxEvals/2 {
+				break
+			}
+		}
+	}
 	o.evals[c.Tree] = &evaluated{repo: repo, err: err}
 	o.mu.Unlock()
 	return repo, err
 }
+
+// maxEvals bounds the evaluations a gitops keeps.
+const maxEvals = 512
 
 // parentRepo is the repo at c's first parent; an empty repo for a root commit.
 func (o *gitops) parentRepo(ctx context.Context, c *gitrepo.Commit) (*model.Repo, error) {

@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
@@ -196,13 +199,21 @@ func (o *gitops) history(ctx context.Context, person string) (*personHistory, er
 	h := &personHistory{Person: person, Branch: o.branch, Commits: len(commits), Entries: []historyEntry{}}
 	var prev access
 	seen := false
-	for _, c := range commits {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// Commits are evaluated a chunk at a time on every core, then compared in order.
+	const chunk = 64
+	repos := make([]*model.Repo, chunk)
+	errs := make([]error, chunk)
+	for i, c := range commits {
+		if i%chunk == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			o.loadAll(ctx, commits[i:min(i+chunk, len(commits))], repos, errs)
 		}
-		repo, err := o.load(ctx, c.Hash)
+		repo, err := repos[i%chunk], errs[i%chunk]
 		if repo == nil {
-			if _, ok := err.(*exitError); !ok && err != nil {
+			var xe *exitError
+			if err != nil && !errors.As(err, &xe) {
 				return nil, err
 			}
 			continue // an invalid commit was never applied: it changed nobody's access
@@ -497,4 +508,20 @@ func subjectOf(msg string) string {
 		return subject + ": " + title
 	}
 	return subject
+}
+
+// loadAll evaluates commits in parallel into repos and errs, by index.
+func (o *gitops) loadAll(ctx context.Context, commits []*gitrepo.Commit, repos []*model.Repo, errs []error) {
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(commits); i += workers {
+				repos[i], errs[i] = o.load(ctx, commits[i].Hash)
+			}
+		}()
+	}
+	wg.Wait()
 }
