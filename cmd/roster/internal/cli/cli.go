@@ -93,6 +93,7 @@ func commands() []command {
 		{"history", "every commit that changed a person's access, with its approvals and when it was applied", runHistory},
 		{"who", "who held an entitlement at a time, and on whose approval", runWho},
 		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},
+		{"hr", "turn an HR or contractor-register export into access-repo changes", runHR},
 		{"version", "print roster's version", runVersion},
 	}
 }

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/policies"
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/hr"
+)
+
+const hrUsage = `usage: roster hr import --from FILE [--mapping FILE] [--repo DIR] [--full=true] [--dry-run]
+                        [--date YYYY-MM-DD] [--max-revocations N|P%]
+
+Turns an HR or contractor-register export (CSV, or JSON as HR APIs return it) into changes
+to the access repo: joiners, leavers, extensions, movers, rehires. Run roster hr import -h
+for the flags.`
+
+func runHR(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, hrUsage)
+		return &exitError{code: ExitInvalid}
+	}
+	switch args[0] {
+	case "import":
+		return runHRImport(ctx, e, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stdout, hrUsage)
+		return nil
+	}
+	return invalidf("hr: unknown subcommand %q (want import)", args[0])
+}
+
+// hrImportFlags are the flags of roster hr import.
+type hrImportFlags struct {
+	common  commonFlags
+	from    string
+	mapping string
+	dir     string
+	full    bool
+	dryRun  bool
+	date    string
+	maxRev  string
+}
+
+// parseHRImportArgs registers and parses the flags of hr import into f.
+func parseHRImportArgs(fs *flag.FlagSet, args []string, e *env, f *hrImportFlags) error {
+	f.common.register(fs)
+	fs.StringVar(&f.from, "from", "", "the export: a CSV with a header row, or JSON (required)")
+	fs.StringVar(&f.mapping, "mapping", "", "a CUE mapping from the export's columns to person fields; default: CSV columns named like the fields")
+	fs.StringVar(&f.dir, "repo", ".", "the access repo: a directory of .cue files")
+	fs.BoolVar(&f.full, "full", true, "the export lists everyone of its population: people missing from it become leavers")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the changes and the files they touch, write nothing")
+	fs.StringVar(&f.date, "date", "", "the import date (YYYY-MM-DD, in the organisation's time zone); default today")
+	fs.StringVar(&f.maxRev, "max-revocations", "", "override settings.maxRevocations for the leaver guard: a count (25) or a percentage (10%)")
+	if err := parse(fs, args, e, &f.common); err != nil {
+		return err
+	}
+	if f.from == "" {
+		return invalidf("hr import: --from FILE is required")
+	}
+	return nil
+}
+
+func runHRImport(ctx context.Context, e *env, args []string) error {
+	var f hrImportFlags
+	if err := parseHRImportArgs(flag.NewFlagSet("hr import", flag.ContinueOnError), args, e, &f); err != nil {
+		return err
+	}
+	var limit *model.MaxRevocations
+	if f.maxRev != "" {
+		l, err := reconcile.ParseMaxRevocations(f.maxRev)
+		if err != nil {
+			return invalidf("--max-revocations %v", err)
+		}
+		limit = &l
+	}
+	m := hr.DefaultMapping()
+	if f.mapping != "" {
+		src, err := os.ReadFile(f.mapping)
+		if err != nil {
+			return invalidf("--mapping %s: %v", f.mapping, errors.Unwrap(err))
+		}
+		if m, err = hr.ParseMapping(f.mapping, src); err != nil {
+			return hrInvalid(err, f.mapping, "the mapping")
+		}
+	} else if strings.HasSuffix(strings.ToLower(f.from), ".json") {
+		return invalidf("--from %s: a JSON export needs --mapping (the default mapping reads a CSV with columns named like the person fields)", f.from)
+	}
+	data, err := os.ReadFile(f.from)
+	if err != nil {
+		return invalidf("--from %s: %v", f.from, errors.Unwrap(err))
+	}
+
+	reg := registry()
+	repo, fsys, err := loadRepo(ctx, e, f.dir, reg)
+	if err != nil {
+		return err
+	}
+	date := model.DateOf(time.Now(), repo.Settings.Location)
+	if f.date != "" {
+		if date, err = model.ParseDate(f.date); err != nil {
+			return invalidf("--date: %v", err)
+		}
+	}
+
+	start := time.Now()
+	rows, err := hr.Read(f.from, data, m)
+	if err != nil {
+		return hrInvalid(err, f.from, "the export")
+	}
+	opts := hr.DefaultOptions(date)
+	opts.Full = f.full
+	opts.MaxLeavers = limit
+	c, err := hr.Compute(repo, rows, m, opts)
+	if err != nil {
+		return hrInvalid(err, f.from, "the export")
+	}
+	files, err := c.Files(fsys)
+	if err != nil {
+		return err
+	}
+	e.log.Info("computed HR changes", "rows", len(rows), "changes", len(c.List), "files", len(files),
+		"elapsed", time.Since(start).Round(time.Millisecond))
+
+	fmt.Fprintln(e.stdout, c.Title())
+	if !c.Empty() || len(c.Notes) > 0 {
+		fmt.Fprintln(e.stdout)
+		fmt.Fprint(e.stdout, c.Markdown())
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(e.stdout, "\nNothing to write: %s already matches %s.\n", f.dir, f.from)
+		return nil
+	}
+	// The access repo as it would be: problems are reported, for the pull request to fix.
+	if _, err := schema.Load(ctx, hr.Overlay(fsys, files), schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}); err != nil {
+		probs := schema.Errors(err)
+		if len(probs) == 0 {
+			return fmt.Errorf("validate the changed access repo: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "warning: with these changes %s has %d %s; fix them before merging:\n%v\n", f.dir, len(probs), plural(len(probs), "problem", "problems"), err)
+	}
+	if f.dryRun {
+		fmt.Fprintf(e.stdout, "\nDry run: would write %d %s:\n", len(files), plural(len(files), "file", "files"))
+		listFiles(e.stdout, sortedNames(files))
+		return nil
+	}
+	written, err := c.Apply(f.dir)
+	if err != nil {
+		return fmt.Errorf("write the changes: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "\nWrote %d %s:\n", len(written), plural(len(written), "file", "files"))
+	listFiles(e.stdout, written)
+	return nil
+}
+
+// hrInvalid reports problems with the mapping or the export as exit code 2.
+func hrInvalid(err error, file, what string) error {
+	if !hr.IsInvalid(err) {
+		return err
+	}
+	if list, ok := err.(hr.Errors); ok {
+		return invalid(fmt.Errorf("%v\n%s: %d %s in %s; nothing was written", err, file, len(list), plural(len(list), "problem", "problems"), what))
+	}
+	return invalid(fmt.Errorf("%v", err))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func sortedNames(m map[string][]byte) []string { return model.SortedKeys(m) }
+
+func listFiles(w io.Writer, names []string) {
+	for _, n := range names {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
+}
