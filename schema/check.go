@@ -232,6 +232,30 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			}
 		}
 	}
+	for _, id := range model.SortedKeys(r.Certifications) {
+		c := r.Certifications[id]
+		path := "certifications." + sel(id)
+		if _, ok := r.People[c.Owner]; !ok {
+			l.add(c.OwnerPos, path+".owner", "unknown person %q%s", c.Owner, suggest(c.Owner, model.SortedKeys(r.People)))
+		}
+		if c.Due.Before(c.Opened) {
+			l.add(c.Pos, path+".due", "due %s is before opened %s", c.Due, c.Opened)
+		}
+		for _, role := range model.SortedKeys(c.Roles) {
+			if _, ok := r.Roles[role]; !ok {
+				l.add(c.Pos, path+".roles."+sel(role), "unknown role %q%s", role, suggest(role, model.SortedKeys(r.Roles)))
+			}
+			for i, m := range c.Roles[role] {
+				if _, ok := r.People[m]; !ok {
+					var pos model.Pos
+					if i < len(c.MemberPos[role]) {
+						pos = c.MemberPos[role][i]
+					}
+					l.add(pos, fmt.Sprintf("%s.roles.%s[%d]", path, sel(role), i), "unknown person %q%s", m, suggest(m, model.SortedKeys(r.People)))
+				}
+			}
+		}
+	}
 	return l.errs
 }
 

@@ -339,6 +339,19 @@ func decodeRest(root *node, repo *model.Repo, keys map[string]model.Pos, errs *e
 				}
 				repo.Revocations[f.name] = r
 			}
+		case "certifications":
+			for _, f := range sec.val.fields {
+				c := &model.Certification{ID: f.name, Pos: f.pos, Owner: strOf(f.val.get("owner")), OwnerPos: posOf(f.val.get("owner")),
+					Roles: map[string][]string{}, MemberPos: map[string][]model.Pos{}}
+				c.Opened, _ = model.ParseDate(strOf(f.val.get("opened")))
+				c.Due, _ = model.ParseDate(strOf(f.val.get("due")))
+				if roles := f.val.get("roles"); roles != nil {
+					for _, r := range roles.fields {
+						c.Roles[r.name], c.MemberPos[r.name] = strs(r.val)
+					}
+				}
+				repo.Certifications[f.name] = c
+			}
 		}
 	}
 }

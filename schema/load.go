@@ -372,6 +372,7 @@ func newRepo() *model.Repo {
 		People: map[string]*model.Person{}, Roles: map[string]*model.Role{}, Rules: map[string]*model.Rule{},
 		Conflicts: map[string]*model.Conflict{}, Systems: map[string]*model.System{},
 		ServiceAccounts: map[string]*model.ServiceAccount{}, Revocations: map[string]*model.Revocation{},
+		Certifications: map[string]*model.Certification{},
 	}
 }
 
@@ -388,6 +389,7 @@ func mergeRest(repo, rest *model.Repo) {
 	copyInto(repo.Systems, rest.Systems)
 	copyInto(repo.ServiceAccounts, rest.ServiceAccounts)
 	copyInto(repo.Revocations, rest.Revocations)
+	copyInto(repo.Certifications, rest.Certifications)
 }
 
 func copyInto[V any](dst, src map[string]V) {

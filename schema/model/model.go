@@ -287,6 +287,21 @@ type Revocation struct {
 	Pos      Pos
 }
 
+// Certification is an access-review campaign (see roster certify): the members each of the
+// owner's roles had when it opened. On the protected branch it is attested: it got there
+// through a pull request its owner approved.
+type Certification struct {
+	ID       string
+	Owner    string
+	Opened   Date
+	Due      Date
+	Roles    map[string][]string // role → members, as listed
+	Pos      Pos
+	OwnerPos Pos
+	// MemberPos is where each role's members are listed, by role then index.
+	MemberPos map[string][]Pos
+}
+
 // License prices one license SKU.
 type License struct {
 	MonthlyCost float64
@@ -351,6 +366,7 @@ type Repo struct {
 	Systems         map[string]*System
 	ServiceAccounts map[string]*ServiceAccount
 	Revocations     map[string]*Revocation
+	Certifications  map[string]*Certification
 
 	indexOnce sync.Once
 	index     *RoleIndex
