@@ -72,7 +72,7 @@ type Executor struct {
 	Extra map[string]string
 	// Stop, when closed, stops Apply from starting on more accounts; the accounts in hand
 	// are finished (a daemon asked to stop). Changes not started get no evidence.
-	Stop <-chan struct{}
+	Stop  <-chan struct{}
 	Log   *slog.Logger
 	Now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -158,12 +158,19 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 					}
 					continue
 				}
+				// Wait for a slot or Stop; when both came, Stop wins: not started, so
+				// nothing to record.
 				select {
 				case <-x.Stop:
-					continue // stopping: not started, so nothing to record
+					continue
+				case sem <- struct{}{}:
+				}
+				select {
+				case <-x.Stop:
+					<-sem
+					continue
 				default:
 				}
-				sem <- struct{}{}
 				swg.Add(1)
 				go func() {
 					defer swg.Done()

@@ -22,6 +22,7 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets"
 )
 
 // driftPrefix starts the branches the drift scan proposes on.
@@ -94,7 +95,11 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 	defer l.Close()
 	now := time.Now()
 	p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: head})
-	fd := findDrift(repo, p, now)
+	var prev map[string]*targets.Snapshot
+	if o != nil {
+		prev = o.appliedDesired(ctx, now)
+	}
+	fd := findDrift(repo, p, now, prev)
 	fd.write(e, repo)
 	if *openPR {
 		if err := o.propose(ctx, e, repo, head, fd, now); err != nil {
@@ -128,7 +133,9 @@ func (d *drift) empty() bool {
 
 // findDrift sorts a plan's findings: orphans (less the accounts of service accounts whose
 // owner left, which get a new owner instead), grants made outside roster, and those owners.
-func findDrift(repo *model.Repo, p *reconcile.Plan, at time.Time) *drift {
+// prev, when known, is what the last applied commit wants: an entitlement the plan revokes
+// that it did not want either was granted by hand, whatever role could grant it.
+func findDrift(repo *model.Repo, p *reconcile.Plan, at time.Time, prev map[string]*targets.Snapshot) *drift {
 	d := &drift{orphans: map[string][]reconcile.Orphan{}}
 	ownerLeft := map[string]bool{} // system\x00account key
 	for _, id := range model.SortedKeys(repo.ServiceAccounts) {
@@ -154,12 +161,39 @@ func findDrift(repo *model.Repo, p *reconcile.Plan, at time.Time) *drift {
 			d.orphans[o.System] = append(d.orphans[o.System], o)
 		}
 	}
+	wanted := map[string]bool{} // system\x00account\x00entitlement
+	for sys, snap := range prev {
+		for _, a := range snap.Accounts {
+			for _, ent := range a.Entitlements {
+				wanted[sys+"\x00"+model.AccountKey(a.ID)+"\x00"+ent] = true
+			}
+		}
+	}
 	for _, c := range p.Changes {
-		if strings.HasPrefix(c.Reason, "not granted by any role") {
+		handMade := strings.HasPrefix(c.Reason, "not granted by any role")
+		if prev != nil && c.Op == targets.OpRevoke && c.Entitlement != "" {
+			handMade = !wanted[c.System+"\x00"+model.AccountKey(c.Account)+"\x00"+c.Entitlement]
+		}
+		if handMade {
 			d.outOfBand = append(d.outOfBand, c)
 		}
 	}
 	return d
+}
+
+// appliedDesired is what the last applied commit wants at at; nil when nothing was applied
+// or it cannot be read (then grants made by hand are told by the plan's reasons alone).
+func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*targets.Snapshot {
+	log, err := o.auditLog()
+	last := lastApplied(log)
+	if err != nil || last == nil {
+		return nil
+	}
+	repo, err := o.load(ctx, last.applied)
+	if err != nil {
+		return nil
+	}
+	return reconcile.Desired(repo, at)
 }
 
 func (d *drift) write(e *env, repo *model.Repo) {

@@ -294,5 +294,5 @@ func withTerminations(repo *model.Repo, holds map[string]time.Time) *model.Repo 
 		return repo
 	}
 	return &model.Repo{Settings: repo.Settings, People: people, Roles: repo.Roles, Rules: repo.Rules, Conflicts: repo.Conflicts,
-		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations}
+		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations, Certifications: repo.Certifications}
 }

@@ -414,7 +414,9 @@ func judge(head *model.Repo, ch *change, author string, approvers []string) stan
 			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s (the author)", role, l))
 		default:
 			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s", role, l))
-			if !containsFold(st.counted, l) {
+			// The owner's consent counts even when the change grants them access too; it
+			// is the approval "from someone else" above that must not be theirs.
+			if !containsFold(approvers, l) {
 				st.missing = append(st.missing, fmt.Sprintf("role %s changes and its owner @%s has not approved", role, l))
 			}
 		}

@@ -56,6 +56,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return invalidf("--webhook-secret: %v", err)
 		}
+		if strings.TrimSpace(s) == "" {
+			return invalidf("--webhook-secret %s: the secret is empty; webhooks would accept anyone's signature", *secretRef)
+		}
 		secret = []byte(s)
 	}
 	o, err := openGitops(ctx, e, &rf, *branch)
@@ -177,7 +180,7 @@ func (d *daemon) drift(ctx context.Context) {
 		p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: head})
 		quiet := *d.e
 		quiet.stdout = io.Discard
-		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now), now), readErr)
+		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now, o.appliedDesired(ctx, now)), now), readErr)
 	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -104,7 +104,7 @@ func parseSecretRef(s string) (model.Secret, error) {
 	case strings.HasPrefix(s, "file:") && len(s) > 5:
 		return model.Secret{File: s[5:]}, nil
 	}
-	return model.Secret{}, fmt.Errorf("%q: want env:NAME or file:PATH, never the secret itself", s)
+	return model.Secret{}, fmt.Errorf("want env:NAME or file:PATH, never the secret itself (the value given is not shown)")
 }
 
 // redact drops a password or token from a URL's user information.
@@ -121,6 +121,8 @@ func redact(spec string) string {
 	user := rest[:at]
 	if c := strings.IndexByte(user, ':'); c >= 0 {
 		user = user[:c] + ":***"
+	} else if strings.HasPrefix(spec, "http") {
+		user = "***" // https://TOKEN@host: a lone user part over http(s) is a token
 	}
 	return spec[:i+3] + user + rest[at:]
 }
