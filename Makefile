@@ -9,7 +9,7 @@ build:
 
 # deps installs the servers the target tests run against, when missing (Debian; as root).
 # The tests start their own instances on loopback ports in temp dirs.
-DEB_PACKAGES := git slapd ldap-utils samba samba-ad-dc samba-ad-provision postgresql
+DEB_PACKAGES := git slapd ldap-utils samba samba-ad-dc samba-ad-provision postgresql chromium
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \

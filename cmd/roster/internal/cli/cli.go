@@ -94,6 +94,7 @@ func commands() []command {
 		{"who", "who held an entitlement at a time, and on whose approval", runWho},
 		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},
 		{"hr", "turn an HR or contractor-register export into access-repo changes", runHR},
+		{"report", "an access-review report: who holds what, why, since when, approved by whom (HTML, CSV, JSON)", runReport},
 		{"version", "print roster's version", runVersion},
 	}
 }

@@ -1,0 +1,419 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster/cmd/roster/internal/report"
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets"
+)
+
+func runReport(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("report", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var f reportFlags
+	f.register(flags)
+	if err := parse(flags, args, e, &common); err != nil {
+		return err
+	}
+	switch f.format {
+	case "html", "csv", "json":
+	default:
+		return invalidf("--format %q: want html, csv or json", f.format)
+	}
+	if _, err := parseAt(f.at, time.UTC, time.Now()); err != nil {
+		return invalid(err)
+	}
+	r, err := gatherReport(ctx, e, &f)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	switch f.format {
+	case "json":
+		err = r.WriteJSON(&b)
+	case "csv":
+		err = r.WriteCSV(&b)
+	default:
+		err = r.WriteHTML(&b)
+	}
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if f.out == "" {
+		_, err = e.stdout.Write(b.Bytes())
+		return err
+	}
+	if err := os.WriteFile(f.out, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	s := r.Summary
+	fmt.Fprintf(e.stdout, "Wrote %s: %d people, %d accounts, %d entitlements held, %d orphans, %d open findings.\n",
+		f.out, s.People, s.Accounts, s.Entitlements, s.Orphans, s.Findings)
+	return nil
+}
+
+// reportFlags are roster report's flags.
+type reportFlags struct {
+	repoFlags
+	format string
+	out    string
+	at     string
+	live   bool
+}
+
+func (f *reportFlags) register(flags *flag.FlagSet) {
+	f.repoFlags.register(flags)
+	flags.StringVar(&f.format, "format", "html", "output: html (one self-contained page), csv or json")
+	flags.StringVar(&f.out, "out", "", "write the report to this file (default stdout)")
+	flags.StringVar(&f.at, "at", "", "report on this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
+	flags.BoolVar(&f.live, "live", true, "read the live systems for orphans and open findings (a system that cannot be read is listed as a finding)")
+}
+
+// gatherReport reads the access repo the flags name and builds its report: the holdings
+// at --at with the role or rule behind each; with git, the commit that granted each and
+// its approval on the audit branch; with --live, the live plan's orphans and findings.
+func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, error) {
+	reg := registry()
+	src, err := openSource(ctx, e, &f.repoFlags)
+	if err != nil {
+		return nil, err
+	}
+	var o *gitops
+	var repo *model.Repo
+	if src.git != nil {
+		// Only the history and the audit branch are needed: no protected branch, no forge.
+		o = &gitops{g: src.git, name: src.name, reg: reg, e: e, cache: schema.NewCache(), evals: map[string]*evaluated{}}
+		repo, err = o.load(ctx, src.commit)
+	} else {
+		repo, err = loadSource(ctx, e, src, reg, nil, nil, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	at, err := parseAt(f.at, repo.Settings.Location, time.Now())
+	if err != nil {
+		return nil, invalid(err)
+	}
+	r := holdingsReport(repo, at)
+	r.Source, r.Commit, r.History = src.name, src.commit, report.NotInGit
+	if o != nil {
+		if err := o.grantHistory(ctx, src.commit, r.Holdings); err != nil {
+			return nil, err
+		}
+		r.History = report.HistoryGit
+	}
+	if f.live {
+		if err := liveFindings(ctx, e, repo, src, reg, at, r); err != nil {
+			return nil, err
+		}
+	}
+	prices := make(map[string]report.Price, len(repo.Settings.Licenses))
+	for name, l := range repo.Settings.Licenses {
+		prices[name] = report.Price{MonthlyCost: l.MonthlyCost, Currency: l.Currency}
+	}
+	r.Tally(prices)
+	return r, nil
+}
+
+// holdingsReport lists what the repo gives at `at`: the accounts and entitlements of
+// reconcile.Desired, each with its person and the roles (and how the person holds them)
+// that grant it. It reads nothing.
+func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
+	loc := repo.Settings.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ix := repo.Index()
+	r := &report.Report{Organization: repo.Settings.Organization, Timezone: loc.String(), At: at.In(loc)}
+	onSystem := map[string]map[string]bool{} // system → roles with a grant there
+	for _, id := range model.SortedKeys(repo.Roles) {
+		role := repo.Roles[id]
+		systems := map[string]bool{}
+		for _, g := range role.Grants {
+			systems[g.System] = true
+			if onSystem[g.System] == nil {
+				onSystem[g.System] = map[string]bool{}
+			}
+			onSystem[g.System][id] = true
+		}
+		r.Roles = append(r.Roles, report.Role{Name: id, Description: role.Description, Owner: role.Owner, Privileged: role.Privileged,
+			Members: []string{}, Systems: model.SortedKeys(systems)})
+	}
+	for _, id := range model.SortedKeys(repo.Systems) {
+		sys := repo.Systems[id]
+		r.Systems = append(r.Systems, report.System{Name: id, Type: sys.Type, Owner: sys.Owner, Roles: model.SortedKeys(onSystem[id])})
+	}
+	// Who each wanted account belongs to, by system and normalised account.
+	owner := map[string]map[string]string{}
+	for _, id := range model.SortedKeys(repo.People) {
+		p := repo.People[id]
+		for _, sysID := range ix.Access(p).Systems {
+			sys := repo.Systems[sysID]
+			if sys == nil {
+				continue
+			}
+			if owner[sysID] == nil {
+				owner[sysID] = map[string]string{}
+			}
+			key := model.AccountKey(model.AccountFor(sys, p))
+			if _, taken := owner[sysID][key]; !taken {
+				owner[sysID][key] = id
+			}
+		}
+	}
+	members := map[string]map[string]bool{}
+	desired := reconcile.Desired(repo, at)
+	for _, sysID := range model.SortedKeys(desired) {
+		for _, a := range desired[sysID].Accounts {
+			id := owner[sysID][model.AccountKey(a.ID)]
+			p := repo.People[id]
+			if p == nil {
+				continue
+			}
+			acc := ix.Access(p)
+			for _, role := range acc.Roles {
+				if members[role] == nil {
+					members[role] = map[string]bool{}
+				}
+				members[role][id] = true
+			}
+			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name}
+			if len(a.Entitlements) == 0 {
+				h.Roles = acc.Reach[sysID]
+				r.Holdings = append(r.Holdings, withVia(ix, p, h))
+				continue
+			}
+			for _, ent := range a.Entitlements {
+				h.Entitlement = ent
+				h.Roles = nil
+				for _, role := range ix.GrantedBy(sysID, ent) {
+					if slices.Contains(acc.Roles, role) {
+						h.Roles = append(h.Roles, role)
+					}
+				}
+				slices.Sort(h.Roles)
+				r.Holdings = append(r.Holdings, withVia(ix, p, h))
+			}
+		}
+	}
+	for i := range r.Roles {
+		r.Roles[i].Members = model.SortedKeys(members[r.Roles[i].Name])
+	}
+	return r
+}
+
+// withVia fills h.Via: how p holds each of h.Roles.
+func withVia(ix *model.RoleIndex, p *model.Person, h report.Holding) report.Holding {
+	if h.Roles == nil {
+		h.Roles = []string{}
+	}
+	h.Via = make([]report.Via, len(h.Roles))
+	for i, role := range h.Roles {
+		h.Via[i] = viaOf(ix, p, role)
+	}
+	return h
+}
+
+// viaOf says how p holds role: as a direct role, by a rule, or included by a role they
+// hold directly (first, in the order of p.Roles sorted) or by a rule.
+func viaOf(ix *model.RoleIndex, p *model.Person, role string) report.Via {
+	if slices.Contains(p.Roles, role) {
+		return report.Via{Role: role, How: report.ViaDirect}
+	}
+	byRule := ix.RuleRoles(p)
+	if rule, ok := byRule[role]; ok {
+		return report.Via{Role: role, How: report.ViaRule, Rule: rule}
+	}
+	direct := slices.Sorted(slices.Values(p.Roles))
+	for _, from := range direct {
+		if slices.Contains(ix.Closure(from), role) {
+			return report.Via{Role: role, How: report.ViaInclude, From: from}
+		}
+	}
+	for _, from := range model.SortedKeys(byRule) {
+		if slices.Contains(ix.Closure(from), role) {
+			return report.Via{Role: role, How: report.ViaInclude, From: from, Rule: byRule[from]}
+		}
+	}
+	return report.Via{Role: role, How: report.ViaInclude}
+}
+
+// grantHistory sets each holding's Granted, walking the first-parent history of head as
+// `roster who` does: a holding came with the last commit before which the person's roles
+// did not give it (the root commit when they always did); an invalid commit does not
+// interrupt it. The audit branch says whether and on whose approval roster applied that
+// commit.
+func (o *gitops) grantHistory(ctx context.Context, head string, holdings []report.Holding) error {
+	commits, err := o.g.FirstParents("", head)
+	if err != nil {
+		return err
+	}
+	ix, err := o.auditIndex()
+	if err != nil {
+		return err
+	}
+	grants := map[string]*report.Grant{}
+	grantOf := func(c *gitrepo.Commit) *report.Grant {
+		if g, ok := grants[c.Hash]; ok {
+			return g
+		}
+		g := &report.Grant{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name}
+		if applies := ix.entries[c.Hash]; len(applies) > 0 {
+			g.PR, g.Approvers, g.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+		}
+		grants[c.Hash] = g
+		return g
+	}
+	byPerson := map[string][]int{}
+	for i, h := range holdings {
+		byPerson[h.Person] = append(byPerson[h.Person], i)
+	}
+	for _, person := range model.SortedKeys(byPerson) {
+		pending := byPerson[person]
+		for k := len(commits) - 1; k > 0 && len(pending) > 0; k-- {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, err := o.load(ctx, commits[k-1].Hash)
+			var xe *exitError
+			if errors.As(err, &xe) {
+				continue // an invalid commit was never applied
+			}
+			if err != nil {
+				return err
+			}
+			still := pending[:0:0]
+			for _, i := range pending {
+				if holdsIn(r, person, holdings[i].System, holdings[i].Entitlement) {
+					still = append(still, i)
+				} else {
+					holdings[i].Granted = grantOf(commits[k])
+				}
+			}
+			pending = still
+		}
+		for _, i := range pending {
+			holdings[i].Granted = grantOf(commits[0])
+		}
+	}
+	return nil
+}
+
+// holdsIn reports whether person's roles in r give entitlement on sys ("" for an account).
+func holdsIn(r *model.Repo, person, sys, entitlement string) bool {
+	p := r.People[person]
+	if p == nil || r.Systems[sys] == nil {
+		return false
+	}
+	ents, ok := r.Index().Access(p).Grants[sys]
+	return ok && (entitlement == "" || slices.Contains(ents, entitlement))
+}
+
+// liveFindings reads every system on its own, so that one that cannot be read (down, or a
+// malformed export) becomes a finding rather than the end of the report, then plans
+// against those that could be read: the plan's changes are the open findings and its
+// orphans the orphans. Each holding is marked held or missing on a system that was read.
+func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, reg *targets.Registry, at time.Time, r *report.Report) error {
+	names := model.SortedKeys(repo.Systems)
+	type result struct {
+		l   *live
+		err error
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			l, err := readSystems(ctx, e, repo, src.fsys, reg, []string{name})
+			results[i] = result{l, err}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	snaps := map[string]*targets.Snapshot{}
+	caps := map[string]reconcile.Caps{}
+	unread := map[string]string{}
+	for i, name := range names {
+		res := results[i]
+		if res.l != nil {
+			if s := res.l.snaps[name]; s != nil {
+				snaps[name], caps[name] = s, res.l.caps[name]
+			}
+			res.l.Close()
+		}
+		if snaps[name] != nil {
+			continue
+		}
+		err := res.err
+		if err == nil {
+			err = fmt.Errorf("system %s: not read", name)
+		}
+		unread[name] = err.Error()
+		e.log.Warn("system not read; listed as a finding", "system", name, "err", err)
+		r.Findings = append(r.Findings, report.Finding{System: name, Kind: report.FindingUnreadable, Reason: err.Error()})
+	}
+	r.Live = true
+	for i := range r.Systems {
+		s := &r.Systems[i]
+		s.Read, s.Error = snaps[s.Name] != nil, unread[s.Name]
+	}
+	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.commit})
+	ix := repo.Index()
+	for _, c := range p.Changes {
+		f := report.Finding{System: c.System, Account: c.Account, Person: c.Person, Kind: c.Op.String(), Entitlement: c.Entitlement,
+			Reason: c.Reason, Manual: c.Manual}
+		if pp := repo.People[c.Person]; pp != nil {
+			f.Roles = ix.Access(pp).Reach[c.System]
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	for _, o := range p.Orphans {
+		ents := o.Entitlements
+		if ents == nil {
+			ents = []string{}
+		}
+		r.Orphans = append(r.Orphans, report.Orphan{System: o.System, Account: o.Account, Reason: o.Reason, Enabled: o.Enabled,
+			Entitlements: ents, LastLogin: o.LastLogin})
+	}
+	accounts := map[string]map[string]*targets.Account{}
+	for name, s := range snaps {
+		m := make(map[string]*targets.Account, len(s.Accounts))
+		for i := range s.Accounts {
+			m[model.AccountKey(s.Accounts[i].ID)] = &s.Accounts[i]
+		}
+		accounts[name] = m
+	}
+	for i := range r.Holdings {
+		h := &r.Holdings[i]
+		m, read := accounts[h.System]
+		if !read {
+			continue
+		}
+		a := m[model.AccountKey(h.Account)]
+		if a != nil && a.Enabled && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement)) {
+			h.Live = report.LiveHeld
+		} else {
+			h.Live = report.LiveMissing
+		}
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+// Package report renders roster's access-review report: who holds what on every system,
+// through which role or rule, since which commit and on whose approval, with the orphans
+// and open findings of the live systems and the license seats the repo pays for.
+//
+// A Report is a value, like a plan: the cli package gathers it (from the access repo, its
+// git history and audit branch, and the live systems) and this package only counts and
+// renders it. Tally computes every number the views print from the rows, so the summary,
+// the per-system and per-role counts and the license totals always agree with the tables.
+// The views are one self-contained HTML page (inline CSS and plain JavaScript, no external
+// resources; filterable, linkable through location.hash, printable), CSV and JSON.
+package report
