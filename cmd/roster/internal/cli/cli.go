@@ -95,6 +95,8 @@ func commands() []command {
 		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},
 		{"hr", "turn an HR or contractor-register export into access-repo changes", runHR},
 		{"report", "an access-review report: who holds what, why, since when, approved by whom (HTML, CSV, JSON)", runReport},
+		{"upcoming", "leavers and contract ends coming up, by sponsor or manager, with what will be revoked", runUpcoming},
+		{"status", "offboarding completion for one person, system by system", runStatus},
 		{"version", "print roster's version", runVersion},
 	}
 }
