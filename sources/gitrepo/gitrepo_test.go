@@ -648,3 +648,36 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBranches(t *testing.T) {
+	remote := t.TempDir() + "/r.git"
+	git(t, "", "init", "-q", "--bare", "-b", "main", remote)
+	work := t.TempDir()
+	git(t, work, "clone", "-q", remote, ".")
+	if err := os.WriteFile(filepath.Join(work, "a.cue"), []byte("package a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, work, "add", "-A")
+	git(t, work, "commit", "-q", "-m", "one")
+	for _, b := range []string{"main", "roster/certify/b", "roster/certify/a", "roster/drift/x"} {
+		git(t, work, "push", "-q", "origin", "HEAD:refs/heads/"+b)
+	}
+	r, err := Open(t.Context(), "file://"+remote, Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Branches("roster/certify/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "roster/certify/a,roster/certify/b" {
+		t.Errorf("remote branches %v", got)
+	}
+	local, err := Open(t.Context(), work, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := local.Branches(""); strings.Join(got, ",") != "main" {
+		t.Errorf("local branches %v", got)
+	}
+}
