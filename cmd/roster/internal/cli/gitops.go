@@ -46,10 +46,9 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 	if err != nil {
 		return nil, err
 	}
-	o := &gitops{g: g, name: redact(f.dir), reg: registry(), e: e, cache: schema.NewCache(), evals: map[string]*evaluated{}}
-	o.branch = branch
-	if o.branch == "" {
-		o.branch = g.DefaultBranch()
+	o := gitopsFrom(e, &source{git: g, name: redact(f.dir)})
+	if branch != "" {
+		o.branch = branch
 	}
 	head, ok, err := g.Branch(o.branch)
 	if err != nil {
@@ -62,17 +61,34 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 	if err != nil {
 		return nil, err
 	}
-	if fc := repo.Settings.Forge; fc != nil {
-		token, err := (targets.Env{Getenv: e.getenv}).Secret(fc.Token)
-		if err != nil {
-			return nil, invalidf("settings.forge.token: %v", err)
-		}
-		o.fg, err = forge.New(forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL, Token: token})
-		if err != nil {
-			return nil, invalidf("settings.forge: %v", err)
-		}
+	if err := o.connectForge(repo); err != nil {
+		return nil, invalid(err)
 	}
 	return o, nil
+}
+
+// gitopsFrom wraps an opened git source for reading at other commits; its protected branch
+// is the repo's default branch.
+func gitopsFrom(e *env, src *source) *gitops {
+	return &gitops{g: src.git, name: src.name, branch: src.git.DefaultBranch(), reg: registry(), e: e,
+		cache: schema.NewCache(), evals: map[string]*evaluated{}}
+}
+
+// connectForge connects settings.forge of repo, if it has one.
+func (o *gitops) connectForge(repo *model.Repo) error {
+	fc := repo.Settings.Forge
+	if fc == nil {
+		return nil
+	}
+	token, err := (targets.Env{Getenv: o.e.getenv}).Secret(fc.Token)
+	if err != nil {
+		return fmt.Errorf("settings.forge.token: %w", err)
+	}
+	o.fg, err = forge.New(forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL, Token: token})
+	if err != nil {
+		return fmt.Errorf("settings.forge: %w", err)
+	}
+	return nil
 }
 
 // head returns the protected branch's tip.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/roster-dev/roster/cmd/roster/internal/report"
 	"github.com/roster-dev/roster/reconcile"
-	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
@@ -95,7 +94,8 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	var repo *model.Repo
 	if src.git != nil {
 		// Only the history and the audit branch are needed: no protected branch, no forge.
-		o = &gitops{g: src.git, name: src.name, reg: reg, e: e, cache: schema.NewCache(), evals: map[string]*evaluated{}}
+		o = gitopsFrom(e, src)
+		o.reg = reg
 		repo, err = o.load(ctx, src.commit)
 	} else {
 		repo, err = loadSource(ctx, e, src, reg, nil, nil, nil)

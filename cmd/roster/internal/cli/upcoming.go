@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
-	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -509,30 +507,6 @@ func proposedEnds(ctx context.Context, e *env, src *source, repo *model.Repo, id
 		}
 	}
 	return out
-}
-
-// gitopsFrom wraps an opened git source for reading at other commits; its protected branch
-// is the repo's default branch.
-func gitopsFrom(e *env, src *source) *gitops {
-	return &gitops{g: src.git, name: src.name, branch: src.git.DefaultBranch(), reg: registry(), e: e,
-		cache: schema.NewCache(), evals: map[string]*evaluated{}}
-}
-
-// connectForge connects settings.forge of repo, if it has one.
-func (o *gitops) connectForge(repo *model.Repo) error {
-	fc := repo.Settings.Forge
-	if fc == nil {
-		return nil
-	}
-	token, err := (targets.Env{Getenv: o.e.getenv}).Secret(fc.Token)
-	if err != nil {
-		return fmt.Errorf("settings.forge.token: %w", err)
-	}
-	o.fg, err = forge.New(forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL, Token: token})
-	if err != nil {
-		return fmt.Errorf("settings.forge: %w", err)
-	}
-	return nil
 }
 
 // The views.
