@@ -19,9 +19,21 @@ type Plan struct {
 	Licenses []LicenseSummary `json:"licenses"`
 	// Systems describes each planned system, sorted by name.
 	Systems []SystemInfo `json:"systems"`
+	// ReviewsDue are access reviews (roster certify) past their due date and not attested:
+	// their pull request is not merged. Filled in by the caller, which knows the git repo.
+	ReviewsDue []ReviewDue `json:"reviewsDue,omitempty"`
 	// Organization and Timezone come from settings, for the views.
 	Organization string `json:"organization"`
 	Timezone     string `json:"timezone"`
+}
+
+// ReviewDue is an access-review campaign past its due date whose pull request is not merged.
+type ReviewDue struct {
+	ID     string   `json:"id"`
+	Owner  string   `json:"owner"`
+	Due    string   `json:"due"`
+	Branch string   `json:"branch"`
+	Roles  []string `json:"roles"`
 }
 
 // Change is one change to one account. Person is empty for accounts of no person (merged

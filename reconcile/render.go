@@ -135,6 +135,12 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %-*s  %-*s  %-8s  %s  (%s)\n", sw, o.System, aw, o.Account, state, o.Reason, ents)
 		}
 	}
+	if len(p.ReviewsDue) > 0 {
+		b.WriteString("\nAccess reviews past due, not attested (their pull request is not merged)\n")
+		for _, r := range p.ReviewsDue {
+			fmt.Fprintf(&b, "  %s: owner %s, due %s, roles %s (branch %s)\n", r.ID, r.Owner, r.Due, strings.Join(r.Roles, ", "), r.Branch)
+		}
+	}
 	b.WriteString("\n")
 	b.WriteString(p.summaryLine())
 	b.WriteString("\n")
@@ -192,6 +198,12 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 				state = "enabled"
 			}
 			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", o.System, o.Account, state, mdEscape(strings.Join(o.Entitlements, ", ")), mdEscape(o.Reason))
+		}
+	}
+	if len(p.ReviewsDue) > 0 {
+		b.WriteString("\n#### Access reviews past due\n\nNot attested: their pull request is not merged.\n\n| review | owner | due | roles | branch |\n|---|---|---|---|---|\n")
+		for _, r := range p.ReviewsDue {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | `%s` |\n", mdEscape(r.ID), mdEscape(r.Owner), r.Due, mdEscape(strings.Join(r.Roles, ", ")), r.Branch)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

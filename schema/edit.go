@@ -98,3 +98,58 @@ func setString(st *ast.StructLit, field, value string) {
 	}
 	st.Rbrace = token.Newline.Pos()
 }
+
+// RemoveFromList removes value from the string list field of one entry of a section
+// (people.bob.roles), keeping the rest of the file. It returns the file's path and new
+// content; changed is false when the list did not hold value (nothing to write).
+func RemoveFromList(fsys fs.FS, section, id, field, value string) (path string, src []byte, changed bool, err error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return "", nil, false, err
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", nil, false, fmt.Errorf("read %s: %w", name, err)
+		}
+		f, err := parser.ParseFile(name, data, parser.ParseComments)
+		if err != nil {
+			continue
+		}
+		entry := findEntry(f.Decls, section, id)
+		if entry == nil {
+			continue
+		}
+		for _, e := range entry.Elts {
+			fl, ok := e.(*ast.Field)
+			if !ok || labelName(fl.Label) != field {
+				continue
+			}
+			list, ok := fl.Value.(*ast.ListLit)
+			if !ok {
+				return "", nil, false, fmt.Errorf("%s: %s.%s.%s is not a plain list roster could edit", name, section, id, field)
+			}
+			kept := list.Elts[:0:0]
+			for _, el := range list.Elts {
+				if lit, ok := el.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if s, err := strconv.Unquote(lit.Value); err == nil && s == value {
+						changed = true
+						continue
+					}
+				}
+				kept = append(kept, el)
+			}
+			if !changed {
+				return name, data, false, nil
+			}
+			list.Elts = kept
+			out, err := format.Node(f)
+			if err != nil {
+				return "", nil, false, fmt.Errorf("format %s: %w", name, err)
+			}
+			return name, out, true, nil
+		}
+		return name, data, false, nil
+	}
+	return "", nil, false, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
+}

@@ -51,3 +51,19 @@ people: {
 		t.Errorf("unknown entry: err %v", err)
 	}
 }
+
+func TestRemoveFromList(t *testing.T) {
+	fsys := fstest.MapFS{
+		"people.cue": {Data: []byte("package acme\n\npeople: bob: {\n\tname: \"Bob\"\n\t// what he does\n\troles: [\"eng\", \"fin\", \"ops\"]\n}\n")},
+	}
+	file, src, changed, err := RemoveFromList(fsys, "people", "bob", "roles", "fin")
+	if err != nil || !changed || file != "people.cue" {
+		t.Fatalf("file %s changed %t err %v", file, changed, err)
+	}
+	if !strings.Contains(string(src), `roles: ["eng", "ops"]`) || !strings.Contains(string(src), "// what he does") {
+		t.Errorf("new source:\n%s", src)
+	}
+	if _, _, changed, err := RemoveFromList(fsys, "people", "bob", "roles", "sales"); err != nil || changed {
+		t.Errorf("absent value: changed %t err %v", changed, err)
+	}
+}

@@ -162,6 +162,9 @@ type change struct {
 	owners map[string]string
 	// grantees are the people the change gives access to: created, enabled or granted.
 	grantees []string
+	// certOwners maps each access review (certifications entry) the change adds or edits
+	// to its owner: merging it is their attestation.
+	certOwners map[string]string
 	// revoked are the live accounts of revocations entries the change adds: the plan
 	// cannot show them, as no person wants them.
 	revoked []revokedAccount
@@ -208,6 +211,15 @@ func reviewChange(base, head *model.Repo, at time.Time) *change {
 			owner = r.Owner
 		}
 		ch.owners[role] = owner
+	}
+	for _, id := range model.SortedKeys(head.Certifications) {
+		c := head.Certifications[id]
+		if old := base.Certifications[id]; old == nil || certKey(old) != certKey(c) {
+			if ch.certOwners == nil {
+				ch.certOwners = map[string]string{}
+			}
+			ch.certOwners[id] = c.Owner
+		}
 	}
 	for _, id := range model.SortedKeys(head.Revocations) {
 		seen := map[string]bool{}
@@ -437,7 +449,32 @@ func judge(head *model.Repo, ch *change, author string, approvers []string) stan
 			}
 		}
 	}
+	for _, id := range model.SortedKeys(ch.certOwners) {
+		owner := ch.certOwners[id]
+		l := login(head, owner)
+		switch {
+		case l == "":
+			st.required = append(st.required, fmt.Sprintf("access review %s: its owner %s (no GitHub login in accounts.github)", id, owner))
+			st.missing = append(st.missing, fmt.Sprintf("access review %s needs its owner %s, who has no GitHub login (accounts.github) to approve with", id, owner))
+		default:
+			// The attestation is the owner's approval, whoever opened the pull request.
+			st.required = append(st.required, fmt.Sprintf("access review %s: its owner @%s (the attestation)", id, l))
+			if !containsFold(approvers, l) {
+				st.missing = append(st.missing, fmt.Sprintf("access review %s is not attested: its owner @%s has not approved", id, l))
+			}
+		}
+	}
 	return st
+}
+
+// certKey is what of an access review matters for approval.
+func certKey(c *model.Certification) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", c.Owner, c.Opened, c.Due)
+	for _, role := range model.SortedKeys(c.Roles) {
+		fmt.Fprintf(&b, " %s=%v", role, c.Roles[role])
+	}
+	return b.String()
 }
 
 func containsFold(list []string, s string) bool {

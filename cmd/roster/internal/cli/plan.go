@@ -26,6 +26,10 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pl.live.Close()
+	if pl.src.git != nil {
+		// Access reviews are branches of the git repo: past due and unmerged, they are news.
+		pl.plan.ReviewsDue = gitopsFrom(e, pl.src).reviewsDue(ctx, pl.repo, pl.plan.At)
+	}
 	if err := writePlan(e.stdout, pl.plan, *format); err != nil {
 		return err
 	}

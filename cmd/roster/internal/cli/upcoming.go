@@ -87,6 +87,11 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 	proposals := proposedEnds(ctx, e, src, repo, leavingIn(repo, at, *days))
 	r := computeUpcoming(repo, at, *days, caps, proposals)
 	r.Commit = src.commit
+	r.Reviews = []reconcile.ReviewDue{}
+	if src.git != nil {
+		through, _ := model.ParseDate(r.Through)
+		r.Reviews = append(r.Reviews, gitopsFrom(e, src).reviewsDueBefore(ctx, repo, through.AddDays(1))...)
+	}
 	if *withLive {
 		r.addOverdue(repo, plan, names)
 	}
@@ -127,7 +132,10 @@ type upcomingReport struct {
 	// Live is set with --live; only then is Overdue filled in.
 	Live    bool             `json:"live"`
 	Overdue []upcomingPerson `json:"overdue"`
-	Summary upcomingSummary  `json:"summary"`
+	// Reviews are access reviews (roster certify) not attested yet and due by Through;
+	// those due before From are past due. Only known when the repo is read from git.
+	Reviews []reconcile.ReviewDue `json:"reviews"`
+	Summary upcomingSummary       `json:"summary"`
 }
 
 type upcomingSummary struct {
@@ -607,6 +615,12 @@ func (r *upcomingReport) writeText(w io.Writer) error {
 			}
 		}
 	}
+	if len(r.Reviews) > 0 {
+		fmt.Fprintf(&b, "\nAccess reviews not attested yet:\n")
+		for _, rv := range r.Reviews {
+			fmt.Fprintf(&b, "  %s: owner %s, due %s%s, roles %s (branch %s)\n", rv.ID, rv.Owner, rv.Due, r.pastDue(rv), strings.Join(rv.Roles, ", "), rv.Branch)
+		}
+	}
 	fmt.Fprintf(&b, "\n%s leaving by %s; %d without a decision", countNoun(r.Summary.Leaving, "person", "people"), r.Through, r.Summary.NoDecision)
 	if r.Live {
 		fmt.Fprintf(&b, "; %d overdue", r.Summary.Overdue)
@@ -673,6 +687,12 @@ func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 				up.End, up.when(), up.AccessEnds.Format("2006-01-02 15:04 MST"), mdDecision(up), mdSystems(up.Systems))
 		}
 	}
+	if len(r.Reviews) > 0 {
+		b.WriteString("\n#### Access reviews not attested yet\n\n| review | owner | due | roles |\n|---|---|---|---|\n")
+		for _, rv := range r.Reviews {
+			fmt.Fprintf(&b, "| %s | %s | %s%s | %s |\n", mdCellEscape(rv.ID), mdCellEscape(rv.Owner), rv.Due, r.pastDue(rv), mdCellEscape(strings.Join(rv.Roles, ", ")))
+		}
+	}
 	if r.Live && len(r.Overdue) > 0 {
 		b.WriteString("\n#### Overdue: past their last day, access still open\n\n")
 		b.WriteString("| person | type | last day | still to do |\n|---|---|---|---|\n")
@@ -733,4 +753,12 @@ func countNoun(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// pastDue says " (past due)" for a review due before the window starts.
+func (r *upcomingReport) pastDue(rv reconcile.ReviewDue) string {
+	if rv.Due < r.From {
+		return " (past due)"
+	}
+	return ""
 }
