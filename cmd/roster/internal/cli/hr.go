@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"io/fs"
+	"path/filepath"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +17,8 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/sources/hr"
 )
 
@@ -42,9 +47,10 @@ func runHR(ctx context.Context, e *env, args []string) error {
 // hrImportFlags are the flags of roster hr import.
 type hrImportFlags struct {
 	common  commonFlags
+	repoFlags
 	from    string
 	mapping string
-	dir     string
+	openPR  bool
 	full    bool
 	dryRun  bool
 	date    string
@@ -56,7 +62,8 @@ func parseHRImportArgs(fs *flag.FlagSet, args []string, e *env, f *hrImportFlags
 	f.common.register(fs)
 	fs.StringVar(&f.from, "from", "", "the export: a CSV with a header row, or JSON (required)")
 	fs.StringVar(&f.mapping, "mapping", "", "a CUE mapping from the export's columns to person fields; default: CSV columns named like the fields")
-	fs.StringVar(&f.dir, "repo", ".", "the access repo: a directory of .cue files")
+	f.repoFlags.register(fs)
+	fs.BoolVar(&f.openPR, "open-pr", false, "propose the changes in a pull request (needs a remote --repo and settings.forge) instead of writing files")
 	fs.BoolVar(&f.full, "full", true, "the export lists everyone of its population: people missing from it become leavers")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the changes and the files they touch, write nothing")
 	fs.StringVar(&f.date, "date", "", "the import date (YYYY-MM-DD, in the organisation's time zone); default today")
@@ -66,6 +73,15 @@ func parseHRImportArgs(fs *flag.FlagSet, args []string, e *env, f *hrImportFlags
 	}
 	if f.from == "" {
 		return invalidf("hr import: --from FILE is required")
+	}
+	remote := gitrepo.IsRemote(f.dir)
+	switch {
+	case f.openPR && !remote:
+		return invalidf("hr import: --open-pr needs a remote --repo (https://, ssh:// or file://) to push a branch to")
+	case remote && !f.openPR && !f.dryRun:
+		return invalidf("hr import: a remote --repo is changed through a pull request: add --open-pr (or --dry-run)")
+	case f.ref != "":
+		return invalidf("hr import: --ref: the export is compared with the head of the repo's default branch")
 	}
 	return nil
 }
@@ -101,8 +117,30 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 	}
 
 	reg := registry()
-	repo, fsys, err := loadRepo(ctx, e, f.dir, reg)
-	if err != nil {
+	var (
+		repo *model.Repo
+		fsys fs.FS
+		o    *gitops
+		head string
+	)
+	if gitrepo.IsRemote(f.dir) {
+		if o, err = openGitops(ctx, e, &f.repoFlags, ""); err != nil {
+			return err
+		}
+		if f.openPR && o.fg == nil {
+			return invalidf("hr import: --open-pr: the access repo has no settings.forge to open pull requests on")
+		}
+		if head, err = o.head(); err != nil {
+			return err
+		}
+		if repo, err = o.load(ctx, head); err != nil {
+			return err
+		}
+		if fsys, err = o.g.FS(head); err != nil {
+			return err
+		}
+		reg = o.reg
+	} else if repo, fsys, err = loadRepo(ctx, e, f.dir, reg); err != nil {
 		return err
 	}
 	date := model.DateOf(time.Now(), repo.Settings.Location)
@@ -153,6 +191,9 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 		listFiles(e.stdout, sortedNames(files))
 		return nil
 	}
+	if f.openPR {
+		return o.proposeHR(ctx, e, head, c, files)
+	}
 	written, err := c.Apply(f.dir)
 	if err != nil {
 		return fmt.Errorf("write the changes: %w", err)
@@ -186,4 +227,54 @@ func listFiles(w io.Writer, names []string) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
+}
+
+// hrBranch is where HR syncs are proposed; one open pull request at a time.
+const hrBranch = "roster/hr-sync"
+
+// proposeHR commits the changed files on hrBranch, on top of head, and opens or updates its
+// pull request. A run with the same changes as the open pull request changes nothing.
+func (o *gitops) proposeHR(ctx context.Context, e *env, head string, c *hr.Changes, files map[string][]byte) error {
+	sum := sha256.New()
+	for _, name := range model.SortedKeys(files) {
+		fmt.Fprintf(sum, "%s\x00%d\x00", name, len(files[name]))
+		sum.Write(files[name])
+	}
+	marker := fmt.Sprintf("<!-- roster:hr %x -->", sum.Sum(nil)[:12])
+	prs, err := o.fg.Pulls(ctx, "open", hrBranch)
+	if err != nil {
+		return err
+	}
+	var cur *forge.PR
+	for _, pr := range prs {
+		if pr.Head == hrBranch {
+			cur = pr
+		}
+	}
+	if cur != nil && strings.Contains(cur.Body, marker) {
+		fmt.Fprintf(e.stdout, "\n%s: unchanged, already proposed in #%d\n", hrBranch, cur.Number)
+		return nil
+	}
+	title := c.Title()
+	body := marker + "\n" + c.Markdown()
+	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: hrBranch, Parent: head, Files: files, Message: title + "\n\nProposed by roster hr import from " + filepath.Base(c.Export) + ".",
+		Author: rosterSignature(e, time.Now())}); err != nil {
+		return fmt.Errorf("commit %s: %w", hrBranch, err)
+	}
+	if err := o.g.Push(ctx, hrBranch, true); err != nil {
+		return fmt.Errorf("push %s: %w", hrBranch, err)
+	}
+	if cur != nil {
+		if err := o.fg.UpdatePull(ctx, cur.Number, title, body); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\n%s: updated #%d: %s\n", hrBranch, cur.Number, title)
+		return nil
+	}
+	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: title, Body: body, Head: hrBranch, Base: o.branch, Labels: []string{"roster", "hr"}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%s: opened #%d: %s\n", hrBranch, pr.Number, title)
+	return nil
 }
