@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
-	"io/fs"
-	"path/filepath"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,7 +46,7 @@ func runHR(ctx context.Context, e *env, args []string) error {
 
 // hrImportFlags are the flags of roster hr import.
 type hrImportFlags struct {
-	common  commonFlags
+	common commonFlags
 	repoFlags
 	from    string
 	mapping string
