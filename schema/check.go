@@ -5,16 +5,32 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/schema/model"
 )
 
+// locations caches time.LoadLocation, which reads the zone database from disk each time:
+// a history walk loads thousands of commits of one repo.
+var locations sync.Map // name → *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err == nil {
+		locations.Store(name, loc)
+	}
+	return loc, err
+}
+
 // check runs the cross-reference rules CUE cannot express on a decoded repo.
 func check(r *model.Repo, types SystemTypes) []*Error {
 	var l errorList
 	s := &r.Settings
-	if loc, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "" || strings.EqualFold(s.Timezone, "local") {
+	if loc, err := loadLocation(s.Timezone); err != nil || s.Timezone == "" || strings.EqualFold(s.Timezone, "local") {
 		l.add(s.At("timezone"), "settings.timezone", "unknown time zone %q (want an IANA name such as Europe/Amsterdam)", s.Timezone)
 		s.Location = time.UTC
 	} else {
@@ -75,21 +91,21 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 			}
 		}
 		for i, g := range role.Grants {
-			gpath := fmt.Sprintf("%s.grants[%d]", path, i)
+			gpath := func() string { return fmt.Sprintf("%s.grants[%d]", path, i) } // only for messages
 			sys, ok := r.Systems[g.System]
 			if !ok {
-				l.add(g.Pos, gpath+".system", "unknown system %q%s", g.System, suggest(g.System, model.SortedKeys(r.Systems)))
+				l.add(g.Pos, gpath()+".system", "unknown system %q%s", g.System, suggest(g.System, model.SortedKeys(r.Systems)))
 				continue
 			}
 			if g.Kind == "\x00" {
-				l.add(g.Pos, gpath, "a grant names at most one entitlement")
+				l.add(g.Pos, gpath(), "a grant names at most one entitlement")
 				continue
 			}
 			switch {
 			case g.Kind == "repo" && !validPermission[g.Permission]:
-				l.add(g.Pos, gpath+".permission", "a repo grant needs permission read, triage, write, maintain or admin, not %q", g.Permission)
+				l.add(g.Pos, gpath()+".permission", "a repo grant needs permission read, triage, write, maintain or admin, not %q", g.Permission)
 			case g.Kind != "repo" && g.Permission != "":
-				l.add(g.Pos, gpath+".permission", "permission goes only with a repo grant")
+				l.add(g.Pos, gpath()+".permission", "permission goes only with a repo grant")
 			}
 			if g.Kind == "" || types == nil {
 				continue
@@ -100,7 +116,7 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 				if len(kinds) > 0 {
 					want = strings.Join(kinds, ", ")
 				}
-				l.add(g.Pos, gpath, "system %q (type %s) has no entitlement kind %q (it has: %s)", g.System, sys.Type, g.Kind, want)
+				l.add(g.Pos, gpath(), "system %q (type %s) has no entitlement kind %q (it has: %s)", g.System, sys.Type, g.Kind, want)
 			}
 		}
 	}

@@ -69,7 +69,46 @@ type Cache struct {
 	// people files skip CUE (roster history). Bounded: the oldest entries go first.
 	evals    map[[sha256.Size]byte]*model.Repo
 	evalKeys [][sha256.Size]byte
+
+	cueMu  sync.Mutex // held while a load uses cctx
+	cctx   *cue.Context
+	sch    cue.Value
+	builds int
 }
+
+// cueContext returns a CUE context with the schema compiled in it, and a release function
+// to call when done with it. Without a cache each call gets its own. A cache shares one
+// between its loads (serialised by cueMu, since a CUE context is not safe for concurrent
+// use), so that loads that must evaluate do not compile the schema each time; it is
+// replaced after maxBuilds builds, so a long session does not grow it without end.
+func (c *Cache) cueContext() (*cue.Context, cue.Value, func(), error) {
+	compile := func() (*cue.Context, cue.Value, error) {
+		cctx := cuecontext.New()
+		sch := cctx.CompileBytes(schemaSrc, cue.Filename(schemaFile))
+		if err := sch.Err(); err != nil {
+			return nil, cue.Value{}, fmt.Errorf("compile embedded schema: %w", err)
+		}
+		return cctx, sch, nil
+	}
+	if c == nil {
+		cctx, sch, err := compile()
+		return cctx, sch, func() {}, err
+	}
+	c.cueMu.Lock()
+	if c.cctx == nil || c.builds >= maxBuilds {
+		cctx, sch, err := compile()
+		if err != nil {
+			c.cueMu.Unlock()
+			return nil, cue.Value{}, nil, err
+		}
+		c.cctx, c.sch, c.builds = cctx, sch, 0
+	}
+	c.builds++
+	return c.cctx, c.sch, c.cueMu.Unlock, nil
+}
+
+// maxBuilds is how many loads share one CUE context in a Cache.
+const maxBuilds = 256
 
 // maxEvals bounds Cache.evals: a history walk alternates between few role/system versions.
 const maxEvals = 64
@@ -324,11 +363,11 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		return nil, errs.err()
 	}
 
-	cctx := cuecontext.New()
-	sch := cctx.CompileBytes(schemaSrc, cue.Filename(schemaFile))
-	if err := sch.Err(); err != nil {
-		return nil, fmt.Errorf("compile embedded schema: %w", err)
+	cctx, sch, release, err := opts.Cache.cueContext()
+	if err != nil {
+		return nil, err
 	}
+	defer func() { release() }()
 	v := cctx.BuildInstance(bi)
 	resolve := func(sels []string) model.Pos {
 		for n := len(sels); n >= 1; n-- {
@@ -359,6 +398,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	}
 	rest := newRepo()
 	decodeRest(fromValue(v), rest, keys, &errs)
+	release()
+	release = func() {}
 	if errs.len() > 0 {
 		return nil, errs.err()
 	}
@@ -380,6 +421,7 @@ func newRepo() *model.Repo {
 // shared between loads (see Cache): its maps are copied, never handed out.
 func mergeRest(repo, rest *model.Repo) {
 	repo.Settings = rest.Settings
+	repo.ShareIndex(rest) // roles and rules are rest's: so is their index
 	for k, v := range rest.People {
 		repo.People[k] = v
 	}

@@ -28,8 +28,11 @@ type gitops struct {
 	e      *env
 
 	cache *schema.Cache
-	mu    sync.Mutex
-	evals map[string]*evaluated // by tree hash
+	// checks are the policy checks each load runs: policyChecks, or none when only what
+	// a commit grants matters (history, who), not whether it passes the guardrails.
+	checks []func(*model.Repo) []*schema.Error
+	mu     sync.Mutex
+	evals  map[string]*evaluated // by tree hash
 }
 
 // evaluated is a commit's repo, or why it is invalid.
@@ -71,7 +74,7 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 // is the repo's default branch.
 func gitopsFrom(e *env, src *source) *gitops {
 	return &gitops{g: src.git, name: src.name, branch: src.git.DefaultBranch(), reg: registry(), e: e,
-		cache: schema.NewCache(), evals: map[string]*evaluated{}}
+		cache: schema.NewCache(), checks: policyChecks, evals: map[string]*evaluated{}}
 }
 
 // connectForge connects settings.forge of repo, if it has one.
@@ -123,7 +126,7 @@ func (o *gitops) load(ctx context.Context, commit string) (*model.Repo, error) {
 	}
 	quiet := *o.e
 	quiet.log = discardLogger
-	repo, err := loadSource(ctx, &quiet, &source{name: o.name, fsys: fsys, git: o.g, commit: c.Hash}, o.reg, o.cache, nil, nil)
+	repo, err := loadSourceChecked(ctx, &quiet, &source{name: o.name, fsys: fsys, git: o.g, commit: c.Hash}, o.reg, o.cache, o.checks, nil, nil)
 	var xe *exitError
 	if err != nil && !errors.As(err, &xe) {
 		return nil, err // a failure to read, not a verdict on the commit

@@ -99,6 +99,7 @@ func BenchmarkHistory5000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		o.withoutPolicies()
 		h, err := o.history(context.Background(), "alice")
 		if err != nil {
 			b.Fatal(err)

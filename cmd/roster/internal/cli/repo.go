@@ -61,9 +61,18 @@ func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry
 
 // loadSource is loadRepoThen for any source, with an optional parse cache.
 func loadSource(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
+	return loadSourceChecked(ctx, e, src, reg, cache, policyChecks, systems, decoded)
+}
+
+// policyChecks are the checks every load runs besides the schema's: the built-in policies.
+var policyChecks = []func(*model.Repo) []*schema.Error{policies.Check}
+
+// loadSourceChecked is loadSource with the policy checks given.
+func loadSourceChecked(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, checks []func(*model.Repo) []*schema.Error,
+	systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
 	fsys := src.fsys
 	start := time.Now()
-	opts := schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}, Cache: cache}
+	opts := schema.Options{Types: reg, Checks: checks, Cache: cache}
 	if decoded != nil {
 		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
 	}
