@@ -47,12 +47,15 @@ demo: build deps
 # the targets' figures against real servers (make deps installs them): plan against 100k
 # LDAP accounts beside ldapsearch, apply throughput on slapd and PostgreSQL, emergency
 # revoke latency across ldap + ad + postgres (cmd/roster/e2ebench runs bin/roster); and
-# reading 20k SCIM users in 500 groups and 5k GitHub members in 200 teams, with request counts.
+# reading 20k SCIM users in 500 groups and 5k GitHub members in 200 teams, with request counts;
+# roster history over 5,000 commits; an HR import of 10,000 rows against 10,000 people.
 bench: build deps $(BIN)/cue
 	$(GO) run ./cmd/roster-bench -roster ./$(BIN)/roster -cue ./$(BIN)/cue
 	$(GO) test ./schema -run '^$$' -bench 'Load100k|RevalidateOneChangedFile100k' -benchtime 5x -benchmem
 	ROSTER_BIN=$(CURDIR)/$(BIN)/roster $(GO) test ./cmd/roster/e2ebench ./targets/ldap ./targets/postgres -run '^$$' -bench . -benchtime 1x -timeout 60m
 	$(GO) test ./targets/scim ./targets/github -run '^$$' -bench Read -benchtime 1x -timeout 30m
+	$(GO) test ./cmd/roster/internal/cli -run '^$$' -bench History5000 -benchtime 3x -timeout 30m
+	$(GO) test ./sources/hr -run '^$$' -bench Import10k -benchtime 5x -benchmem
 
 $(BIN)/cue:
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install cuelang.org/go/cmd/cue@v0.17.1
