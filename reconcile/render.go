@@ -34,9 +34,9 @@ func shortSHA(s string) string {
 	return s
 }
 
-// summaryLine says what the plan does in one sentence.
-func (p *Plan) summaryLine() string {
-	s := p.Summary
+// Words says what the changes are, in order of ops ("2 to create, 5 to grant"); "" for
+// none.
+func (s Summary) Words() string {
 	var parts []string
 	for _, c := range []struct {
 		n    int
@@ -46,9 +46,15 @@ func (p *Plan) summaryLine() string {
 			parts = append(parts, fmt.Sprintf("%d to %s", c.n, c.verb))
 		}
 	}
+	return strings.Join(parts, ", ")
+}
+
+// summaryLine says what the plan does in one sentence.
+func (p *Plan) summaryLine() string {
+	s := p.Summary
 	out := "No changes"
-	if len(parts) > 0 {
-		out = strings.Join(parts, ", ")
+	if w := s.Words(); w != "" {
+		out = w
 	}
 	if manual := p.manualCount(); manual > 0 {
 		out += fmt.Sprintf(" (%d of them manual tasks)", manual)

@@ -231,24 +231,12 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 		total += len(ms)
 	}
 	title := fmt.Sprintf("Access review: %s's roles (%s), due %s", c.Owner, count(total, "member", "members"), c.Due)
-	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: c.branch(), Parent: head, Files: map[string][]byte{c.path(): src},
-		Message: title + "\n\nOpened by roster certify.", Author: rosterSignature(e, time.Now())}); err != nil {
-		return fmt.Errorf("commit %s: %w", c.branch(), err)
-	}
-	if err := o.g.Push(ctx, c.branch(), true); err != nil {
-		return fmt.Errorf("push %s: %w", c.branch(), err)
-	}
 	var reviewers []string
 	if l := login(repo, c.Owner); l != "" {
 		reviewers = append(reviewers, l)
 	}
-	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: title, Body: c.marker() + "\n" + campaignBody(repo, c), Head: c.branch(), Base: o.branch,
-		Labels: []string{"roster", "certification"}, Reviewers: reviewers})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: opened #%d: %s\n", c.branch(), pr.Number, title)
-	return nil
+	return o.publish(ctx, e, nil, proposal{branch: c.branch(), head: head, title: title, body: c.marker() + "\n" + campaignBody(repo, c),
+		why: "Opened by roster certify.", files: map[string][]byte{c.path(): src}, labels: []string{"roster", "certification"}, reviewers: reviewers})
 }
 
 func campaignBody(repo *model.Repo, c *campaign) string {

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -246,4 +247,20 @@ var version = "dev"
 func runVersion(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "roster %s\n", version)
 	return nil
+}
+
+// leadingArg takes the argument a command names before its flags (roster revoke alice
+// --reason …); "" when the first argument is a flag.
+func leadingArg(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

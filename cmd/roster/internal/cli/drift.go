@@ -385,8 +385,8 @@ func rejectedOwner(rejected []driftMarker, op ownerProposal) bool {
 	return false
 }
 
-// openOrUpdate makes branch one commit on head with files and proposes it. When the open
-// pull request on branch already proposes what m says, nothing happens.
+// openOrUpdate proposes files on branch for the drift scan. When the open pull request on
+// branch already proposes what m says, nothing happens.
 func (o *gitops) openOrUpdate(ctx context.Context, e *env, cur *forge.PR, branch, head, title, body string, m driftMarker, files map[string][]byte, reviewer string) error {
 	if cur != nil {
 		if old, ok := parseMarker(cur.Body); ok && maps.Equal(old.Accounts, m.Accounts) && maps.Equal(old.Owners, m.Owners) && old.System == m.System {
@@ -394,29 +394,44 @@ func (o *gitops) openOrUpdate(ctx context.Context, e *env, cur *forge.PR, branch
 			return nil
 		}
 	}
-	msg := title + "\n\nProposed by roster's drift scan."
-	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: files, Message: msg, Author: rosterSignature(o.e, time.Now())}); err != nil {
-		return fmt.Errorf("commit %s: %w", branch, err)
+	p := proposal{branch: branch, head: head, title: title, body: body, why: "Proposed by roster's drift scan.", files: files, labels: []string{"roster", "drift"}}
+	if reviewer != "" {
+		p.reviewers = []string{reviewer}
 	}
-	if err := o.g.Push(ctx, branch, true); err != nil {
-		return fmt.Errorf("push %s: %w", branch, err)
+	return o.publish(ctx, e, cur, p)
+}
+
+// proposal is a change roster proposes: one commit on the protected branch's head, on a
+// branch of roster's own, and its pull request.
+type proposal struct {
+	branch, head, title, body string
+	why                       string // the commit message's body
+	files                     map[string][]byte
+	labels, reviewers         []string
+}
+
+// publish commits p on its branch (force-pushed: the branch is roster's) and opens its pull
+// request, or updates cur, the one already open.
+func (o *gitops) publish(ctx context.Context, e *env, cur *forge.PR, p proposal) error {
+	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: p.branch, Parent: p.head, Files: p.files, Message: p.title + "\n\n" + p.why,
+		Author: rosterSignature(e, time.Now())}); err != nil {
+		return fmt.Errorf("commit %s: %w", p.branch, err)
+	}
+	if err := o.g.Push(ctx, p.branch, true); err != nil {
+		return fmt.Errorf("push %s: %w", p.branch, err)
 	}
 	if cur != nil {
-		if err := o.fg.UpdatePull(ctx, cur.Number, title, body); err != nil {
+		if err := o.fg.UpdatePull(ctx, cur.Number, p.title, p.body); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s: updated #%d: %s\n", branch, cur.Number, title)
+		fmt.Fprintf(e.stdout, "%s: updated #%d: %s\n", p.branch, cur.Number, p.title)
 		return nil
 	}
-	var reviewers []string
-	if reviewer != "" {
-		reviewers = []string{reviewer}
-	}
-	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: title, Body: body, Head: branch, Base: o.branch, Labels: []string{"roster", "drift"}, Reviewers: reviewers})
+	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: p.title, Body: p.body, Head: p.branch, Base: o.branch, Labels: p.labels, Reviewers: p.reviewers})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: opened #%d: %s\n", branch, pr.Number, title)
+	fmt.Fprintf(e.stdout, "%s: opened #%d: %s\n", p.branch, pr.Number, p.title)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,9 +26,7 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
 	format := flags.String("format", "text", "output: text or json")
 	var person string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		person, args = args[0], args[1:]
-	}
+	person, args = leadingArg(args)
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
@@ -53,9 +50,7 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(h)
+		return writeJSON(e.stdout, h)
 	}
 	h.write(e)
 	return nil
@@ -352,9 +347,7 @@ func runWho(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(e.stdout, res)
 	}
 	res.write(e)
 	return nil

@@ -255,26 +255,7 @@ func (o *gitops) proposeHR(ctx context.Context, e *env, head string, c *hr.Chang
 		fmt.Fprintf(e.stdout, "\n%s: unchanged, already proposed in #%d\n", hrBranch, cur.Number)
 		return nil
 	}
-	title := c.Title()
-	body := marker + "\n" + c.Markdown()
-	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: hrBranch, Parent: head, Files: files, Message: title + "\n\nProposed by roster hr import from " + filepath.Base(c.Export) + ".",
-		Author: rosterSignature(e, time.Now())}); err != nil {
-		return fmt.Errorf("commit %s: %w", hrBranch, err)
-	}
-	if err := o.g.Push(ctx, hrBranch, true); err != nil {
-		return fmt.Errorf("push %s: %w", hrBranch, err)
-	}
-	if cur != nil {
-		if err := o.fg.UpdatePull(ctx, cur.Number, title, body); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "\n%s: updated #%d: %s\n", hrBranch, cur.Number, title)
-		return nil
-	}
-	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: title, Body: body, Head: hrBranch, Base: o.branch, Labels: []string{"roster", "hr"}})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "\n%s: opened #%d: %s\n", hrBranch, pr.Number, title)
-	return nil
+	fmt.Fprintln(e.stdout)
+	return o.publish(ctx, e, cur, proposal{branch: hrBranch, head: head, title: c.Title(), body: marker + "\n" + c.Markdown(),
+		why: "Proposed by roster hr import from " + filepath.Base(c.Export) + ".", files: files, labels: []string{"roster", "hr"}})
 }

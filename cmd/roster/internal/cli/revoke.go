@@ -23,9 +23,7 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	evidence := flags.String("evidence", "", "also append the evidence to this file")
 	// The person comes first: roster revoke alice --reason "…".
 	var person string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		person, args = args[0], args[1:]
-	}
+	person, args = leadingArg(args)
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}

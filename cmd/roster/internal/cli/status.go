@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -37,9 +36,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	format := flags.String("format", "text", "output: text or json")
 	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when offboarding is not done")
 	var person string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		person, args = args[0], args[1:]
-	}
+	person, args = leadingArg(args)
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
@@ -112,9 +109,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	in.plan = reconcile.Compute(in.repo, l.snaps, reconcile.Options{At: at, Caps: l.caps, Commit: src.commit})
 	st := computeStatus(in)
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(st)
+		err = writeJSON(e.stdout, st)
 	} else {
 		err = st.writeText(e.stdout)
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -98,9 +97,7 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 	var err error
 	switch *format {
 	case "json":
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
+		err = writeJSON(e.stdout, r)
 	case "markdown":
 		err = r.writeMarkdown(e.stdout)
 	default:

@@ -495,19 +495,9 @@ func minus[T any](a, b []T, key func(T) string) []T {
 
 // planSummary says what a plan does in one line, in the words of the text plan's last line.
 func planSummary(p *reconcile.Plan) string {
-	s := p.Summary
-	var parts []string
-	for _, c := range []struct {
-		n    int
-		verb string
-	}{{s.Create, "create"}, {s.Enable, "enable"}, {s.Grant, "grant"}, {s.Revoke, "revoke"}, {s.Disable, "disable"}, {s.Delete, "delete"}} {
-		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d to %s", c.n, c.verb))
-		}
-	}
 	out := "no changes"
-	if len(parts) > 0 {
-		out = strings.Join(parts, ", ")
+	if w := p.Summary.Words(); w != "" {
+		out = w
 	}
-	return out + "; " + count(s.Orphans, "orphan", "orphans") + "."
+	return out + "; " + count(p.Summary.Orphans, "orphan", "orphans") + "."
 }
