@@ -311,7 +311,11 @@ func TestGitOpsLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = w.mustRoster("apply")
+	evFile := filepath.Join(t.TempDir(), "evidence.jsonl")
+	r = w.mustRoster("apply", "--evidence", evFile)
+	if ev, err := os.ReadFile(evFile); err != nil || !strings.Contains(string(ev), `"account":"mallory"`) {
+		t.Errorf("--evidence with a remote: %v\n%s", err, ev)
+	}
 	if _, locked, groups := w.ldapEntry("mallory"); !locked || len(groups) != 0 {
 		t.Errorf("mallory after the merged revocation: locked %t groups %v\n%s", locked, groups, r.stdout)
 	}

@@ -57,7 +57,12 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems})
+		rec, closeRec, err := evidenceWriter(*evidence, nil)
+		if err != nil {
+			return err
+		}
+		defer closeRec()
+		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems, record: rec})
 		fmt.Fprintf(e.stdout, "\n%d commits applied from %s, %d changes verified, %d failed.\n", tot.commits, o.branch, tot.changes, tot.failures)
 		return err
 	}

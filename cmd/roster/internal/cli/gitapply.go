@@ -20,9 +20,10 @@ type gitApply struct {
 	parallel int
 	limit    *model.MaxRevocations // overrides settings.maxRevocations
 	systems  []string
-	quiet    bool                 // no plan text (serve)
-	stop     <-chan struct{}      // closed: finish the accounts in hand and stop (serve)
-	holds    map[string]time.Time // emergency terminations not yet merged, by person
+	quiet    bool                     // no plan text (serve)
+	stop     <-chan struct{}          // closed: finish the accounts in hand and stop (serve)
+	holds    map[string]time.Time     // emergency terminations not yet merged, by person
+	record   func(reconcile.Evidence) // also receives each change's evidence (--evidence)
 }
 
 // applyTotals counts what one pass applied, for messages and metrics.
@@ -192,6 +193,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo *model.Repo, comm
 	x.Parallel = opts.parallel
 	x.Log = e.log
 	x.Stop = opts.stop
+	x.Record = opts.record
 	x.Extra = map[string]string{"approvedBy": strings.Join(ap.approvers, ",")}
 	rec := auditRecord{applied: commit, approvers: ap.approvers}
 	if ap.pr != nil {
