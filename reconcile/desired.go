@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/schema/model"
@@ -40,4 +42,29 @@ func Active(p *model.Person, s *model.Settings, at time.Time) bool {
 		return true
 	}
 	return false
+}
+
+// Held is Desired plus the accounts of people on leave or suspended: disabled, but holding
+// their entitlements, as the lifecycle keeps them (who holds what, for a review).
+func Held(repo *model.Repo, at time.Time) map[string]*targets.Snapshot {
+	out := Desired(repo, at)
+	ix := repo.Index()
+	for _, id := range model.SortedKeys(repo.People) {
+		p := repo.People[id]
+		if personLifecycle(p, &repo.Settings, at).phase != inactive {
+			continue
+		}
+		acc := ix.Access(p)
+		for _, sysID := range acc.Systems {
+			sys, snap := repo.Systems[sysID], out[sysID]
+			if sys == nil || snap == nil {
+				continue
+			}
+			snap.Accounts = append(snap.Accounts, targets.Account{ID: model.AccountFor(sys, p), Entitlements: acc.Grants[sysID]})
+		}
+	}
+	for _, snap := range out {
+		slices.SortFunc(snap.Accounts, func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out
 }

@@ -43,3 +43,18 @@ func TestDesiredIsAFixedPoint(t *testing.T) {
 		t.Errorf("what the change does (-want +got):\n%s", diff)
 	}
 }
+
+func TestHeldKeepsPeopleOnLeave(t *testing.T) {
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, ams)
+	r := fixture()
+	r.People["ann"] = person("ann", "eng")
+	r.People["cat"] = person("cat", "fin")
+	r.People["cat"].Status = "leave"
+	held := Held(r, at)["dir"].Accounts
+	if len(held) != 2 || held[1].ID != "cat" || held[1].Enabled || !cmp.Equal(held[1].Entitlements, []string{"group:all", "group:fin"}) {
+		t.Errorf("held on dir: %+v", held)
+	}
+	if got := Desired(r, at)["dir"].Accounts; len(got) != 1 {
+		t.Errorf("Desired lists people on leave: %+v", got)
+	}
+}

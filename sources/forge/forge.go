@@ -274,6 +274,21 @@ func (c *Client) UpdatePull(ctx context.Context, n int, title, body string) erro
 	return nil
 }
 
+// ClosePull closes pull request n unmerged, after commenting why (no comment when why is
+// empty).
+func (c *Client) ClosePull(ctx context.Context, n int, why string) error {
+	if why != "" {
+		if err := c.Comment(ctx, n, why); err != nil {
+			return err
+		}
+	}
+	state := "closed"
+	if _, _, err := c.gh.PullRequests.Edit(ctx, c.owner, c.name, n, &github.PullRequest{State: &state}); err != nil {
+		return fmt.Errorf("close pull request #%d: %w", n, err)
+	}
+	return nil
+}
+
 // PullsForCommit lists the pull requests GitHub associates with commit sha: the one whose
 // merge made it, or open ones whose head it is.
 func (c *Client) PullsForCommit(ctx context.Context, sha string) ([]*PR, error) {

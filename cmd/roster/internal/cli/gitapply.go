@@ -92,6 +92,15 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	}
 	opts.holds = holds
 	var errs []error
+	var stopped error // why a commit could not be applied; the ones after it wait too
+	// base is the repo at the last valid commit before c: what c's change is judged against.
+	// Invalid commits are skipped, so their changes are judged with the next valid one.
+	var base *model.Repo
+	if last != nil {
+		if base, err = o.load(ctx, last.applied); err != nil {
+			base = nil
+		}
+	}
 	for _, c := range commits {
 		select {
 		case <-opts.stop:
@@ -99,36 +108,52 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		default:
 		}
 		repo, err := o.load(ctx, c.Hash)
-		if err != nil {
-			return tot, joinErrs(append(errs, fmt.Errorf("stopped at %s (%q): it is not a valid access repo, so it and the commits after it were not applied:\n%v", short(c.Hash), firstLine(c.Message), err))...)
+		var xe *exitError
+		switch {
+		case err != nil && !errors.As(err, &xe):
+			return tot, joinErrs(append(errs, err)...)
+		case err != nil && c.Hash != head:
+			// Never applied: the next valid commit is judged with its changes too.
+			fmt.Fprintf(e.stdout, "== %s %q is not a valid access repo: skipped; the next valid commit is judged with its changes\n", short(c.Hash), firstLine(c.Message))
+			continue
+		case err != nil:
+			stopped = fmt.Errorf("stopped at %s (%q), the head of %s: it is not a valid access repo, so it was not applied:\n%v", short(c.Hash), firstLine(c.Message), o.branch, err)
+		}
+		if stopped != nil {
+			break
 		}
 		var ap *approval
 		if c.Hash == baseline {
 			ap = &approval{approvers: []string{operator(e)}, note: "baseline chosen by " + operator(e)}
 		} else {
-			base, err := o.parentRepo(ctx, c)
-			if err != nil {
-				base = &model.Repo{} // an invalid parent: judge the change against nothing
+			if base == nil {
+				if base, err = o.parentRepo(ctx, c); err != nil {
+					base = &model.Repo{} // an invalid parent: judge the change against nothing
+				}
 			}
 			ap, err = o.approve(ctx, c, base, repo, at)
 			if err != nil {
 				var na *notApproved
-				if errors.As(err, &na) {
-					err = fmt.Errorf("stopped: %v; it and the commits after it were not applied", na)
+				if !errors.As(err, &na) {
+					return tot, joinErrs(append(errs, err)...)
 				}
-				return tot, joinErrs(append(errs, err)...)
+				stopped = fmt.Errorf("stopped: %v; it and the commits after it were not applied", na)
+				break
 			}
 		}
 		subject := fmt.Sprintf("%s %q", short(c.Hash), firstLine(c.Message))
 		if err := o.applyCommit(ctx, e, repo, c.Hash, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
+		base = repo
 		tot.commits++
 	}
-	if len(commits) == 0 && last != nil {
+	if tot.commits == 0 && last != nil {
+		// Nothing new applied: plan the last applied commit again, so that dates reached
+		// since (a last working day) take effect even while a newer commit waits.
 		repo, err := o.load(ctx, last.applied)
 		if err != nil {
-			return tot, err
+			return tot, joinErrs(stopped, err)
 		}
 		ap := &approval{approvers: last.approvers, note: "re-plan"}
 		if last.pr > 0 {
@@ -138,6 +163,9 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		if err := o.applyCommit(ctx, e, repo, last.applied, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if stopped != nil {
+		errs = append(errs, stopped)
 	}
 	return tot, joinErrs(errs...)
 }

@@ -446,15 +446,20 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 			continue
 		}
 		hd := whoHolder{Person: id, Name: p.Name, Account: account, Roles: repo.Index().Access(p).Reach[sys]}
-		// The grant came with the last commit before which they did not hold it.
-		since := commits[0]
+		// The grant came with the oldest valid commit of the run that gives it: an invalid
+		// commit was never applied, so it granted nothing.
+		oldest := upto
 		for k := upto; k > 0; k-- {
 			r, err := o.load(ctx, commits[k-1].Hash)
-			if err == nil && !holds(r, id) {
-				since = commits[k]
+			if err != nil {
+				continue
+			}
+			if !holds(r, id) {
 				break
 			}
+			oldest = k - 1
 		}
+		since := commits[oldest]
 		hd.Since, hd.SinceDate = since.Hash, since.Committer.When
 		if applies := ix.entries[since.Hash]; len(applies) > 0 {
 			hd.PR, hd.Approvers, hd.Applied = applies[0].pr, applies[0].approvers, applies[0].when

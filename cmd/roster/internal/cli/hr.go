@@ -176,6 +176,9 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 	}
 	if len(files) == 0 {
 		fmt.Fprintf(e.stdout, "\nNothing to write: %s already matches %s.\n", f.dir, f.from)
+		if f.openPR {
+			return o.closeStaleHR(ctx, e, filepath.Base(f.from))
+		}
 		return nil
 	}
 	// The access repo as it would be: problems are reported, for the pull request to fix.
@@ -258,4 +261,24 @@ func (o *gitops) proposeHR(ctx context.Context, e *env, head string, c *hr.Chang
 	fmt.Fprintln(e.stdout)
 	return o.publish(ctx, e, cur, proposal{branch: hrBranch, head: head, title: c.Title(), body: marker + "\n" + c.Markdown(),
 		why: "Proposed by roster hr import from " + filepath.Base(c.Export) + ".", files: files, labels: []string{"roster", "hr"}})
+}
+
+// closeStaleHR closes the open HR sync pull request, if any: the export now matches the
+// repo, so what it proposes is out of date (merging it could offboard someone HR kept).
+func (o *gitops) closeStaleHR(ctx context.Context, e *env, export string) error {
+	prs, err := o.fg.Pulls(ctx, "open", hrBranch)
+	if err != nil {
+		return err
+	}
+	for _, pr := range prs {
+		if pr.Head != hrBranch {
+			continue
+		}
+		why := fmt.Sprintf("Closed by roster hr import: the access repo already matches %s, so this pull request is out of date.", export)
+		if err := o.fg.ClosePull(ctx, pr.Number, why); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: closed #%d, out of date\n", hrBranch, pr.Number)
+	}
+	return nil
 }

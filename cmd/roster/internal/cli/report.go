@@ -175,7 +175,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 		}
 	}
 	members := map[string]map[string]bool{}
-	desired := reconcile.Desired(repo, at)
+	desired := reconcile.Held(repo, at) // people on leave hold their entitlements too
 	for _, sysID := range model.SortedKeys(desired) {
 		for _, a := range desired[sysID].Accounts {
 			id := owner[sysID][model.AccountKey(a.ID)]
@@ -190,7 +190,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 				}
 				members[role][id] = true
 			}
-			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name}
+			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name, Disabled: !a.Enabled}
 			if len(a.Entitlements) == 0 {
 				h.Roles = acc.Reach[sysID]
 				r.Holdings = append(r.Holdings, withVia(ix, p, h))
@@ -283,6 +283,9 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 	}
 	for _, person := range model.SortedKeys(byPerson) {
 		pending := byPerson[person]
+		// oldest is the oldest valid commit seen so far that gives them what is pending:
+		// an invalid commit was never applied, so it granted nothing.
+		oldest := len(commits) - 1
 		for k := len(commits) - 1; k > 0 && len(pending) > 0; k-- {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -290,7 +293,7 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 			r, err := o.load(ctx, commits[k-1].Hash)
 			var xe *exitError
 			if errors.As(err, &xe) {
-				continue // an invalid commit was never applied
+				continue
 			}
 			if err != nil {
 				return err
@@ -300,13 +303,14 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 				if holdsIn(r, person, holdings[i].System, holdings[i].Entitlement) {
 					still = append(still, i)
 				} else {
-					holdings[i].Granted = grantOf(commits[k])
+					holdings[i].Granted = grantOf(commits[oldest])
 				}
 			}
 			pending = still
+			oldest = k - 1
 		}
 		for _, i := range pending {
-			holdings[i].Granted = grantOf(commits[0])
+			holdings[i].Granted = grantOf(commits[oldest])
 		}
 	}
 	return nil
@@ -409,7 +413,7 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 			continue
 		}
 		a := m[model.AccountKey(h.Account)]
-		if a != nil && a.Enabled && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement)) {
+		if a != nil && (a.Enabled || h.Disabled) && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement)) {
 			h.Live = report.LiveHeld
 		} else {
 			h.Live = report.LiveMissing

@@ -705,7 +705,7 @@ func TestReportFlags(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "r.csv")
 	stdout := reportRun(t, "--repo", acmeDir, "--at", "2026-11-23", "--format", "csv", "--out", out, "--live=false")
-	if !strings.HasPrefix(stdout, "Wrote "+out+": 45 people") {
+	if !strings.HasPrefix(stdout, "Wrote "+out+": 46 people") {
 		t.Errorf("stdout: %q", stdout)
 	}
 	data, err := os.ReadFile(out)

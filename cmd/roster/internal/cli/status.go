@@ -371,6 +371,11 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 		ss.Detail = fmt.Sprintf("%s; roster has not applied: %s", what, taskWords(ss.Pending))
 	case liveAcc == nil && len(evs) == 0:
 		ss.State, ss.Detail = stateNothing, "no account"
+	case liveAcc != nil && (liveAcc.Enabled || len(liveAcc.Entitlements) > 0):
+		// Open although roster plans nothing here: an ignore rule, or someone else's
+		// account by that name. Access is not closed, whatever the plan says.
+		ss.State = stateOpen
+		ss.Detail = accountWords(liveAcc) + "; roster plans no change here (an ignore rule, or the account belongs to someone else?)"
 	default:
 		ss.State = stateClosed
 		setClosing()
@@ -390,7 +395,7 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 		case housekeeping:
 			ss.Detail += "; disabled, holds nothing, to be deleted"
 		default:
-			ss.Detail += "; disabled, holds nothing"
+			ss.Detail += "; " + accountWords(liveAcc)
 		}
 	}
 }

@@ -127,6 +127,9 @@ type Holding struct {
 	Granted *Grant `json:"granted,omitempty"`
 	// Live is LiveHeld or LiveMissing when the system was read, else "".
 	Live string `json:"live,omitempty"`
+	// Disabled is set when the account is kept disabled, entitlements and all, while its
+	// person is on leave or suspended.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Via ways.
