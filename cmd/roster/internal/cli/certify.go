@@ -80,6 +80,9 @@ func runCertify(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
+	if len(selected) == 0 {
+		return invalidf("certify --all: no role has an owner to review it (roles: owner: \"person\")")
+	}
 	byOwner := map[string][]string{}
 	for _, id := range selected {
 		r := repo.Roles[id]
