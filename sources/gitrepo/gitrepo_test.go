@@ -681,3 +681,41 @@ func TestBranches(t *testing.T) {
 		t.Errorf("local branches %v", got)
 	}
 }
+
+// TestSubfolder: a directory inside a work tree is read as the access repo at each commit;
+// a commit without it reads as empty; roster does not write there.
+func TestSubfolder(t *testing.T) {
+	work := t.TempDir()
+	git(t, work, "init", "-q", "-b", "main")
+	writeFiles(t, work, map[string]string{"README": "top\n"})
+	git(t, work, "add", "-A")
+	git(t, work, "commit", "-q", "-m", "before the access repo")
+	first := git(t, work, "rev-parse", "HEAD")
+	writeFiles(t, work, map[string]string{"access/settings.cue": "package a\n", "access/people/x.cue": "package a\n"})
+	git(t, work, "add", "-A")
+	git(t, work, "commit", "-q", "-m", "the access repo")
+	r, err := Open(t.Context(), filepath.Join(work, "access"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := r.FS(r.Head())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fs.ReadFile(fsys, "people/x.cue"); err != nil || string(got) != "package a\n" {
+		t.Errorf("people/x.cue at head: %q, %v", got, err)
+	}
+	if _, err := fs.Stat(fsys, "README"); err == nil {
+		t.Error("the work tree's root shows through the subfolder")
+	}
+	old, err := r.FS(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := fs.ReadDir(old, "."); err != nil || len(entries) != 0 {
+		t.Errorf("a commit without the folder: %v, %v", entries, err)
+	}
+	if _, err := r.CommitFiles(t.Context(), NewCommit{Branch: "x", Parent: r.Head(), Files: map[string][]byte{"a.cue": nil}, Message: "m", Author: Signature{Name: "t"}}); err == nil || !strings.Contains(err.Error(), "folder access") {
+		t.Errorf("CommitFiles in a subfolder: %v", err)
+	}
+}

@@ -52,6 +52,7 @@ type Repo struct {
 	url      string   // the remote URL, "" for a local repo
 	dir      string   // the git directory (the cache for a remote)
 	workTree string   // "" for bare and remote repos
+	subdir   string   // the access repo's folder in the work tree ("" for its root): FS shows it
 	opts     Options  // as given to Open
 	secrets  []string // strings scrubbed from error messages
 
@@ -123,7 +124,8 @@ func (r *Repo) openLocal(dir string) error {
 	}
 	repo, err := openBare(dir)
 	if err != nil {
-		repo, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+		// A work tree, or a folder of one: the access repo may live below its root.
+		repo, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	}
 	if err != nil {
 		return r.errorf("open repo %s: %w", r.name, err)
@@ -138,6 +140,11 @@ func (r *Repo) openLocal(dir string) error {
 		r.workTree = wt.Filesystem.Root()
 		if abs, err := filepath.Abs(r.workTree); err == nil {
 			r.workTree = abs
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			if rel, err := filepath.Rel(r.workTree, abs); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+				r.subdir = filepath.ToSlash(rel)
+			}
 		}
 	}
 	if head, err := repo.Storer.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference {

@@ -33,7 +33,17 @@ func (r *Repo) FS(commit string) (fs.FS, error) {
 	if err != nil {
 		return nil, r.errorf("%s: read tree of commit %s: %w", r.name, h, err)
 	}
-	return &treeFS{r: r, root: root, mtime: c.Committer.When}, nil
+	f := &treeFS{r: r, root: root, mtime: c.Committer.When}
+	if r.subdir != "" {
+		// The access repo is a folder of the work tree: show that folder, or nothing at a
+		// commit that does not have it.
+		n, err := f.lookup("open", r.subdir)
+		if err != nil || n.tree == nil {
+			return &treeFS{r: r, root: &object.Tree{}, mtime: c.Committer.When}, nil
+		}
+		f.root = n.tree
+	}
+	return f, nil
 }
 
 // treeFS is a git tree as an fs.FS. Files are read whole into memory when opened; every

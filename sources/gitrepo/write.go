@@ -43,6 +43,9 @@ var ErrRejected = errors.New("push rejected: the remote branch has commits this 
 // it wants one. In a local repo with a work tree, moving the checked-out branch is refused:
 // the work tree would silently fall behind.
 func (r *Repo) CommitFiles(ctx context.Context, c NewCommit) (string, error) {
+	if r.subdir != "" {
+		return "", r.errorf("%s: the access repo is the folder %s of a git work tree: roster writes only to a repository whose root is the access repo", r.name, r.subdir)
+	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
