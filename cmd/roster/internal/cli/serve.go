@@ -159,6 +159,9 @@ func (d *daemon) drift(ctx context.Context) {
 		if o.fg == nil {
 			return errors.New("no settings.forge: drift pull requests cannot be opened")
 		}
+		if err := o.g.Fetch(ctx); err != nil {
+			return err
+		}
 		head, err := o.head()
 		if err != nil {
 			return err
