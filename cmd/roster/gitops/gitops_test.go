@@ -589,3 +589,25 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestServeDriftSchedule: the daemon runs the drift scan on its schedule and opens the PR.
+func TestServeDriftSchedule(t *testing.T) {
+	w := newWorld(t)
+	w.mustRoster("apply", "--baseline", "main")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	addr := freeAddr(t)
+	go func() {
+		args := []string{"serve", "--repo", w.remote, "--cache-dir", w.cache, "--listen", addr, "--interval", "1h", "--drift-interval", "300ms"}
+		done <- cli.Run(ctx, args, cli.Streams{Stdout: &out, Stderr: &out}, w.env)
+	}()
+	waitFor(t, func() bool { return strings.Contains(httpGet("http://"+addr+"/metrics"), "roster_drift_scans_total 1") }, &out)
+	if pr := w.gh.Pull(1); pr.Head != "roster/drift/dir" {
+		t.Errorf("drift PR from serve: %+v", pr)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exit %d\n%s", code, out.String())
+	}
+}
