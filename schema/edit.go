@@ -30,7 +30,7 @@ func SetField(fsys fs.FS, section, id, field, value string) (string, []byte, err
 		if err != nil {
 			continue // validation reports it
 		}
-		entry := findEntry(f.Decls, section, id)
+		entry := findEntry(f, section, id)
 		if entry == nil {
 			continue
 		}
@@ -44,43 +44,65 @@ func SetField(fsys fs.FS, section, id, field, value string) (string, []byte, err
 	return "", nil, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
 }
 
-// findEntry returns the struct of section: id: {…} among decls, following both the
-// nested form (section: {id: {…}}) and the shorthand (section: id: {…}).
-func findEntry(decls []ast.Decl, section, id string) *ast.StructLit {
-	for _, d := range decls {
-		f, ok := d.(*ast.Field)
-		if !ok || labelName(f.Label) != section {
+// Entries returns every struct written as section: id: {…} among f's top-level
+// declarations, in both the nested form (section: {id: {…}}) and the shorthand
+// (section: id: {…}). An entry produced otherwise (a comprehension, a reference) is not
+// among them.
+func Entries(f *ast.File, section, id string) []*ast.StructLit {
+	var out []*ast.StructLit
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.Field)
+		if !ok || labelName(fd.Label) != section {
 			continue
 		}
-		sec, ok := f.Value.(*ast.StructLit)
+		sec, ok := fd.Value.(*ast.StructLit)
 		if !ok {
 			continue
 		}
 		for _, e := range sec.Elts {
-			ef, ok := e.(*ast.Field)
-			if !ok || labelName(ef.Label) != id {
-				continue
-			}
-			if st, ok := ef.Value.(*ast.StructLit); ok {
-				return st
+			if ef, ok := e.(*ast.Field); ok && labelName(ef.Label) == id {
+				if st, ok := ef.Value.(*ast.StructLit); ok {
+					out = append(out, st)
+				}
 			}
 		}
+	}
+	return out
+}
+
+// findEntry is the first of Entries; nil when there is none.
+func findEntry(f *ast.File, section, id string) *ast.StructLit {
+	if es := Entries(f, section, id); len(es) > 0 {
+		return es[0]
 	}
 	return nil
 }
 
 func labelName(l ast.Label) string {
-	switch l := l.(type) {
-	case *ast.Ident:
-		return l.Name
-	case *ast.BasicLit:
-		if l.Kind == token.STRING {
-			if s, err := strconv.Unquote(l.Value); err == nil {
-				return s
-			}
+	name, _, err := ast.LabelName(l)
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
+// PackageName is the package of the access repo in fsys: that of its first .cue file with
+// a package clause (validation reports files that differ).
+func PackageName(fsys fs.FS) (string, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return "", err
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", name, err)
+		}
+		if f, err := parser.ParseFile(name, src, parser.PackageClauseOnly); err == nil && f.PackageName() != "" {
+			return f.PackageName(), nil
 		}
 	}
-	return ""
+	return "", fmt.Errorf("no .cue file of the access repo has a package clause")
 }
 
 // setString replaces field's value in st, or appends the field when st lacks it.
@@ -116,7 +138,7 @@ func RemoveFromList(fsys fs.FS, section, id, field, value string) (path string, 
 		if err != nil {
 			continue
 		}
-		entry := findEntry(f.Decls, section, id)
+		entry := findEntry(f, section, id)
 		if entry == nil {
 			continue
 		}

@@ -14,6 +14,8 @@ import (
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+
+	"github.com/roster-dev/roster/schema"
 )
 
 // Files returns the new content of every access repo file c changes, keyed by slash path
@@ -45,7 +47,7 @@ func (c *Changes) Files(fsys fs.FS) (map[string][]byte, error) {
 		}
 		if !exists {
 			if pkg == "" {
-				if pkg, err = packageOf(fsys); err != nil {
+				if pkg, err = schema.PackageName(fsys); err != nil {
 					return nil, err
 				}
 			}
@@ -126,42 +128,6 @@ func writeFile(p string, data []byte) error {
 	return nil
 }
 
-// packageOf is the package of the access repo: that of its first .cue file.
-func packageOf(fsys fs.FS) (string, error) {
-	pkg := ""
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || pkg != "" {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".cue") {
-			return nil
-		}
-		src, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		f, err := parser.ParseFile(p, src, parser.PackageClauseOnly)
-		if err == nil && f.PackageName() != "" {
-			pkg = f.PackageName()
-			return fs.SkipAll
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("find the access repo's package: %w", err)
-	}
-	if pkg == "" {
-		return "", errors.New("find the access repo's package: no .cue file has a package clause")
-	}
-	return pkg, nil
-}
-
 func labelName(l ast.Label) string {
 	name, _, err := ast.LabelName(l)
 	if err != nil {
@@ -183,19 +149,9 @@ func peopleStructs(f *ast.File) []*ast.StructLit {
 	return out
 }
 
-// findPerson finds the struct of people: <id>: {...} in f, in either form
-// (people: {id: {...}} or people: id: {...}).
+// findPerson finds the one struct written as people: <id>: {...} in f, in either form.
 func findPerson(f *ast.File, id string) (*ast.StructLit, error) {
-	var found []*ast.StructLit
-	for _, st := range peopleStructs(f) {
-		for _, e := range st.Elts {
-			if pf, ok := e.(*ast.Field); ok && labelName(pf.Label) == id {
-				if ps, ok := pf.Value.(*ast.StructLit); ok {
-					found = append(found, ps)
-				}
-			}
-		}
-	}
+	found := schema.Entries(f, "people", id)
 	switch len(found) {
 	case 0:
 		return nil, fmt.Errorf("people.%s is not written as plain data here; change it by hand", id)

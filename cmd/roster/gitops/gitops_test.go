@@ -444,11 +444,13 @@ func TestUnapprovedPushIsNotApplied(t *testing.T) {
 	if w.branchTip(auditBranch) != audit {
 		t.Error("the audit branch moved for a commit that was not applied")
 	}
-	// Approving one's own work does not count either: erin opens a PR and dave (who is
-	// granted nothing by it) has not reviewed.
+	// The next run stops at the same commit again: nothing has approved it since.
 	r = w.roster(context.Background(), "apply")
-	if r.code != 1 {
-		t.Errorf("second apply: exit %d", r.code)
+	if r.code != 1 || !strings.Contains(r.stderr, sha[:10]) {
+		t.Errorf("second apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if w.branchTip(auditBranch) != audit {
+		t.Error("the audit branch moved on the second run")
 	}
 }
 

@@ -52,14 +52,11 @@ func runCertify(ctx context.Context, e *env, args []string) error {
 	if o.fg == nil {
 		return invalidf("certify: the access repo has no settings.forge to open pull requests on")
 	}
-	head, err := o.head()
+	t, err := o.tip(ctx)
 	if err != nil {
 		return err
 	}
-	repo, err := o.load(ctx, head)
-	if err != nil {
-		return err
-	}
+	head, repo := t.commit, t.repo
 	now := time.Now()
 	loc := repo.Settings.Location
 	today := model.DateOf(now, loc)
@@ -221,7 +218,7 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 	if err != nil {
 		return err
 	}
-	pkg, err := packageName(fsys)
+	pkg, err := schema.PackageName(fsys)
 	if err != nil {
 		return err
 	}

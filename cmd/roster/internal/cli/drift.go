@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"cuelang.org/go/cue/format"
-	"cuelang.org/go/cue/parser"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
@@ -58,15 +57,11 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 		if o, err = openGitops(ctx, e, &pf.repoFlags, *branch); err != nil {
 			return err
 		}
-		if head, err = o.head(); err != nil {
+		t, err := o.tip(ctx)
+		if err != nil {
 			return err
 		}
-		if repo, err = o.load(ctx, head); err != nil {
-			return err
-		}
-		if fsys, err = o.g.FS(head); err != nil {
-			return err
-		}
+		head, repo, fsys = t.commit, t.repo, t.fsys
 	} else {
 		src, err := openSource(ctx, e, &pf.repoFlags)
 		if err != nil {
@@ -438,7 +433,7 @@ func (o *gitops) publish(ctx context.Context, e *env, cur *forge.PR, p proposal)
 // revocationFile writes a revocations entry for the orphans of one system, dated the day
 // before the scan so that the accounts are disabled as soon as the entry is merged.
 func revocationFile(fsys fs.FS, repo *model.Repo, sys string, orphans []reconcile.Orphan, now time.Time) (map[string][]byte, error) {
-	pkg, err := packageName(fsys)
+	pkg, err := schema.PackageName(fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -470,28 +465,6 @@ func revocationFile(fsys fs.FS, repo *model.Repo, sys string, orphans []reconcil
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// packageName is the package clause of the repo's files.
-func packageName(fsys fs.FS) (string, error) {
-	var pkg string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || pkg != "" || d.IsDir() || !strings.HasSuffix(p, ".cue") {
-			return err
-		}
-		src, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		if f, err := parser.ParseFile(p, src, parser.PackageClauseOnly); err == nil && f.PackageName() != "" {
-			pkg = f.PackageName()
-		}
-		return nil
-	})
-	if err == nil && pkg == "" {
-		err = fmt.Errorf("no .cue file with a package clause")
-	}
-	return pkg, err
 }
 
 // editField is schema.SetField over fsys with the edits made so far kept in edits.

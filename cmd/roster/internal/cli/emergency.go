@@ -26,23 +26,16 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if err != nil {
 		return err
 	}
-	head, err := o.head()
+	t, err := o.tip(ctx)
 	if err != nil {
 		return err
 	}
-	repo, err := o.load(ctx, head)
-	if err != nil {
-		return err
-	}
+	head, repo, fsys := t.commit, t.repo, t.fsys
 	p0, ok := repo.People[person]
 	if !ok {
 		return invalidf("revoke: no person %q in the access repo at %s", person, short(head))
 	}
 	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
-	fsys, err := o.g.FS(head)
-	if err != nil {
-		return err
-	}
 	file, src, err := schema.SetField(fsys, "people", person, "terminated", now.Format(time.RFC3339))
 	if err != nil {
 		return fmt.Errorf("revoke %s: %w", person, err)

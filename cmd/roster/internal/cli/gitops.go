@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"sort"
 	"strings"
@@ -53,18 +54,17 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 	if branch != "" {
 		o.branch = branch
 	}
-	head, ok, err := g.Branch(o.branch)
+	if _, ok, err := g.Branch(o.branch); err != nil || !ok {
+		if err == nil {
+			err = invalidf("%s has no branch %q", o.name, o.branch)
+		}
+		return nil, err
+	}
+	t, err := o.tip(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, invalidf("%s has no branch %q", o.name, o.branch)
-	}
-	repo, err := o.load(ctx, head)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.connectForge(repo); err != nil {
+	if err := o.connectForge(t.repo); err != nil {
 		return nil, invalid(err)
 	}
 	return o, nil
@@ -104,6 +104,30 @@ func (o *gitops) head() (string, error) {
 		return "", fmt.Errorf("%s has no branch %q", o.name, o.branch)
 	}
 	return h, nil
+}
+
+// branchTip is the protected branch's head: its commit, the repo there and its files.
+type branchTip struct {
+	commit string
+	repo   *model.Repo
+	fsys   fs.FS
+}
+
+// tip reads the protected branch's head; an invalid repo there is an exit-2 error.
+func (o *gitops) tip(ctx context.Context) (*branchTip, error) {
+	head, err := o.head()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := o.load(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := o.g.FS(head)
+	if err != nil {
+		return nil, err
+	}
+	return &branchTip{commit: head, repo: repo, fsys: fsys}, nil
 }
 
 // load validates and decodes the repo at commit. Evaluations are kept by tree hash, and

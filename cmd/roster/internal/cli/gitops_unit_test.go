@@ -954,11 +954,11 @@ func TestPackageName(t *testing.T) {
 		"cue.mod/x.cue":   {Data: []byte("package other\n")},
 		"notes/empty.cue": {Data: []byte("")},
 	}
-	if got, err := packageName(fsys); err != nil || got != "access" {
-		t.Errorf("packageName = %q, %v; want access", got, err)
+	if got, err := schema.PackageName(fsys); err != nil || got != "access" {
+		t.Errorf("PackageName = %q, %v; want access", got, err)
 	}
-	if _, err := packageName(fstest.MapFS{"x.cue": {Data: []byte("a: 1\n")}}); err == nil {
-		t.Error("packageName of a repo without a package clause: no error")
+	if _, err := schema.PackageName(fstest.MapFS{"x.cue": {Data: []byte("a: 1\n")}}); err == nil {
+		t.Error("PackageName of a repo without a package clause: no error")
 	}
 }
 

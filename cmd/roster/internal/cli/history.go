@@ -326,14 +326,11 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	head, err := o.head()
+	t, err := o.tip(ctx)
 	if err != nil {
 		return err
 	}
-	headRepo, err := o.load(ctx, head)
-	if err != nil {
-		return err
-	}
+	head, headRepo := t.commit, t.repo
 	when, err := parseAt(*at, headRepo.Settings.Location, time.Now())
 	if err != nil {
 		return invalid(err)

@@ -130,15 +130,11 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 		if f.openPR && o.fg == nil {
 			return invalidf("hr import: --open-pr: the access repo has no settings.forge to open pull requests on")
 		}
-		if head, err = o.head(); err != nil {
+		t, err := o.tip(ctx)
+		if err != nil {
 			return err
 		}
-		if repo, err = o.load(ctx, head); err != nil {
-			return err
-		}
-		if fsys, err = o.g.FS(head); err != nil {
-			return err
-		}
+		head, repo, fsys = t.commit, t.repo, t.fsys
 		reg = o.reg
 	} else if repo, fsys, err = loadRepo(ctx, e, f.dir, reg); err != nil {
 		return err

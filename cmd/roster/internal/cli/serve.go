@@ -162,19 +162,12 @@ func (d *daemon) drift(ctx context.Context) {
 		if err := o.g.Fetch(ctx); err != nil {
 			return err
 		}
-		head, err := o.head()
+		t, err := o.tip(ctx)
 		if err != nil {
 			return err
 		}
-		repo, err := o.load(ctx, head)
-		if err != nil {
-			return err
-		}
-		fsys, err := o.g.FS(head)
-		if err != nil {
-			return err
-		}
-		l, readErr := readSystems(ctx, d.e, repo, fsys, o.reg, model.SortedKeys(repo.Systems))
+		head, repo := t.commit, t.repo
+		l, readErr := readSystems(ctx, d.e, repo, t.fsys, o.reg, model.SortedKeys(repo.Systems))
 		if l == nil {
 			return readErr
 		}
