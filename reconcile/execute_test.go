@@ -215,7 +215,7 @@ func TestApplyLeavesManualTasks(t *testing.T) {
 
 func TestGuard(t *testing.T) {
 	mk := func(accounts, revocations int, readOnly bool) *Plan {
-		p := &Plan{Systems: []SystemInfo{{Name: "dir", Accounts: accounts, ReadOnly: readOnly}}}
+		p := &Plan{Systems: []SystemInfo{{Name: "dir", Accounts: accounts, Managed: accounts, ReadOnly: readOnly}}}
 		// Each account loses two groups: the guard counts accounts, not changes.
 		for i := 0; i < revocations; i++ {
 			acct := fmt.Sprintf("a%03d", i)
@@ -237,6 +237,11 @@ func TestGuard(t *testing.T) {
 		{"over the percent", mk(200, 21, false), "10%", true},
 		{"zero allows none", mk(10, 1, false), "0", true},
 		{"read-only systems are manual tasks, not counted", mk(10, 50, true), "1", false},
+		{"the percentage base is the managed accounts, not the ignored ones", func() *Plan {
+			p := mk(22, 2, false)
+			p.Systems[0].Managed = 2 // 20 of the 22 accounts are ignored
+			return p
+		}(), "10%", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,7 +17,7 @@ type GuardError struct {
 // GuardSystem is one system over the limit.
 type GuardSystem struct {
 	System   string
-	Accounts int // accounts the system holds
+	Accounts int // accounts roster manages on the system (ignored ones are not counted)
 	Allowed  int
 	Affected int      // accounts that would be disabled, deleted or lose an entitlement
 	Changes  []Change // the disables, deletes and revokes
@@ -27,7 +27,7 @@ func (e *GuardError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "refused: the mass-revocation guard (maxRevocations %s) stopped this apply; nothing was changed\n", e.Limit)
 	for _, s := range e.Over {
-		fmt.Fprintf(&b, "\n%s: %d of its %d accounts would be disabled, deleted or lose an entitlement, where at most %d may; the %d changes would have been:\n",
+		fmt.Fprintf(&b, "\n%s: %d of its %d managed accounts would be disabled, deleted or lose an entitlement, where at most %d may; the %d changes would have been:\n",
 			s.System, s.Affected, s.Accounts, s.Allowed, len(s.Changes))
 		for _, c := range s.Changes {
 			ent := ""
@@ -43,7 +43,8 @@ func (e *GuardError) Error() string {
 
 // Guard checks p against the mass-revocation limit: if, on any system roster would change,
 // more accounts would be disabled, deleted or have entitlements revoked than limit allows
-// (a count of accounts, or a percentage of that system's accounts), it returns a
+// (a count of accounts, or a percentage of the accounts roster manages on that system:
+// ignored accounts are not part of the base), it returns a
 // *GuardError and nothing may be applied. A leaver losing five groups and their account
 // counts once: the guard is about how many people lose access at once. Manual tasks on
 // read-only systems are not counted: roster does not make them.
@@ -62,8 +63,8 @@ func Guard(p *Plan, limit model.MaxRevocations) error {
 				affected[c.Account] = true
 			}
 		}
-		if allowed := limit.Limit(sys.Accounts); len(affected) > allowed {
-			over = append(over, GuardSystem{System: sys.Name, Accounts: sys.Accounts, Allowed: allowed, Affected: len(affected), Changes: revs})
+		if allowed := limit.Limit(sys.Managed); len(affected) > allowed {
+			over = append(over, GuardSystem{System: sys.Name, Accounts: sys.Managed, Allowed: allowed, Affected: len(affected), Changes: revs})
 		}
 	}
 	if len(over) > 0 {

@@ -15,6 +15,10 @@ type Plan struct {
 	Changes []Change  `json:"changes"`
 	Orphans []Orphan  `json:"orphans"`
 	Summary Summary   `json:"summary"`
+	// Findings are drift no change of roster's can fix: unwanted access held through
+	// something else (a nested group, a group-based licence, a base permission), named by
+	// its source. Sorted by system, account, entitlement, source.
+	Findings []Finding `json:"findings"`
 	// Licenses counts seats freed and assigned per license, priced by settings.licenses.
 	Licenses []LicenseSummary `json:"licenses"`
 	// Systems describes each planned system, sorted by name.
@@ -71,6 +75,18 @@ type Orphan struct {
 	LastLogin    string   `json:"lastLogin,omitempty"`
 }
 
+// Finding is drift the plan cannot fix by a change of its own: an account holds an
+// entitlement it should not, through Via (a group it is a member of, a base permission),
+// which only a change at that source removes.
+type Finding struct {
+	System      string `json:"system"`
+	Account     string `json:"account"`
+	Person      string `json:"person"`
+	Entitlement string `json:"entitlement"`
+	Via         string `json:"via"`
+	Reason      string `json:"reason"`
+}
+
 // Summary counts changes by op, and orphans.
 type Summary struct {
 	Create  int `json:"create"`
@@ -88,6 +104,17 @@ type SystemInfo struct {
 	Type     string `json:"type"`
 	ReadOnly bool   `json:"readOnly"`
 	Accounts int    `json:"accounts"`
+	// Error says why the system could not be read; nothing is planned for it then, and no
+	// view may say it has no changes.
+	Error string `json:"error,omitempty"`
+	// Managed counts the accounts roster manages: those not ignored (the mass-revocation
+	// guard's percentage base).
+	Managed int `json:"managed"`
+	// Unmanaged counts the entitlements the system's planned accounts hold outside the
+	// management scope: read, shown, never changed.
+	Unmanaged int `json:"unmanaged"`
+	// ScopedRead is set when only the scope's entitlements were read (targets.ScopedReader).
+	ScopedRead bool `json:"scopedRead,omitempty"`
 	// Before and After are the entitlements of every account the plan changes, keyed by
 	// account, for before/after views.
 	Before map[string]AccountState `json:"-"`
@@ -140,6 +167,22 @@ func (p *Plan) finish() {
 	}
 	if p.Orphans == nil {
 		p.Orphans = []Orphan{}
+	}
+	sort.Slice(p.Findings, func(i, j int) bool {
+		a, b := p.Findings[i], p.Findings[j]
+		if a.System != b.System {
+			return a.System < b.System
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Entitlement != b.Entitlement {
+			return a.Entitlement < b.Entitlement
+		}
+		return a.Via < b.Via
+	})
+	if p.Findings == nil {
+		p.Findings = []Finding{}
 	}
 }
 

@@ -30,6 +30,14 @@ type Options struct {
 	// Caps per system; a system without an entry is treated as a writable system that can
 	// disable.
 	Caps map[string]Caps
+	// Previous is the access repo at the commit applied before this one, when known: the
+	// entitlements its roles granted stay in the default scope (see Scopes), so removing a
+	// role revokes what it granted. Scopes, when set, is used instead of computing them.
+	Previous *model.Repo
+	Scopes   map[string]targets.Scope
+	// Unread are the systems that could not be read, with why: the plan lists them with
+	// their error and plans nothing there.
+	Unread map[string]string
 }
 
 // phase is where a person is in their lifecycle at a time.
@@ -106,9 +114,10 @@ type personInfo struct {
 
 // systemPlan is one system's part of a plan.
 type systemPlan struct {
-	info    SystemInfo
-	changes []Change
-	orphans []Orphan
+	info     SystemInfo
+	changes  []Change
+	orphans  []Orphan
+	findings []Finding
 }
 
 // Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with
@@ -137,6 +146,14 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			names = append(names, id)
 		}
 	}
+	scopes := opts.Scopes
+	if scopes == nil {
+		scopes = Scopes(repo, opts.Previous)
+	}
+	var pix *model.RoleIndex
+	if opts.Previous != nil {
+		pix = opts.Previous.Index()
+	}
 	parts := make([]systemPlan, len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -145,7 +162,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, people, names[i], snaps[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, people, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -157,15 +174,23 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	for _, part := range parts {
 		p.Changes = append(p.Changes, part.changes...)
 		p.Orphans = append(p.Orphans, part.orphans...)
+		p.Findings = append(p.Findings, part.findings...)
 		p.Systems = append(p.Systems, part.info)
 	}
+	for _, id := range model.SortedKeys(opts.Unread) {
+		if sys := repo.Systems[id]; sys != nil && snaps[id] == nil {
+			caps := opts.Caps[id]
+			p.Systems = append(p.Systems, SystemInfo{Name: id, Type: sys.Type, ReadOnly: caps.ReadOnly, Error: opts.Unread[id]})
+		}
+	}
+	sort.SliceStable(p.Systems, func(i, j int) bool { return p.Systems[i].Name < p.Systems[j].Name })
 	p.finish()
 	p.planLicenses(s.Licenses)
 	return p
 }
 
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysID string, snap *targets.Snapshot, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -178,7 +203,8 @@ func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysI
 		caps = Caps{Type: sys.Type, CanDisable: true}
 	}
 	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
-		Before: map[string]AccountState{}, After: map[string]AccountState{}}}
+		ScopedRead: snap.Scoped, Before: map[string]AccountState{}, After: map[string]AccountState{}}}
+	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope}
 	live := make(map[string]*targets.Account, len(snap.Accounts))
 	for i := range snap.Accounts {
 		live[model.AccountKey(snap.Accounts[i].ID)] = &snap.Accounts[i]
@@ -197,7 +223,16 @@ func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysI
 	}
 	claimed := make(map[string]bool, len(snap.Accounts))
 	emit := func(account string, w *want) {
-		cs, before, after := diff(sysID, account, live[model.AccountKey(account)], w, caps, ix)
+		l := live[model.AccountKey(account)]
+		cs, fs, before, after := sd.diff(account, l, w)
+		out.findings = append(out.findings, fs...)
+		if l != nil {
+			for _, e := range l.Entitlements {
+				if !scope.Manages(e) {
+					out.info.Unmanaged++
+				}
+			}
+		}
 		if len(cs) == 0 {
 			return
 		}
@@ -282,7 +317,11 @@ func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysI
 	}
 	for _, a := range snap.Accounts {
 		key := model.AccountKey(a.ID)
-		if claimed[key] || ignored(key) {
+		if ignored(key) {
+			continue
+		}
+		out.info.Managed++
+		if claimed[key] {
 			continue
 		}
 		why := saWhy[key]
@@ -298,9 +337,21 @@ func planSystem(repo *model.Repo, ix *model.RoleIndex, people []personInfo, sysI
 	return out
 }
 
-// diff returns the changes that take one account from live (nil if absent) to w, and the
-// account's state before and after them.
-func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *model.RoleIndex) ([]Change, AccountState, AccountState) {
+// sysDiff is what diffing the accounts of one system needs.
+type sysDiff struct {
+	system string
+	caps   Caps
+	ix     *model.RoleIndex
+	pix    *model.RoleIndex // the previously applied commit's roles, or nil
+	scope  targets.Scope
+}
+
+// diff returns the changes that take one account from live (nil if absent) to w, the
+// findings roster cannot fix by a change (unwanted access held through something else),
+// and the account's state before and after the changes. Only entitlements in the scope
+// are granted or revoked; only direct ones are changed.
+func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, []Finding, AccountState, AccountState) {
+	system := d.system
 	var before AccountState
 	if l != nil {
 		before = AccountState{Exists: true, Enabled: l.Enabled, Entitlements: l.Entitlements}
@@ -320,11 +371,11 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 		ph = leaver // an active person whose roles no longer reach the system
 		life.reason = "mover: no role held grants access to " + system
 	}
-	if (ph == leaver || ph == notStarted) && !caps.CanDisable {
+	if (ph == leaver || ph == notStarted) && !d.caps.CanDisable {
 		ph = deleted // a system that cannot disable removes the account instead
 	}
-	if ph == inactive && !caps.CanDisable {
-		return nil, before, after
+	if ph == inactive && !d.caps.CanDisable {
+		return nil, nil, before, after
 	}
 	switch ph {
 	case deleted:
@@ -332,31 +383,36 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 			add(targets.OpDelete, "", life.reason)
 			after = AccountState{}
 		}
-		return out, before, after
+		return out, nil, before, after
 	case leaver, notStarted:
 		if l == nil {
-			return nil, before, after
+			return nil, nil, before, after
 		}
+		var kept []string // outside the scope: left in place
 		for _, e := range l.Entitlements {
-			add(targets.OpRevoke, e, life.reason)
+			if d.scope.Manages(e) {
+				add(targets.OpRevoke, e, life.reason)
+			} else {
+				kept = append(kept, e)
+			}
 		}
 		if l.Enabled {
 			add(targets.OpDisable, "", life.reason)
 		}
-		after = AccountState{Exists: true}
-		return out, before, after
+		after = AccountState{Exists: true, Entitlements: kept}
+		return out, nil, before, after
 	case inactive:
 		if l != nil && l.Enabled {
 			add(targets.OpDisable, "", life.reason)
 			after.Enabled = false
 		}
-		return out, before, after
+		return out, nil, before, after
 	}
 
 	// Active and reaching the system: the account exists, is enabled and holds exactly the
-	// entitlements of the roles held — most accounts already do.
-	if l != nil && l.Enabled && slices.Equal(l.Entitlements, w.ents) {
-		return nil, before, after
+	// entitlements of the roles held, of those in the scope — most accounts already do.
+	if l != nil && l.Enabled && len(l.Inherited) == 0 && slices.Equal(l.Entitlements, w.ents) {
+		return nil, nil, before, after
 	}
 	base := life.reason
 	roles := "role " + strings.Join(w.roles, ", role ")
@@ -384,11 +440,12 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 		}
 	}
 	var haveList []string
+	var inherited []targets.Inherited
 	if l != nil {
-		haveList = l.Entitlements
+		haveList, inherited = l.Entitlements, l.Inherited
 	}
 	// Both lists are sorted: one merge walk finds what to grant and what to revoke.
-	var grants, revokeEnts []string
+	var grants, revokeEnts, kept []string
 	i, j := 0, 0
 	for i < len(w.ents) || j < len(haveList) {
 		switch {
@@ -396,7 +453,11 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 			grants = append(grants, w.ents[i])
 			i++
 		case i == len(w.ents) || haveList[j] < w.ents[i]:
-			revokeEnts = append(revokeEnts, haveList[j])
+			if d.scope.Manages(haveList[j]) {
+				revokeEnts = append(revokeEnts, haveList[j])
+			} else {
+				kept = append(kept, haveList[j]) // unmanaged: not roster's to revoke
+			}
 			j++
 		default:
 			i++
@@ -407,14 +468,40 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 	mover := false
 	for _, e := range revokeEnts {
 		why := "not granted by any role (added outside roster)"
-		if by := ix.GrantedBy(system, e); len(by) > 0 {
+		if by := d.ix.GrantedBy(system, e); len(by) > 0 {
 			why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
 			mover = l.Enabled // a returning person is not moving
+		} else if d.pix != nil {
+			if by := d.pix.GrantedBy(system, e); len(by) > 0 {
+				why = "no role grants it any more (role " + strings.Join(by, ", role ") + " granted it at the commit applied before)"
+			}
 		}
 		revokes = append(revokes, Change{System: system, Account: account, Person: personID, Op: targets.OpRevoke, Entitlement: e, Reason: why})
 	}
+	// An entitlement held through something else satisfies a wanted one, unless this plan
+	// revokes its source; unwanted, it is a finding: only its source can be changed.
+	revoked := func(via string) bool { return slices.Contains(revokeEnts, via) }
+	satisfied := func(e string) bool {
+		for _, in := range inherited {
+			if in.Entitlement == e && !revoked(in.Via) {
+				return true
+			}
+		}
+		return false
+	}
+	var findings []Finding
+	for _, in := range inherited {
+		if _, wanted := slices.BinarySearch(w.ents, in.Entitlement); wanted || !d.scope.Manages(in.Entitlement) || revoked(in.Via) {
+			continue
+		}
+		findings = append(findings, Finding{System: system, Account: account, Person: personID, Entitlement: in.Entitlement, Via: in.Via,
+			Reason: "held through " + in.Via + ", which roster does not change here; no role held grants it: remove it at its source"})
+	}
 	for _, e := range grants {
-		by := "role " + strings.Join(intersect(ix.GrantedBy(system, e), w.roles), ", role ")
+		if satisfied(e) {
+			continue
+		}
+		by := "role " + strings.Join(intersect(d.ix.GrantedBy(system, e), w.roles), ", role ")
 		why := by + " grants it"
 		switch {
 		case base != "":
@@ -425,9 +512,9 @@ func diff(system, account string, l *targets.Account, w *want, caps Caps, ix *mo
 		add(targets.OpGrant, e, why)
 	}
 	out = append(out, revokes...)
-	after = AccountState{Exists: true, Enabled: true, Entitlements: append([]string{}, w.ents...)}
+	after = AccountState{Exists: true, Enabled: true, Entitlements: append(append([]string{}, w.ents...), kept...)}
 	sort.Strings(after.Entitlements)
-	return out, before, after
+	return out, findings, before, after
 }
 
 // intersect returns the members of a (sorted) that are in b.

@@ -128,8 +128,13 @@ func TestLifecycle(t *testing.T) {
 			},
 		},
 		{
-			name: "an entitlement no role grants is revoked",
+			name: "an entitlement no role grants is outside the default scope and left alone",
 			edit: func(r *model.Repo) { r.People["ann"] = person("ann", "base") },
+			live: map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:teams-lunch-club")}},
+		},
+		{
+			name: "an entitlement no role grants is revoked under full ownership",
+			edit: func(r *model.Repo) { r.People["ann"] = person("ann", "base"); r.Systems["dir"].Manage = []string{"*"} },
 			live: map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:root")}},
 			want: []string{"dir ann revoke group:root | not granted by any role (added outside roster)"},
 		},

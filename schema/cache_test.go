@@ -111,7 +111,7 @@ func TestEarlySystems(t *testing.T) {
 		t.Helper()
 		var decodedAfter bool
 		repo, err := Load(ctx, fsys, Options{
-			Systems: func(s map[string]*model.System) { early, calls = s, calls+1; decodedAfter = true },
+			Systems: func(r *model.Repo) { early, calls = r.Systems, calls+1; decodedAfter = true },
 			Decoded: func(*model.Repo) {
 				if calls > 0 && !decodedAfter {
 					t.Error("Decoded before Systems")

@@ -77,6 +77,21 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 		for _, p := range types.CheckConfig(sys) {
 			l.add(sys.At(p[0]), path+"."+p[0], "%s", p[1])
 		}
+		kinds, anyKind, _ := types.EntitlementKinds(sys.Type)
+		for i, pat := range sys.Manage {
+			kind, problem := model.ValidManagePattern(pat)
+			switch {
+			case problem != "":
+				l.add(sys.ManagePos[i], fmt.Sprintf("%s.manage[%d]", path, i), "%q: %s", pat, problem)
+			case kind != "" && !anyKind && !contains(kinds, kind):
+				want := "none"
+				if len(kinds) > 0 {
+					want = strings.Join(kinds, ", ")
+				}
+				l.add(sys.ManagePos[i], fmt.Sprintf("%s.manage[%d]", path, i), "%q: system %q (type %s) has no entitlement kind %q (it has: %s)",
+					pat, id, sys.Type, kind, want)
+			}
+		}
 	}
 
 	for _, id := range roleNames {

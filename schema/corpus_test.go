@@ -41,6 +41,8 @@ var updateCorpus = os.Getenv("UPDATE") == "1"
 func corpusOptions() schema.Options {
 	reg := targets.NewRegistry()
 	reg.Register(csv.Type)
+	// directory stands for a type with fixed entitlement kinds, for the kind checks.
+	reg.Register(&targets.Type{Name: "directory", Kinds: []string{"group"}, CanDisable: true})
 	return schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}
 }
 

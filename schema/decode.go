@@ -479,10 +479,16 @@ func decodeSystem(f nodeField) *model.System {
 		s.AccountID = model.AccountByID
 	}
 	s.Ignore, _ = strs(n.get("ignore"))
+	if m := n.get("manage"); m != nil {
+		s.Manage, s.ManagePos = strs(m)
+		if s.Manage == nil {
+			s.Manage = []string{} // manage: [] manages nothing, unlike no manage at all
+		}
+	}
 	for _, c := range n.fields {
 		s.FieldPos[c.name] = c.val.pos
 		switch c.name {
-		case "type", "owner", "ignore", "accountId":
+		case "type", "owner", "ignore", "manage", "accountId":
 			continue
 		}
 		s.Config[c.name] = goValue(c.val)

@@ -50,9 +50,10 @@ type Options struct {
 	// name starting with "people") define them, so that a caller can start reading the
 	// live systems sooner. It is a guess: it is not called when those files do not evaluate
 	// on their own, and the caller must compare it with the final repo's systems
-	// (SameSystems) and discard what it started when they differ. It is called at most
-	// once, before Decoded.
-	Systems func(map[string]*model.System)
+	// (SameSystems) and discard what it started when they differ. The repo it gets holds
+	// only Systems and Roles (what a read's management scope depends on). It is called at
+	// most once, before Decoded.
+	Systems func(*model.Repo)
 	// Cache, when set, keeps each file's parse between loads of the same repo, so a
 	// re-validate after a save redoes only the changed files (validate --watch).
 	Cache *Cache
@@ -773,9 +774,10 @@ func peopleNamed(name string) bool {
 	return false
 }
 
-// earlySystems evaluates the given files alone and decodes their systems; false when they
-// do not evaluate on their own (a reference into people, a parse error, no systems).
-func earlySystems(files []*file) (map[string]*model.System, bool) {
+// earlySystems evaluates the given files alone and decodes their systems and roles (what
+// reading the systems needs: their settings and management scope); false when they do not
+// evaluate on their own (a reference into people, a parse error, no systems).
+func earlySystems(files []*file) (*model.Repo, bool) {
 	bi := build.NewContext().NewInstance("", nil)
 	for _, f := range files {
 		if f == nil || f.parseErr != nil || f.ast == nil {
@@ -794,15 +796,24 @@ func earlySystems(files []*file) (map[string]*model.System, bool) {
 	if sch.Err() != nil || v.Err() != nil {
 		return nil, false
 	}
-	sv := sch.LookupPath(cue.ParsePath("#Repo")).Unify(v).LookupPath(cue.ParsePath("systems"))
+	whole := sch.LookupPath(cue.ParsePath("#Repo")).Unify(v)
+	sv := whole.LookupPath(cue.ParsePath("systems"))
 	if !sv.Exists() || sv.Validate(cue.Concrete(true)) != nil {
 		return nil, false
 	}
-	out := map[string]*model.System{}
+	out := &model.Repo{Systems: map[string]*model.System{}, Roles: map[string]*model.Role{}}
 	for _, f := range fromValue(sv).fields {
-		out[f.name] = decodeSystem(f)
+		out.Systems[f.name] = decodeSystem(f)
 	}
-	return out, len(out) > 0
+	if rv := whole.LookupPath(cue.ParsePath("roles")); rv.Exists() {
+		if rv.Validate(cue.Concrete(true)) != nil {
+			return nil, false
+		}
+		for _, f := range fromValue(rv).fields {
+			out.Roles[f.name] = decodeRole(f)
+		}
+	}
+	return out, len(out.Systems) > 0
 }
 
 // SameSystems reports whether two decodings of the systems agree on everything that
@@ -814,7 +825,7 @@ func SameSystems(a, b map[string]*model.System) bool {
 	for id, x := range a {
 		y, ok := b[id]
 		if !ok || x.Type != y.Type || x.AccountID != y.AccountID || x.Owner != y.Owner ||
-			!reflect.DeepEqual(x.Ignore, y.Ignore) || !reflect.DeepEqual(x.Config, y.Config) {
+			!reflect.DeepEqual(x.Ignore, y.Ignore) || !reflect.DeepEqual(x.Manage, y.Manage) || !reflect.DeepEqual(x.Config, y.Config) {
 			return false
 		}
 	}

@@ -19,10 +19,43 @@ type Account struct {
 	// ID is the account name as the system spells it.
 	ID      string
 	Enabled bool
-	// Entitlements are "kind:name" values, sorted, each once.
+	// Entitlements are the "kind:name" values the account holds directly (a membership,
+	// grant or assignment of its own that roster can add or remove), sorted, each once.
 	Entitlements []string
+	// Inherited are entitlements the account holds through something else (a nested group
+	// or team, a group-based licence, an organisation's base permission, a role granted to
+	// a role), sorted by entitlement then source. An entitlement may appear more than once,
+	// once per source, and may also be held directly. Roster never grants or revokes these:
+	// only their source can be changed.
+	Inherited []Inherited
 	// LastLogin is when the account was last used, where the system reports it.
 	LastLogin time.Time
+}
+
+// Inherited is one entitlement held through something else.
+type Inherited struct {
+	Entitlement string `json:"entitlement"`
+	// Via names the source: a "kind:name" entitlement of the same system the account
+	// holds (directly or inherited itself), such as "group:eng" for a nested group, or a
+	// description of a source that is not an entitlement ("organisation base permission").
+	Via string `json:"via"`
+}
+
+// SortInherited sorts list by entitlement, then source, and drops repeats.
+func SortInherited(list []Inherited) []Inherited {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Entitlement != list[j].Entitlement {
+			return list[i].Entitlement < list[j].Entitlement
+		}
+		return list[i].Via < list[j].Via
+	})
+	out := list[:0]
+	for i, x := range list {
+		if i == 0 || x != list[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Snapshot is every account of one system at one moment.
@@ -30,6 +63,9 @@ type Snapshot struct {
 	System   string
 	Accounts []Account // sorted by ID
 	ReadAt   time.Time
+	// Scoped is set when the target read only the entitlements of a Scope (ScopedReader):
+	// entitlements outside it were not read, and the accounts' lists omit them.
+	Scoped bool
 }
 
 // Op is one kind of change to an account. Changes to one account run in this order.
@@ -108,6 +144,17 @@ type Profile struct {
 // Target reads the live accounts of one system.
 type Target interface {
 	Read(ctx context.Context) (*Snapshot, error)
+}
+
+// ScopedReader is a Target that can read only the entitlements a Scope manages (and every
+// account), so that the cost of a read grows with what roster manages, not with the size of
+// the tenant: members of the scope's groups looked up by name rather than every group's.
+// The snapshot it returns has Scoped set. Entitlements outside the scope may still appear
+// (where the system reports them with the account at no extra cost); roster shows them as
+// unmanaged.
+type ScopedReader interface {
+	Target
+	ReadScope(ctx context.Context, scope Scope) (*Snapshot, error)
 }
 
 // Writer is a Target that can change accounts. A target that implements only Target is

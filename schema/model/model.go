@@ -244,10 +244,14 @@ const (
 
 // System is one connected system.
 type System struct {
-	ID        string
-	Type      string
-	Owner     string
-	Ignore    []string
+	ID     string
+	Type   string
+	Owner  string
+	Ignore []string
+	// Manage are the system's manage patterns as written; nil when absent (the scope is
+	// then what the repo's roles grant there). See targets.Scope.
+	Manage    []string
+	ManagePos []Pos
 	AccountID string
 	// Config holds the kind-specific settings as decoded scalars, lists and maps; secrets
 	// appear only as Secret values.

@@ -249,6 +249,19 @@ func (ix *RoleIndex) GrantedBy(system, entitlement string) []string {
 	return ix.grantedBy[system][entitlement]
 }
 
+// GrantedOn returns every entitlement some role grants on system, sorted ("kind:name";
+// a bare account's "" is left out).
+func (ix *RoleIndex) GrantedOn(system string) []string {
+	out := make([]string, 0, len(ix.grantedBy[system]))
+	for e := range ix.grantedBy[system] {
+		if e != "" {
+			out = append(out, e)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -50,7 +50,7 @@ func loadRepo(ctx context.Context, e *env, dir string, reg *targets.Registry) (*
 // loadRepoThen is loadRepo that calls systems(early systems, fsys) when the loader can tell
 // the systems before it reads the people, and decoded(repo, fsys) once the repo has
 // decoded, while its checks still run (see schema.Options.Systems and Decoded).
-func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
+func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry, systems func(*model.Repo, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, fs.FS, error) {
 	src, err := dirSource(dir)
 	if err != nil {
 		return nil, nil, err
@@ -60,7 +60,7 @@ func loadRepoThen(ctx context.Context, e *env, dir string, reg *targets.Registry
 }
 
 // loadSource is loadRepoThen for any source, with an optional parse cache.
-func loadSource(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
+func loadSource(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, systems func(*model.Repo, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
 	return loadSourceChecked(ctx, e, src, reg, cache, policyChecks, systems, decoded)
 }
 
@@ -69,7 +69,7 @@ var policyChecks = []func(*model.Repo) []*schema.Error{policies.Check}
 
 // loadSourceChecked is loadSource with the policy checks given.
 func loadSourceChecked(ctx context.Context, e *env, src *source, reg *targets.Registry, cache *schema.Cache, checks []func(*model.Repo) []*schema.Error,
-	systems func(map[string]*model.System, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
+	systems func(*model.Repo, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
 	fsys := src.fsys
 	start := time.Now()
 	opts := schema.Options{Types: reg, Checks: checks, Cache: cache}
@@ -77,7 +77,7 @@ func loadSourceChecked(ctx context.Context, e *env, src *source, reg *targets.Re
 		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
 	}
 	if systems != nil {
-		opts.Systems = func(s map[string]*model.System) { systems(s, fsys) }
+		opts.Systems = func(r *model.Repo) { systems(r, fsys) }
 	}
 	repo, err := schema.Load(ctx, fsys, opts)
 	name := src.name
@@ -278,7 +278,7 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 		err error
 	}
 	var early chan reading
-	var earlySystems map[string]*model.System
+	var earlyRepo *model.Repo
 	startReading := func(r *model.Repo, fsys fs.FS) {
 		names, err := selectSystems(r, f.systems)
 		if err != nil {
@@ -301,12 +301,13 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 	if err != nil {
 		return nil, err
 	}
-	repo, err := loadSource(ctx, e, src, reg, nil, func(s map[string]*model.System, fsys fs.FS) {
+	repo, err := loadSource(ctx, e, src, reg, nil, func(r *model.Repo, fsys fs.FS) {
 		// The systems are known before the people: start reading them now.
-		earlySystems = s
-		startReading(&model.Repo{Systems: s}, fsys)
+		earlyRepo = r
+		startReading(r, fsys)
 	}, func(r *model.Repo, fsys fs.FS) {
-		if early != nil && schema.SameSystems(earlySystems, r.Systems) {
+		if early != nil && schema.SameSystems(earlyRepo.Systems, r.Systems) &&
+			reconcile.SameScopes(reconcile.Scopes(earlyRepo, nil), reconcile.Scopes(r, nil)) {
 			return
 		}
 		if early != nil {

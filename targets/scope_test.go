@@ -1,0 +1,47 @@
+package targets
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestScopeManagesAndKind(t *testing.T) {
+	s := Scope{Names: []string{"group:finance", "team:eng"}, Patterns: []string{"group:app-*", "license:E5"}}
+	for ent, want := range map[string]bool{
+		"group:finance": true, "team:eng": true, "group:app-x": true, "license:E5": true,
+		"group:lunch-club": false, "team:finance": false, "license:E3": false,
+	} {
+		if got := s.Manages(ent); got != want {
+			t.Errorf("Manages(%q) = %v, want %v", ent, got, want)
+		}
+	}
+	if names, exact := s.Kind("team"); !exact || !slices.Equal(names, []string{"eng"}) {
+		t.Errorf("Kind(team) = %v, %v; want [eng], exact", names, exact)
+	}
+	if names, exact := s.Kind("license"); !exact || !slices.Equal(names, []string{"E5"}) {
+		t.Errorf("Kind(license) = %v, %v; want [E5], exact", names, exact)
+	}
+	if _, exact := s.Kind("group"); exact {
+		t.Error("Kind(group) is exact, but group:app-* reaches names not listed")
+	}
+	if names, exact := s.Kind("repo"); !exact || len(names) != 0 {
+		t.Errorf("Kind(repo) = %v, %v; want nothing, exact", names, exact)
+	}
+	if _, exact := (Scope{Patterns: []string{"*"}}).Kind("group"); exact {
+		t.Error(`a "*" pattern reaches every kind`)
+	}
+	if _, exact := FullScope().Kind("group"); exact {
+		t.Error("full ownership reaches every kind")
+	}
+	if got := s.InScope([]string{"group:app-a", "group:lunch", "team:eng"}); !slices.Equal(got, []string{"group:app-a", "team:eng"}) {
+		t.Errorf("InScope = %v", got)
+	}
+}
+
+func TestSortInherited(t *testing.T) {
+	got := SortInherited([]Inherited{{"group:b", "group:x"}, {"group:a", "group:y"}, {"group:a", "group:x"}, {"group:b", "group:x"}})
+	want := []Inherited{{"group:a", "group:x"}, {"group:a", "group:y"}, {"group:b", "group:x"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("SortInherited = %v, want %v", got, want)
+	}
+}
