@@ -205,9 +205,29 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
 		ScopedRead: snap.Scoped, Before: map[string]AccountState{}, After: map[string]AccountState{}}}
 	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope}
-	live := make(map[string]*targets.Account, len(snap.Accounts))
+	// Account names are matched without regard to case, but accounts whose names differ
+	// only in case (zoe and "ZOE" in PostgreSQL) are different accounts: a name finds the
+	// exact spelling first, else the first variant; each account is claimed once, and the
+	// variants nobody claims are orphans, never folded into another.
+	live := make(map[string][]*targets.Account, len(snap.Accounts))
 	for i := range snap.Accounts {
-		live[model.AccountKey(snap.Accounts[i].ID)] = &snap.Accounts[i]
+		k := model.AccountKey(snap.Accounts[i].ID)
+		live[k] = append(live[k], &snap.Accounts[i])
+	}
+	taken := make(map[*targets.Account]bool, len(snap.Accounts))
+	lookup := func(account string) *targets.Account {
+		vs := live[model.AccountKey(account)]
+		for _, a := range vs {
+			if a.ID == account && !taken[a] {
+				return a
+			}
+		}
+		for _, a := range vs {
+			if !taken[a] {
+				return a
+			}
+		}
+		return nil
 	}
 	patterns := make([]string, len(sys.Ignore))
 	for i, g := range sys.Ignore {
@@ -221,9 +241,11 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		}
 		return false
 	}
-	claimed := make(map[string]bool, len(snap.Accounts))
-	emit := func(account string, w *want) {
-		l := live[model.AccountKey(account)]
+	claimed := make(map[string]bool, len(snap.Accounts)) // names taken by a person or service account
+	emit := func(account string, l *targets.Account, w *want) {
+		if l != nil {
+			taken[l] = true
+		}
 		cs, fs, before, after := sd.diff(account, l, w)
 		out.findings = append(out.findings, fs...)
 		if l != nil {
@@ -253,15 +275,18 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			}
 			account := model.AccountFor(sys, pi.p)
 			key := model.AccountKey(account)
-			l := live[key]
-			if (l == nil && !reaches) || claimed[key] || ignored(key) {
+			if claimed[key] || ignored(key) {
+				continue
+			}
+			l := lookup(account)
+			if l == nil && !reaches {
 				continue
 			}
 			claimed[key] = true
 			if l != nil {
 				account = l.ID
 			}
-			emit(account, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID]})
+			emit(account, l, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID]})
 		}
 	}
 	// Service accounts: known while their owner is employed and they have not expired.
@@ -288,6 +313,9 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		}
 		if why == "" {
 			claimed[key] = true
+			if l := lookup(account); l != nil {
+				taken[l] = true
+			}
 		} else {
 			saWhy[key] = why
 		}
@@ -297,14 +325,14 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		rv := repo.Revocations[id]
 		for _, a := range rv.Accounts {
 			key := model.AccountKey(a.Account)
-			if a.System != sysID || claimed[key] || ignored(key) {
+			if a.System != sysID || ignored(key) {
 				continue
 			}
-			l := live[key]
-			if l == nil {
-				continue
+			l := lookup(a.Account)
+			if l == nil || (claimed[key] && l.ID != a.Account) {
+				continue // a person's or service account's, unless it names another spelling exactly
 			}
-			claimed[key] = true
+			taken[l] = true
 			if !rv.Date.Before(today) {
 				continue // takes effect the day after its date
 			}
@@ -312,20 +340,31 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
 				life = lifecycle{phase: deleted, reason: fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
 			}
-			emit(l.ID, &want{life: life})
+			emit(l.ID, l, &want{life: life})
 		}
 	}
-	for _, a := range snap.Accounts {
+	for i := range snap.Accounts {
+		a := &snap.Accounts[i]
 		key := model.AccountKey(a.ID)
 		if ignored(key) {
 			continue
 		}
 		out.info.Managed++
-		if claimed[key] {
+		if taken[a] {
 			continue
 		}
 		why := saWhy[key]
-		if why == "" {
+		switch {
+		case why != "":
+		case claimed[key]:
+			why = "no matching person: the name is taken by another account that differs only in case"
+			for _, v := range live[key] {
+				if v != a && taken[v] {
+					why = fmt.Sprintf("no matching person: %s is matched to the account %s, which differs only in case", key, v.ID)
+					break
+				}
+			}
+		default:
 			why = "no matching person"
 		}
 		o := Orphan{System: sysID, Account: a.ID, Reason: why, Enabled: a.Enabled, Entitlements: append([]string{}, a.Entitlements...)}

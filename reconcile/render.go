@@ -49,25 +49,68 @@ func (s Summary) Words() string {
 	return strings.Join(parts, ", ")
 }
 
-// summaryLine says what the plan does in one sentence.
+// unread lists the systems that could not be read, as "name (why)".
+func (p *Plan) unread() []string {
+	var out []string
+	for _, s := range p.Systems {
+		if s.Error != "" {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// summaryLine says what the plan does in one sentence. It never says "No changes" of a
+// plan that could not read every system.
 func (p *Plan) summaryLine() string {
 	s := p.Summary
 	out := "No changes"
 	if w := s.Words(); w != "" {
 		out = w
 	}
+	if unread := p.unread(); len(unread) > 0 {
+		if s.Words() == "" {
+			out = "No changes on the systems read"
+		}
+		out = fmt.Sprintf("%s; %s NOT READ (%s), so %s unknown", out, plural(len(unread), "system"), strings.Join(unread, ", "),
+			map[bool]string{true: "its changes are", false: "their changes are"}[len(unread) == 1])
+	}
 	if manual := p.manualCount(); manual > 0 {
 		out += fmt.Sprintf(" (%d of them manual tasks)", manual)
 	}
 	switch s.Orphans {
 	case 0:
-		out += "; no orphans."
-	case 1:
-		out += "; 1 orphan."
+		out += "; no orphans"
 	default:
-		out += fmt.Sprintf("; %d orphans.", s.Orphans)
+		out += "; " + plural(s.Orphans, "orphan")
 	}
-	return out
+	if n := len(p.Findings); n > 0 {
+		out += "; " + plural(n, "finding")
+	}
+	return out + "."
+}
+
+// plural says n things, in the singular for one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// unmanagedLine says how many entitlements the plan left alone because they are outside
+// roster's scope; "" for none.
+func (p *Plan) unmanagedLine() string {
+	var parts []string
+	for _, s := range p.Systems {
+		if s.Unmanaged > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", s.Name, s.Unmanaged))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Unmanaged (outside roster's scope, read and left as they are; roster status and report list them): " + strings.Join(parts, ", ") + " entitlements held."
 }
 
 func (p *Plan) manualCount() int {
@@ -123,6 +166,24 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    %-7s %-*s  %s\n", c.Op, width, c.Entitlement, c.Reason)
 		}
 	}
+	if unread := p.unread(); len(unread) > 0 {
+		b.WriteString("\nNot read — nothing is planned for these systems; their changes are unknown\n")
+		for _, s := range p.Systems {
+			if s.Error != "" {
+				fmt.Fprintf(&b, "  %s: %s\n", s.Name, s.Error)
+			}
+		}
+	}
+	if len(p.Findings) > 0 {
+		b.WriteString("\nFindings — access held through something else, which no change here removes: change its source\n")
+		for _, f := range p.Findings {
+			who := f.Person
+			if who == "" {
+				who = "no person"
+			}
+			fmt.Fprintf(&b, "  %s  %s (%s)  %s  via %s\n", f.System, f.Account, who, f.Entitlement, f.Via)
+		}
+	}
 	if len(p.Orphans) > 0 {
 		b.WriteString("\nOrphans — reported, never changed here; the drift scan proposes them for revocation\n")
 		aw, sw := 0, 0
@@ -150,6 +211,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	b.WriteString(p.summaryLine())
 	b.WriteString("\n")
+	if l := p.unmanagedLine(); l != "" {
+		b.WriteString(l + "\n")
+	}
 	if l := LicenseLine(p.Licenses); l != "" {
 		b.WriteString(l + "\n")
 	}
@@ -162,6 +226,17 @@ func (p *Plan) WriteText(w io.Writer) error {
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n**%s**\n", mdEscape(p.heading()), p.summaryLine())
+	if unread := p.unread(); len(unread) > 0 {
+		b.WriteString("\n> [!WARNING]\n> Not read — nothing is planned for these systems; their changes are unknown:\n")
+		for _, s := range p.Systems {
+			if s.Error != "" {
+				fmt.Fprintf(&b, "> - `%s`: %s\n", s.Name, mdEscape(s.Error))
+			}
+		}
+	}
+	if l := p.unmanagedLine(); l != "" {
+		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
+	}
 	if l := LicenseLine(p.Licenses); l != "" {
 		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
 	}
@@ -194,6 +269,13 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			b.WriteString(lineDiff(before.Entitlements, after.Entitlements))
 		}
 		b.WriteString("```\n\n</details>\n")
+	}
+	if len(p.Findings) > 0 {
+		b.WriteString("\n#### Findings\n\nAccess held through something else, which no change here removes: change its source.\n\n")
+		b.WriteString("| system | account | person | entitlement | via | reason |\n|---|---|---|---|---|---|\n")
+		for _, f := range p.Findings {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | `%s` | %s | %s |\n", f.System, f.Account, mdEscape(f.Person), f.Entitlement, mdEscape(f.Via), mdEscape(f.Reason))
+		}
 	}
 	if len(p.Orphans) > 0 {
 		b.WriteString("\n#### Orphans\n\nReported, never changed by a plan; the drift scan proposes them for revocation.\n\n")
