@@ -31,10 +31,10 @@ func TestManagementScope(t *testing.T) {
 		unmanaged map[string]int
 	}{
 		{
-			name: "a tenant's unmanaged groups are never revoked from an active person",
-			edit: func(r *model.Repo) { r.People["ann"] = person("ann", "eng") },
-			live: map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:eng", "group:teams-lunch-club", "group:zz-all-staff")}},
-			want: []string{"gh ann create | role eng grants access to gh", "gh ann grant team:eng | role eng grants it"},
+			name:      "a tenant's unmanaged groups are never revoked from an active person",
+			edit:      func(r *model.Repo) { r.People["ann"] = person("ann", "eng") },
+			live:      map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:eng", "group:teams-lunch-club", "group:zz-all-staff")}},
+			want:      []string{"gh ann create | role eng grants access to gh", "gh ann grant team:eng | role eng grants it"},
 			unmanaged: map[string]int{"dir": 2},
 		},
 		{
@@ -54,8 +54,8 @@ func TestManagementScope(t *testing.T) {
 				r.People["ann"] = person("ann", "base")
 				r.Systems["dir"].Manage = []string{"group:all", "group:app-*"}
 			},
-			live: map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:app-billing", "group:eng", "group:lunch")}},
-			want: []string{"dir ann revoke group:app-billing | not granted by any role (added outside roster)"},
+			live:      map[string][]targets.Account{"dir": {acct("ann", true, "group:all", "group:app-billing", "group:eng", "group:lunch")}},
+			want:      []string{"dir ann revoke group:app-billing | not granted by any role (added outside roster)"},
 			unmanaged: map[string]int{"dir": 2},
 		},
 		{
