@@ -2,6 +2,9 @@ package reconcile
 
 import (
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/roster-dev/roster/schema/model"
@@ -74,19 +77,33 @@ func Guard(p *Plan, limit model.MaxRevocations) error {
 }
 
 // ParseMaxRevocations reads a limit as written on the command line or in settings: a count
-// ("25") or a percentage ("10%").
+// ("25") or a percentage ("10%", "12.5%"), in decimal digits only, the percentage at most
+// 100. Anything else (NaN, Inf, exponents, signs, trailing text) is refused: a limit that
+// compares false with every count would let any plan through.
 func ParseMaxRevocations(s string) (model.MaxRevocations, error) {
-	var m model.MaxRevocations
+	bad := fmt.Errorf("%q: want a count (25) or a percentage (10%%)", s)
 	if pct, ok := strings.CutSuffix(s, "%"); ok {
-		var f float64
-		if _, err := fmt.Sscanf(pct, "%g", &f); err != nil || f < 0 || f > 100 || strings.TrimSpace(pct) != pct {
-			return m, fmt.Errorf("%q: want a count (25) or a percentage (10%%)", s)
+		if !pctRE.MatchString(pct) {
+			return model.MaxRevocations{}, bad
+		}
+		f, err := strconv.ParseFloat(pct, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 100 {
+			return model.MaxRevocations{}, bad
 		}
 		return model.MaxRevocations{Percent: f, IsPct: true}, nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s {
-		return m, fmt.Errorf("%q: want a count (25) or a percentage (10%%)", s)
+	if !countRE.MatchString(s) {
+		return model.MaxRevocations{}, bad
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return model.MaxRevocations{}, bad
 	}
 	return model.MaxRevocations{Count: n}, nil
 }
+
+// The forms settings.maxRevocations accepts (schema.cue), for the command line too.
+var (
+	countRE = regexp.MustCompile(`^[0-9]+$`)
+	pctRE   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+)

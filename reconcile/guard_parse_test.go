@@ -1,0 +1,23 @@
+package reconcile
+
+import "testing"
+
+// TestParseMaxRevocationsRefusesNonFiniteAndMalformed protects the mass-revocation guard
+// from limits that compare false with everything (NaN) or read only a prefix of what was
+// typed: each must be refused, never turned into a limit.
+func TestParseMaxRevocationsRefusesNonFiniteAndMalformed(t *testing.T) {
+	for _, bad := range []string{"NaN%", "nan%", "+NaN%", "Inf%", "+Inf%", "-Inf%", "infinity%", "1e400%", "10abc%", "0x10%", "10 %", "%", "-1%", "100.5%", "1_0%", "25x", "", " 25"} {
+		if got, err := ParseMaxRevocations(bad); err == nil {
+			t.Errorf("ParseMaxRevocations(%q) = %v, accepted", bad, got)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		want string
+	}{{"0%", "0%"}, {"10%", "10%"}, {"12.5%", "12.5%"}, {"100%", "100%"}, {"0", "0"}, {"25", "25"}} {
+		got, err := ParseMaxRevocations(tt.in)
+		if err != nil || got.String() != tt.want {
+			t.Errorf("ParseMaxRevocations(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+}
