@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
@@ -57,13 +59,16 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		rec, closeRec, err := evidenceWriter(*evidence, nil)
+		stop, evFail := stopOnFail(nil)
+		ev, err := openEvidence(*evidence, nil, evFail)
 		if err != nil {
 			return err
 		}
-		defer closeRec()
-		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems, record: rec})
+		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
 		fmt.Fprintf(e.stdout, "\n%d commits applied from %s, %d changes verified, %d failed.\n", tot.commits, o.branch, tot.changes, tot.failures)
+		if evErr := ev.Close(); evErr != nil {
+			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, auditBranch))
+		}
 		return err
 	}
 	if !*auto && !e.terminal {
@@ -106,21 +111,35 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	x := reconcile.NewExecutor(pl.live.writers)
 	x.Parallel = *parallel
 	x.Log = e.log
-	rec, closeRec, err := evidenceWriter(*evidence, nil)
+	stop, evFail := stopOnFail(nil)
+	ev, err := openEvidence(*evidence, nil, evFail)
 	if err != nil {
 		return err
 	}
-	defer closeRec()
-	x.Record = rec
+	x.Record = ev.Record
+	x.Stop = stop
 	rep, applyErr := x.Apply(ctx, p)
+	evErr := ev.Close()
 	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", rep.Summary())
 	if l := reconcile.LicenseLine(rep.Licenses(pl.repo.Settings.Licenses)); l != "" {
 		fmt.Fprintln(e.stdout, "Reclaimed "+strings.TrimPrefix(l, "Licenses: "))
 	}
-	if *evidence != "" {
+	if evErr != nil {
+		evErr = evidenceLost(evErr, rep)
+	} else if *evidence != "" {
 		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", *evidence)
 	}
-	return joinErrs(applyErr, pl.readErr)
+	return joinErrs(applyErr, evErr, pl.readErr)
+}
+
+// evidenceLost is the error of an apply whose evidence could not be written: it says so,
+// and how many changes were not started because of it.
+func evidenceLost(err error, rep *reconcile.Report) error {
+	msg := fmt.Sprintf("%v: the evidence of this apply is incomplete", err)
+	if n := notAttempted(rep); n > 0 {
+		msg += fmt.Sprintf("; roster stopped there: %d %s not attempted (the next apply finishes them)", n, plural(n, "change was", "changes were"))
+	}
+	return errors.New(msg)
 }
 
 // confirm asks on the terminal and reports whether the answer was "yes".
@@ -133,35 +152,135 @@ func confirm(e *env, question string) (bool, error) {
 	return strings.TrimSpace(line) == "yes", nil
 }
 
-// evidenceWriter returns a Record function appending JSON lines to path (none when path is
-// empty) and, when also is set, to also; each line is written whole, as soon as it is known.
-func evidenceWriter(path string, also io.Writer) (func(reconcile.Evidence), func(), error) {
-	var f *os.File
+// evidenceLog appends each change's evidence as a JSON line to a file and/or a writer
+// (stdout for revoke), each line written whole as soon as it is known. A write that fails
+// is not dropped: the first failure is kept, Close returns it, and onFail (when set) is
+// called once, so that an apply can stop starting new changes it could not record.
+type evidenceLog struct {
+	path    string // the file, for messages; "" when none
+	f       *os.File
+	also    io.Writer
+	onFail  func()
+	mu      sync.Mutex
+	err     error
+	written int // records written in full to every destination
+}
+
+// openEvidence opens path for appending (none when path is empty); also, when set, gets
+// every line too.
+func openEvidence(path string, also io.Writer, onFail func()) (*evidenceLog, error) {
+	l := &evidenceLog{path: path, also: also, onFail: onFail}
 	if path != "" {
-		var err error
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open evidence file: %w", err)
+			return nil, fmt.Errorf("open evidence file: %w", err)
+		}
+		l.f = f
+	}
+	return l, nil
+}
+
+// Record writes one evidence line; it is the executor's Record.
+func (l *evidenceLog) Record(ev reconcile.Evidence) {
+	b, err := json.Marshal(ev)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.fail(fmt.Errorf("encode evidence of %s %s: %w", ev.System, ev.Account, err))
+		return
+	}
+	b = append(b, '\n')
+	ok := true
+	if l.f != nil {
+		if err := writeAll(l.f, b); err != nil {
+			l.fail(fmt.Errorf("write evidence to %s: %w", l.path, err))
+			ok = false
 		}
 	}
-	rec := func(ev reconcile.Evidence) {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return
-		}
-		b = append(b, '\n')
-		if f != nil {
-			f.Write(b)
-		}
-		if also != nil {
-			also.Write(b)
+	if l.also != nil {
+		if err := writeAll(l.also, b); err != nil {
+			l.fail(fmt.Errorf("write evidence to stdout: %w", err))
+			ok = false
 		}
 	}
-	return rec, func() {
-		if f != nil {
-			f.Close()
+	if ok {
+		l.written++
+	}
+}
+
+func writeAll(w io.Writer, b []byte) error {
+	n, err := w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// fail keeps the first failure; the caller holds mu.
+func (l *evidenceLog) fail(err error) {
+	if l.err != nil {
+		return
+	}
+	l.err = err
+	if l.onFail != nil {
+		l.onFail()
+	}
+}
+
+// Written is how many records were written to every destination.
+func (l *evidenceLog) Written() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.written
+}
+
+// Err is the first write failure, if any.
+func (l *evidenceLog) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Close closes the file and returns the first failure to write or close it.
+func (l *evidenceLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		if err := l.f.Close(); err != nil {
+			l.fail(fmt.Errorf("close evidence file %s: %w", l.path, err))
 		}
-	}, nil
+		l.f = nil
+	}
+	return l.err
+}
+
+// stopOnFail returns a channel closed when the evidence cannot be written, merged with
+// stop (closed when stop is): an apply whose evidence is lost starts no further account.
+func stopOnFail(stop <-chan struct{}) (merged <-chan struct{}, fail func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	fail = func() { once.Do(func() { close(ch) }) }
+	if stop != nil {
+		go func() {
+			select {
+			case <-stop:
+				fail()
+			case <-ch:
+			}
+		}()
+	}
+	return ch, fail
+}
+
+// notAttempted counts the changes of p an apply did not start (no evidence).
+func notAttempted(rep *reconcile.Report) int {
+	n := 0
+	for _, ev := range rep.Evidence {
+		if ev.Result == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // joinErrs returns the non-nil errors as one, each on its own line.

@@ -93,14 +93,19 @@ func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *t
 	x := reconcile.NewExecutor(l.writers)
 	x.Log = e.log
 	x.Extra = extra
-	rec, closeRec, err := evidenceWriter(evidence, e.stdout)
+	// An emergency is not stopped by a full disk: the evidence that could not be written
+	// is reported, and the audit branch (with a remote repo) still gets all of it.
+	ev, err := openEvidence(evidence, e.stdout, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer closeRec()
-	x.Record = rec
+	x.Record = ev.Record
 	rep, applyErr := x.Apply(ctx, &plan)
-	return rep, joinErrs(applyErr, readErr)
+	var evErr error
+	if err := ev.Close(); err != nil {
+		evErr = fmt.Errorf("%v: the revocation's evidence was not all recorded there (%d of %d records written)", err, ev.Written(), len(rep.Evidence)-notAttempted(rep))
+	}
+	return rep, joinErrs(applyErr, evErr, readErr)
 }
 
 // operator names who ran the command, for the evidence.
