@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Row is one person as the export states them, in the access repo's terms.
@@ -41,6 +42,9 @@ func Read(filename string, data []byte, m *Mapping) ([]Row, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a spreadsheet's byte-order mark
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, Errors{{Pos: filename, Msg: "the export is empty"}}
+	}
+	if err := checkUTF8(filename, data); err != nil {
+		return nil, err
 	}
 	var recs []record
 	var err error
@@ -98,6 +102,41 @@ func Read(filename string, data []byte, m *Mapping) ([]Row, error) {
 		return nil, err
 	}
 	return rows, nil
+}
+
+// checkUTF8 refuses an export that is not UTF-8 (a Latin-1 or Windows-1252 spreadsheet),
+// naming each bad line: read as UTF-8 its names would become U+FFFD in the access repo.
+func checkUTF8(filename string, data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	var e errs
+	for n, line := 1, data; len(line) > 0; n++ {
+		i := bytes.IndexByte(line, '\n')
+		cur := line
+		if i >= 0 {
+			cur, line = line[:i], line[i+1:]
+		} else {
+			line = nil
+		}
+		if !utf8.Valid(cur) {
+			col := 1 + utf8.RuneCount(cur[:firstInvalid(cur)])
+			e.add(&Error{Pos: fmt.Sprintf("%s:%d:%d", filename, n, col), Msg: "not valid UTF-8 (a Latin-1 or Windows-1252 export?): export it again as UTF-8; nothing was imported"})
+		}
+	}
+	return e.err()
+}
+
+// firstInvalid is the byte offset of the first invalid UTF-8 sequence in b.
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
 }
 
 // column names the source of field f, for messages.
