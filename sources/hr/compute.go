@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/roster-dev/roster/schema/model"
 )
@@ -161,9 +162,16 @@ func Compute(repo *model.Repo, rows []Row, m *Mapping, opts Options) (*Changes, 
 			repoByEmail[k] = id
 		}
 	}
+	// Ids are compared as the targets compare account names (model.AccountKey): KWAME and
+	// kwame are one account, so one person.
+	repoByKey := make(map[string]string, len(repo.People))
+	for id := range repo.People {
+		repoByKey[model.AccountKey(id)] = id
+	}
 	// Pass 1: each row's person id, and duplicates.
 	ids := make([]string, len(rows))
 	byID := make(map[string]int, len(rows))
+	byKey := make(map[string]int, len(rows))
 	byEmail := make(map[string]int, len(rows))
 	for i, r := range rows {
 		email := strings.ToLower(r.Fields["email"])
@@ -177,11 +185,20 @@ func Compute(repo *model.Repo, rows []Row, m *Mapping, opts Options) (*Changes, 
 				id = other
 			}
 		}
-		ids[i] = id
-		if j, dup := byID[id]; dup {
-			e.addf(r.Source, "person %s is also at %s: the export lists a person twice", id, rows[j].Source)
+		if other := repoByKey[model.AccountKey(id)]; other != "" && other != id {
+			e.add(&Error{Pos: r.Source, Column: column(m, "id"), Value: id, Msg: fmt.Sprintf("the access repo has %s: ids that differ only in case are one account on the systems; use %s", other, other)})
 			continue
 		}
+		ids[i] = id
+		if j, dup := byKey[model.AccountKey(id)]; dup {
+			how := ""
+			if ids[j] != id {
+				how = " (as " + ids[j] + ": ids that differ only in case are one account)"
+			}
+			e.addf(r.Source, "person %s is also at %s%s: the export lists a person twice", id, rows[j].Source, how)
+			continue
+		}
+		byKey[model.AccountKey(id)] = i
 		if j, dup := byEmail[email]; dup && email != "" {
 			e.addf(r.Source, "email %s is also at %s: the export lists a person twice", r.Fields["email"], rows[j].Source)
 			continue
@@ -327,17 +344,22 @@ func joiner(c *Changes, m *Mapping, id string, r Row, today string) (Change, boo
 	return ch, true
 }
 
-// fileSafe makes s usable as a file name part.
+// fileSafe makes s usable as a file name part that the access repo's loader reads: letters,
+// digits, '.', '_' and '-' are kept (lower-cased), anything else becomes '-', and leading
+// dots and dashes are dropped, so that a department named ".hidden" or "../x" never makes
+// a hidden file or leaves its folder. "none" when nothing is left.
 func fileSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(s))
+	s = strings.TrimLeft(s, ".-")
 	if s == "" {
 		return "none"
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ' ' || r == ':' {
-			return '-'
-		}
-		return r
-	}, strings.ToLower(s))
+	return s
 }
 
 // diff returns the changes that make p say what r says.

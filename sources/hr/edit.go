@@ -40,6 +40,9 @@ func (c *Changes) Files(fsys fs.FS) (map[string][]byte, error) {
 		if !fs.ValidPath(name) || !strings.HasSuffix(name, ".cue") {
 			return nil, fmt.Errorf("write %s: not a .cue path inside the access repo", name)
 		}
+		if el := skippedElem(name); el != "" {
+			return nil, fmt.Errorf("write %s: the access repo's loader skips %q (hidden files and directories, cue.mod), so the change would be lost", name, el)
+		}
 		src, err := fs.ReadFile(fsys, name)
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -79,6 +82,17 @@ func (c *Changes) Files(fsys fs.FS) (map[string][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// skippedElem is the element of slash path name that makes the access repo's loader skip
+// it (a hidden file or directory, cue.mod; see schema.Load); "" when it is read.
+func skippedElem(name string) string {
+	for _, el := range strings.Split(name, "/") {
+		if strings.HasPrefix(el, ".") || el == "cue.mod" {
+			return el
+		}
+	}
+	return ""
 }
 
 // Apply writes c's files (see Files) into the access repo at dir and returns their paths,

@@ -254,7 +254,7 @@ func ParseMapping(filename string, src []byte) (*Mapping, error) {
 		e.addf(at("dateFormat"), "dateFormat %q is not a Go date layout with year, month and day (like \"2006-01-02\" or \"02/01/2006\")", m.DateFormat)
 	}
 	if strings.Count(m.File, "{") != strings.Count(m.File, "}") || !fsPathOK(strings.NewReplacer("{id}", "x", "{department}", "x", "{type}", "x").Replace(m.File)) {
-		e.addf(at("file"), "file %q: want a relative path ending in .cue, with {id}, {department} or {type}", m.File)
+		e.addf(at("file"), "file %q: want a relative path ending in .cue, with {id}, {department} or {type}, and no hidden file or directory (the loader skips those)", m.File)
 	}
 	if err := e.err(); err != nil {
 		return nil, err
@@ -320,7 +320,7 @@ func layoutOK(layout string) bool {
 }
 
 func fsPathOK(p string) bool {
-	return p != "" && path.Clean(p) == p && !strings.HasPrefix(p, "../") && !path.IsAbs(p) && strings.HasSuffix(p, ".cue")
+	return p != "" && path.Clean(p) == p && !strings.HasPrefix(p, "../") && !path.IsAbs(p) && strings.HasSuffix(p, ".cue") && skippedElem(p) == ""
 }
 
 // cueErrs turns CUE's errors into Errors at their positions in the mapping file.
