@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -70,7 +71,11 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 
 // Read parses the export. A malformed row is an *targets.InputError naming file and line.
 func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
-	data, err := fs.ReadFile(t.repo, t.path)
+	real, err := resolve(t.repo, t.path)
+	if err != nil {
+		return nil, &targets.InputError{Pos: model.Pos{File: t.path}, Msg: fmt.Sprintf("export of system %s: %v", t.system, err)}
+	}
+	data, err := fs.ReadFile(t.repo, real)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &targets.InputError{Pos: model.Pos{File: t.path}, Msg: fmt.Sprintf("export of system %s not found", t.system)}
@@ -82,6 +87,63 @@ func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
 		return nil, err
 	}
 	return &targets.Snapshot{System: t.system, Accounts: accounts}, nil
+}
+
+// maxLinks bounds the symbolic links followed resolving one path, as the kernel does.
+const maxLinks = 40
+
+// resolve follows the symbolic links of name within fsys, element by element, and returns
+// the path it names, which stays inside fsys: a link that is absolute, or climbs out of
+// the root, is refused (a csv system's path must not read /etc/… through
+// live/x.csv -> /etc/…). A file system without links (a git tree) gives name back.
+func resolve(fsys fs.FS, name string) (string, error) {
+	if _, ok := fsys.(fs.ReadLinkFS); !ok {
+		return name, nil
+	}
+	var done []string // resolved elements, each a directory inside the root (or the file)
+	todo := strings.Split(name, "/")
+	links := 0
+	for len(todo) > 0 {
+		el := todo[0]
+		todo = todo[1:]
+		switch el {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) == 0 {
+				return "", errors.New("the path leads out of the access repo")
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		cur := path.Join(append(done, el)...)
+		fi, err := fs.Lstat(fsys, cur)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return path.Join(append(append(done, el), todo...)...), nil // reported as not found
+			}
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, el)
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", errors.New("too many symbolic links (a loop?)")
+		}
+		target, err := fs.ReadLink(fsys, cur)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) || filepath.IsAbs(target) || filepath.VolumeName(target) != "" {
+			return "", fmt.Errorf("%s is a symbolic link out of the access repo", cur)
+		}
+		todo = append(strings.Split(filepath.ToSlash(target), "/"), todo...)
+	}
+	if len(done) == 0 {
+		return ".", nil
+	}
+	return path.Join(done...), nil
 }
 
 var kindRE = regexp.MustCompile(`^[a-z][A-Za-z0-9]*$`)
