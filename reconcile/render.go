@@ -49,8 +49,8 @@ func (s Summary) Words() string {
 	return strings.Join(parts, ", ")
 }
 
-// unread lists the systems that could not be read, as "name (why)".
-func (p *Plan) unread() []string {
+// Unread names the systems that could not be read (their SystemInfo has Error).
+func (p *Plan) Unread() []string {
 	var out []string
 	for _, s := range p.Systems {
 		if s.Error != "" {
@@ -68,7 +68,7 @@ func (p *Plan) summaryLine() string {
 	if w := s.Words(); w != "" {
 		out = w
 	}
-	if unread := p.unread(); len(unread) > 0 {
+	if unread := p.Unread(); len(unread) > 0 {
 		if s.Words() == "" {
 			out = "No changes on the systems read"
 		}
@@ -98,9 +98,9 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// unmanagedLine says how many entitlements the plan left alone because they are outside
+// UnmanagedLine says how many entitlements the plan left alone because they are outside
 // roster's scope; "" for none.
-func (p *Plan) unmanagedLine() string {
+func (p *Plan) UnmanagedLine() string {
 	var parts []string
 	for _, s := range p.Systems {
 		if s.Unmanaged > 0 {
@@ -166,7 +166,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    %-7s %-*s  %s\n", c.Op, width, c.Entitlement, c.Reason)
 		}
 	}
-	if unread := p.unread(); len(unread) > 0 {
+	if unread := p.Unread(); len(unread) > 0 {
 		b.WriteString("\nNot read — nothing is planned for these systems; their changes are unknown\n")
 		for _, s := range p.Systems {
 			if s.Error != "" {
@@ -211,7 +211,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	b.WriteString(p.summaryLine())
 	b.WriteString("\n")
-	if l := p.unmanagedLine(); l != "" {
+	if l := p.UnmanagedLine(); l != "" {
 		b.WriteString(l + "\n")
 	}
 	if l := LicenseLine(p.Licenses); l != "" {
@@ -226,7 +226,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n**%s**\n", mdEscape(p.heading()), p.summaryLine())
-	if unread := p.unread(); len(unread) > 0 {
+	if unread := p.Unread(); len(unread) > 0 {
 		b.WriteString("\n> [!WARNING]\n> Not read — nothing is planned for these systems; their changes are unknown:\n")
 		for _, s := range p.Systems {
 			if s.Error != "" {
@@ -234,7 +234,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			}
 		}
 	}
-	if l := p.unmanagedLine(); l != "" {
+	if l := p.UnmanagedLine(); l != "" {
 		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
 	}
 	if l := LicenseLine(p.Licenses); l != "" {

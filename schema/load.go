@@ -855,3 +855,33 @@ func refersToPeople(f *ast.File) bool {
 	ast.Walk(f, before, nil)
 	return found
 }
+
+// LoadRoles reads what a management scope depends on — the systems and roles — of the
+// repo in fsys, from the files not named like people files, without reading the people:
+// the repo at an earlier commit, for reconcile.Scopes. When those files do not evaluate on
+// their own (a role refers to people), it loads the whole repo. Nothing is validated
+// beyond the schema: an earlier commit was validated when it was applied.
+func LoadRoles(ctx context.Context, fsys fs.FS) (*model.Repo, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var files []*file
+	for _, n := range names {
+		if peopleNamed(n) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		src, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", n, err)
+		}
+		files = append(files, parseFile(n, src))
+	}
+	if r, ok := earlySystems(files); ok {
+		return r, nil
+	}
+	return Load(ctx, fsys, Options{})
+}

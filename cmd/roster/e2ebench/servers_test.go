@@ -48,6 +48,7 @@ func slapdSystem(r *roster, name string, s *testenv.Slapd) system {
 	password:  {env: %q}
 	users:     %q
 	groups:    %q
+	manage: ["group:*"] // roster owns every group here: legacy, which no role grants, is revoked
 	accountId: "id"`, s.URL, s.ServiceDN, env, s.Users, s.Groups)}
 }
 

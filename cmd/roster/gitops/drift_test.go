@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,18 @@ func (w *world) addGroup(group, uid string) {
 	req.Attribute("member", []string{"uid=" + uid + "," + w.slapd.Users})
 	if err := conn.Add(req); err != nil {
 		w.t.Fatalf("add group %s: %v", group, err)
+	}
+}
+
+// addMember adds uid to an existing group by hand.
+func (w *world) addMember(group, uid string) {
+	w.t.Helper()
+	conn := w.ldapConn()
+	defer conn.Close()
+	req := ldap.NewModifyRequest("cn="+group+","+w.slapd.Groups, nil)
+	req.Add("member", []string{"uid=" + uid + "," + w.slapd.Users})
+	if err := conn.Modify(req); err != nil {
+		w.t.Fatalf("add %s to group %s: %v", uid, group, err)
 	}
 }
 
@@ -344,19 +357,21 @@ serviceAccounts: {
 	}
 }
 
-// TestDriftOutOfBandGrant: someone adds alice to a group by hand; the scan reports it and
-// the next apply revokes it: git wins. (The group here is one no role grants; for a group
-// a role grants, see the report of this run: the scan does not report it.)
+// TestDriftOutOfBandGrant: someone adds alice by hand to eng, a group a role grants (in
+// roster's scope), and to wheel, a group no role grants (outside it). The scan reports the
+// first and the next apply revokes it: git wins; wheel is not roster's and is left alone.
 func TestDriftOutOfBandGrant(t *testing.T) {
 	w := newWorld(t)
 	w.mustRoster("apply", "--baseline", "main")
+	w.addMember("eng", "alice")
 	w.addGroup("wheel", "alice")
-	if _, _, groups := w.ldapEntry("alice"); !strings.Contains(strings.Join(groups, ","), "wheel") {
+	if _, _, groups := w.ldapEntry("alice"); !slices.Contains(groups, "eng") || !slices.Contains(groups, "wheel") {
 		t.Fatalf("alice's groups after the hand edit: %v", groups)
 	}
 
 	r := w.mustRoster("drift")
-	if !strings.Contains(r.stdout, "1 entitlements granted outside roster (the next apply revokes them: git wins):") || !strings.Contains(r.stdout, "  dir alice group:wheel\n") {
+	if !strings.Contains(r.stdout, "1 entitlement granted outside roster (the next apply revokes it: git wins):") || !strings.Contains(r.stdout, "  dir alice group:eng\n") ||
+		strings.Contains(r.stdout, "group:wheel") {
 		t.Errorf("drift output:\n%s", r.stdout)
 	}
 	if r := w.roster(t.Context(), "drift", "--detailed-exitcode"); r.code != 3 {
@@ -365,14 +380,14 @@ func TestDriftOutOfBandGrant(t *testing.T) {
 	audit := w.branchTip(auditBranch)
 
 	r = w.mustRoster("apply")
-	if _, _, groups := w.ldapEntry("alice"); strings.Join(groups, ",") != "finance" {
-		t.Errorf("alice's groups after apply: %v\n%s", groups, r.stdout)
+	if _, _, groups := w.ldapEntry("alice"); strings.Join(groups, ",") != "finance,wheel" {
+		t.Errorf("alice's groups after apply (eng revoked, wheel outside roster's scope left): %v\n%s", groups, r.stdout)
 	}
 	if w.branchTip(auditBranch) == audit {
 		t.Error("the revocation was not recorded on the audit branch")
 	}
 	evidence := w.git(w.bare, "log", "-1", "-p", "--format=%B", auditBranch)
-	if !strings.Contains(evidence, `"account":"alice"`) || !strings.Contains(evidence, `"entitlement":"group:wheel"`) || !strings.Contains(evidence, `"verified":true`) {
+	if !strings.Contains(evidence, `"account":"alice"`) || !strings.Contains(evidence, `"entitlement":"group:eng"`) || !strings.Contains(evidence, `"verified":true`) {
 		t.Errorf("audit commit of the revocation:\n%s", evidence)
 	}
 	r = w.mustRoster("drift")

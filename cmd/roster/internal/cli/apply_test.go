@@ -153,7 +153,7 @@ func TestApplyMassRevocationGuard(t *testing.T) {
 	if code != ExitFailure {
 		t.Fatalf("exit %d, want %d\n%s", code, ExitFailure, stderr)
 	}
-	for _, want := range []string{"mass-revocation guard (maxRevocations 0)", "nothing was changed", "dir: 1 of its 2 accounts would be disabled, deleted or lose an entitlement, where at most 0 may", "disable bob", "revoke  bob group:eng", "--max-revocations"} {
+	for _, want := range []string{"mass-revocation guard (maxRevocations 0)", "nothing was changed", "dir: 1 of its 2 managed accounts would be disabled, deleted or lose an entitlement, where at most 0 may", "disable bob", "revoke  bob group:eng", "--max-revocations"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, stderr)
 		}

@@ -177,6 +177,17 @@ func lastApplied(log []auditEntry) *auditEntry {
 	return nil
 }
 
+// appliedBefore returns the newest protected-branch commit the log records as applied
+// before commit (emergencies and re-plans of commit itself skipped); "" when none.
+func appliedBefore(log []auditEntry, commit string) string {
+	for i := len(log) - 1; i >= 0; i-- {
+		if !log[i].emergency && log[i].applied != commit {
+			return log[i].applied
+		}
+	}
+	return ""
+}
+
 // auditEvidence reads every evidence line on the audit branch, in file order.
 func (o *gitops) auditEvidence() ([]reconcile.Evidence, error) {
 	tip, ok, err := o.g.Branch(auditBranch)

@@ -83,16 +83,22 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 	if o != nil {
 		reg = o.reg
 	}
-	l, readErr := readSystems(ctx, e, repo, fsys, reg, names)
+	var applied *model.Repo // the last applied commit's repo, when the audit branch has one
+	if o != nil {
+		applied = o.appliedRepo(ctx)
+	}
+	l, readErr := readSystems(ctx, e, repo, applied, fsys, reg, names)
 	if l == nil {
 		return readErr
 	}
 	defer l.Close()
 	now := time.Now()
-	p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: head})
+	opts := l.options(now, head)
+	opts.Previous = applied
+	p := reconcile.Compute(repo, l.snaps, opts)
 	var prev map[string]*targets.Snapshot
-	if o != nil {
-		prev = o.appliedDesired(ctx, now)
+	if applied != nil {
+		prev = reconcile.Desired(applied, now)
 	}
 	fd := findDrift(repo, p, now, prev)
 	fd.write(e, repo)
@@ -112,6 +118,7 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 
 // drift is what the scan found.
 type drift struct {
+	plan      *reconcile.Plan               // the plan the drift was found in
 	orphans   map[string][]reconcile.Orphan // by system: accounts to propose for revocation
 	outOfBand []reconcile.Change            // entitlements added by hand; the next apply revokes them
 	owners    []ownerProposal               // service accounts whose owner left
@@ -122,8 +129,10 @@ type ownerProposal struct {
 	account, owner, manager string
 }
 
+// empty reports whether the scan found nothing to act on. Findings (unwanted access held
+// through something else) count: someone has to change their source.
 func (d *drift) empty() bool {
-	return len(d.orphans) == 0 && len(d.outOfBand) == 0 && len(d.owners) == 0
+	return len(d.orphans) == 0 && len(d.outOfBand) == 0 && len(d.owners) == 0 && len(d.plan.Findings) == 0
 }
 
 // findDrift sorts a plan's findings: orphans (less the accounts of service accounts whose
@@ -131,7 +140,7 @@ func (d *drift) empty() bool {
 // prev, when known, is what the last applied commit wants: an entitlement the plan revokes
 // that it did not want either was granted by hand, whatever role could grant it.
 func findDrift(repo *model.Repo, p *reconcile.Plan, at time.Time, prev map[string]*targets.Snapshot) *drift {
-	d := &drift{orphans: map[string][]reconcile.Orphan{}}
+	d := &drift{plan: p, orphans: map[string][]reconcile.Orphan{}}
 	ownerLeft := map[string]bool{} // system\x00account key
 	for _, id := range model.SortedKeys(repo.ServiceAccounts) {
 		sa := repo.ServiceAccounts[id]
@@ -179,6 +188,16 @@ func findDrift(repo *model.Repo, p *reconcile.Plan, at time.Time, prev map[strin
 // appliedDesired is what the last applied commit wants at at; nil when nothing was applied
 // or it cannot be read (then grants made by hand are told by the plan's reasons alone).
 func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*targets.Snapshot {
+	repo := o.appliedRepo(ctx)
+	if repo == nil {
+		return nil
+	}
+	return reconcile.Desired(repo, at)
+}
+
+// appliedRepo is the repo at the last commit the audit branch records as applied; nil when
+// there is none or it cannot be read.
+func (o *gitops) appliedRepo(ctx context.Context) *model.Repo {
 	log, err := o.auditLog()
 	last := lastApplied(log)
 	if err != nil || last == nil {
@@ -188,24 +207,51 @@ func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*t
 	if err != nil {
 		return nil
 	}
-	return reconcile.Desired(repo, at)
+	return repo
 }
 
 func (d *drift) write(e *env, repo *model.Repo) {
+	defer func() {
+		if l := d.plan.UnmanagedLine(); l != "" {
+			fmt.Fprintln(e.stdout, l)
+		}
+	}()
+	if unread := d.plan.Unread(); len(unread) > 0 {
+		fmt.Fprintf(e.stdout, "Not read, so their drift is unknown: %s\n", strings.Join(unread, ", "))
+		for _, s := range d.plan.Systems {
+			if s.Error != "" {
+				fmt.Fprintf(e.stdout, "  %s: %s\n", s.Name, s.Error)
+			}
+		}
+	}
 	if d.empty() {
+		if len(d.plan.Unread()) > 0 {
+			fmt.Fprintln(e.stdout, "No drift on the systems read: every live account there belongs to a person, a service account or an ignore rule, and holds only what roles grant.")
+			return
+		}
 		fmt.Fprintln(e.stdout, "No drift: every live account belongs to a person, a service account or an ignore rule, and holds only what roles grant.")
 		return
 	}
 	for _, sys := range model.SortedKeys(d.orphans) {
-		fmt.Fprintf(e.stdout, "%s: %d orphaned accounts\n", sys, len(d.orphans[sys]))
+		fmt.Fprintf(e.stdout, "%s: %s\n", sys, countNoun(len(d.orphans[sys]), "orphaned account", "orphaned accounts"))
 		for _, o := range d.orphans[sys] {
 			fmt.Fprintf(e.stdout, "  %-24s %-8s %s  (%s)\n", o.Account, status(o.Enabled), strings.Join(o.Entitlements, ","), o.Reason)
 		}
 	}
 	if len(d.outOfBand) > 0 {
-		fmt.Fprintf(e.stdout, "%d entitlements granted outside roster (the next apply revokes them: git wins):\n", len(d.outOfBand))
+		them := "them"
+		if len(d.outOfBand) == 1 {
+			them = "it"
+		}
+		fmt.Fprintf(e.stdout, "%s granted outside roster (the next apply revokes %s: git wins):\n", countNoun(len(d.outOfBand), "entitlement", "entitlements"), them)
 		for _, c := range d.outOfBand {
 			fmt.Fprintf(e.stdout, "  %s %s %s\n", c.System, c.Account, c.Entitlement)
+		}
+	}
+	if fs := d.plan.Findings; len(fs) > 0 {
+		fmt.Fprintf(e.stdout, "%s held through something else (no change of roster's removes it: change its source):\n", countNoun(len(fs), "entitlement", "entitlements"))
+		for _, f := range fs {
+			fmt.Fprintf(e.stdout, "  %s %s %s via %s\n", f.System, f.Account, f.Entitlement, f.Via)
 		}
 	}
 	for _, op := range d.owners {

@@ -142,7 +142,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			}
 		}
 		subject := fmt.Sprintf("%s %q", short(c.Hash), firstLine(c.Message))
-		if err := o.applyCommit(ctx, e, repo, c.Hash, subject, ap, at, opts, &tot); err != nil {
+		if err := o.applyCommit(ctx, e, repo, base, c.Hash, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
 		base = repo
@@ -160,7 +160,13 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			ap.pr = &forge.PR{Number: last.pr}
 		}
 		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.applied), at.In(repo.Settings.Location).Format(time.RFC3339))
-		if err := o.applyCommit(ctx, e, repo, last.applied, subject, ap, at, opts, &tot); err != nil {
+		// The scope stays that of the commit applied before too, so that a system that
+		// was down when a role was removed still has the role's grants revoked.
+		var prev *model.Repo
+		if before := appliedBefore(log, last.applied); before != "" {
+			prev, _ = o.load(ctx, before)
+		}
+		if err := o.applyCommit(ctx, e, repo, prev, last.applied, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -171,9 +177,11 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 }
 
 // applyCommit plans repo (the access repo at commit) against the live systems, applies and
-// verifies the plan, and records the evidence. A commit is recorded even when it changes
+// verifies the plan, and records the evidence. prev is the repo at the commit applied
+// before (nil when unknown): what its roles granted stays in the default scope, so a
+// removed role's grants are revoked. A commit is recorded even when it changes
 // nothing, so that the next run starts after it; a re-plan that changes nothing is not.
-func (o *gitops) applyCommit(ctx context.Context, e *env, repo *model.Repo, commit, subject string, ap *approval, at time.Time, opts gitApply, tot *applyTotals) error {
+func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo, commit, subject string, ap *approval, at time.Time, opts gitApply, tot *applyTotals) error {
 	fsys, err := o.g.FS(commit)
 	if err != nil {
 		return err
@@ -183,12 +191,14 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo *model.Repo, comm
 		return err
 	}
 	repo = withTerminations(repo, opts.holds)
-	l, readErr := readSystems(ctx, e, repo, fsys, o.reg, names)
+	l, readErr := readSystems(ctx, e, repo, prev, fsys, o.reg, names)
 	if l == nil {
 		return readErr
 	}
 	defer l.Close()
-	p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: at, Caps: l.caps, Commit: commit})
+	popts := l.options(at, commit)
+	popts.Previous = prev
+	p := reconcile.Compute(repo, l.snaps, popts)
 	tot.orphans, tot.manual = len(p.Orphans), 0
 	toApply := 0
 	for _, c := range p.Changes {

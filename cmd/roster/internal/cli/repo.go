@@ -150,6 +150,16 @@ type live struct {
 	caps    map[string]reconcile.Caps
 	writers map[string]targets.Writer
 	closers []targets.Closer
+	// scopes are the management scopes the systems were read with; unread says why each
+	// system that could not be read was not.
+	scopes map[string]targets.Scope
+	unread map[string]string
+}
+
+// options are the plan options for what l read: the scopes it was read with and the
+// systems it could not read.
+func (l *live) options(at time.Time, commit string) reconcile.Options {
+	return reconcile.Options{At: at, Commit: commit, Caps: l.caps, Scopes: l.scopes, Unread: l.unread}
 }
 
 // Close releases the connections.
@@ -164,15 +174,29 @@ func (l *live) Close() {
 
 // readSystems connects to each system and reads a snapshot, in parallel. A system that
 // fails does not stop the others: its error is gathered and the rest are returned. Input
-// errors (a malformed export) are returned as exit code 2, with nothing else.
-func readSystems(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string) (*live, error) {
-	return readLive(ctx, e, repo, fsys, reg, names, func(ctx context.Context, _ *model.System, t targets.Target) (*targets.Snapshot, error) {
+// errors (a malformed export) are returned as exit code 2, with nothing else. Each system
+// is read within its management scope (reconcile.Scopes of repo and prev, the repo at the
+// commit applied before, or nil): a target that can read only the scope's entitlements
+// (targets.ScopedReader) does.
+//
+// A repo without roles (a caller that knows only the systems yet) is read in full, and
+// the plan computes the scopes from the whole repo.
+func readSystems(ctx context.Context, e *env, repo, prev *model.Repo, fsys fs.FS, reg *targets.Registry, names []string) (*live, error) {
+	var scopes map[string]targets.Scope
+	if repo.Roles != nil {
+		scopes = reconcile.Scopes(repo, prev)
+	}
+	return readLive(ctx, e, repo, scopes, fsys, reg, names, func(ctx context.Context, sys *model.System, t targets.Target) (*targets.Snapshot, error) {
+		if sr, ok := t.(targets.ScopedReader); ok && scopes != nil && !scopes[sys.ID].All {
+			return sr.ReadScope(ctx, scopes[sys.ID])
+		}
 		return t.Read(ctx)
 	})
 }
 
-// readLive is readSystems with the way each opened system is read given by read.
-func readLive(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string,
+// readLive is readSystems with the scopes given and the way each opened system is read
+// given by read.
+func readLive(ctx context.Context, e *env, repo *model.Repo, scopes map[string]targets.Scope, fsys fs.FS, reg *targets.Registry, names []string,
 	read func(context.Context, *model.System, targets.Target) (*targets.Snapshot, error)) (*live, error) {
 	snaps := make([]*targets.Snapshot, len(names))
 	opened := make([]targets.Target, len(names))
@@ -202,7 +226,8 @@ func readLive(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *ta
 		}()
 	}
 	wg.Wait()
-	l := &live{snaps: map[string]*targets.Snapshot{}, caps: map[string]reconcile.Caps{}, writers: map[string]targets.Writer{}}
+	l := &live{snaps: map[string]*targets.Snapshot{}, caps: map[string]reconcile.Caps{}, writers: map[string]targets.Writer{},
+		scopes: scopes, unread: map[string]string{}}
 	for i := range names {
 		if c, ok := opened[i].(targets.Closer); ok {
 			l.closers = append(l.closers, c)
@@ -224,6 +249,7 @@ func readLive(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *ta
 			inputErrs = append(inputErrs, errs[i])
 		default:
 			runErrs = append(runErrs, errs[i])
+			l.unread[name] = errs[i].Error()
 		}
 	}
 	if len(inputErrs) > 0 {
@@ -279,6 +305,7 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 	}
 	var early chan reading
 	var earlyRepo *model.Repo
+	var prev *model.Repo // the repo at the commit applied before, for the default scopes
 	startReading := func(r *model.Repo, fsys fs.FS) {
 		names, err := selectSystems(r, f.systems)
 		if err != nil {
@@ -288,7 +315,7 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 		early = ch
 		go func() {
 			var rd reading
-			rd.l, rd.err = readSystems(ctx, e, r, fsys, reg, names)
+			rd.l, rd.err = readSystems(ctx, e, r, prev, fsys, reg, names)
 			ch <- rd
 		}()
 	}
@@ -301,13 +328,14 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 	if err != nil {
 		return nil, err
 	}
+	prev = previousRepo(ctx, e, src)
 	repo, err := loadSource(ctx, e, src, reg, nil, func(r *model.Repo, fsys fs.FS) {
 		// The systems are known before the people: start reading them now.
 		earlyRepo = r
 		startReading(r, fsys)
 	}, func(r *model.Repo, fsys fs.FS) {
 		if early != nil && schema.SameSystems(earlyRepo.Systems, r.Systems) &&
-			reconcile.SameScopes(reconcile.Scopes(earlyRepo, nil), reconcile.Scopes(r, nil)) {
+			reconcile.SameScopes(reconcile.Scopes(earlyRepo, prev), reconcile.Scopes(r, prev)) {
 			return
 		}
 		if early != nil {
@@ -337,7 +365,9 @@ func makePlan(ctx context.Context, e *env, f *planFlags, edit func(*model.Repo) 
 		}
 	}
 	start := time.Now()
-	p := reconcile.Compute(repo, rd.l.snaps, reconcile.Options{At: when, Caps: rd.l.caps, Commit: src.commit})
+	opts := rd.l.options(when, src.commit)
+	opts.Previous = prev
+	p := reconcile.Compute(repo, rd.l.snaps, opts)
 	e.log.Info("computed plan", "changes", len(p.Changes), "orphans", len(p.Orphans), "elapsed", time.Since(start).Round(time.Millisecond))
 	return &planned{repo: repo, src: src, live: rd.l, plan: p, readErr: rd.err}, nil
 }

@@ -345,7 +345,7 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			l, err := readSystems(ctx, e, repo, src.fsys, reg, []string{name})
+			l, err := readSystems(ctx, e, repo, nil, src.fsys, reg, []string{name})
 			results[i] = result{l, err}
 		}()
 	}

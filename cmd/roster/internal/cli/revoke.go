@@ -81,7 +81,7 @@ func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *t
 		return nil, readErr
 	}
 	defer l.Close()
-	full := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: commit})
+	full := reconcile.Compute(repo, l.snaps, l.options(now, commit))
 	// Only this person's accounts, without the mass-revocation guard.
 	plan := *full
 	plan.Changes = nil
@@ -121,7 +121,7 @@ func operator(e *env) string {
 // readAccountsOf is readSystems for one person: writable systems are asked for that
 // person's account only; read-only ones (local exports) are read whole.
 func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string, p *model.Person) (*live, error) {
-	return readLive(ctx, e, repo, fsys, reg, names, func(ctx context.Context, sys *model.System, t targets.Target) (*targets.Snapshot, error) {
+	return readLive(ctx, e, repo, reconcile.Scopes(repo, nil), fsys, reg, names, func(ctx context.Context, sys *model.System, t targets.Target) (*targets.Snapshot, error) {
 		w, ok := t.(targets.Writer)
 		if !ok {
 			return t.Read(ctx)

@@ -167,16 +167,23 @@ func (d *daemon) drift(ctx context.Context) {
 			return err
 		}
 		head, repo := t.commit, t.repo
-		l, readErr := readSystems(ctx, d.e, repo, t.fsys, o.reg, model.SortedKeys(repo.Systems))
+		applied := o.appliedRepo(ctx)
+		l, readErr := readSystems(ctx, d.e, repo, applied, t.fsys, o.reg, model.SortedKeys(repo.Systems))
 		if l == nil {
 			return readErr
 		}
 		defer l.Close()
 		now := time.Now()
-		p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: now, Caps: l.caps, Commit: head})
+		opts := l.options(now, head)
+		opts.Previous = applied
+		p := reconcile.Compute(repo, l.snaps, opts)
+		var wanted map[string]*targets.Snapshot
+		if applied != nil {
+			wanted = reconcile.Desired(applied, now)
+		}
 		quiet := *d.e
 		quiet.stdout = io.Discard
-		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now, o.appliedDesired(ctx, now)), now), readErr)
+		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now, wanted), now), readErr)
 	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -106,7 +106,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	in.snaps, in.caps = l.snaps, l.caps
 	in.names = names
 	in.unread = unreadSystems(names, l.snaps, readErr)
-	in.plan = reconcile.Compute(in.repo, l.snaps, reconcile.Options{At: at, Caps: l.caps, Commit: src.commit})
+	in.plan = reconcile.Compute(in.repo, l.snaps, l.options(at, src.commit))
 	st := computeStatus(in)
 	if *format == "json" {
 		err = writeJSON(e.stdout, st)

@@ -339,7 +339,7 @@ func (w *watcher) run(ctx context.Context) (*watchResult, error) {
 	}
 	defer l.Close()
 	when, _ := parseAt(w.pf.at, repo.Settings.Location, time.Now())
-	p := reconcile.Compute(repo, l.snaps, reconcile.Options{At: when, Caps: l.caps})
+	p := reconcile.Compute(repo, l.snaps, l.options(when, ""))
 	res.planned = true
 	res.summary = planSummary(p)
 	for _, c := range p.Changes {
@@ -373,7 +373,7 @@ func (w *watcher) startReading(ctx context.Context, systems map[string]*model.Sy
 	r := &liveReading{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.l, r.err = readSystems(ctx, w.e, repo, fsys, w.reg, names)
+		r.l, r.err = readSystems(ctx, w.e, repo, nil, fsys, w.reg, names)
 	}()
 	return r
 }
