@@ -325,6 +325,22 @@ func TestCheck(t *testing.T) {
 			want: [][2]string{{"userBase", `unknown setting "userBase" for an ldap system (known: url, bindDN, password, users, groups, tls, dialect, upnSuffix)`}}},
 		{name: "ad without tls", change: func(m map[string]any) { m["dialect"] = "ad" },
 			want: [][2]string{{"url", "Active Directory accepts new accounts' passwords only over TLS: use ldaps:// (or add tls: {} for StartTLS)"}}},
+		{name: "plain ldap to another host", change: func(m map[string]any) { m["url"] = "ldap://dir.acme.example" },
+			want: [][2]string{{"url", clearTextMsg("ldap://dir.acme.example", "dir.acme.example")}}},
+		{name: "plain ldap to another host's address", change: func(m map[string]any) { m["url"] = "ldap://10.1.2.3:389" },
+			want: [][2]string{{"url", clearTextMsg("ldap://10.1.2.3:389", "10.1.2.3")}}},
+		{name: "plain ldap to a name that only starts like loopback", change: func(m map[string]any) { m["url"] = "ldap://127.0.0.1.nip.io" },
+			want: [][2]string{{"url", clearTextMsg("ldap://127.0.0.1.nip.io", "127.0.0.1.nip.io")}}},
+		{name: "ad over plain ldap to another host says it once", change: func(m map[string]any) {
+			m["dialect"], m["url"] = "ad", "ldap://dc1.acme.test"
+		}, want: [][2]string{{"url", clearTextMsg("ldap://dc1.acme.test", "dc1.acme.test")}}},
+		{name: "plain ldap with StartTLS to another host", change: func(m map[string]any) {
+			m["url"], m["tls"] = "ldap://dir.acme.example", map[string]any{}
+		}},
+		{name: "ldaps to another host", change: func(m map[string]any) { m["url"] = "ldaps://dir.acme.example" }},
+		{name: "plain ldap to localhost", change: func(m map[string]any) { m["url"] = "ldap://LocalHost:3890" }},
+		{name: "plain ldap to 127.0.0.0/8", change: func(m map[string]any) { m["url"] = "ldap://127.9.8.7" }},
+		{name: "plain ldap to ::1", change: func(m map[string]any) { m["url"] = "ldap://[::1]:3890" }},
 		{name: "upnSuffix on openldap", change: func(m map[string]any) { m["upnSuffix"] = "acme.test" },
 			want: [][2]string{{"upnSuffix", `upnSuffix applies only to dialect "ad"`}}},
 		{name: "ad users without dc", change: func(m map[string]any) {
@@ -340,6 +356,44 @@ func TestCheck(t *testing.T) {
 				t.Errorf("check:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// clearTextMsg is check's message for a simple bind over plain LDAP to another machine.
+func clearTextMsg(url, host string) string {
+	return fmt.Sprintf("url %q: a simple bind over plain ldap:// would send the password to %s unencrypted: use ldaps://, or add tls: {} for StartTLS (plain ldap:// is allowed only to this machine: localhost, 127.0.0.0/8, ::1)", url, host)
+}
+
+// TestPasswordNeverInClearToAnotherHost: a target whose simple bind would send the
+// password over plain ldap:// to another machine is refused when it is built, before any
+// connection, with an error naming the system and the setting that is not worth retrying.
+func TestPasswordNeverInClearToAnotherHost(t *testing.T) {
+	for _, secret := range []model.Secret{{Env: "DIR_PASSWORD"}, {File: "/run/secrets/dir-password"}} {
+		sys := slapdSystem(shared)
+		sys.Config["url"] = "ldap://dir.acme.example:389"
+		sys.Config["password"] = secret
+		env := envWith(shared.ServicePassword)
+		env.ReadFile = func(string) ([]byte, error) { return []byte(shared.ServicePassword), nil }
+		tg, err := Type.New(sys, env)
+		if err == nil {
+			tg.(*Target).Close()
+			t.Fatalf("password %s: a target binding in clear text to dir.acme.example was built", secret)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "system dir: url: ") || !strings.Contains(msg, "unencrypted") || !strings.Contains(msg, "tls: {}") {
+			t.Errorf("password %s: error %q does not name the system, the setting and the way out", secret, msg)
+		}
+		if strings.Contains(msg, shared.ServicePassword) {
+			t.Errorf("password %s: error shows the password", secret)
+		}
+		if targets.IsTransient(err) {
+			t.Errorf("password %s: a refused configuration is not transient: %v", secret, err)
+		}
+	}
+	// The same directory on this machine is fine.
+	tg := openTarget(t, slapdSystem(shared), shared.ServicePassword)
+	if _, err := tg.Read(ctxFor(t)); err != nil {
+		t.Fatalf("plain ldap:// to %s: %v", shared.URL, err)
 	}
 }
 
