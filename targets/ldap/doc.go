@@ -16,7 +16,10 @@
 //
 // With an ldaps:// URL the connection is TLS from the start; with ldap:// and a tls block it
 // is upgraded by StartTLS. caFile is read when the target is built; a relative path is taken
-// from the access repo's root. Certificates are always verified.
+// from the access repo's root. Certificates are always verified. Plain ldap:// without a tls
+// block is refused (when the system is checked, before any connection) unless the host is
+// this machine (localhost, 127.0.0.0/8, ::1): the simple bind would carry the password
+// unencrypted across the network.
 //
 // OpenLDAP: an account is the inetOrgPerson entry uid=<account>,<users> (cn, sn, givenName,
 // mail and uid come from the person's profile; no password is set: the organisation's own

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -101,7 +102,7 @@ func check(sys *model.System) [][2]string {
 			add("dialect", "dialect %q: want \"openldap\" or \"ad\"", d)
 		}
 	}
-	scheme := ""
+	scheme, host := "", ""
 	if u, ok := str("url"); !ok {
 		if _, present := sys.Config["url"]; !present {
 			add("url", "an ldap system needs url, e.g. \"ldaps://dir.acme.example\"")
@@ -111,7 +112,7 @@ func check(sys *model.System) [][2]string {
 	} else if pu.User != nil {
 		add("url", "url must not hold credentials: use bindDN and password")
 	} else {
-		scheme = pu.Scheme
+		scheme, host = pu.Scheme, pu.Hostname()
 	}
 	for _, key := range []string{"bindDN", "users", "groups"} {
 		v, ok := str(key)
@@ -158,7 +159,12 @@ func check(sys *model.System) [][2]string {
 			add("upnSuffix", "upnSuffix %q: want a domain such as acme.example", s)
 		}
 	}
-	if dialect == AD && scheme == "ldap" && !hasTLS {
+	switch {
+	case scheme == "ldap" && !hasTLS && !isLoopback(host):
+		// The password is always a secret reference (never a literal): a simple bind
+		// would carry it in the clear across the network.
+		add("url", "url %q: a simple bind over plain ldap:// would send the password to %s unencrypted: use ldaps://, or add tls: {} for StartTLS (plain ldap:// is allowed only to this machine: localhost, 127.0.0.0/8, ::1)", sys.Config["url"], host)
+	case dialect == AD && scheme == "ldap" && !hasTLS:
 		add("url", "Active Directory accepts new accounts' passwords only over TLS: use ldaps:// (or add tls: {} for StartTLS)")
 	}
 	if dialect == AD && sys.Config["upnSuffix"] == nil {
@@ -229,6 +235,16 @@ func tlsConfig(host string, m map[string]any, env targets.Env) (*tls.Config, err
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// isLoopback reports whether host (a URL's hostname) is this machine: localhost, or an
+// address in 127.0.0.0/8 or ::1. Names are not resolved: only "localhost" is taken on trust.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // domainOf is the DNS domain of a DN's dc= parts: dc=acme,dc=test → acme.test.
