@@ -132,6 +132,9 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 					want = strings.Join(kinds, ", ")
 				}
 				l.add(g.Pos, gpath(), "system %q (type %s) has no entitlement kind %q (it has: %s)", g.System, sys.Type, g.Kind, want)
+			} else if sys.Manage != nil && !manages(sys.Manage, g.Entitlement()) {
+				l.add(g.Pos, gpath(), "%s is outside systems.%s.manage (%s): roster would never grant it; widen manage or drop the grant",
+					g.Entitlement(), sel(g.System), strings.Join(sys.Manage, ", "))
 			}
 		}
 	}
@@ -387,6 +390,16 @@ func isSecretField(name string) bool {
 		return true
 	}
 	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+}
+
+// manages reports whether one of a system's manage patterns matches ent.
+func manages(patterns []string, ent string) bool {
+	for _, p := range patterns {
+		if p == "*" || model.Glob(p, ent) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
