@@ -185,6 +185,9 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 			return r.errorf("open cached clone of %s in %s (remove the directory to clone afresh): %w", r.name, r.dir, err)
 		}
 		r.repo = repo
+		if err := r.forgetCredentials(); err != nil {
+			return err
+		}
 		return r.Fetch(ctx)
 	}
 
@@ -202,7 +205,9 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 	if err != nil {
 		return r.errorf("clone %s: %w", r.name, err)
 	}
-	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: originName, URLs: []string{rawURL}, Fetch: fetchSpecs}); err != nil {
+	// The cache's config names the remote without credentials: they stay in memory (r.url)
+	// and go with each request (authFor), never on disk.
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: originName, URLs: []string{withoutCredentials(rawURL)}, Fetch: fetchSpecs}); err != nil {
 		return r.errorf("clone %s: %w", r.name, err)
 	}
 	r.repo = repo
@@ -219,6 +224,51 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 		return r.errorf("open cached clone of %s in %s: %w", r.name, r.dir, err)
 	}
 	return nil
+}
+
+// forgetCredentials rewrites the cached clone's remote URL without credentials, for a
+// cache written before roster stopped storing them.
+func (r *Repo) forgetCredentials() error {
+	cfg, err := r.repo.Config()
+	if err != nil {
+		return r.errorf("read the config of the cached clone of %s: %w", r.name, err)
+	}
+	rem, ok := cfg.Remotes[originName]
+	if !ok {
+		return nil
+	}
+	changed := false
+	for i, u := range rem.URLs {
+		if clean := withoutCredentials(u); clean != u {
+			rem.URLs[i], changed = clean, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.repo.SetConfig(cfg); err != nil {
+		return r.errorf("remove the credentials from the cached clone of %s: %w", r.name, err)
+	}
+	return nil
+}
+
+// withoutCredentials is a URL without its password, and for http(s) without a user name
+// either (GitHub takes a token there); an ssh user name is a login and stays.
+func withoutCredentials(spec string) string {
+	u, err := url.Parse(spec)
+	if err != nil || u.User == nil || !strings.Contains(spec, "://") {
+		return spec
+	}
+	switch {
+	case u.Scheme == "http" || u.Scheme == "https":
+		u.User = nil
+	default:
+		if _, has := u.User.Password(); !has {
+			return spec
+		}
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
 }
 
 // openBare opens a bare repository keeping its pack files open between reads: a walk over
@@ -425,7 +475,7 @@ func (r *Repo) fetchLocked(ctx context.Context, verb string) error {
 	// Listing first tells the remote's default branch, which a fetch does not keep.
 	refs, err := rem.ListContext(ctx, &gogit.ListOptions{Auth: auth})
 	if err != nil {
-		return r.errorf("%s %s: %w%s", verb, r.name, err, authHint(err, r.opts))
+		return r.errorf("%s %s: %w%s", verb, r.name, quiet(err), authHint(err, r.url, r.opts))
 	}
 	var remoteHead string
 	for _, ref := range refs {
@@ -442,7 +492,7 @@ func (r *Repo) fetchLocked(ctx context.Context, verb string) error {
 		Tags:       gogit.NoTags, // the tag refspec above fetches them all
 	})
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		return r.errorf("%s %s: %w%s", verb, r.name, err, authHint(err, r.opts))
+		return r.errorf("%s %s: %w%s", verb, r.name, quiet(err), authHint(err, r.url, r.opts))
 	}
 
 	r.defaultBranch = ""
@@ -490,6 +540,11 @@ func authFor(rawURL string, o Options) (transport.AuthMethod, error) {
 		if o.Token != "" {
 			return &githttp.BasicAuth{Username: "x-access-token", Password: o.Token}, nil
 		}
+		if ep.User != "" {
+			// Credentials in the URL: the cache's config does not keep them, so they are
+			// sent from here (as go-git would from the URL).
+			return &githttp.BasicAuth{Username: ep.User, Password: ep.Password}, nil
+		}
 	case "ssh":
 		user := ep.User
 		if user == "" {
@@ -530,16 +585,46 @@ func authFor(rawURL string, o Options) (transport.AuthMethod, error) {
 	return nil, nil
 }
 
-// authHint says which credentials a refused request carried.
-func authHint(err error, o Options) string {
+// authHint says which credentials a refused request carried: the token, else those in
+// the URL, else none.
+func authHint(err error, rawURL string, o Options) string {
 	if !errors.Is(err, transport.ErrAuthenticationRequired) && !errors.Is(err, transport.ErrAuthorizationFailed) {
 		return ""
 	}
-	if o.Token == "" {
-		return " (no token given)"
+	switch {
+	case o.Token != "":
+		return " (the token was not accepted)"
+	case urlHasCredentials(rawURL):
+		return " (the credentials in the URL were not accepted)"
 	}
-	return " (the token was not accepted)"
+	return " (no token given)"
 }
+
+func urlHasCredentials(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.User != nil && strings.Contains(rawURL, "://") && (u.User.Username() != "" || func() bool { _, has := u.User.Password(); return has }())
+}
+
+// quiet drops what the server said with a refusal or a not-found (go-git puts the
+// response body into the error): a misconfigured server or proxy may echo the request's
+// Authorization header there. The error keeps its kind for errors.Is.
+func quiet(err error) error {
+	for _, kind := range []error{transport.ErrAuthenticationRequired, transport.ErrAuthorizationFailed, transport.ErrRepositoryNotFound} {
+		if errors.Is(err, kind) {
+			return &quietError{kind: kind, err: err}
+		}
+	}
+	return err
+}
+
+// quietError shows only its kind; Unwrap gives the original for errors.Is and errors.As,
+// whose message must not be printed.
+type quietError struct {
+	kind, err error
+}
+
+func (e *quietError) Error() string { return e.kind.Error() }
+func (e *quietError) Unwrap() error { return e.err }
 
 // redactURL hides a URL's password, and for http(s) a lone user name too (GitHub accepts a
 // token there).

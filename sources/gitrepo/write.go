@@ -282,7 +282,11 @@ func (r *Repo) Push(ctx context.Context, branch string, force bool) error {
 	if err != nil {
 		return r.errorf("push %s to %s: no local branch %s: %w", branch, to, branch, err)
 	}
-	auth, err := authFor(rem.Config().URLs[0], r.opts)
+	pushURL := rem.Config().URLs[0]
+	if r.Remote() {
+		pushURL = r.url // with its credentials, which the cache's config does not keep
+	}
+	auth, err := authFor(pushURL, r.opts)
 	if err != nil {
 		return r.errorf("push %s to %s: %w", branch, to, err)
 	}
@@ -298,7 +302,7 @@ func (r *Repo) Push(ctx context.Context, branch string, force bool) error {
 	case rejected(err):
 		return r.errorf("push %s to %s: %w: %w", branch, to, ErrRejected, err)
 	default:
-		return r.errorf("push %s to %s: %w%s", branch, to, err, authHint(err, r.opts))
+		return r.errorf("push %s to %s: %w%s", branch, to, quiet(err), authHint(err, pushURL, r.opts))
 	}
 	tracking := plumbing.NewHashReference(plumbing.NewRemoteReferenceName(originName, branch), local.Hash())
 	if err := r.repo.Storer.SetReference(tracking); err != nil {
