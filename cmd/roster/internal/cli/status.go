@@ -106,6 +106,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	in.snaps, in.caps = l.snaps, l.caps
 	in.names = names
 	in.unread = unreadSystems(names, l.snaps, readErr)
+	in.scopes = l.scopes
 	in.plan = reconcile.Compute(in.repo, l.snaps, l.options(at, src.commit))
 	st := computeStatus(in)
 	if *format == "json" {
@@ -158,7 +159,8 @@ type statusInput struct {
 	names     []string // the systems asked about, sorted
 	snaps     map[string]*targets.Snapshot
 	caps      map[string]reconcile.Caps
-	unread    map[string]string // systems that could not be read, and why
+	unread    map[string]string        // systems that could not be read, and why
+	scopes    map[string]targets.Scope // what roster manages on each system
 	plan      *reconcile.Plan
 	audit     *auditIndex // nil without audit data
 	auditNote string      // why there is none
@@ -203,6 +205,11 @@ type systemStatus struct {
 	// Error is the newest evidence's error when State is failed, or why the system could
 	// not be read.
 	Error string `json:"error,omitempty"`
+	// Unmanaged are the entitlements the live account holds outside roster's scope: left
+	// in place (deleting the account removes them where the system does).
+	Unmanaged []string `json:"unmanaged,omitempty"`
+	// Findings are unwanted entitlements held through something else, with their source.
+	Findings []reconcile.Finding `json:"findings,omitempty"`
 }
 
 var stateWords = map[string]string{
@@ -264,6 +271,19 @@ func computeStatus(in statusInput) *personStatus {
 					liveAcc = &snap.Accounts[i]
 					ss.Account = liveAcc.ID
 				}
+			}
+		}
+		if liveAcc != nil {
+			scope := in.scopes[sysID]
+			for _, e := range liveAcc.Entitlements {
+				if !scope.Manages(e) {
+					ss.Unmanaged = append(ss.Unmanaged, e)
+				}
+			}
+		}
+		for _, f := range in.plan.Findings {
+			if f.System == sysID && f.Person == p.ID {
+				ss.Findings = append(ss.Findings, f)
 			}
 		}
 		_, reaches := acc.Grants[sysID]
@@ -343,7 +363,13 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 	}
 	// Only a deletion left of an account that is disabled and holds nothing: access is
 	// closed; the deletion after deleteAfterDays is housekeeping.
-	housekeeping := len(ss.Pending) > 0 && liveAcc != nil && !liveAcc.Enabled && len(liveAcc.Entitlements) == 0
+	// Entitlements outside roster's scope are left in place (ss.Unmanaged): they do not keep
+	// the offboarding open.
+	managed := 0
+	if liveAcc != nil {
+		managed = len(liveAcc.Entitlements) - len(ss.Unmanaged)
+	}
+	housekeeping := len(ss.Pending) > 0 && liveAcc != nil && !liveAcc.Enabled && managed == 0
 	for _, c := range ss.Pending {
 		if c.Op != targets.OpDelete {
 			housekeeping = false
@@ -371,7 +397,7 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 		ss.Detail = fmt.Sprintf("%s; roster has not applied: %s", what, taskWords(ss.Pending))
 	case liveAcc == nil && len(evs) == 0:
 		ss.State, ss.Detail = stateNothing, "no account"
-	case liveAcc != nil && (liveAcc.Enabled || len(liveAcc.Entitlements) > 0):
+	case liveAcc != nil && (liveAcc.Enabled || managed > 0):
 		// Open although roster plans nothing here: an ignore rule, or someone else's
 		// account by that name. Access is not closed, whatever the plan says.
 		ss.State = stateOpen
@@ -392,8 +418,10 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 		switch {
 		case liveAcc == nil:
 			ss.Detail += "; the account is gone"
-		case housekeeping:
+		case housekeeping && managed == len(liveAcc.Entitlements):
 			ss.Detail += "; disabled, holds nothing, to be deleted"
+		case housekeeping:
+			ss.Detail += "; disabled, holds nothing roster manages, to be deleted"
 		default:
 			ss.Detail += "; " + accountWords(liveAcc)
 		}
@@ -503,6 +531,12 @@ func (st *personStatus) writeText(w io.Writer) error {
 		}
 		if ss.State == stateFailed && ss.Error != "" {
 			fmt.Fprintf(&b, "  %-*s  error: %s\n", sw+aw+tw+4, "", ss.Error)
+		}
+		if len(ss.Unmanaged) > 0 {
+			fmt.Fprintf(&b, "  %-*s  left in place: outside roster's scope: %s\n", sw+aw+tw+4, "", strings.Join(ss.Unmanaged, ", "))
+		}
+		for _, f := range ss.Findings {
+			fmt.Fprintf(&b, "  %-*s  finding: holds %s through %s: change it there\n", sw+aw+tw+4, "", f.Entitlement, f.Via)
 		}
 	}
 	b.WriteString("\n")

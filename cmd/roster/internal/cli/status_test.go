@@ -138,6 +138,24 @@ func TestComputeStatus(t *testing.T) {
 					t.Errorf("%+v", st)
 				}
 			}},
+		{name: "entitlements outside roster's scope are left in place and do not keep the offboarding open",
+			end:      "2026-11-20",
+			snaps:    map[string]*targets.Snapshot{"dir": {Accounts: []targets.Account{{ID: "ann", Entitlements: []string{"group:teams-lunch-club"}}}}, "crm": empty, "wiki": empty},
+			evidence: closedEvidence,
+			want:     map[string]string{"dir": stateClosed, "crm": stateNothing, "wiki": stateNothing}, done: true,
+			check: func(t *testing.T, st *personStatus) {
+				d := st.Systems[1]
+				if strings.Join(d.Unmanaged, ",") != "group:teams-lunch-club" || len(d.Pending) != 0 {
+					t.Errorf("dir: %+v", d)
+				}
+				var b bytes.Buffer
+				if err := st.writeText(&b); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(b.String(), "left in place: outside roster's scope: group:teams-lunch-club") {
+					t.Errorf("text:\n%s", b.String())
+				}
+			}},
 		{name: "not a leaver: active, never done",
 			end:   "2026-12-31",
 			snaps: map[string]*targets.Snapshot{"dir": enabled, "crm": empty, "wiki": empty},
@@ -159,7 +177,7 @@ func TestComputeStatus(t *testing.T) {
 				caps[id] = reconcile.Caps{Type: "memory", CanDisable: true, ReadOnly: true}
 			}
 			in := statusInput{repo: repo, person: "ann", at: at, names: []string{"crm", "dir", "wiki"}, snaps: tc.snaps, caps: caps, unread: tc.unread,
-				plan: reconcile.Compute(repo, tc.snaps, reconcile.Options{At: at, Caps: caps})}
+				scopes: reconcile.Scopes(repo, nil), plan: reconcile.Compute(repo, tc.snaps, reconcile.Options{At: at, Caps: caps})}
 			if in.unread == nil {
 				in.unread = map[string]string{}
 			}
