@@ -104,13 +104,13 @@ func (p *Plan) UnmanagedLine() string {
 	var parts []string
 	for _, s := range p.Systems {
 		if s.Unmanaged > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", s.Name, s.Unmanaged))
+			parts = append(parts, fmt.Sprintf("%s %s", s.Name, plural(s.Unmanaged, "entitlement")))
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return "Unmanaged (outside roster's scope, read and left as they are; roster status and report list them): " + strings.Join(parts, ", ") + " entitlements held."
+	return "Unmanaged (outside roster's scope, read and left as they are; roster status and report list them): " + strings.Join(parts, ", ") + "."
 }
 
 func (p *Plan) manualCount() int {

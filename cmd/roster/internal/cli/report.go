@@ -380,8 +380,17 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 		s := &r.Systems[i]
 		s.Read, s.Error = snaps[s.Name] != nil, unread[s.Name]
 	}
-	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.commit})
+	scopes := reconcile.Scopes(repo, nil)
+	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.commit, Scopes: scopes})
 	ix := repo.Index()
+	for _, f := range p.Findings {
+		rf := report.Finding{System: f.System, Account: f.Account, Person: f.Person, Kind: report.FindingInherited, Entitlement: f.Entitlement,
+			Reason: f.Reason, Via: f.Via}
+		if pp := repo.People[f.Person]; pp != nil {
+			rf.Roles = ix.Access(pp).Reach[f.System]
+		}
+		r.Findings = append(r.Findings, rf)
+	}
 	for _, c := range p.Changes {
 		f := report.Finding{System: c.System, Account: c.Account, Person: c.Person, Kind: c.Op.String(), Entitlement: c.Entitlement,
 			Reason: c.Reason, Manual: c.Manual}
@@ -406,6 +415,23 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 		}
 		accounts[name] = m
 	}
+	// The people's accounts (holdings name them) show what they hold outside the scope.
+	seen := map[string]bool{}
+	for _, h := range r.Holdings {
+		m, read := accounts[h.System]
+		key := h.System + "\x00" + model.AccountKey(h.Account)
+		if !read || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if a := m[model.AccountKey(h.Account)]; a != nil {
+			for _, e := range a.Entitlements {
+				if !scopes[h.System].Manages(e) {
+					r.Unmanaged = append(r.Unmanaged, report.Unmanaged{System: h.System, Account: a.ID, Person: h.Person, Entitlement: e})
+				}
+			}
+		}
+	}
 	for i := range r.Holdings {
 		h := &r.Holdings[i]
 		m, read := accounts[h.System]
@@ -413,11 +439,21 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 			continue
 		}
 		a := m[model.AccountKey(h.Account)]
-		if a != nil && (a.Enabled || h.Disabled) && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement)) {
+		if a != nil && (a.Enabled || h.Disabled) && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement) || inherits(a, h.Entitlement)) {
 			h.Live = report.LiveHeld
 		} else {
 			h.Live = report.LiveMissing
 		}
 	}
 	return nil
+}
+
+// inherits reports whether a holds ent through something else.
+func inherits(a *targets.Account, ent string) bool {
+	for _, in := range a.Inherited {
+		if in.Entitlement == ent {
+			return true
+		}
+	}
+	return false
 }

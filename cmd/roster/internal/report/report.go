@@ -31,6 +31,10 @@ const (
 // FindingUnreadable is the Kind of a finding for a system that could not be read.
 const FindingUnreadable = "unreadable"
 
+// FindingInherited is the Kind of a finding for unwanted access held through something
+// else (Via names it): only a change at that source removes it.
+const FindingInherited = "inherited"
+
 // Report is an access review at one time: every entitlement the access repo gives, why and
 // since when, and what the live systems show beside it. Fill the rows and call Tally before
 // rendering; the counts are never set by hand.
@@ -54,7 +58,18 @@ type Report struct {
 	Holdings []Holding `json:"holdings"`
 	Orphans  []Orphan  `json:"orphans"`
 	Findings []Finding `json:"findings"`
-	Licenses []License `json:"licenses"`
+	// Unmanaged are entitlements people's live accounts hold outside roster's management
+	// scope: read and shown, never changed by roster.
+	Unmanaged []Unmanaged `json:"unmanaged"`
+	Licenses  []License   `json:"licenses"`
+}
+
+// Unmanaged is one entitlement a live account holds outside roster's scope.
+type Unmanaged struct {
+	System      string `json:"system"`
+	Account     string `json:"account"`
+	Person      string `json:"person,omitempty"`
+	Entitlement string `json:"entitlement"`
 }
 
 // Summary is the report in numbers.
@@ -64,6 +79,7 @@ type Summary struct {
 	Entitlements int `json:"entitlements"` // entitlements held: holdings that name one
 	Orphans      int `json:"orphans"`
 	Findings     int `json:"findings"`
+	Unmanaged    int `json:"unmanaged"` // entitlements held outside roster's scope
 	Seats        int `json:"licenseSeats"`
 	// MonthlyCost is the licenses' monthly cost, one entry per currency, sorted.
 	MonthlyCost []Money `json:"monthlyCost"`
@@ -93,6 +109,7 @@ type System struct {
 	Entitlements int `json:"entitlements"`
 	Orphans      int `json:"orphans"`
 	Findings     int `json:"findings"`
+	Unmanaged    int `json:"unmanaged"`
 }
 
 // Role is one role of the repo.
@@ -196,6 +213,8 @@ type Finding struct {
 	Kind        string `json:"kind"`
 	Entitlement string `json:"entitlement,omitempty"`
 	Reason      string `json:"reason"`
+	// Via is the source of an inherited entitlement (Kind FindingInherited).
+	Via string `json:"via,omitempty"`
 	// Manual is set when a person has to make the change by hand (a read-only system).
 	Manual bool `json:"manual,omitempty"`
 	// Roles are the person's roles on the system, for the role filter.
@@ -256,7 +275,7 @@ func (r *Report) Tally(prices map[string]Price) {
 	sys := map[string]*System{}
 	for i := range r.Systems {
 		s := &r.Systems[i]
-		s.Accounts, s.Entitlements, s.Orphans, s.Findings = 0, 0, 0, 0
+		s.Accounts, s.Entitlements, s.Orphans, s.Findings, s.Unmanaged = 0, 0, 0, 0, 0
 		sys[s.Name] = s
 	}
 	roles := map[string]*Role{}
@@ -264,7 +283,17 @@ func (r *Report) Tally(prices map[string]Price) {
 		r.Roles[i].Holdings = 0
 		roles[r.Roles[i].Name] = &r.Roles[i]
 	}
-	sum := Summary{Orphans: len(r.Orphans), Findings: len(r.Findings), MonthlyCost: []Money{}}
+	sort.SliceStable(r.Unmanaged, func(i, j int) bool {
+		a, b := r.Unmanaged[i], r.Unmanaged[j]
+		if a.System != b.System {
+			return a.System < b.System
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		return a.Entitlement < b.Entitlement
+	})
+	sum := Summary{Orphans: len(r.Orphans), Findings: len(r.Findings), Unmanaged: len(r.Unmanaged), MonthlyCost: []Money{}}
 	people := map[string]bool{}
 	accounts := map[string]bool{}
 	type seat struct{ systems, roles map[string]bool }
@@ -319,6 +348,11 @@ func (r *Report) Tally(prices map[string]Price) {
 			s.Findings++
 		}
 	}
+	for _, u := range r.Unmanaged {
+		if s := sys[u.System]; s != nil {
+			s.Unmanaged++
+		}
+	}
 	r.Licenses = make([]License, 0, len(seats))
 	totals := map[string]float64{}
 	for _, name := range sortedKeys(seats) {
@@ -346,6 +380,9 @@ func (r *Report) Tally(prices map[string]Price) {
 	}
 	if r.Findings == nil {
 		r.Findings = []Finding{}
+	}
+	if r.Unmanaged == nil {
+		r.Unmanaged = []Unmanaged{}
 	}
 	if r.Systems == nil {
 		r.Systems = []System{}
@@ -431,8 +468,17 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		if f.Manual {
 			reason += " (manual)"
 		}
+		if f.Via != "" {
+			reason += " (via " + f.Via + ")"
+		}
 		if err := row(map[string]string{"record": "finding", "system": f.System, "account": f.Account, "person": f.Person,
 			"entitlement": f.Entitlement, "roles": strings.Join(f.Roles, "; "), "kind": f.Kind, "reason": reason}); err != nil {
+			return err
+		}
+	}
+	for _, u := range r.Unmanaged {
+		if err := row(map[string]string{"record": "unmanaged", "system": u.System, "account": u.Account, "person": u.Person,
+			"entitlement": u.Entitlement, "kind": "unmanaged", "reason": "outside roster's scope: read, never changed"}); err != nil {
 			return err
 		}
 	}

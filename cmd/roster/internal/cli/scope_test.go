@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/targettest"
+)
+
+// TestUnmanagedAndInheritedEndToEnd: a live account holds groups no role grants (outside
+// roster's scope) and a group it should not have through a nested group. plan shows the
+// first as unmanaged and the second as a finding; apply changes neither; report lists both.
+func TestUnmanagedAndInheritedEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	src := `package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: base: grants: [{system: "dir", group: "all"}]
+roles: fin: {includes: ["base"], grants: [{system: "dir", group: "finance"}]}
+systems: dir: {type: "memory", store: "STORE"}
+people: ann: {name: "Ann Smit", email: "ann@acme.example", type: "employee", start: "2020-01-01", roles: ["base"]}
+people: bob: {name: "Bob Bos", email: "bob@acme.example", type: "employee", start: "2020-01-01", roles: ["fin"]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "repo.cue"), []byte(strings.Replace(src, "STORE", t.Name(), 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := targettest.NewMemory("group:all", "group:finance", "group:teams-lunch-club", "group:staff")
+	m.Put(targets.Account{ID: "ann", Enabled: true, Entitlements: []string{"group:all", "group:staff", "group:teams-lunch-club"},
+		Inherited: []targets.Inherited{{Entitlement: "group:finance", Via: "group:staff"}}})
+	m.Put(targets.Account{ID: "bob", Enabled: true, Entitlements: []string{"group:all", "group:finance"}})
+	memMu.Lock()
+	memories[t.Name()] = m
+	memMu.Unlock()
+
+	stdout, stderr, code := runWith(t, "", false, "plan", "--repo", dir, "--at", "2026-11-23")
+	if code != ExitOK {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"No changes; no orphans; 1 finding.",
+		"Findings — access held through something else",
+		"dir  ann (ann)  group:finance  via group:staff",
+		"Unmanaged (outside roster's scope, read and left as they are; roster status and report list them): dir 2 entitlements.",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "revoke") || strings.Contains(stdout, "added outside roster") {
+		t.Errorf("plan proposes changes to unmanaged or inherited access:\n%s", stdout)
+	}
+
+	stdout, _, code = runWith(t, "", false, "plan", "--repo", dir, "--at", "2026-11-23", "--format", "json")
+	var p reconcile.Plan
+	if err := json.Unmarshal([]byte(stdout), &p); code != ExitOK || err != nil {
+		t.Fatalf("plan json: exit %d, %v\n%s", code, err, stdout)
+	}
+	if len(p.Findings) != 1 || p.Findings[0].Via != "group:staff" || p.Findings[0].Person != "ann" || len(p.Changes) != 0 {
+		t.Errorf("plan json: findings %+v, changes %+v", p.Findings, p.Changes)
+	}
+	if len(p.Systems) != 1 || p.Systems[0].Unmanaged != 2 || p.Systems[0].Managed != 2 {
+		t.Errorf("plan json systems: %+v", p.Systems)
+	}
+
+	stdout, stderr, code = runWith(t, "", false, "apply", "--repo", dir, "--at", "2026-11-23", "--auto-approve")
+	if code != ExitOK || len(m.Applied) != 0 {
+		t.Errorf("apply: exit %d, applied %v\n%s\n%s", code, m.Applied, stdout, stderr)
+	}
+
+	out := filepath.Join(t.TempDir(), "report.json")
+	if _, stderr, code := runWith(t, "", false, "report", "--repo", dir, "--at", "2026-11-23", "--format", "json", "--out", out); code != ExitOK {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Unmanaged []struct{ Account, Entitlement string }
+		Findings  []struct{ Account, Kind, Entitlement, Via string }
+		Summary   struct{ Unmanaged int }
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Unmanaged != 2 || len(r.Unmanaged) != 2 || r.Unmanaged[0].Entitlement != "group:staff" || r.Unmanaged[1].Entitlement != "group:teams-lunch-club" {
+		t.Errorf("report unmanaged: %+v (summary %d)", r.Unmanaged, r.Summary.Unmanaged)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Kind != "inherited" || r.Findings[0].Via != "group:staff" {
+		t.Errorf("report findings: %+v", r.Findings)
+	}
+}
