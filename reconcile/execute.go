@@ -66,6 +66,11 @@ type Executor struct {
 	// exponential backoff from Backoff up to MaxBackoff.
 	Attempts            int
 	Backoff, MaxBackoff time.Duration
+	// BreakAfter is the circuit breaker: once this many accounts in a row on one system
+	// fail with transient errors that outlast the retries (the server went away), that
+	// system's remaining changes are not attempted and are reported in
+	// Report.NotAttempted; the next run applies them. Other systems go on. 0 turns it off.
+	BreakAfter int
 	// Record receives each change's evidence as soon as it is known; calls are serialised.
 	Record func(Evidence)
 	// Extra is copied into every evidence record (operator, emergency reason…).
@@ -79,9 +84,10 @@ type Executor struct {
 }
 
 // NewExecutor returns an executor with roster's defaults: 8 accounts at once per system,
-// 5 attempts from 200 ms backoff up to 5 s.
+// 5 attempts from 200 ms backoff up to 5 s, a system given up after 3 accounts in a row
+// failed with transient errors.
 func NewExecutor(ts map[string]targets.Writer) *Executor {
-	return &Executor{Targets: ts, Parallel: 8, Attempts: 5, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second,
+	return &Executor{Targets: ts, Parallel: 8, Attempts: 5, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, BreakAfter: 3,
 		Log: slog.New(slog.DiscardHandler), Now: time.Now, sleep: sleepCtx}
 }
 
@@ -98,8 +104,43 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Report is what an apply did.
 type Report struct {
-	Evidence []Evidence // in plan order
+	Evidence []Evidence // in plan order; a change not attempted has an empty Result
 	Counts   map[string]int
+	// NotAttempted counts, by system, the changes the circuit breaker kept from being
+	// attempted (Executor.BreakAfter); Broken says why, by system.
+	NotAttempted map[string]int
+	Broken       map[string]string
+}
+
+// breaker counts the accounts in a row on one system that failed with transient errors.
+type breaker struct {
+	mu      sync.Mutex
+	limit   int
+	run     int
+	open    bool
+	lastErr error
+}
+
+// observe takes an account's outcome: err is its first failure (nil for none).
+func (b *breaker) observe(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == nil || !targets.IsTransient(err):
+		b.run = 0 // the server answered
+	default:
+		b.run++
+		b.lastErr = err
+		if b.limit > 0 && b.run >= b.limit {
+			b.open = true
+		}
+	}
+}
+
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
 }
 
 // Apply applies every change of p that is not a manual task: systems in parallel, the
@@ -109,7 +150,7 @@ type Report struct {
 // does not stop the others; the error lists every failure. Apply returns its report even
 // when it fails.
 func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
-	rep := &Report{Evidence: make([]Evidence, len(p.Changes)), Counts: map[string]int{}}
+	rep := &Report{Evidence: make([]Evidence, len(p.Changes)), Counts: map[string]int{}, NotAttempted: map[string]int{}, Broken: map[string]string{}}
 	// Group the changes of each account; the plan is sorted by system, account, op.
 	type job struct{ from, to int }
 	bySystem := map[string][]job{}
@@ -136,8 +177,11 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 		}
 	}
 	var wg sync.WaitGroup
-	for _, sys := range systems {
+	breakers := make([]*breaker, len(systems))
+	for i, sys := range systems {
 		jobs := bySystem[sys]
+		br := &breaker{limit: x.BreakAfter}
+		breakers[i] = br
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -146,6 +190,9 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 			var swg sync.WaitGroup
 			for _, jb := range jobs {
 				cs := p.Changes[jb.from:jb.to]
+				if br.isOpen() && !cs[0].Manual {
+					continue // not attempted: counted below
+				}
 				if cs[0].Manual {
 					for k := range cs {
 						record(jb.from+k, x.evidence(p, &cs[k], nil, nil, StatusManual, nil))
@@ -171,11 +218,15 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 					continue
 				default:
 				}
+				if br.isOpen() {
+					<-sem
+					continue
+				}
 				swg.Add(1)
 				go func() {
 					defer swg.Done()
 					defer func() { <-sem }()
-					x.applyAccount(ctx, p, tg, cs, func(k int, e Evidence) { record(jb.from+k, e) })
+					br.observe(x.applyAccount(ctx, p, tg, cs, br, func(k int, e Evidence) { record(jb.from+k, e) }))
 				}()
 			}
 			swg.Wait()
@@ -184,9 +235,22 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 	wg.Wait()
 
 	var errs *multierror.Error
+	for i, sys := range systems {
+		if !breakers[i].open {
+			continue
+		}
+		for _, jb := range bySystem[sys] {
+			for k := jb.from; k < jb.to; k++ {
+				if rep.Evidence[k].Result == "" && !p.Changes[k].Manual {
+					rep.NotAttempted[sys]++
+				}
+			}
+		}
+		rep.Broken[sys] = fmt.Sprintf("%d accounts in a row failed with connection errors (last: %v)", breakers[i].limit, breakers[i].lastErr)
+	}
 	for _, e := range rep.Evidence {
 		if e.Result == "" {
-			continue // not started: Stop was closed
+			continue // not started: Stop was closed, or the system's breaker opened
 		}
 		rep.Counts[e.Result]++
 		if e.Result == StatusFailed {
@@ -197,41 +261,72 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 			errs = multierror.Append(errs, fmt.Errorf("%s: %s %s%s: %s", e.System, e.Op, e.Account, ent, e.Error))
 		}
 	}
-	if errs != nil {
-		errs.ErrorFormat = func(es []error) string {
-			lines := make([]string, len(es))
-			for i, e := range es {
-				lines[i] = "  " + e.Error()
-			}
-			return fmt.Sprintf("%d of %d changes failed:\n%s", len(es), len(p.Changes), strings.Join(lines, "\n"))
+	var broken []string
+	for _, sys := range systems {
+		if n := rep.NotAttempted[sys]; n > 0 {
+			broken = append(broken, fmt.Sprintf("  %s: %d changes not attempted: %s; roster stopped changing it, the next run applies them", sys, n, rep.Broken[sys]))
 		}
-		return rep, errs
+	}
+	if errs != nil || len(broken) > 0 {
+		failed := 0
+		if errs != nil {
+			failed = len(errs.Errors)
+		}
+		var lines []string
+		if errs != nil {
+			for _, e := range errs.Errors {
+				lines = append(lines, "  "+e.Error())
+			}
+		}
+		msg := fmt.Sprintf("%d of %d changes failed:\n%s", failed, len(p.Changes), strings.Join(append(lines, broken...), "\n"))
+		return rep, &applyError{msg: msg, errs: errs}
 	}
 	return rep, nil
 }
 
+// applyError is Apply's error: every failure, one a line, and the systems given up.
+type applyError struct {
+	msg  string
+	errs *multierror.Error
+}
+
+func (e *applyError) Error() string { return e.msg }
+
+func (e *applyError) Unwrap() []error {
+	if e.errs == nil {
+		return nil
+	}
+	return e.errs.Errors
+}
+
 // applyAccount makes one account's changes in order, then reads it back and verifies each.
-func (x *Executor) applyAccount(ctx context.Context, p *Plan, tg targets.Writer, cs []Change, record func(int, Evidence)) {
+// It returns the account's first failure (nil when none), for the breaker br, whose
+// opening also ends the account's retries.
+func (x *Executor) applyAccount(ctx context.Context, p *Plan, tg targets.Writer, cs []Change, br *breaker, record func(int, Evidence)) error {
 	account := cs[0].Account
-	before, err := x.readAccount(ctx, tg, account)
+	before, err := x.readAccount(ctx, tg, account, br)
 	if err != nil {
 		for k := range cs {
 			record(k, x.evidence(p, &cs[k], nil, nil, StatusFailed, fmt.Errorf("read before change: %w", err)))
 		}
-		return
+		return err
 	}
+	var first error
 	errs := make([]error, len(cs))
 	for k := range cs {
 		if k > 0 && errs[k-1] != nil {
 			errs[k] = fmt.Errorf("not attempted: an earlier change to %s failed", account)
 			continue
 		}
-		errs[k] = x.try(ctx, func() error { return tg.Apply(ctx, cs[k].TargetChange()) })
+		errs[k] = x.try(ctx, br, func() error { return tg.Apply(ctx, cs[k].TargetChange()) })
 		if errs[k] != nil {
 			x.Log.Warn("change failed", "system", cs[k].System, "change", cs[k].TargetChange().String(), "err", errs[k])
+			if first == nil {
+				first = errs[k]
+			}
 		}
 	}
-	after, rerr := x.readAccount(ctx, tg, account)
+	after, rerr := x.readAccount(ctx, tg, account, br)
 	for k := range cs {
 		switch {
 		case errs[k] != nil:
@@ -244,11 +339,12 @@ func (x *Executor) applyAccount(ctx context.Context, p *Plan, tg targets.Writer,
 			record(k, x.evidence(p, &cs[k], before, after, StatusFailed, errors.New("applied, but reading the account back does not show it")))
 		}
 	}
+	return first
 }
 
-func (x *Executor) readAccount(ctx context.Context, tg targets.Writer, account string) (*targets.Account, error) {
+func (x *Executor) readAccount(ctx context.Context, tg targets.Writer, account string, br *breaker) (*targets.Account, error) {
 	var a *targets.Account
-	err := x.try(ctx, func() error {
+	err := x.try(ctx, br, func() error {
 		var err error
 		a, err = tg.ReadAccount(ctx, account)
 		return err
@@ -256,12 +352,13 @@ func (x *Executor) readAccount(ctx context.Context, tg targets.Writer, account s
 	return a, err
 }
 
-// try runs f, retrying transient errors with exponential backoff.
-func (x *Executor) try(ctx context.Context, f func() error) error {
+// try runs f, retrying transient errors with exponential backoff, until the system's
+// breaker (when br is set) opens.
+func (x *Executor) try(ctx context.Context, br *breaker, f func() error) error {
 	wait := x.Backoff
 	for attempt := 1; ; attempt++ {
 		err := f()
-		if err == nil || !targets.IsTransient(err) || attempt >= x.Attempts {
+		if err == nil || !targets.IsTransient(err) || attempt >= x.Attempts || br != nil && br.isOpen() {
 			return err
 		}
 		x.Log.Info("retrying after a transient error", "attempt", attempt, "wait", wait, "err", err)
@@ -311,6 +408,13 @@ func (r *Report) Summary() string {
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", r.Counts[k], k))
+	}
+	na := 0
+	for _, n := range r.NotAttempted {
+		na += n
+	}
+	if na > 0 {
+		parts = append(parts, fmt.Sprintf("%d not attempted", na))
 	}
 	if len(parts) == 0 {
 		return "nothing to apply"
