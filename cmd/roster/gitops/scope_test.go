@@ -68,6 +68,11 @@ func TestRemovedRoleStillRevoked(t *testing.T) {
 	if _, locked, groups := w.ldapEntry("dave"); locked || len(groups) != 0 {
 		t.Errorf("dave after the apply: locked %t, groups %v\n%s", locked, groups, r.stdout)
 	}
+	// who cannot tell from git who holds wheel, and says so rather than "0 people".
+	r = w.mustRoster("who", "--has", "dir:group:wheel")
+	if !strings.Contains(r.stdout, "group:wheel is unmanaged: outside roster's scope on dir") {
+		t.Errorf("who --has dir:group:wheel:\n%s", r.stdout)
+	}
 	// Converged: the next run changes nothing, and leaves wheel.
 	r = w.mustRoster("apply")
 	if _, _, groups := w.ldapEntry("bob"); strings.Join(groups, ",") != "wheel" {

@@ -215,7 +215,9 @@ func reviewChange(base, head *model.Repo, at time.Time) *change {
 			snaps[id] = &targets.Snapshot{System: id}
 		}
 	}
-	p := reconcile.Compute(head, snaps, reconcile.Options{At: at})
+	// base's roles keep their grants in scope: a change removing a role shows (and is
+	// judged by) the revocations it makes.
+	p := reconcile.Compute(head, snaps, reconcile.Options{At: at, Previous: base})
 	p.Orphans = nil // accounts of people removed from the repo, not findings in live systems
 	p.Summary.Orphans = 0
 	ch := &change{plan: p, owners: map[string]string{}}

@@ -343,6 +343,9 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if ent != "" && !reconcile.Scopes(headRepo, nil)[sys].Manages(ent) {
+		res.Unmanaged = true // git cannot say who holds it: roster does not manage it
+	}
 	if *format == "json" {
 		return writeJSON(e.stdout, res)
 	}
@@ -358,6 +361,10 @@ type whoResult struct {
 	Commit      string      `json:"commit"` // the access-repo commit in effect then
 	Applied     bool        `json:"applied"`
 	Holders     []whoHolder `json:"holders"`
+	// Unmanaged is set when the entitlement is outside roster's scope on the system at the
+	// head: no role grants it and no manage pattern claims it, so the access repo does not
+	// say who holds it (roster report and status read it live).
+	Unmanaged bool `json:"unmanaged,omitempty"`
 }
 
 type whoHolder struct {
@@ -479,7 +486,10 @@ func (r *whoResult) write(e *env) {
 	if !r.Applied {
 		how = "committed; roster had applied nothing by then"
 	}
-	fmt.Fprintf(e.stdout, "%s at %s: %d people (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), len(r.Holders), short(r.Commit), how)
+	fmt.Fprintf(e.stdout, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), countNoun(len(r.Holders), "person", "people"), short(r.Commit), how)
+	if r.Unmanaged {
+		fmt.Fprintf(e.stdout, "  %s is unmanaged: outside roster's scope on %s (no role grants it, no manage pattern claims it), so the access repo does not say who holds it; roster report reads who holds it live\n", r.Entitlement, r.System)
+	}
 	for _, h := range r.Holders {
 		approval := "not applied by roster"
 		if !h.Applied.IsZero() {

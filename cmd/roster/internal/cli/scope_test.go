@@ -95,3 +95,28 @@ people: bob: {name: "Bob Bos", email: "bob@acme.example", type: "employee", star
 		t.Errorf("report findings: %+v", r.Findings)
 	}
 }
+
+// TestReviewChangeShowsARemovedRolesRevocations: a pull request deleting a role (its
+// members moved to a role granting a bare account) revokes the role's group; the review
+// plan must show it, as apply will do it.
+func TestReviewChangeShowsARemovedRolesRevocations(t *testing.T) {
+	const base = `package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: eng: {grants: [{system: "dir", group: "eng"}]}
+systems: dir: {type: "memory", store: "x"}
+people: ann: {name: "Ann Smit", email: "ann@acme.example", type: "employee", start: "2020-01-01", roles: ["eng"]}
+`
+	head := strings.NewReplacer(`roles: eng: {grants: [{system: "dir", group: "eng"}]}`, `roles: staff: {grants: [{system: "dir"}]}`,
+		`roles: ["eng"]`, `roles: ["staff"]`).Replace(base)
+	b := loadTestRepo(t, map[string]string{"repo.cue": base})
+	h := loadTestRepo(t, map[string]string{"repo.cue": head})
+	ch := reviewChange(b, h, mustTime(t, "2026-11-23T09:00:00+01:00"))
+	var got []string
+	for _, c := range ch.plan.Changes {
+		got = append(got, c.Op.String()+" "+c.Account+" "+c.Entitlement)
+	}
+	if strings.Join(got, "; ") != "revoke ann group:eng" {
+		t.Errorf("review plan: %v; want the removed role's group revoked", got)
+	}
+}
