@@ -1,7 +1,7 @@
 // Package entra is the target for Microsoft Entra ID (Azure AD) over Microsoft Graph v1.0:
-// accounts are users, members and guests alike; the entitlement kinds are group (direct
-// membership of a group, by displayName) and license (a directly assigned license, by the
-// SKU's skuPartNumber, such as ENTERPRISEPACK).
+// accounts are users, members and guests alike; the entitlement kinds are group (membership
+// of a group, by displayName) and license (a license, by the SKU's skuPartNumber, such as
+// ENTERPRISEPACK).
 //
 //	systems: entra: {
 //		type:          "entra"
@@ -21,7 +21,22 @@
 // replaced once. The app needs the application permissions User.ReadWrite.All,
 // GroupMember.ReadWrite.All, LicenseAssignment.ReadWrite.All and Organization.Read.All
 // (subscribedSkus), and, to delete or disable privileged users, a suitable directory role.
-// The client secret and access tokens never appear in errors.
+// Reading the members of groups with hidden membership (visibility HiddenMembership,
+// Microsoft 365 groups) also needs Member.Read.Hidden; see "Reading and cost". The client
+// secret and access tokens never appear in errors.
+//
+// # Entitlements and inheritance
+//
+// An account's entitlements are what it holds directly, which is what roster grants and
+// revokes: its direct group memberships and its directly assigned licenses. What it holds
+// through something else is inherited (targets.Account.Inherited):
+//
+//   - membership of a group through a nested group: a member of group A, which is a
+//     member of group B (at any depth), holds group:B via group:A, its direct membership;
+//   - a group-based license: a license a group assigns to its members is held via
+//     group:NAME (licenseAssignmentStates' assignedByGroup names the group; Entra gives
+//     group licenses to a group's direct user members only). A license may be held both
+//     directly and through groups; a plan then only ever removes the direct assignment.
 //
 // # Account names
 //
@@ -61,8 +76,11 @@
 //   - grant / revoke license:SKU: POST /users/{id}/assignLicense with addLicenses (all
 //     service plans enabled) or removeLicenses, the skuId looked up in subscribedSkus
 //     (cached; read again when a name is not found). Without a free seat, Graph's error is
-//     returned as a permanent failure. A license inherited from a group cannot be removed
-//     from the user: Graph's error says so.
+//     returned as a permanent failure. Only a direct assignment is added or removed: a
+//     license the user holds only through a group counts as not held (revoking it does
+//     nothing; Graph refuses to remove it from the user, "User license is inherited from a
+//     group membership…", and plans never ask, since it is inherited), and granting it adds
+//     a direct assignment beside the group's, which uses no second seat.
 //   - delete: DELETE /users/{id}. Entra keeps the user restorable for 30 days in its
 //     deleted items, and releases its licenses.
 //
@@ -70,16 +88,41 @@
 //
 // # Reading and cost
 //
-// Read lists users ($select of what roster needs, $top=999), the subscribed SKUs once,
-// the groups, and each group's user members (/members/microsoft.graph.user, pages of 100,
-// four groups at a time), each following @odata.nextLink to its end (a next link outside
-// graphURL is refused, so the token goes nowhere else). Its requests are
-// ⌈users/999⌉ + 1 + ⌈groups/999⌉ + Σ⌈members/100⌉: they grow with users, groups and
-// memberships, never with users × groups. $expand=members is not used: it returns at most
-// 20 members. Memberships are direct ones (nested groups are not expanded), matching what
-// grant and revoke change. Licenses are those in assignedLicenses, direct or inherited from
-// a group; one whose subscription is gone is named by its skuId. Licenses reports each SKU's
-// bought and assigned seats, for license reclamation.
+// Read lists users ($select of what roster needs, with assignedLicenses and
+// licenseAssignmentStates, $top=999), the subscribed SKUs once, the groups (id,
+// displayName, visibility; $top=999), and each group's direct members (/members, users
+// and groups alike, $top=999, four groups at a time), each following @odata.nextLink to
+// its end (a next link outside graphURL is refused, so the token goes nowhere else). Its
+// requests are ⌈users/999⌉ + 1 + ⌈groups/999⌉ + Σ⌈members/999⌉: they grow with users,
+// groups and memberships, never with users × groups. $expand=members is not used: it
+// returns at most 20 members; /transitiveMembers is not used either: it flattens the
+// nesting, and roster must say through which group a member holds a nested one.
+//
+// ReadScope (targets.ScopedReader) reads what a management scope needs and no more, so its
+// cost follows the groups roster manages, not the tenant's: every user, with licenses (one
+// listing, as above), the SKUs, and then only the scope's groups: a group the scope names
+// exactly is looked up by displayName ($filter=displayName eq '…', quotes doubled as
+// OData spells them; one request each); only a wildcard over groups ("group:app-*") lists
+// all groups (id, displayName and visibility only) to keep those it matches. The members of those groups
+// are read, and level by level those of every group nested in them, so that membership
+// through an unmanaged nested group still reads as inherited. A group that assigns a
+// license and was not read is looked up once by id (GET /groups/{id}) to name it. On a
+// tenant of 10,000 Teams groups, 2,000 users and five managed groups (one with an
+// unmanaged group nested in it), a full Read takes 10,022 requests and ReadScope of the
+// five 17 (TestLargeTenant).
+//
+// A group with hidden membership lists its members only to an app holding
+// Member.Read.Hidden; without it Graph answers 403 Authorization_RequestDenied. Such a
+// group outside the scope is never asked. One roster must read — in the scope, nested in a
+// group of the scope, or any group under a full read — makes the read fail with an error
+// naming it (and the group it is nested in) and the permission; the other groups are read
+// and their errors reported with it. The read fails rather than leaving the group out,
+// because a plan made without its members would grant it again to those who hold it and
+// miss those who should not. Without the permission Graph also leaves such groups out of a
+// user's memberOf, so ReadAccount cannot confirm a change to one.
+//
+// Licenses roster cannot name (a subscription gone) are named by their skuId. Licenses
+// reports each SKU's bought and assigned seats, for license reclamation.
 //
 // # Throttling and failures
 //

@@ -38,7 +38,7 @@ const (
 	defaultScope = "https://graph.microsoft.com/.default"
 
 	// userSelect is what roster reads of a user.
-	userSelect = "id,userPrincipalName,mail,userType,accountEnabled,assignedLicenses"
+	userSelect = "id,userPrincipalName,mail,userType,accountEnabled,assignedLicenses,licenseAssignmentStates"
 	// readWorkers bounds the concurrent member listings of a Read.
 	readWorkers = 4
 	// maxRetryWait is the longest Retry-After slept inside one call.
@@ -201,20 +201,18 @@ type user struct {
 	AssignedLicenses []struct {
 		SkuID string `json:"skuId"`
 	} `json:"assignedLicenses"`
+	// LicenseAssignmentStates say how each license is held: assignedByGroup is null for a
+	// direct assignment and the group's id for a group-based one.
+	LicenseAssignmentStates []struct {
+		SkuID           string  `json:"skuId"`
+		AssignedByGroup *string `json:"assignedByGroup"`
+		State           string  `json:"state"`
+	} `json:"licenseAssignmentStates"`
 }
 
 // external reports whether u is an invited guest, whose user principal name is the
 // mangled "name_domain#EXT#@tenant" form: it is then known by its mail.
 func (u *user) external() bool { return strings.Contains(u.UPN, "#EXT#") && u.Mail != "" }
-
-func (u *user) holds(skuID string) bool {
-	for _, l := range u.AssignedLicenses {
-		if strings.EqualFold(l.SkuID, skuID) {
-			return true
-		}
-	}
-	return false
-}
 
 // key is the account name of u; see the package doc.
 func (t *Target) key(u *user) string {
@@ -234,6 +232,7 @@ type group struct {
 	DisplayName           string   `json:"displayName"`
 	GroupTypes            []string `json:"groupTypes"`
 	OnPremisesSyncEnabled *bool    `json:"onPremisesSyncEnabled"`
+	Visibility            string   `json:"visibility"`
 }
 
 // sku is one subscribed SKU.
@@ -289,67 +288,6 @@ func (tab *skuTable) licenseName(skuID string) string {
 		return "license:" + p
 	}
 	return "license:" + skuID
-}
-
-// Read lists every user with its direct group memberships and licenses. Its requests:
-// ⌈users/999⌉ + 1 (SKUs) + ⌈groups/999⌉ + Σ⌈members/100⌉ (at least one per group).
-func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
-	users, err := listAll[user](ctx, t.c, "/users", url.Values{"$select": {userSelect}, "$top": {"999"}})
-	if err != nil {
-		return nil, t.fail("list users", err)
-	}
-	tab, err := t.loadSKUs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := listAll[group](ctx, t.c, "/groups", url.Values{"$select": {"id,displayName"}, "$top": {"999"}})
-	if err != nil {
-		return nil, t.fail("list groups", err)
-	}
-	members := make([][]string, len(groups))
-	errs := make([]error, len(groups))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, readWorkers)
-	for i, g := range groups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			ms, err := listAll[struct {
-				ID string `json:"id"`
-			}](ctx, t.c, "/groups/"+seg(g.ID)+"/members/microsoft.graph.user", url.Values{"$select": {"id"}, "$top": {"999"}})
-			if err != nil {
-				errs[i] = t.fail(fmt.Sprintf("list members of group %q", g.DisplayName), err)
-				return
-			}
-			for _, m := range ms {
-				members[i] = append(members[i], m.ID)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	ents := map[string][]string{}
-	for i, g := range groups {
-		for _, id := range members[i] {
-			ents[id] = append(ents[id], "group:"+g.DisplayName)
-		}
-	}
-	keys := t.keys(users)
-	accounts := make([]targets.Account, 0, len(users))
-	for i := range users {
-		u := &users[i]
-		es := ents[u.ID]
-		for _, l := range u.AssignedLicenses {
-			es = append(es, tab.licenseName(l.SkuID))
-		}
-		accounts = append(accounts, targets.Account{ID: keys[i], Enabled: u.AccountEnabled, Entitlements: sortedSet(es)})
-	}
-	sort.Slice(accounts, func(i, j int) bool { return accounts[i].ID < accounts[j].ID })
-	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
 }
 
 // keys names each user; a guest whose mail is another user's name (or another guest's
@@ -423,35 +361,49 @@ func (t *Target) find(ctx context.Context, account string) (*user, error) {
 	return nil, nil // none, or several guests share the mail and are each known by their UPN
 }
 
-// ReadAccount reads one user with its direct group memberships and licenses.
+// ReadAccount reads one user with its direct group memberships and licenses; a license
+// held through a group is inherited, via that group. Membership through nested groups is
+// left to Read: ReadAccount verifies the direct changes roster makes.
 func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Account, error) {
 	u, err := t.find(ctx, account)
 	if err != nil || u == nil {
 		return nil, err
 	}
-	groups, err := listAll[group](ctx, t.c, "/users/"+seg(u.ID)+"/memberOf/microsoft.graph.group", url.Values{"$select": {"id,displayName"}, "$top": {"999"}})
+	groups, err := listAll[group](ctx, t.c, "/users/"+seg(u.ID)+"/memberOf/microsoft.graph.group", url.Values{"$select": {"id,displayName"}, "$top": {pageSize}})
 	if err != nil {
 		return nil, t.fail("list groups of "+account, err)
 	}
+	gs := &groupGraph{nodes: map[string]*node{}, names: map[string]string{}}
 	var es []string
 	for _, g := range groups {
 		es = append(es, "group:"+g.DisplayName)
+		gs.names[g.ID] = g.DisplayName // a license's group is among them, unless hidden
 	}
-	if len(u.AssignedLicenses) > 0 {
+	var in []targets.Inherited
+	if ls := u.licenses(); len(ls) > 0 {
+		if err := t.nameLicenseGroups(ctx, []user{*u}, gs); err != nil {
+			return nil, err
+		}
 		tab, err := t.skuTab(ctx, false)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range u.AssignedLicenses {
-			if _, ok := tab.byID[strings.ToLower(l.SkuID)]; !ok {
+		for _, l := range ls {
+			if _, ok := tab.byID[strings.ToLower(l.skuID)]; !ok {
 				if tab, err = t.skuTab(ctx, true); err != nil {
 					return nil, err
 				}
 			}
-			es = append(es, tab.licenseName(l.SkuID))
+			name := tab.licenseName(l.skuID)
+			if l.direct {
+				es = append(es, name)
+			}
+			for _, g := range l.groups {
+				in = append(in, targets.Inherited{Entitlement: name, Via: gs.via(g)})
+			}
 		}
 	}
-	return &targets.Account{ID: t.key(u), Enabled: u.AccountEnabled, Entitlements: sortedSet(es)}, nil
+	return &targets.Account{ID: t.key(u), Enabled: u.AccountEnabled, Entitlements: sortedSet(es), Inherited: targets.SortInherited(in)}, nil
 }
 
 // Apply makes one change; see the package doc for what each op does.

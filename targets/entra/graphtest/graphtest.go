@@ -15,16 +15,38 @@
 //	DELETE /users/{id|userPrincipalName}
 //	POST   /users/{id}/assignLicense
 //	POST   /users/{id}/revokeSignInSessions
-//	GET    /users/{id}/memberOf/microsoft.graph.group    $select $top (pages of at most 100)
+//	GET    /users/{id}/memberOf/microsoft.graph.group    $select $top(1..999) (pages of at most 100)
 //	GET    /groups                                $select $top(1..999) $filter $skiptoken
-//	GET    /groups/{id}/members/microsoft.graph.user     $select $top (pages of at most 100)
+//	GET    /groups/{id}                           $select
+//	GET    /groups/{id}/members                   $select $top(1..999) $skiptoken
+//	GET    /groups/{id}/members/microsoft.graph.user     (and .group) likewise
+//	GET    /groups/{id}/transitiveMembers         (and /microsoft.graph.user, .group) likewise
 //	POST   /groups/{id}/members/$ref
-//	DELETE /groups/{id}/members/{userId}/$ref
+//	DELETE /groups/{id}/members/{memberId}/$ref
 //	GET    /subscribedSkus                        $select
 //
 // and POST /{tenant}/oauth2/v2.0/token for the client credentials grant. $filter takes
 // one "property eq 'value'" comparison (userPrincipalName, mail, displayName), compared
 // without regard to case as Graph does.
+//
+// What it models of the directory, as Graph's documentation describes it:
+//
+//   - Groups contain users and other groups. /members lists a group's direct members of
+//     every type, each with its @odata.type; /transitiveMembers the flat list of all
+//     nested members. $select takes the properties of any member type; each member
+//     carries those of its own type.
+//   - A group whose visibility is HiddenMembership lists its members only to an app with
+//     the Member.Read.Hidden application permission (Config.MemberReadHidden); without it
+//     listing them is refused with 403 Authorization_RequestDenied, and memberOf leaves
+//     such groups out, as Graph does.
+//   - Group-based licensing: a group's Licenses are held by each of its direct user
+//     members (Entra does not pass them on to members of nested groups). A user's
+//     assignedLicenses holds direct and group-based licenses alike; licenseAssignmentStates
+//     (returned only on $select) says which is which through assignedByGroup (null for a
+//     direct assignment). assignLicense cannot remove a license held only through a group:
+//     400 "User license is inherited from a group membership and it cannot be removed
+//     directly from the user."; removing a direct assignment of a license also held
+//     through a group leaves the group's. A user holding a SKU both ways uses one seat.
 package graphtest
 
 import (
@@ -57,6 +79,9 @@ type Config struct {
 	Domains []string
 	// TokenLifetime is how long an access token is valid; one hour when zero.
 	TokenLifetime time.Duration
+	// MemberReadHidden grants the app the Member.Read.Hidden application permission, which
+	// listing the members of a group with hidden membership needs.
+	MemberReadHidden bool
 }
 
 // User is a user object as seeded and inspected by tests.
@@ -71,7 +96,7 @@ type User struct {
 	UserType          string // "Member" or "Guest"
 	UsageLocation     string
 	AccountEnabled    bool
-	// Licenses are the skuIds assigned directly.
+	// Licenses are the skuIds assigned directly (group-based ones come from the groups).
 	Licenses []string
 	// ForceChangePassword is passwordProfile.forceChangePasswordNextSignIn; HasPassword
 	// says a password was set (its value is never kept).
@@ -87,8 +112,15 @@ type Group struct {
 	DisplayName           string
 	GroupTypes            []string
 	OnPremisesSyncEnabled bool
-	members               map[string]bool
+	// Visibility is "Public", "Private" or "HiddenMembership"; empty reads as null.
+	Visibility string
+	// Licenses are the skuIds assigned to the group: its direct user members hold them.
+	Licenses []string
+	members  map[string]bool // ids of users and groups
 }
+
+// hidden reports whether g's members are listed only with Member.Read.Hidden.
+func (g *Group) hidden() bool { return g.Visibility == "HiddenMembership" }
 
 // SKU is a subscribed SKU.
 type SKU struct {
@@ -107,6 +139,7 @@ type Server struct {
 	mu            sync.Mutex
 	users         map[string]*User
 	groups        map[string]*Group
+	licensed      map[string]*Group // the groups with licenses assigned
 	skus          map[string]*SKU
 	tokens        map[string]time.Time // access token → expiry
 	pages         map[string]*page
@@ -134,14 +167,15 @@ func New(t testing.TB, cfg Config) *Server {
 		cfg.Domains = []string{"contoso.test"}
 	}
 	s := &Server{
-		cfg:    cfg,
-		users:  map[string]*User{},
-		groups: map[string]*Group{},
-		skus:   map[string]*SKU{},
-		tokens: map[string]time.Time{},
-		pages:  map[string]*page{},
-		counts: map[string]int{},
-		now:    time.Now,
+		cfg:      cfg,
+		users:    map[string]*User{},
+		groups:   map[string]*Group{},
+		licensed: map[string]*Group{},
+		skus:     map[string]*SKU{},
+		tokens:   map[string]time.Time{},
+		pages:    map[string]*page{},
+		counts:   map[string]int{},
+		now:      time.Now,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
@@ -211,16 +245,36 @@ func (s *Server) AddGroup(g Group) string {
 	if c.ID == "" {
 		c.ID = newID()
 	}
+	c.GroupTypes = slices.Clone(g.GroupTypes)
+	c.Licenses = slices.Clone(g.Licenses)
 	c.members = map[string]bool{}
 	s.groups[c.ID] = &c
+	if len(c.Licenses) > 0 {
+		s.licensed[c.ID] = &c
+	}
 	return c.ID
 }
 
-// AddMember seeds a membership.
-func (s *Server) AddMember(groupID, userID string) {
+// AddMember seeds a membership of a user or a group (nesting) in the group groupID. An
+// unknown id panics.
+func (s *Server) AddMember(groupID, memberID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groups[groupID].members[userID] = true
+	if s.users[memberID] == nil && s.groups[memberID] == nil {
+		panic("graphtest: no user or group " + memberID)
+	}
+	s.groups[groupID].members[memberID] = true
+}
+
+// AssignGroupLicense assigns a SKU to a group (group-based licensing).
+func (s *Server) AssignGroupLicense(groupID, skuID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[groupID]
+	if !slices.Contains(g.Licenses, skuID) {
+		g.Licenses = append(g.Licenses, skuID)
+	}
+	s.licensed[groupID] = g
 }
 
 // AddSKU seeds a subscribed SKU with enabled seats and returns its skuId.
@@ -245,7 +299,7 @@ func (s *Server) User(idOrUPN string) (User, bool) {
 	return c, true
 }
 
-// Members returns the user principal names of a group's members, sorted.
+// Members returns the user principal names of a group's direct user members, sorted.
 func (s *Server) Members(groupID string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -271,14 +325,71 @@ func (s *Server) Seats(partNumber string) (consumed, enabled int) {
 	return 0, 0
 }
 
+// consumed counts the users holding skuID, directly or through a group: one seat each.
 func (s *Server) consumed(skuID string) int {
 	n := 0
 	for _, u := range s.users {
-		if slices.Contains(u.Licenses, skuID) {
+		if slices.Contains(u.Licenses, skuID) || len(s.licenseGroups(u.ID, skuID)) > 0 {
 			n++
 		}
 	}
 	return n
+}
+
+// licenseGroups returns the ids of the groups through which user holds skuID, sorted:
+// those it is a direct member of that have the SKU assigned (group-based licensing does
+// not reach the members of nested groups).
+func (s *Server) licenseGroups(userID, skuID string) []string {
+	var ids []string
+	for id, g := range s.licensed {
+		if g.members[userID] && slices.Contains(g.Licenses, skuID) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// licenseStates is a user's licenseAssignmentStates: direct assignments first, then
+// group-based ones by SKU and group.
+func (s *Server) licenseStates(u *User) []map[string]any {
+	states := []map[string]any{}
+	add := func(sku string, group any) {
+		states = append(states, map[string]any{"assignedByGroup": group, "disabledPlans": []string{}, "error": nil,
+			"lastUpdatedDateTime": s.now().UTC().Format(time.RFC3339), "skuId": sku, "state": "Active"})
+	}
+	for _, sku := range u.Licenses {
+		add(sku, nil)
+	}
+	skus := make([]string, 0, len(s.skus))
+	for id := range s.skus {
+		skus = append(skus, id)
+	}
+	sort.Strings(skus)
+	for _, sku := range skus {
+		for _, g := range s.licenseGroups(u.ID, sku) {
+			add(sku, g)
+		}
+	}
+	return states
+}
+
+// assigned is a user's assignedLicenses: every SKU held, directly or through a group.
+func (s *Server) assigned(u *User) []string {
+	ids := slices.Clone(u.Licenses)
+	var inherited []string
+	for _, g := range s.licensed {
+		if g.members[u.ID] {
+			inherited = append(inherited, g.Licenses...)
+		}
+	}
+	sort.Strings(inherited)
+	for _, sku := range inherited {
+		if !slices.Contains(ids, sku) {
+			ids = append(ids, sku)
+		}
+	}
+	return ids
 }
 
 // Requests returns how many Graph requests each route received ("GET /users",
@@ -438,7 +549,8 @@ func route(rest string) (string, []string) {
 		switch {
 		case i == 0:
 			fixed = true
-		case p == "$ref" || p == "members" || p == "memberOf" || p == "assignLicense" || p == "revokeSignInSessions" || strings.HasPrefix(p, "microsoft.graph."):
+		case p == "$ref" || p == "members" || p == "transitiveMembers" || p == "memberOf" || p == "assignLicense" ||
+			p == "revokeSignInSessions" || strings.HasPrefix(p, "microsoft.graph."):
 			fixed = true
 		}
 		if fixed {
@@ -458,11 +570,17 @@ func (s *Server) handler(rt, method string) (handlerFunc, *apiError) {
 		"/users/{id}/assignLicense":        {"POST": s.assignLicense},
 		"/users/{id}/revokeSignInSessions": {"POST": s.revokeSessions},
 		"/users/{id}/memberOf/microsoft.graph.group": {"GET": s.memberOf},
-		"/groups": {"GET": s.listGroups},
-		"/groups/{id}/members/microsoft.graph.user": {"GET": s.listMembers},
-		"/groups/{id}/members/$ref":                 {"POST": s.addMember},
-		"/groups/{id}/members/{id}/$ref":            {"DELETE": s.removeMember},
-		"/subscribedSkus":                           {"GET": s.listSKUs},
+		"/groups":              {"GET": s.listGroups},
+		"/groups/{id}":         {"GET": s.getGroup},
+		"/groups/{id}/members": {"GET": s.listMembers("", false)},
+		"/groups/{id}/members/microsoft.graph.user":            {"GET": s.listMembers("user", false)},
+		"/groups/{id}/members/microsoft.graph.group":           {"GET": s.listMembers("group", false)},
+		"/groups/{id}/transitiveMembers":                       {"GET": s.listMembers("", true)},
+		"/groups/{id}/transitiveMembers/microsoft.graph.user":  {"GET": s.listMembers("user", true)},
+		"/groups/{id}/transitiveMembers/microsoft.graph.group": {"GET": s.listMembers("group", true)},
+		"/groups/{id}/members/$ref":                            {"POST": s.addMember},
+		"/groups/{id}/members/{id}/$ref":                       {"DELETE": s.removeMember},
+		"/subscribedSkus":                                      {"GET": s.listSKUs},
 	}
 	m, ok := routes[rt]
 	if !ok {
@@ -549,9 +667,12 @@ func query(r *http.Request, allowed ...string) (url.Values, *apiError) {
 	return q, nil
 }
 
-var userProps = []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "mailNickname", "userType", "usageLocation", "accountEnabled", "assignedLicenses"}
+var userProps = []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "mailNickname", "userType", "usageLocation", "accountEnabled", "assignedLicenses", "licenseAssignmentStates"}
 var defaultUserProps = []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname"}
-var groupProps = []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"}
+var groupProps = []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled", "visibility"}
+
+// memberProps are what $select takes on a collection of directory objects of both types.
+var memberProps = append(slices.Clone(userProps), "groupTypes", "onPremisesSyncEnabled", "visibility")
 var skuProps = []string{"skuId", "skuPartNumber", "consumedUnits", "prepaidUnits", "capabilityStatus", "appliesTo"}
 
 // selected parses $select against a type's properties.
@@ -597,10 +718,12 @@ func (s *Server) userJSON(u *User, sel []string) map[string]any {
 			m[p] = u.AccountEnabled
 		case "assignedLicenses":
 			ls := []map[string]any{}
-			for _, id := range u.Licenses {
+			for _, id := range s.assigned(u) {
 				ls = append(ls, map[string]any{"skuId": id, "disabledPlans": []string{}})
 			}
 			m[p] = ls
+		case "licenseAssignmentStates":
+			m[p] = s.licenseStates(u)
 		}
 	}
 	return m
@@ -622,6 +745,8 @@ func groupJSON(g *Group, sel []string) map[string]any {
 			} else {
 				m[p] = nil
 			}
+		case "visibility":
+			m[p] = nullable(g.Visibility)
 		}
 	}
 	return m
@@ -934,7 +1059,11 @@ func (s *Server) assignLicense(r *http.Request, args []string) (int, any, *apiEr
 		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Both addLicenses and removeLicenses are required collections.")
 	}
 	for _, id := range remove {
-		if !slices.Contains(u.Licenses, id) {
+		switch {
+		case slices.Contains(u.Licenses, id):
+		case len(s.licenseGroups(u.ID, id)) > 0:
+			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "User license is inherited from a group membership and it cannot be removed directly from the user.")
+		default:
 			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "User does not have a corresponding license.")
 		}
 	}
@@ -946,7 +1075,7 @@ func (s *Server) assignLicense(r *http.Request, args []string) (int, any, *apiEr
 		if u.UsageLocation == "" {
 			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location.")
 		}
-		if !slices.Contains(u.Licenses, a.SkuID) && s.consumed(a.SkuID) >= k.Enabled {
+		if !slices.Contains(s.assigned(u), a.SkuID) && s.consumed(a.SkuID) >= k.Enabled {
 			return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Subscription with SKU %s does not have any available licenses.", a.SkuID)
 		}
 	}
@@ -993,7 +1122,7 @@ func (s *Server) memberOf(r *http.Request, args []string) (int, any, *apiError) 
 	return s.list(r, q, func() []string {
 		var ids []string
 		for id, g := range s.groups {
-			if g.members[u.ID] {
+			if g.members[u.ID] && (!g.hidden() || s.cfg.MemberReadHidden) {
 				ids = append(ids, id)
 			}
 		}
@@ -1047,16 +1176,12 @@ func (s *Server) mustGroup(id string) (*Group, *apiError) {
 	return g, nil
 }
 
-func (s *Server) listMembers(r *http.Request, args []string) (int, any, *apiError) {
-	q, e := query(r, "$select", "$top", "$skiptoken")
+func (s *Server) getGroup(r *http.Request, args []string) (int, any, *apiError) {
+	q, e := query(r, "$select")
 	if e != nil {
 		return 0, nil, e
 	}
-	sel, e := selected(q, "user", userProps, defaultUserProps)
-	if e != nil {
-		return 0, nil, e
-	}
-	size, e := pageSize(q, 100, 999, 100)
+	sel, e := selected(q, "group", groupProps, groupProps)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -1064,20 +1189,105 @@ func (s *Server) listMembers(r *http.Request, args []string) (int, any, *apiErro
 	if e != nil {
 		return 0, nil, e
 	}
-	return s.list(r, q, func() []string {
-		var ids []string
+	m := groupJSON(g, sel)
+	m["@odata.context"] = s.srv.URL + "/v1.0/$metadata#groups/$entity"
+	return http.StatusOK, m, nil
+}
+
+// listMembers serves a group's members (its direct ones, or with transitive every
+// member of the groups nested in it), of one type ("user", "group") or of every type.
+func (s *Server) listMembers(kind string, transitive bool) handlerFunc {
+	props, typ := memberProps, "directoryObject"
+	switch kind {
+	case "user":
+		props, typ = userProps, "user"
+	case "group":
+		props, typ = groupProps, "group"
+	}
+	return func(r *http.Request, args []string) (int, any, *apiError) {
+		q, e := query(r, "$select", "$top", "$skiptoken")
+		if e != nil {
+			return 0, nil, e
+		}
+		sel, e := selected(q, typ, props, nil)
+		if e != nil {
+			return 0, nil, e
+		}
+		size, e := pageSize(q, 100, 999, 999)
+		if e != nil {
+			return 0, nil, e
+		}
+		g, e := s.mustGroup(args[0])
+		if e != nil {
+			return 0, nil, e
+		}
+		if g.hidden() && !s.cfg.MemberReadHidden {
+			return 0, nil, errorf(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		}
+		want := func(id string) bool {
+			switch kind {
+			case "user":
+				return s.users[id] != nil
+			case "group":
+				return s.groups[id] != nil
+			}
+			return s.users[id] != nil || s.groups[id] != nil
+		}
+		return s.list(r, q, func() []string {
+			var ids []string
+			for _, id := range s.membersOf(g, transitive) {
+				if want(id) {
+					ids = append(ids, id)
+				}
+			}
+			return ids
+		}, size, func(id string) map[string]any {
+			if !transitive && !g.members[id] {
+				return nil // removed since the first page
+			}
+			if u := s.users[id]; u != nil {
+				us := defaultUserProps
+				if sel != nil {
+					us = slices.DeleteFunc(slices.Clone(sel), func(p string) bool { return !slices.Contains(userProps, p) })
+				}
+				m := s.userJSON(u, us)
+				m["@odata.type"] = "#microsoft.graph.user"
+				return m
+			}
+			if c := s.groups[id]; c != nil {
+				gs := groupProps
+				if sel != nil {
+					gs = slices.DeleteFunc(slices.Clone(sel), func(p string) bool { return !slices.Contains(groupProps, p) })
+				}
+				return groupJSON(c, gs)
+			}
+			return nil
+		})
+	}
+}
+
+// membersOf returns the ids of g's direct members, or with transitive of every object
+// in the groups nested in it, each once. The members of a nested group with hidden
+// membership are left out unless the app may read them, as memberOf leaves such groups out.
+func (s *Server) membersOf(g *Group, transitive bool) []string {
+	seen := map[string]bool{}
+	var ids []string
+	var walk func(g *Group)
+	walk = func(g *Group) {
 		for id := range g.members {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
 			ids = append(ids, id)
+			if c := s.groups[id]; c != nil && transitive && (!c.hidden() || s.cfg.MemberReadHidden) {
+				walk(c)
+			}
 		}
-		return ids
-	}, size, func(id string) map[string]any {
-		if u := s.users[id]; u != nil && g.members[id] {
-			m := s.userJSON(u, sel)
-			m["@odata.type"] = "#microsoft.graph.user"
-			return m
-		}
-		return nil
-	})
+	}
+	seen[g.ID] = true
+	walk(g)
+	return ids
 }
 
 var refRE = regexp.MustCompile(`/(?:directoryObjects|users)/([^/]+)$`)

@@ -2,11 +2,15 @@ package graphtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func token(t *testing.T, s *Server, secret, scope string) (int, map[string]any) {
@@ -124,5 +128,198 @@ func TestStrict(t *testing.T) {
 	s.ExpireTokens()
 	if st, body := call(t, "GET", s.GraphURL()+"/users", tok, ""); st != 401 || !strings.Contains(body, "expired") {
 		t.Fatalf("expired token: %d %s", st, body)
+	}
+}
+
+// get sends GET path with tok and decodes the answer.
+func get(t *testing.T, s *Server, tok, path string) (int, map[string]any) {
+	t.Helper()
+	st, body := call(t, "GET", s.GraphURL()+path, tok, "")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("GET %s: %d %s", path, st, body)
+	}
+	return st, m
+}
+
+// values returns the "value" of a collection answer as "type:id" (type from @odata.type,
+// without its namespace).
+func values(m map[string]any) []string {
+	var out []string
+	vs, _ := m["value"].([]any)
+	for _, v := range vs {
+		o := v.(map[string]any)
+		typ, _ := o["@odata.type"].(string)
+		out = append(out, strings.TrimPrefix(typ, "#microsoft.graph.")+":"+o["id"].(string))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func errCode(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func newTenant(t *testing.T, hidden bool) (*Server, string) {
+	s := New(t, Config{Tenant: "tenant.test", ClientID: "app", ClientSecret: "pw", Domains: []string{"contoso.test"}, MemberReadHidden: hidden})
+	_, m := token(t, s, "pw", s.Scope())
+	return s, m["access_token"].(string)
+}
+
+// TestNestingAndHiddenMembership: /members lists direct members of every type,
+// /transitiveMembers the nested ones too; a hidden-membership group's members need
+// Member.Read.Hidden (403 without), and memberOf leaves such a group out without it.
+func TestNestingAndHiddenMembership(t *testing.T) {
+	for _, perm := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Member.Read.Hidden=%v", perm), func(t *testing.T) {
+			s, tok := newTenant(t, perm)
+			a := s.AddUser(User{UserPrincipalName: "a@contoso.test"})
+			b := s.AddUser(User{UserPrincipalName: "b@contoso.test"})
+			outer := s.AddGroup(Group{DisplayName: "Outer"})
+			inner := s.AddGroup(Group{DisplayName: "Inner"})
+			hidden := s.AddGroup(Group{DisplayName: "Hidden", Visibility: "HiddenMembership", GroupTypes: []string{"Unified"}})
+			s.AddMember(outer, a)
+			s.AddMember(outer, inner)
+			s.AddMember(inner, b)
+			s.AddMember(hidden, b)
+
+			for _, tt := range []struct {
+				path string
+				want []string
+			}{
+				{"/groups/" + outer + "/members?$select=id,displayName", []string{"group:" + inner, "user:" + a}},
+				{"/groups/" + outer + "/members/microsoft.graph.user", []string{"user:" + a}},
+				{"/groups/" + outer + "/members/microsoft.graph.group", []string{"group:" + inner}},
+				{"/groups/" + outer + "/transitiveMembers/microsoft.graph.user", sortedOf("user:"+a, "user:"+b)},
+				{"/groups/" + outer + "/transitiveMembers", sortedOf("user:"+a, "user:"+b, "group:"+inner)},
+			} {
+				if st, m := get(t, s, tok, tt.path); st != 200 || !cmp.Equal(values(m), tt.want) {
+					t.Errorf("GET %s: %d %v, want %v", tt.path, st, values(m), tt.want)
+				}
+			}
+			// $select takes either type's properties; each member carries its own.
+			_, m := get(t, s, tok, "/groups/"+outer+"/members?$select=id,displayName,visibility,userPrincipalName")
+			for _, v := range m["value"].([]any) {
+				o := v.(map[string]any)
+				_, hasVis := o["visibility"]
+				_, hasUPN := o["userPrincipalName"]
+				if isUser := o["@odata.type"] == "#microsoft.graph.user"; hasVis == isUser || hasUPN != isUser {
+					t.Errorf("member %v carries the wrong type's properties", o)
+				}
+			}
+			st, m := get(t, s, tok, "/groups/"+hidden+"/members")
+			wantHidden := []string{"user:" + b}
+			memberOf := []string{"group:" + hidden, "group:" + inner}
+			if !perm {
+				if st != 403 || errCode(m) != "Authorization_RequestDenied" {
+					t.Errorf("hidden members without the permission: %d %v", st, m)
+				}
+				memberOf = []string{"group:" + inner}
+			} else if st != 200 || !cmp.Equal(values(m), wantHidden) {
+				t.Errorf("hidden members with the permission: %d %v", st, values(m))
+			}
+			if _, m := get(t, s, tok, "/users/"+b+"/memberOf/microsoft.graph.group"); !cmp.Equal(values(m), sortedOf(memberOf...)) {
+				t.Errorf("memberOf = %v, want %v", values(m), sortedOf(memberOf...))
+			}
+		})
+	}
+}
+
+func sortedOf(s ...string) []string {
+	sort.Strings(s)
+	return s
+}
+
+// TestMembersPaging: /members honours $top up to 999 and refuses more.
+func TestMembersPaging(t *testing.T) {
+	s, tok := newTenant(t, false)
+	g := s.AddGroup(Group{DisplayName: "Big"})
+	for i := range 1200 {
+		s.AddMember(g, s.AddUser(User{UserPrincipalName: fmt.Sprintf("u%04d@contoso.test", i)}))
+	}
+	if st, m := get(t, s, tok, "/groups/"+g+"/members?$top=1000"); st != 400 || errCode(m) != "Request_UnsupportedQuery" {
+		t.Errorf("$top=1000: %d %v", st, m)
+	}
+	_, m := get(t, s, tok, "/groups/"+g+"/members")
+	if n := len(m["value"].([]any)); n != 100 || m["@odata.nextLink"] == nil {
+		t.Errorf("default page: %d members, next link %v; want 100 and a link", n, m["@odata.nextLink"])
+	}
+	_, m = get(t, s, tok, "/groups/"+g+"/members?$top=999&$select=id")
+	if n := len(m["value"].([]any)); n != 999 || m["@odata.nextLink"] == nil {
+		t.Errorf("$top=999: %d members, next link %v; want 999 and a link", n, m["@odata.nextLink"])
+	}
+	st, body := call(t, "GET", m["@odata.nextLink"].(string), tok, "")
+	var p map[string]any
+	json.Unmarshal([]byte(body), &p)
+	if n := len(p["value"].([]any)); st != 200 || n != 201 || p["@odata.nextLink"] != nil {
+		t.Errorf("second page: %d, %d members, link %v", st, n, p["@odata.nextLink"])
+	}
+	if st, m := get(t, s, tok, "/groups/"+g+"?$select=id,displayName,visibility"); st != 200 || m["displayName"] != "Big" || m["visibility"] != nil {
+		t.Errorf("GET group: %d %v", st, m)
+	}
+	if st, m := get(t, s, tok, "/groups/nope"); st != 404 || errCode(m) != "Request_ResourceNotFound" {
+		t.Errorf("GET unknown group: %d %v", st, m)
+	}
+}
+
+// TestGroupLicensing: a group's license reaches its direct user members (not those of
+// nested groups), shows in assignedLicenses and, with assignedByGroup, in
+// licenseAssignmentStates; assignLicense cannot remove it from the user but can add and
+// remove a direct assignment beside it, which uses no second seat.
+func TestGroupLicensing(t *testing.T) {
+	s, tok := newTenant(t, false)
+	sku := s.AddSKU("ENTERPRISEPACK", 5)
+	g := s.AddGroup(Group{DisplayName: "Licensed"})
+	nested := s.AddGroup(Group{DisplayName: "Nested"})
+	s.AssignGroupLicense(g, sku)
+	s.AddMember(g, nested)
+	u := s.AddUser(User{UserPrincipalName: "u@contoso.test", UsageLocation: "NL"})
+	deep := s.AddUser(User{UserPrincipalName: "deep@contoso.test", UsageLocation: "NL"})
+	s.AddMember(g, u)
+	s.AddMember(nested, deep)
+
+	states := func(id string) (assigned []string, byGroup []any) {
+		t.Helper()
+		_, m := get(t, s, tok, "/users/"+id+"?$select=assignedLicenses,licenseAssignmentStates")
+		for _, l := range m["assignedLicenses"].([]any) {
+			assigned = append(assigned, l.(map[string]any)["skuId"].(string))
+		}
+		for _, st := range m["licenseAssignmentStates"].([]any) {
+			o := st.(map[string]any)
+			if o["skuId"] != sku || o["state"] != "Active" {
+				t.Errorf("state %v", o)
+			}
+			byGroup = append(byGroup, o["assignedByGroup"])
+		}
+		return assigned, byGroup
+	}
+	if a, b := states(u); !cmp.Equal(a, []string{sku}) || !cmp.Equal(b, []any{g}) {
+		t.Errorf("member: assigned %v, by %v", a, b)
+	}
+	if a, b := states(deep); a != nil || b != nil {
+		t.Errorf("member of a nested group: assigned %v, by %v; want none", a, b)
+	}
+	remove := `{"addLicenses":[],"removeLicenses":["` + sku + `"]}`
+	add := `{"addLicenses":[{"skuId":"` + sku + `","disabledPlans":[]}],"removeLicenses":[]}`
+	st, body := call(t, "POST", s.GraphURL()+"/users/"+u+"/assignLicense", tok, remove)
+	if st != 400 || !strings.Contains(body, "User license is inherited from a group membership and it cannot be removed directly from the user.") {
+		t.Errorf("remove a group's license: %d %s", st, body)
+	}
+	if st, body := call(t, "POST", s.GraphURL()+"/users/"+u+"/assignLicense", tok, add); st != 200 {
+		t.Fatalf("add a direct assignment: %d %s", st, body)
+	}
+	if a, b := states(u); !cmp.Equal(a, []string{sku}) || !cmp.Equal(b, []any{nil, g}) {
+		t.Errorf("both ways: assigned %v, by %v", a, b)
+	}
+	if c, _ := s.Seats("ENTERPRISEPACK"); c != 1 {
+		t.Errorf("%d seats consumed, want 1", c)
+	}
+	if st, body := call(t, "POST", s.GraphURL()+"/users/"+u+"/assignLicense", tok, remove); st != 200 {
+		t.Fatalf("remove the direct assignment: %d %s", st, body)
+	}
+	if a, b := states(u); !cmp.Equal(a, []string{sku}) || !cmp.Equal(b, []any{g}) {
+		t.Errorf("after removing the direct one: assigned %v, by %v", a, b)
 	}
 }
