@@ -353,7 +353,7 @@ func (r *Repo) resolveLocked(rev string) (plumbing.Hash, error) {
 		}
 	}
 	if !hexRe.MatchString(rev) {
-		return plumbing.ZeroHash, r.errorf("%s: no branch, tag or commit %q", r.name, rev)
+		return plumbing.ZeroHash, r.errorf("%w", &NoRevisionError{Repo: r.name, Rev: rev})
 	}
 	rev = strings.ToLower(rev)
 	if len(rev) == 40 {
@@ -385,11 +385,22 @@ func (r *Repo) resolveLocked(rev string) (plumbing.Hash, error) {
 	}
 	switch len(candidates) {
 	case 0:
-		return plumbing.ZeroHash, r.errorf("%s: no branch, tag or commit %q", r.name, rev)
+		return plumbing.ZeroHash, r.errorf("%w", &NoRevisionError{Repo: r.name, Rev: rev})
 	case 1:
 		return candidates[0], nil
 	}
 	return plumbing.ZeroHash, r.errorf("%s: abbreviated hash %s is ambiguous: give more digits", r.name, rev)
+}
+
+// NoRevisionError is a branch, tag or commit that the repo does not have: an input
+// error of whoever named it (errors.As finds it through the messages' wrapping).
+type NoRevisionError struct {
+	Repo string // the repo, credentials redacted
+	Rev  string
+}
+
+func (e *NoRevisionError) Error() string {
+	return fmt.Sprintf("%s: no branch, tag or commit %q", e.Repo, e.Rev)
 }
 
 func containsHash(hs []plumbing.Hash, h plumbing.Hash) bool {

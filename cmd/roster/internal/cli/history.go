@@ -321,16 +321,16 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return invalidf("--format %q: want text or json", *format)
 	}
+	ref := rf.ref // the commit whose history answers; default the protected branch's head
 	rf.ref = ""
 	o, err := openGitops(ctx, e, &rf, *branch)
 	if err != nil {
 		return err
 	}
-	t, err := o.tip(ctx)
+	head, headRepo, err := o.refOrTip(ctx, ref)
 	if err != nil {
 		return err
 	}
-	head, headRepo := t.commit, t.repo
 	when, err := parseAt(*at, headRepo.Settings.Location, time.Now())
 	if err != nil {
 		return invalid(err)
@@ -351,6 +351,24 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	}
 	res.write(e)
 	return nil
+}
+
+// refOrTip is the commit ref names and the repo there, or the protected branch's head when
+// ref is empty. A ref the repo does not have, or an invalid repo there, is exit 2.
+func (o *gitops) refOrTip(ctx context.Context, ref string) (string, *model.Repo, error) {
+	if ref == "" {
+		t, err := o.tip(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		return t.commit, t.repo, nil
+	}
+	head, err := o.g.Resolve(ref)
+	if err != nil {
+		return "", nil, refInvalid(err)
+	}
+	repo, err := o.load(ctx, head)
+	return head, repo, err
 }
 
 // whoResult lists who held an entitlement at a time.

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 func runValidate(ctx context.Context, e *env, args []string) error {
@@ -32,12 +34,35 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 		return invalidf("validate: %s needs --watch", watchOnly[0])
 	}
 	reg := registry()
+	if pf.isGit() {
+		// --ref (or a remote): judge that commit, not the files on disk.
+		src, err := openSource(ctx, e, &pf.repoFlags)
+		if err != nil {
+			return refInvalid(err)
+		}
+		repo, err := loadSource(ctx, e, src, reg, nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.name, short(src.commit), repoCounts(repo))
+		return nil
+	}
 	repo, _, err := loadRepo(ctx, e, pf.dir, reg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: valid — %s\n", pf.dir, repoCounts(repo))
 	return nil
+}
+
+// refInvalid makes a ref the repo does not have (--ref, --branch) an input error, exit 2;
+// other errors stay as they are.
+func refInvalid(err error) error {
+	var nr *gitrepo.NoRevisionError
+	if errors.As(err, &nr) {
+		return invalidf("--ref: %v", nr)
+	}
+	return err
 }
 
 // repoCounts says how much a valid repo holds: "2 people, 1 role, 0 rules, …".
