@@ -81,8 +81,14 @@
 //     nothing; Graph refuses to remove it from the user, "User license is inherited from a
 //     group membership…", and plans never ask, since it is inherited), and granting it adds
 //     a direct assignment beside the group's, which uses no second seat.
-//   - delete: DELETE /users/{id}. Entra keeps the user restorable for 30 days in its
-//     deleted items, and releases its licenses.
+//   - delete: DELETE /users/{id}, which Graph makes a soft delete: the user leaves the
+//     directory, its groups and its license seats at once, but stays in the directory's
+//     deleted items for 30 days, from which an administrator can restore it with its
+//     group memberships and licenses (POST /directory/deletedItems/{id}/restore) or
+//     remove it for good (DELETE /directory/deletedItems/{id}); Entra purges it after the
+//     30 days. roster does neither: its deletes stay reversible for that month. The
+//     user principal name is free again at once, so a person who returns meanwhile gets a
+//     new account from roster unless an administrator restores the old one first.
 //
 // Every change reads the user first and is idempotent, as targets.Writer requires.
 //

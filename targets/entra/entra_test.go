@@ -592,3 +592,38 @@ func TestPassword(t *testing.T) {
 		t.Errorf("nickname = %q", got)
 	}
 }
+
+// TestDeleteIsSoft: Graph's delete moves the user to the deleted items, restorable for 30
+// days, and frees its seats and its name: a second delete is nothing to do, and a person
+// who comes back gets a new account under the same name.
+func TestDeleteIsSoft(t *testing.T) {
+	f := newFixture(t, model.AccountByID, nil)
+	ctx := testCtx(t)
+	f.srv.AddSKU("ENTERPRISEPACK", 5)
+	gid := f.srv.AddGroup(graphtest.Group{DisplayName: "Finance"})
+	f.apply(t, targets.Change{Op: targets.OpCreate, Account: "ivy"})
+	f.apply(t, targets.Change{Op: targets.OpGrant, Account: "ivy", Entitlement: "group:Finance"})
+	f.apply(t, targets.Change{Op: targets.OpGrant, Account: "ivy", Entitlement: "license:ENTERPRISEPACK"})
+	old, _ := f.srv.User("ivy@" + testDomain)
+
+	f.apply(t, targets.Change{Op: targets.OpDelete, Account: "ivy"})
+	if a, err := f.tg.ReadAccount(ctx, "ivy"); err != nil || a != nil {
+		t.Fatalf("ReadAccount after delete = %+v, %v; want none", a, err)
+	}
+	d, ok := f.srv.Deleted("ivy@" + testDomain)
+	if !ok || d.ID != old.ID {
+		t.Fatalf("the user is not in the deleted items (restorable): %+v", d)
+	}
+	if c, _ := f.srv.Seats("ENTERPRISEPACK"); c != 0 || len(f.srv.Members(gid)) != 0 {
+		t.Errorf("after delete: %d seats used, members %v", c, f.srv.Members(gid))
+	}
+	f.srv.ResetCounts()
+	f.apply(t, targets.Change{Op: targets.OpDelete, Account: "ivy"})
+	if n := f.srv.Requests()["DELETE /users/{id}"]; n != 0 {
+		t.Errorf("a second delete sent %d deletes", n)
+	}
+	f.apply(t, targets.Change{Op: targets.OpCreate, Account: "ivy"})
+	if u, ok := f.srv.User("ivy@" + testDomain); !ok || u.ID == old.ID {
+		t.Errorf("re-created user %+v, %v: want a new account", u, ok)
+	}
+}

@@ -12,7 +12,7 @@
 //	POST   /users
 //	GET    /users/{id|userPrincipalName}          $select
 //	PATCH  /users/{id|userPrincipalName}
-//	DELETE /users/{id|userPrincipalName}
+//	DELETE /users/{id|userPrincipalName}          (a soft delete: see deleted items)
 //	POST   /users/{id}/assignLicense
 //	POST   /users/{id}/revokeSignInSessions
 //	GET    /users/{id}/memberOf/microsoft.graph.group    $select $top(1..999) (pages of at most 100)
@@ -24,6 +24,9 @@
 //	POST   /groups/{id}/members/$ref
 //	DELETE /groups/{id}/members/{memberId}/$ref
 //	GET    /subscribedSkus                        $select
+//	GET    /directory/deletedItems/microsoft.graph.user  $select $top(1..999) $filter $skiptoken
+//	POST   /directory/deletedItems/{id}/restore
+//	DELETE /directory/deletedItems/{id}
 //
 // and POST /{tenant}/oauth2/v2.0/token for the client credentials grant. $filter takes
 // one "property eq 'value'" comparison (userPrincipalName, mail, displayName), compared
@@ -47,6 +50,11 @@
 //     400 "User license is inherited from a group membership and it cannot be removed
 //     directly from the user."; removing a direct assignment of a license also held
 //     through a group leaves the group's. A user holding a SKU both ways uses one seat.
+//   - Deleting a user moves it to the deleted items for 30 days: it leaves /users and its
+//     groups and releases its licenses' seats; restore brings it back with its group
+//     memberships and direct licenses (refused when another user took its
+//     userPrincipalName meanwhile); DELETE on the deleted item removes it for good.
+
 package graphtest
 
 import (
@@ -122,6 +130,13 @@ type Group struct {
 // hidden reports whether g's members are listed only with Member.Read.Hidden.
 func (g *Group) hidden() bool { return g.Visibility == "HiddenMembership" }
 
+// deletedUser is a user in the deleted items: what a restore brings back.
+type deletedUser struct {
+	u      *User
+	at     time.Time
+	groups []string // the groups it was a direct member of
+}
+
 // SKU is a subscribed SKU.
 type SKU struct {
 	ID         string // skuId
@@ -138,6 +153,7 @@ type Server struct {
 
 	mu            sync.Mutex
 	users         map[string]*User
+	deleted       map[string]*deletedUser
 	groups        map[string]*Group
 	licensed      map[string]*Group // the groups with licenses assigned
 	skus          map[string]*SKU
@@ -169,6 +185,7 @@ func New(t testing.TB, cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		users:    map[string]*User{},
+		deleted:  map[string]*deletedUser{},
 		groups:   map[string]*Group{},
 		licensed: map[string]*Group{},
 		skus:     map[string]*SKU{},
@@ -275,6 +292,21 @@ func (s *Server) AssignGroupLicense(groupID, skuID string) {
 		g.Licenses = append(g.Licenses, skuID)
 	}
 	s.licensed[groupID] = g
+}
+
+// Deleted returns a copy of the user with the id or user principal name in the deleted
+// items.
+func (s *Server) Deleted(idOrUPN string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, d := range s.deleted {
+		if id == idOrUPN || strings.EqualFold(d.u.UserPrincipalName, idOrUPN) {
+			c := *d.u
+			c.Licenses = slices.Clone(d.u.Licenses)
+			return c, true
+		}
+	}
+	return User{}, false
 }
 
 // AddSKU seeds a subscribed SKU with enabled seats and returns its skuId.
@@ -550,7 +582,7 @@ func route(rest string) (string, []string) {
 		case i == 0:
 			fixed = true
 		case p == "$ref" || p == "members" || p == "transitiveMembers" || p == "memberOf" || p == "assignLicense" ||
-			p == "revokeSignInSessions" || strings.HasPrefix(p, "microsoft.graph."):
+			p == "revokeSignInSessions" || p == "restore" || i == 1 && p == "deletedItems" || strings.HasPrefix(p, "microsoft.graph."):
 			fixed = true
 		}
 		if fixed {
@@ -581,6 +613,9 @@ func (s *Server) handler(rt, method string) (handlerFunc, *apiError) {
 		"/groups/{id}/members/$ref":                            {"POST": s.addMember},
 		"/groups/{id}/members/{id}/$ref":                       {"DELETE": s.removeMember},
 		"/subscribedSkus":                                      {"GET": s.listSKUs},
+		"/directory/deletedItems/microsoft.graph.user":         {"GET": s.listDeleted},
+		"/directory/deletedItems/{id}":                         {"DELETE": s.purgeDeleted},
+		"/directory/deletedItems/{id}/restore":                 {"POST": s.restoreDeleted},
 	}
 	m, ok := routes[rt]
 	if !ok {
@@ -1031,11 +1066,116 @@ func (s *Server) deleteUser(r *http.Request, args []string) (int, any, *apiError
 	if e != nil {
 		return 0, nil, e
 	}
-	delete(s.users, u.ID)
-	for _, g := range s.groups {
-		delete(g.members, u.ID)
+	d := &deletedUser{u: u, at: s.now()}
+	for id, g := range s.groups {
+		if g.members[u.ID] {
+			d.groups = append(d.groups, id)
+			delete(g.members, u.ID)
+		}
 	}
+	delete(s.users, u.ID)
+	s.deleted[u.ID] = d
 	return http.StatusNoContent, nil, nil
+}
+
+// retention is how long Entra keeps a deleted user restorable.
+const retention = 30 * 24 * time.Hour
+
+// expire removes the deleted users past their retention; s.mu is held.
+func (s *Server) expire() {
+	for id, d := range s.deleted {
+		if !s.now().Before(d.at.Add(retention)) {
+			delete(s.deleted, id)
+		}
+	}
+}
+
+func (s *Server) listDeleted(r *http.Request, _ []string) (int, any, *apiError) {
+	q, e := query(r, "$select", "$top", "$filter", "$skiptoken")
+	if e != nil {
+		return 0, nil, e
+	}
+	sel, e := selected(q, "user", append(slices.Clone(userProps), "deletedDateTime"), append(slices.Clone(defaultUserProps), "deletedDateTime"))
+	if e != nil {
+		return 0, nil, e
+	}
+	size, e := pageSize(q, 100, 999, 999)
+	if e != nil {
+		return 0, nil, e
+	}
+	prop, val, e := filter(q, "userPrincipalName", "mail", "displayName")
+	if e != nil {
+		return 0, nil, e
+	}
+	s.expire()
+	return s.list(r, q, func() []string {
+		var ids []string
+		for id, d := range s.deleted {
+			u := d.u
+			if prop == "" ||
+				prop == "userPrincipalName" && strings.EqualFold(u.UserPrincipalName, val) ||
+				prop == "mail" && strings.EqualFold(u.Mail, val) ||
+				prop == "displayName" && strings.EqualFold(u.DisplayName, val) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}, size, func(id string) map[string]any {
+		d := s.deleted[id]
+		if d == nil {
+			return nil
+		}
+		m := s.userJSON(d.u, sel)
+		if slices.Contains(sel, "deletedDateTime") {
+			m["deletedDateTime"] = d.at.UTC().Format(time.RFC3339)
+		}
+		m["@odata.type"] = "#microsoft.graph.user"
+		return m
+	})
+}
+
+func (s *Server) mustDeleted(id string) (*deletedUser, *apiError) {
+	s.expire()
+	d := s.deleted[id]
+	if d == nil {
+		return nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+	}
+	return d, nil
+}
+
+func (s *Server) purgeDeleted(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	if _, e := s.mustDeleted(args[0]); e != nil {
+		return 0, nil, e
+	}
+	delete(s.deleted, args[0])
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) restoreDeleted(r *http.Request, args []string) (int, any, *apiError) {
+	if _, e := query(r); e != nil {
+		return 0, nil, e
+	}
+	d, e := s.mustDeleted(args[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	if s.user(d.u.UserPrincipalName) != nil {
+		return 0, nil, errorf(http.StatusBadRequest, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.")
+	}
+	delete(s.deleted, d.u.ID)
+	s.users[d.u.ID] = d.u
+	for _, id := range d.groups {
+		if g := s.groups[id]; g != nil {
+			g.members[d.u.ID] = true
+		}
+	}
+	m := s.userJSON(d.u, defaultUserProps)
+	m["@odata.context"] = s.srv.URL + "/v1.0/$metadata#directoryObjects/$entity"
+	m["@odata.type"] = "#microsoft.graph.user"
+	return http.StatusOK, m, nil
 }
 
 func (s *Server) assignLicense(r *http.Request, args []string) (int, any, *apiError) {

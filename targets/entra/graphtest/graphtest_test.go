@@ -323,3 +323,53 @@ func TestGroupLicensing(t *testing.T) {
 		t.Errorf("after removing the direct one: assigned %v, by %v", a, b)
 	}
 }
+
+// TestSoftDelete: a deleted user waits in the deleted items, restorable with its groups
+// and licenses, its name free for a new user meanwhile; a purge removes it for good.
+func TestSoftDelete(t *testing.T) {
+	s, tok := newTenant(t, false)
+	sku := s.AddSKU("ENTERPRISEPACK", 5)
+	g := s.AddGroup(Group{DisplayName: "G"})
+	u := s.AddUser(User{UserPrincipalName: "leaver@contoso.test", UsageLocation: "NL", Licenses: []string{sku}})
+	s.AddMember(g, u)
+	if st, body := call(t, "DELETE", s.GraphURL()+"/users/"+u, tok, ""); st != 204 {
+		t.Fatalf("delete: %d %s", st, body)
+	}
+	if st, _ := get(t, s, tok, "/users/leaver@contoso.test"); st != 404 {
+		t.Errorf("a deleted user still answers: %d", st)
+	}
+	if c, _ := s.Seats("ENTERPRISEPACK"); c != 0 || len(s.Members(g)) != 0 {
+		t.Errorf("after delete: %d seats, members %v", c, s.Members(g))
+	}
+	_, m := get(t, s, tok, "/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName,deletedDateTime")
+	if !cmp.Equal(values(m), []string{"user:" + u}) || m["value"].([]any)[0].(map[string]any)["deletedDateTime"] == nil {
+		t.Errorf("deleted items: %v", m)
+	}
+	if st, m := get(t, s, tok, "/directory/deletedItems"); st != 404 {
+		t.Errorf("deleted items without a type cast: %d %v", st, m)
+	}
+	// The name is free: a new user takes it, and the old one cannot come back under it.
+	st, body := call(t, "POST", s.GraphURL()+"/users", tok, `{"accountEnabled":true,"displayName":"X","mailNickname":"leaver","userPrincipalName":"leaver@contoso.test","passwordProfile":{"password":"Aa1!aaaaaa"}}`)
+	if st != 201 {
+		t.Fatalf("create under a deleted user's name: %d %s", st, body)
+	}
+	var created map[string]any
+	json.Unmarshal([]byte(body), &created)
+	if st, body := call(t, "POST", s.GraphURL()+"/directory/deletedItems/"+u+"/restore", tok, ""); st != 400 || !strings.Contains(body, "already exists") {
+		t.Errorf("restore over a taken name: %d %s", st, body)
+	}
+	call(t, "DELETE", s.GraphURL()+"/users/"+created["id"].(string), tok, "")
+	if st, body := call(t, "POST", s.GraphURL()+"/directory/deletedItems/"+u+"/restore", tok, ""); st != 200 {
+		t.Fatalf("restore: %d %s", st, body)
+	}
+	if r, ok := s.User(u); !ok || !cmp.Equal(r.Licenses, []string{sku}) || !cmp.Equal(s.Members(g), []string{"leaver@contoso.test"}) {
+		t.Errorf("restored %+v, %v; members %v", r, ok, s.Members(g))
+	}
+	other := created["id"].(string)
+	if st, _ := call(t, "DELETE", s.GraphURL()+"/directory/deletedItems/"+other, tok, ""); st != 204 {
+		t.Errorf("purge: %d", st)
+	}
+	if st, _ := call(t, "DELETE", s.GraphURL()+"/directory/deletedItems/"+other, tok, ""); st != 404 {
+		t.Errorf("purge twice: %d", st)
+	}
+}
