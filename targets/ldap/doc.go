@@ -45,6 +45,23 @@
 // group objects below groups named by cn; membership is the group's member attribute.
 // Delete deletes the user (with any child objects); AD removes it from its groups itself.
 //
+// Nested groups: a group's member may be another group below groups. An account that is a
+// direct member of group A holds group:A (in Entitlements, what Apply grants and revokes);
+// for every group B that A is nested in, at any depth (cycles are harmless), it holds
+// group:B in Inherited with Via group:A. Apply changes direct memberships only: revoking a
+// group held only through nesting changes nothing, and the nesting itself is never
+// changed. A nesting that passes through a group outside groups is not seen. Read resolves
+// nesting from the one search of groups it makes anyway; ReadAccount walks up from the
+// account: on AD two searches (LDAP_MATCHING_RULE_IN_CHAIN, 1.2.840.113556.1.4.1941, and
+// each group's memberOf), on OpenLDAP one per level of nesting, asking with the matched
+// values control (RFC 3876) for the matching member values only.
+//
+// ReadScope (targets.ScopedReader) reads every account but only the groups the scope
+// manages, looked up by name (group:app-* becomes the filter (cn=app-*)), and, one search
+// per level, the groups nested in them, so that members of an unmanaged group nested in a
+// managed one still hold the managed one, inherited. A scope reaching any group name
+// (group:*, *) makes it a full Read.
+//
 // Both dialects read with the paged results control (1000 entries a page): a Read makes
 // one paged search of users and one of groups, so its requests grow with accounts plus
 // groups, never accounts times groups. A group AD hands out in ranges (member;range=0-1499,

@@ -268,37 +268,39 @@ func domainOf(dn string) string {
 func (t *Target) Close() error { return t.pool.Close() }
 
 // Read lists every account with its groups: one paged search of users and one of groups,
-// run side by side.
+// run side by side. Groups nested in groups are resolved from what that search returns:
+// an account directly in group A holds A in Entitlements, and every group A is nested in,
+// at any depth, in Inherited with A as its source.
 func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
-	var (
-		accounts []targets.Account
-		byKey    map[string]int // memberKey → index in accounts
-		groups   []group
-		wg       sync.WaitGroup
-		uerr     error
-	)
-	wg.Add(1)
+	return t.read(ctx, nil)
+}
+
+// read lists every account and, with groups nil, every group with its members; otherwise
+// groups lists the groups to read, given the accounts (see ReadScope).
+func (t *Target) read(ctx context.Context, groups func(ctx context.Context, users <-chan readUsersResult) ([]group, error)) (*targets.Snapshot, error) {
+	users := make(chan readUsersResult, 2)
 	go func() {
-		defer wg.Done()
-		accounts, byKey, uerr = t.readUsers(ctx)
+		var r readUsersResult
+		r.accounts, r.byKey, r.err = t.readUsers(ctx)
+		users <- r
+		users <- r // once for groups, once here
 	}()
-	groups, gerr := t.readGroups(ctx, "")
-	wg.Wait()
-	if uerr != nil { // a failed bind fails both: say it once
-		return nil, uerr
+	var list []group
+	var gerr error
+	if groups == nil {
+		list, gerr = t.listGroups(ctx, t.groupFilter(""))
+	} else {
+		list, gerr = groups(ctx, users)
+	}
+	u := <-users
+	if u.err != nil { // a failed bind fails both: say it once
+		return nil, u.err
 	}
 	if gerr != nil {
 		return nil, gerr
 	}
-	for _, g := range groups {
-		for _, m := range g.members {
-			if k, ok := t.memberKey(m); ok {
-				if i, ok := byKey[k]; ok {
-					accounts[i].Entitlements = append(accounts[i].Entitlements, g.ent)
-				}
-			}
-		}
-	}
+	accounts := u.accounts
+	t.assemble(accounts, u.byKey, list)
 	for i := range accounts {
 		a := &accounts[i]
 		switch len(a.Entitlements) {
@@ -313,6 +315,13 @@ func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
 	slices.SortFunc(accounts, func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) })
 	t.lastCount.Store(int64(len(accounts)))
 	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
+}
+
+// readUsersResult is what readUsers found.
+type readUsersResult struct {
+	accounts []targets.Account
+	byKey    map[string]int // memberKey → index in accounts
+	err      error
 }
 
 func (t *Target) readUsers(ctx context.Context) ([]targets.Account, map[string]int, error) {
@@ -361,33 +370,41 @@ func (t *Target) memberKey(dn string) (string, bool) {
 	return asciiLower(val), true
 }
 
-// group is one group as read: its entitlement and its members' DNs.
+// group is one group as read: its entitlement, DN and members' DNs.
 type group struct {
 	ent     string
+	dn      string
 	members []string
 }
 
-// readGroups lists every group with its members, or, given memberDN, the groups having
-// that member (without their members).
-func (t *Target) readGroups(ctx context.Context, memberDN string) ([]group, error) {
+// listGroups lists the groups filter selects below groups, with their members, on Read's
+// lean reader.
+func (t *Target) listGroups(ctx context.Context, filter string) ([]group, error) {
+	return t.readGroups(ctx, filter, true)
+}
+
+// groupsOf lists the groups having memberDN as a member, without their members.
+func (t *Target) groupsOf(ctx context.Context, memberDN string) ([]group, error) {
+	return t.readGroups(ctx, t.groupFilter(memberDN), false)
+}
+
+func (t *Target) readGroups(ctx context.Context, filter string, withMembers bool) ([]group, error) {
 	var groups []group
 	var ranged []rangedGroup
 	attrs := []string{"cn"}
-	if memberDN == "" {
-		attrs = append(attrs, t.memberAttr(0))
-	}
 	search := t.search
-	if memberDN == "" {
+	if withMembers {
+		attrs = append(attrs, t.memberAttr(0))
 		search = t.searchRaw // Read's: the lean reader
 	}
-	err := search(ctx, t.groups, t.groupScope(), t.groupFilter(memberDN), attrs,
+	err := search(ctx, t.groups, t.groupScope(), filter, attrs,
 		func() { groups, ranged = groups[:0], ranged[:0] },
 		func(e *ldap.Entry) {
 			name := t.groupName(e)
 			if name == "" {
 				return
 			}
-			g := group{ent: "group:" + name}
+			g := group{ent: "group:" + name, dn: e.DN}
 			for _, a := range e.Attributes {
 				if strings.EqualFold(a.Name, "member") {
 					g.members = a.Values
@@ -489,7 +506,9 @@ func (t *Target) moreMembers(ctx context.Context, g *group, dn string, next int)
 	})
 }
 
-// ReadAccount reads one account and its groups; nil when it does not exist.
+// ReadAccount reads one account, its groups and the groups those are nested in; nil when
+// it does not exist. Its requests grow with the depth of the nesting, not with the size of
+// the groups (see upward).
 func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Account, error) {
 	e, err := t.lookup(ctx, account)
 	if err != nil || e == nil {
@@ -499,16 +518,27 @@ func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Acco
 	if !ok {
 		return nil, nil
 	}
-	groups, err := t.readGroups(ctx, e.DN)
+	groups, direct, parents, err := t.upward(ctx, e.DN)
 	if err != nil {
 		return nil, err
 	}
-	a.Entitlements = make([]string, 0, len(groups))
-	for _, g := range groups {
-		a.Entitlements = append(a.Entitlements, g.ent)
+	a.Entitlements = make([]string, 0, len(direct))
+	for _, d := range direct {
+		a.Entitlements = append(a.Entitlements, groups[d].ent)
 	}
 	sort.Strings(a.Entitlements)
 	a.Entitlements = slices.Compact(a.Entitlements)
+	anc := ancestors(parents)
+	for _, d := range direct {
+		for _, p := range anc[d] {
+			if groups[p].ent != groups[d].ent {
+				a.Inherited = append(a.Inherited, targets.Inherited{Entitlement: groups[p].ent, Via: groups[d].ent})
+			}
+		}
+	}
+	if len(a.Inherited) > 0 {
+		a.Inherited = targets.SortInherited(a.Inherited)
+	}
 	return &a, nil
 }
 
@@ -569,10 +599,15 @@ func (t *Target) wrap(err error, format string, args ...any) error {
 // page is requested while the current one is handed over. reset is called before the
 // search starts (again, when a stale connection made it start over).
 func (t *Target) search(ctx context.Context, base string, scope int, filter string, attrs []string, reset func(), each func(*ldap.Entry)) error {
+	return t.searchWith(ctx, base, scope, filter, attrs, nil, reset, each)
+}
+
+// searchWith is search sending further controls with each page's request.
+func (t *Target) searchWith(ctx context.Context, base string, scope int, filter string, attrs []string, controls []ldap.Control, reset func(), each func(*ldap.Entry)) error {
 	return t.pool.do(ctx, func(c *conn) error {
 		reset()
 		paging := ldap.NewControlPaging(pageSize)
-		req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, []ldap.Control{paging})
+		req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, append([]ldap.Control{paging}, controls...))
 		type page struct {
 			res *ldap.SearchResult
 			err error
@@ -650,14 +685,10 @@ func (t *Target) userFilter(account string) string {
 
 // groupFilter selects groups, or the groups having memberDN as a member.
 func (t *Target) groupFilter(memberDN string) string {
-	class := "groupOfNames"
-	if t.dialect == AD {
-		class = "group"
-	}
 	if memberDN == "" {
-		return "(objectClass=" + class + ")"
+		return "(objectClass=" + t.groupClass() + ")"
 	}
-	return "(&(objectClass=" + class + ")(member=" + ldap.EscapeFilter(memberDN) + "))"
+	return "(&(objectClass=" + t.groupClass() + ")(member=" + ldap.EscapeFilter(memberDN) + "))"
 }
 
 // groupName is a group entry's name: its cn RDN (OpenLDAP, where Apply addresses

@@ -125,7 +125,7 @@ func (t *Target) applyOpenLDAP(ctx context.Context, c targets.Change, group stri
 	case targets.OpDelete:
 		// Out of every group first, so a run stopped half-way leaves an account that the
 		// next plan deletes again, never a member pointing at nothing.
-		groups, rerr := t.readGroups(ctx, dn)
+		groups, rerr := t.groupsOf(ctx, dn)
 		if rerr != nil {
 			return rerr
 		}
