@@ -329,13 +329,13 @@ func (c *Client) Reviews(ctx context.Context, n int) ([]Review, error) {
 	}
 }
 
-// Approvers returns, sorted, the users whose latest review that is not a comment is an
-// approval: a later request for changes, or the approval's dismissal, takes it back;
-// comments change nothing. Approvals stand across later pushes, as on GitHub unless branch
-// protection dismisses stale ones (then they arrive here as DISMISSED). Logins in exclude
-// (the pull request's author, say) are left out whatever they did: "approved by someone
-// other than its author" is the caller's rule, and passing PR.Author enforces it.
-func Approvers(reviews []Review, exclude ...string) []string {
+// Approvals returns, sorted by user, each user's standing approval: their latest review
+// that is not a comment, when it is an approval. A later request for changes, or the
+// approval's dismissal, takes it back; comments change nothing. Each carries the head
+// commit it was given on (Commit): an approval given before later pushes is stale, and
+// whether it still counts is the caller's rule (roster counts it only when nothing that
+// changes access changed since). Logins in exclude are left out whatever they did.
+func Approvals(reviews []Review, exclude ...string) []Review {
 	rs := append([]Review(nil), reviews...)
 	sort.SliceStable(rs, func(i, j int) bool {
 		if !rs[i].At.Equal(rs[j].At) {
@@ -354,13 +354,23 @@ func Approvers(reviews []Review, exclude ...string) []string {
 	for _, l := range exclude {
 		skip[strings.ToLower(l)] = true
 	}
-	var out []string
+	var out []Review
 	for k, r := range latest {
 		if r.State == "APPROVED" && !skip[k] {
-			out = append(out, r.User)
+			out = append(out, r)
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })
+	return out
+}
+
+// Approvers returns, sorted, the users with a standing approval (see Approvals), on
+// whatever commit they gave it.
+func Approvers(reviews []Review, exclude ...string) []string {
+	var out []string
+	for _, r := range Approvals(reviews, exclude...) {
+		out = append(out, r.User)
+	}
 	return out
 }
 

@@ -447,3 +447,22 @@ func TestEnterpriseBaseURL(t *testing.T) {
 		t.Errorf("default BaseURL %s", got)
 	}
 }
+
+func TestApprovalsKeepTheirCommit(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	reviews := []Review{
+		{ID: 1, User: "bob", State: "APPROVED", Commit: "aaa", At: at},
+		{ID: 2, User: "carol", State: "APPROVED", Commit: "aaa", At: at},
+		{ID: 3, User: "carol", State: "APPROVED", Commit: "bbb", At: at.Add(time.Hour)},
+		{ID: 4, User: "dave", State: "APPROVED", Commit: "aaa", At: at},
+		{ID: 5, User: "dave", State: "DISMISSED", Commit: "aaa", At: at.Add(time.Hour)},
+	}
+	got := Approvals(reviews)
+	var s []string
+	for _, r := range got {
+		s = append(s, r.User+"@"+r.Commit)
+	}
+	if diff := cmp.Diff([]string{"bob@aaa", "carol@bbb"}, s); diff != "" {
+		t.Errorf("Approvals (-want +got):\n%s", diff)
+	}
+}

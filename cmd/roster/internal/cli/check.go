@@ -114,7 +114,11 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 	if err != nil {
 		return "", false, standing{}, err
 	}
-	st := judge(headRepo, ch, pr.Author, forge.Approvers(reviews))
+	fresh, stale := o.currentApprovers(ctx, head, headRepo, reviews)
+	st := judge(headRepo, ch, pr.Author, fresh)
+	if len(stale) > 0 && len(st.missing) > 0 {
+		st.missing = append(st.missing, "stale approvals do not count (given before a later push changed access): "+strings.Join(stale, ", "))
+	}
 	fmt.Fprintf(&b, "Valid at %s. Planned against what %s grants at %s, without reading any system.\n\n", short(head), short(base), model.DateOf(at, headRepo.Settings.Location))
 	if err := ch.plan.WriteMarkdown(&b); err != nil {
 		return "", false, standing{}, err

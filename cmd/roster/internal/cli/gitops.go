@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -407,11 +408,84 @@ func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *mod
 		return nil, fmt.Errorf("read the reviews of #%d: %w", pr.Number, err)
 	}
 	ch := reviewChange(base, head, at)
-	st := judge(head, ch, pr.Author, forge.Approvers(reviews))
+	fresh, stale := o.currentApprovers(ctx, pr.HeadSHA, head, reviews)
+	st := judge(head, ch, pr.Author, fresh)
 	if len(st.missing) > 0 {
-		return nil, &notApproved{fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, strings.Join(st.missing, "; "))}
+		msg := strings.Join(st.missing, "; ")
+		if len(stale) > 0 {
+			msg += "; stale approvals, given before access changed: " + strings.Join(stale, ", ")
+		}
+		return nil, &notApproved{fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, msg)}
 	}
 	return &approval{pr: pr, approvers: st.counted, note: fmt.Sprintf("#%d", pr.Number)}, nil
+}
+
+// currentApprovers splits a pull request's standing approvals into those that count for
+// its final head (headSHA, whose repo is head) and stale ones: an approval counts when it
+// was given on the final head, or on an earlier commit whose access repo says the same
+// about access — people, roles, rules, systems, service accounts, revocations and access
+// reviews — as the final head's. An approved commit that cannot be read (no longer in the
+// repository) or is invalid makes the approval stale. roster does not rely on branch
+// protection dismissing stale reviews: it cannot see that setting.
+func (o *gitops) currentApprovers(ctx context.Context, headSHA string, head *model.Repo, reviews []forge.Review) (fresh, stale []string) {
+	want := ""
+	for _, rv := range forge.Approvals(reviews) {
+		if rv.Commit == headSHA || headSHA == "" {
+			fresh = append(fresh, rv.User)
+			continue
+		}
+		if want == "" {
+			want = accessFingerprint(head)
+		}
+		if old, err := o.load(ctx, rv.Commit); err == nil && accessFingerprint(old) == want {
+			fresh = append(fresh, rv.User)
+			continue
+		}
+		stale = append(stale, fmt.Sprintf("@%s on %s", rv.User, short(rv.Commit)))
+	}
+	return fresh, stale
+}
+
+// accessFingerprint is everything of r that decides access, without source positions:
+// two commits with the same fingerprint grant the same access to the same people at every
+// time. Settings (the organisation's name, the forge) are left out, but not the lifecycle
+// settings that move dates (provisionLeadDays, deleteAfterDays, timezone).
+func accessFingerprint(r *model.Repo) string {
+	v := map[string]any{
+		"people": r.People, "roles": r.Roles, "rules": r.Rules, "conflicts": r.Conflicts, "systems": r.Systems,
+		"serviceAccounts": r.ServiceAccounts, "revocations": r.Revocations, "certifications": r.Certifications,
+		"lifecycle": []any{r.Settings.Timezone, r.Settings.ProvisionLeadDays, r.Settings.DeleteAfterDays, r.Settings.MaxRevocations.String()},
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "unmarshalable: " + err.Error() // never equal to a real fingerprint
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return "unmarshalable: " + err.Error()
+	}
+	b, _ = json.Marshal(withoutPositions(tree))
+	return string(b)
+}
+
+// withoutPositions drops every field whose name ends in Pos (source positions) from a
+// decoded JSON tree.
+func withoutPositions(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if strings.HasSuffix(k, "Pos") {
+				delete(x, k)
+				continue
+			}
+			x[k] = withoutPositions(e)
+		}
+	case []any:
+		for i := range x {
+			x[i] = withoutPositions(x[i])
+		}
+	}
+	return v
 }
 
 // standing is a change's approvals judged against its rules.
