@@ -60,6 +60,61 @@ func BenchmarkRead100k(b *testing.B) {
 	b.ReportMetric(float64(tg.n.searches.Load()-before)/float64(b.N), "searches/op")
 }
 
+// BenchmarkReadScope reads a tenant-like directory, 2,000 accounts each in 300 of 400
+// groups (600,000 memberships), in full and scoped to three groups, and reports both
+// times: what a scope saves when the tenant's groups are many and big.
+//
+//	go test ./targets/ldap -run '^$' -bench ReadScope -benchtime 3x
+func BenchmarkReadScope(b *testing.B) {
+	const users, groups, perUser = 2000, 400, 300
+	s := testenv.StartSlapd(b, testenv.SlapdOptions{LDIF: writeLDIF(b, users, groups, perUser)})
+	tg := openTarget(b, slapdSystem(s), s.ServicePassword)
+	ctx := context.Background()
+	scope := targets.Scope{Names: []string{"group:g000", "group:g001", "group:g002"}}
+	if _, err := tg.Read(ctx); err != nil { // warm the server's cache and the pool
+		b.Fatal(err)
+	}
+	full, scoped := time.Duration(1<<63-1), time.Duration(1<<63-1)
+	var fullSearches, scopedSearches int64
+	b.ResetTimer()
+	for range b.N {
+		before := tg.n.searches.Load()
+		start := time.Now()
+		snap, err := tg.Read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		full = min(full, time.Since(start))
+		fullSearches = tg.n.searches.Load() - before
+		if n := memberships(snap); n != users*perUser {
+			b.Fatalf("full read: %d memberships, want %d", n, users*perUser)
+		}
+		before = tg.n.searches.Load()
+		start = time.Now()
+		if snap, err = tg.ReadScope(ctx, scope); err != nil {
+			b.Fatal(err)
+		}
+		scoped = min(scoped, time.Since(start))
+		scopedSearches = tg.n.searches.Load() - before
+		if n := memberships(snap); n != 3*perUser*users/groups {
+			b.Fatalf("scoped read: %d memberships, want %d", n, 3*perUser*users/groups)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(full.Seconds(), "read-s")
+	b.ReportMetric(scoped.Seconds(), "scoped-s")
+	b.ReportMetric(float64(fullSearches), "read-searches")
+	b.ReportMetric(float64(scopedSearches), "scoped-searches")
+}
+
+func memberships(snap *targets.Snapshot) int {
+	n := 0
+	for _, a := range snap.Accounts {
+		n += len(a.Entitlements)
+	}
+	return n
+}
+
 // ldapsearchFloor times ldapsearch listing what Read lists, users and groups side by side.
 func ldapsearchFloor(b *testing.B, s *testenv.Slapd, tg *Target, out *os.File) time.Duration {
 	start := time.Now()
