@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"path"
@@ -31,6 +32,8 @@ type NewCommit struct {
 	Message string
 	// Author is also the committer. A zero When is the current time.
 	Author Signature
+	// Sign, when set, signs the commit (an OpenPGP signature in its gpgsig header).
+	Sign Signer
 }
 
 // ErrRejected is wrapped by the error of a push the remote refused because it is not a
@@ -101,6 +104,24 @@ func (r *Repo) CommitFiles(ctx context.Context, c NewCommit) (string, error) {
 		msg += "\n"
 	}
 	commit := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
+	if c.Sign != nil {
+		unsigned := r.repo.Storer.NewEncodedObject()
+		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
+			return "", r.errorf("%s: commit to %s: %w", r.name, c.Branch, err)
+		}
+		rd, err := unsigned.Reader()
+		if err != nil {
+			return "", r.errorf("%s: commit to %s: %w", r.name, c.Branch, err)
+		}
+		payload, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil {
+			return "", r.errorf("%s: commit to %s: %w", r.name, c.Branch, err)
+		}
+		if commit.PGPSignature, err = c.Sign(payload); err != nil {
+			return "", r.errorf("%s: commit to %s: %w", r.name, c.Branch, err)
+		}
+	}
 	obj := r.repo.Storer.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
 		return "", r.errorf("%s: commit to %s: %w", r.name, c.Branch, err)

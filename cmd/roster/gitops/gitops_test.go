@@ -37,6 +37,7 @@ type world struct {
 	work   string // a clone people push from
 	cache  string
 	remote string // file:// URL of bare
+	extra  map[string]string // more environment for roster, by test
 }
 
 const settingsTmpl = `package acme
@@ -174,7 +175,7 @@ func (w *world) env(k string) string {
 	case "ROSTER_OPERATOR":
 		return "oncall-ops"
 	}
-	return ""
+	return w.extra[k]
 }
 
 // roster runs a roster command in-process against the world's remote.

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -33,6 +35,12 @@ const (
 	trailerOperator  = "Roster-Operator"
 	trailerReason    = "Roster-Reason"
 	trailerPerson    = "Roster-Person"
+	// The chain: each audit commit names the audit commit it was written on and the
+	// digest of the evidence lines it appends, so that roster audit verify finds an entry
+	// edited, dropped or reordered (roster audit verify).
+	trailerPrevious = "Roster-Previous-Audit"
+	trailerDigest   = "Roster-Evidence-SHA256"
+	trailerFile     = "Roster-Evidence-File"
 )
 
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -73,13 +81,22 @@ func (o *gitops) record(ctx context.Context, r auditRecord, loc *time.Location) 
 		lines.Write(b)
 		lines.WriteByte('\n')
 	}
-	msg := auditMessage(r)
+	sign, err := o.auditSigner()
+	if err != nil {
+		return "", err
+	}
+	digest := sha256.Sum256(lines.Bytes())
 	hash, err := o.g.Update(ctx, auditBranch, func(parent string, tree fs.FS) (gitrepo.NewCommit, bool, error) {
 		old, err := fs.ReadFile(tree, file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return gitrepo.NewCommit{}, false, err
 		}
-		c := gitrepo.NewCommit{Message: msg, Author: rosterSignature(o.e, now)}
+		prev := parent
+		if prev == "" {
+			prev = "none"
+		}
+		msg := auditMessage(r) + fmt.Sprintf("%s: %s\n%s: %s\n%s: %x\n", trailerPrevious, prev, trailerFile, file, trailerDigest, digest)
+		c := gitrepo.NewCommit{Message: msg, Author: rosterSignature(o.e, now), Sign: sign}
 		if lines.Len() > 0 {
 			c.Files = map[string][]byte{file: append(old, lines.Bytes()...)}
 		}
@@ -89,6 +106,32 @@ func (o *gitops) record(ctx context.Context, r auditRecord, loc *time.Location) 
 		return "", fmt.Errorf("record evidence on %s: %w", auditBranch, err)
 	}
 	return hash, nil
+}
+
+// auditSigner is the signer of audit commits: the armored OpenPGP private key in the file
+// ROSTER_AUDIT_SIGNING_KEY names (its passphrase, if any, in the file
+// ROSTER_AUDIT_SIGNING_PASSPHRASE names); nil when the first is unset.
+func (o *gitops) auditSigner() (gitrepo.Signer, error) {
+	keyFile := o.e.getenv("ROSTER_AUDIT_SIGNING_KEY")
+	if keyFile == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("ROSTER_AUDIT_SIGNING_KEY: %v", errors.Unwrap(err))
+	}
+	var pass []byte
+	if pf := o.e.getenv("ROSTER_AUDIT_SIGNING_PASSPHRASE"); pf != "" {
+		if pass, err = os.ReadFile(pf); err != nil {
+			return nil, fmt.Errorf("ROSTER_AUDIT_SIGNING_PASSPHRASE: %v", errors.Unwrap(err))
+		}
+		pass = bytes.TrimRight(pass, "\r\n")
+	}
+	sign, err := gitrepo.OpenPGPSigner(key, pass)
+	if err != nil {
+		return nil, fmt.Errorf("ROSTER_AUDIT_SIGNING_KEY %s: %w", keyFile, err)
+	}
+	return sign, nil
 }
 
 func auditMessage(r auditRecord) string {
@@ -213,19 +256,27 @@ func (o *gitops) auditEvidence() ([]reconcile.Evidence, error) {
 		if err != nil {
 			return err
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for n := 1; sc.Scan(); n++ {
-			var ev reconcile.Evidence
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				return fmt.Errorf("%s:%d: %w", p, n, err)
-			}
-			out = append(out, ev)
-		}
-		return sc.Err()
+		evs, err := parseEvidence(p, data)
+		out = append(out, evs...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read evidence on %s: %w", auditBranch, err)
 	}
 	return out, nil
+}
+
+// parseEvidence reads JSON-lines evidence; name is the file's, for messages.
+func parseEvidence(name string, data []byte) ([]reconcile.Evidence, error) {
+	var out []reconcile.Evidence
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		var ev reconcile.Evidence
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return out, fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		out = append(out, ev)
+	}
+	return out, sc.Err()
 }

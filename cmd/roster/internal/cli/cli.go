@@ -99,6 +99,7 @@ func commands() []command {
 		{"report", "an access-review report: who holds what, why, since when, approved by whom (HTML, CSV, JSON)", runReport},
 		{"upcoming", "leavers and contract ends coming up, by sponsor or manager, with what will be revoked", runUpcoming},
 		{"status", "offboarding completion for one person, system by system", runStatus},
+		{"audit", "for auditors: verify the audit trail (chain, evidence, approvals, emergencies) or export the access changes of a period", runAudit},
 		{"version", "print roster's version", runVersion},
 	}
 }
