@@ -8,7 +8,9 @@ import (
 
 // markRef is the local reference of a mark: a reader's bookmark, never pushed, and outside
 // what a fetch updates.
-func markRef(name string) plumbing.ReferenceName { return plumbing.ReferenceName("refs/roster/" + name) }
+func markRef(name string) plumbing.ReferenceName {
+	return plumbing.ReferenceName("refs/roster/" + name)
+}
 
 // Mark sets the local mark name to commit (roster audit verify remembers the audit tip it
 // checked, to tell later whether the branch was only appended to).

@@ -36,7 +36,7 @@ type world struct {
 	bare   string // the remote
 	work   string // a clone people push from
 	cache  string
-	remote string // file:// URL of bare
+	remote string            // file:// URL of bare
 	extra  map[string]string // more environment for roster, by test
 }
 
