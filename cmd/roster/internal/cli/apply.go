@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,14 +141,35 @@ func evidenceLost(err error, rep *reconcile.Report) error {
 	return errors.New(msg)
 }
 
-// confirm asks on the terminal and reports whether the answer was "yes".
+// maxAnswer bounds the confirmation read: an answer is a word, and input without an end
+// (/dev/zero) must not be read into memory.
+const maxAnswer = 256
+
+// confirm asks on the terminal and reports whether the answer was "yes". It reads one line
+// of at most maxAnswer bytes; a longer one is an error, never a yes.
 func confirm(e *env, question string) (bool, error) {
 	fmt.Fprint(e.stderr, question)
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, fmt.Errorf("read confirmation: %w", err)
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := e.stdin.Read(b) // byte by byte: nothing after the answer is consumed
+		if n == 1 {
+			if b[0] == '\n' {
+				break
+			}
+			if len(line) >= maxAnswer {
+				return false, fmt.Errorf("read confirmation: no answer within %d bytes; nothing was changed", maxAnswer)
+			}
+			line = append(line, b[0])
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, fmt.Errorf("read confirmation: %w", err)
+		}
 	}
-	return strings.TrimSpace(line) == "yes", nil
+	return strings.TrimSpace(string(line)) == "yes", nil
 }
 
 // evidenceLog appends each change's evidence as a JSON line to a file and/or a writer

@@ -51,11 +51,6 @@ type Streams struct {
 	Terminal       bool
 }
 
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // tuneGC trades memory for speed the way a batch run can afford: the collector runs when
 // the heap grows by 400% or nears 768 MiB, whichever comes first, instead of at every
 // doubling. A 100,000-person plan then peaks near 770 MiB (make bench measures it). GOGC
