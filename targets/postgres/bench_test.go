@@ -70,3 +70,37 @@ func BenchmarkApplyThroughput(b *testing.B) {
 	}
 	b.ReportMetric(float64(rounds*accounts)/b.Elapsed().Seconds(), "changes/s")
 }
+
+// BenchmarkTenantRead reads the tenant fixture (50 ignored accounts and zara, each in 200
+// group roles no roster role grants: 10,200 memberships) in full and under the scopes a
+// repo gives it, and reports the direct memberships each read returns.
+//
+//	go test ./targets/postgres -run '^$' -bench TenantRead
+func BenchmarkTenantRead(b *testing.B) {
+	tenantFixture(b)
+	tg := adminTarget(b)
+	ctx := testCtx(b)
+	for _, bb := range []struct {
+		name  string
+		scope targets.Scope
+	}{
+		{"full", targets.FullScope()},
+		{"names", targets.Scope{Names: []string{"role:app_read", "role:app_reports", "role:app_write"}}},
+		{"pattern", targets.Scope{Patterns: []string{"role:app_*"}}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			held := 0
+			for b.Loop() {
+				snap, err := tg.ReadScope(ctx, bb.scope)
+				if err != nil {
+					b.Fatal(err)
+				}
+				held = 0
+				for _, a := range snap.Accounts {
+					held += len(a.Entitlements)
+				}
+			}
+			b.ReportMetric(float64(held), "memberships")
+		})
+	}
+}

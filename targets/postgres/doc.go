@@ -18,7 +18,9 @@
 //     is the role is terminated (pg_terminate_backend on pg_stat_activity, waiting for each
 //     to end): session revocation. A disable of a disabled account terminates again, so a
 //     retry after a crash between the two steps finishes the job.
-//   - grant / revoke role:NAME: GRANT NAME TO … / REVOKE NAME FROM … (direct membership).
+//   - grant / revoke role:NAME: GRANT NAME TO … / REVOKE NAME FROM … (direct membership
+//     only: a role held through another role is changed at that role). Privileged roles
+//     are refused (see Protected roles).
 //   - delete, in one transaction: REASSIGN OWNED BY … TO reassignTo, DROP OWNED BY …, DROP
 //     ROLE …, terminating the role's sessions; a failure anywhere leaves the role and what it
 //     owned as they were. It covers the database the DSN names and shared objects: if the
@@ -57,9 +59,32 @@
 //
 // Superusers, roles named pg_* (predefined and reserved), built-in roles, the role roster
 // connects as (current_user and session_user) and the reassignTo role are never reported
-// and never changed: Apply on them fails and says why. Membership in a pg_* role (pg_monitor,
-// pg_read_all_data, …) is an ordinary entitlement; membership in a superuser role or in the
-// connecting role is never granted (SET ROLE would hand out their powers).
+// as accounts and never changed: Apply on them fails and says why.
+//
+// Membership in a privileged role is never granted nor revoked: a pg_* role
+// (pg_execute_server_program runs programs on the server, pg_read_all_data reads every
+// table), a role with SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS (its members can SET
+// ROLE to it and use them), the reassignTo role and the connecting role. Nor is a role
+// that is itself, directly or through others, a member of one (revoking such a role is
+// allowed: it only takes power away). Apply refuses with a permanent error naming the
+// role and why; such a membership, made by hand, still reads as held. Check refuses
+// manage patterns that can match only such roles ("role:pg_*", "role:" + reassignTo);
+// the attributes of other roles are known only to the server, at apply time.
+//
+// # Inherited roles
+//
+// A role granted to a role is held by the members of the second, at any depth. An account
+// holds its direct memberships as Entitlements and every role they lead to as Inherited,
+// with the direct membership the chain starts from as Via: an account in eng, eng in
+// staff, staff in readers holds role:staff and role:readers via role:eng. A role may be
+// held both directly and inherited. Apply changes direct memberships only.
+//
+// NOINHERIT (rolinherit false) reads the same: such an account does not use its roles'
+// privileges until it runs SET ROLE, but it may SET ROLE to every role its memberships
+// lead to, so it holds them. A NOINHERIT role in the middle of a chain does not stop it
+// either, for the same reason. From PostgreSQL 16, a membership granted WITH INHERIT FALSE,
+// SET FALSE confers nothing and is not read; a chain mixing INHERIT-only and SET-only
+// memberships reads as held although it confers neither (tested on PostgreSQL 15 only).
 //
 // # The connecting role
 //
@@ -78,9 +103,18 @@
 // pool has 8 connections unless the DSN sets pool_max_conns; each Read, ReadAccount or
 // Apply holds one for its duration, so Apply may run concurrently for different accounts.
 // Read costs the same four statements whatever the number of roles: roles and memberships,
-// sent together, in a read-only repeatable-read transaction so both see one moment.
-// ReadAccount is one statement; an Apply is that statement (the roles it concerns, each
-// part an index probe) and then the change.
+// sent together, in a read-only repeatable-read transaction so both see one moment; the
+// chains are followed in memory. ReadScope (targets.ScopedReader) reads every role but,
+// of the memberships, only those leading to a role in the scope, walking down from the
+// scope's roles by index: the same four statements, in three round trips like Read when
+// the scope names its roles exactly, in four with wildcards (the roles are read first and
+// matched against them). An account's
+// membership outside the scope is read only when it leads into the scope. ReadAccount is
+// one round trip: the role, and the chains from its groups. An Apply is one round trip
+// reading the roles it concerns (each part an index probe; a grant also follows the
+// group's chains), then the change. roster's sessions run with jit off: the planner
+// costs the recursive walks as if they read the whole catalog, and JIT-compiling them
+// would take longer than running them.
 //
 // Connection failures, serialization failures, deadlocks, a shutting-down or overloaded
 // server are targets.Transient; a wrong password, a missing role or a refused privilege are

@@ -61,8 +61,9 @@ type Target struct {
 }
 
 var (
-	_ targets.Writer = (*Target)(nil)
-	_ targets.Closer = (*Target)(nil)
+	_ targets.Writer       = (*Target)(nil)
+	_ targets.ScopedReader = (*Target)(nil)
+	_ targets.Closer       = (*Target)(nil)
 )
 
 // settings are the kind-specific settings of a postgres system.
@@ -90,12 +91,38 @@ func check(sys *model.System) [][2]string {
 			probs = append(probs, [2]string{"reassignTo", "reassignTo: " + err.Error()})
 		}
 	}
+	reassignTo, _ := sys.Config["reassignTo"].(string)
+	for i, pat := range sys.Manage {
+		if why := unmanageable(pat, reassignTo); why != "" {
+			probs = append(probs, [2]string{fmt.Sprintf("manage[%d]", i), fmt.Sprintf("manage pattern %q %s, which roster never grants or revokes: remove it", pat, why)})
+		}
+	}
 	for _, k := range model.SortedKeys(sys.Config) {
 		if !slices.Contains(settings, k) {
 			probs = append(probs, [2]string{k, fmt.Sprintf("unknown setting %q for a postgres system (it takes dsn and reassignTo)", k)})
 		}
 	}
 	return probs
+}
+
+// unmanageable says why a manage pattern can match only roles Apply refuses to grant or
+// revoke (see privilege), or "". Patterns that also match other roles ("role:*") are fine:
+// Apply refuses the privileged ones among them, whose attributes only the server knows.
+func unmanageable(pat, reassignTo string) string {
+	kind, name, ok := strings.Cut(pat, ":")
+	if !ok || kind != "role" {
+		return ""
+	}
+	wild := strings.IndexAny(name, "*?")
+	switch {
+	case wild < 0 && strings.HasPrefix(name, "pg_"):
+		return "names a predefined pg_ role (with powers over the whole cluster)"
+	case wild < 0 && name == reassignTo:
+		return "names the reassignTo role (which owns what deleted accounts owned)"
+	case wild >= 0 && strings.HasPrefix(name[:wild], "pg_"):
+		return "matches only predefined pg_ roles (with powers over the whole cluster)"
+	}
+	return ""
 }
 
 func open(sys *model.System, env targets.Env) (targets.Target, error) {
@@ -125,6 +152,12 @@ func newTarget(system, dsn string, ref model.Secret, reassignTo string) (*Target
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "roster"
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["jit"]; !ok {
+		// The membership walks are index probes the planner costs as if they read every
+		// membership many times over: with JIT it would spend hundreds of milliseconds
+		// compiling each of them on a cluster of a few hundred thousand memberships.
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 15 * time.Second
@@ -192,6 +225,20 @@ type role struct {
 	sessions bool
 	// groups are the roles it is a direct member of, sorted.
 	groups []string
+	// powers are the attributes that give power over the cluster it has, of SUPERUSER,
+	// CREATEROLE, REPLICATION and BYPASSRLS (loadSome only).
+	powers []string
+	// reached are its direct groups (via = name) and the roles they lead to, each with the
+	// group it is reached through (loadSome, when asked for; Read works them out from the
+	// memberships it reads).
+	reached []reach
+}
+
+// reach is a role reached through memberships: name, through the direct group via (or
+// the direct group itself: via = name).
+type reach struct {
+	via, name string
+	powers    []string
 }
 
 // The queries read pg_roles (which every role may read) and the roles' comments.
@@ -203,22 +250,41 @@ const (
 	notConnecting = `m.member <> ALL (ARRAY(SELECT oid FROM pg_catalog.pg_roles WHERE rolname IN (current_user, session_user)))`
 
 	// allRolesSQL and allMembersSQL are Read's two statements; the planner may hash the
-	// comments and the members once.
+	// comments once. Whether a role has members is an index probe per role (LIMIT 1: one
+	// member makes a group), not a pass over every membership, which ReadScope does not
+	// read.
 	allRolesSQL = `SELECT r.oid, r.rolname, r.rolsuper, r.rolcanlogin,
 	coalesce(d.description = $1, false),
 	r.rolname IN (current_user, session_user),
 	EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid AND a.pid <> pg_catalog.pg_backend_pid()),
-	EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid AND CONFERS AND ` + notConnecting + `)
+	coalesce((SELECT true FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid AND CONFERS AND ` + notConnecting + ` LIMIT 1), false)
 FROM pg_catalog.pg_roles r
 LEFT JOIN pg_catalog.pg_shdescription d
 	ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass`
 	allMembersSQL = `SELECT m.roleid, m.member FROM pg_catalog.pg_auth_members m WHERE CONFERS`
 
-	// someRolesSQL is the one statement a change or ReadAccount reads: the named roles,
-	// each with its groups. Every part is an index probe on the role's name or oid (LIMIT 1:
+	// scopedMembersSQL is ReadScope's second statement: the memberships into the roles
+	// named $1 and into every role that is, directly or through others, a member of one of
+	// them, so that an account holding a role of the scope through groups outside it still
+	// reads as holding it. Each step is an index probe on the role's oid (OFFSET 0 keeps
+	// the planner from joining the whole catalog instead, which its estimates for a
+	// recursive walk would have it do): the cost grows with the members of the scope's
+	// roles, not with every membership of the cluster.
+	scopedMembersSQL = `WITH RECURSIVE e(roleid, member) AS (
+	SELECT m.roleid, m.member FROM pg_catalog.pg_roles r,
+		LATERAL (SELECT m.roleid, m.member FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid AND CONFERS OFFSET 0) m
+	WHERE r.rolname = ANY($1::pg_catalog.name[])
+	UNION
+	SELECT m.roleid, m.member FROM e,
+		LATERAL (SELECT m.roleid, m.member FROM pg_catalog.pg_auth_members m WHERE m.roleid = e.member AND CONFERS OFFSET 0) m
+)
+SELECT roleid, member FROM e`
+
+	// someRolesSQL is the statement a change or ReadAccount reads: the named roles, each
+	// with its groups. Every part is an index probe on the role's name or oid (LIMIT 1:
 	// one member makes a group), so its cost stays flat whatever the number of roles and
 	// members, even under a generic plan made with stale statistics.
-	someRolesSQL = `SELECT r.oid, r.rolname, r.rolsuper, r.rolcanlogin,
+	someRolesSQL = `SELECT r.oid, r.rolname, r.rolsuper, ` + powersR + `, r.rolcanlogin,
 	coalesce((SELECT d.description = $1 FROM pg_catalog.pg_shdescription d
 		WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass), false),
 	r.rolname IN (current_user, session_user),
@@ -228,14 +294,40 @@ LEFT JOIN pg_catalog.pg_shdescription d
 		WHERE m.member = r.oid AND CONFERS)
 FROM pg_catalog.pg_roles r
 WHERE r.rolname = ANY($2::pg_catalog.name[])`
+
+	// chainsSQL is what the groups of the role named $1 lead to, sent with someRolesSQL by
+	// ReadAccount and a grant: (via, role, powers) for each role reached through a chain
+	// of memberships, via being the direct group the chain starts from, and (group, group,
+	// powers) for each direct group. UNION keeps each (via, role) once, which also ends
+	// the walk should memberships ever form a cycle (PostgreSQL refuses them). OFFSET 0
+	// keeps each step an index probe, as in scopedMembersSQL. A statement of its own, so
+	// that its plan is made once per connection and kept, not remade at each call.
+	chainsSQL = `WITH RECURSIVE up(via, oid) AS (
+	SELECT m.roleid, m.roleid FROM pg_catalog.pg_roles r,
+		LATERAL (SELECT m.roleid FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid AND CONFERS OFFSET 0) m
+	WHERE r.rolname = $1
+	UNION
+	SELECT up.via, m.roleid FROM up,
+		LATERAL (SELECT m.roleid FROM pg_catalog.pg_auth_members m WHERE m.member = up.oid AND CONFERS OFFSET 0) m
+)
+SELECT (SELECT v.rolname::text FROM pg_catalog.pg_roles v WHERE v.oid = up.via), g.rolname::text, ` + powersG + `
+FROM up, LATERAL (SELECT * FROM pg_catalog.pg_roles g WHERE g.oid = up.oid OFFSET 0) g
+WHERE g.rolname <> $1`
+
+	// powersR and powersG list the powers of the role r or g, as space-separated words.
+	powersR = `concat_ws(' ', CASE WHEN r.rolsuper THEN 'SUPERUSER' END, CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
+		CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END)`
+	powersG = `concat_ws(' ', CASE WHEN g.rolsuper THEN 'SUPERUSER' END, CASE WHEN g.rolcreaterole THEN 'CREATEROLE' END,
+		CASE WHEN g.rolreplication THEN 'REPLICATION' END, CASE WHEN g.rolbypassrls THEN 'BYPASSRLS' END)`
 )
 
 // queries are the statements in one server version's dialect.
-type queries struct{ allRoles, allMembers, someRoles string }
+type queries struct{ allRoles, allMembers, scopedMembers, someRoles, chains string }
 
 func newQueries(confers string) *queries {
 	r := strings.NewReplacer("CONFERS", confers)
-	return &queries{allRoles: r.Replace(allRolesSQL), allMembers: r.Replace(allMembersSQL), someRoles: r.Replace(someRolesSQL)}
+	return &queries{allRoles: r.Replace(allRolesSQL), allMembers: r.Replace(allMembersSQL),
+		scopedMembers: r.Replace(scopedMembersSQL), someRoles: r.Replace(someRolesSQL), chains: r.Replace(chainsSQL)}
 }
 
 var (
@@ -265,59 +357,140 @@ func loadAll(ctx context.Context, conn *pgx.Conn) (map[uint32]*role, error) {
 	b.Queue(qs.allMembers)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
-	roles := map[uint32]*role{}
-	rows, err := br.Query()
+	roles, err := scanRoles(br.Query())
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		r := &role{}
-		if err := rows.Scan(&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		roles[r.oid] = r
-	}
-	if err := rows.Err(); err != nil {
+	if err := scanMembers(roles)(br.Query()); err != nil {
 		return nil, err
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, err
-	}
-	var group, member uint32
-	_, err = pgx.ForEachRow(rows, []any{&group, &member}, func() error {
-		if m, g := roles[member], roles[group]; m != nil && g != nil {
-			m.groups = append(m.groups, g.name)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range roles {
-		sort.Strings(r.groups)
-		r.groups = slices.Compact(r.groups) // from 16 on, one row per grantor
 	}
 	return roles, br.Close()
 }
 
-// loadSome reads the named roles (those that exist), by name.
-func loadSome(ctx context.Context, conn *pgx.Conn, names ...string) (map[string]*role, error) {
-	rows, err := conn.Query(ctx, queriesFor(conn).someRoles, Marker, names)
+// loadScoped reads every role, and the memberships that lead to a role of scope's: into a
+// role of the scope, or into a role that is itself (through others) a member of one. With
+// exact names for the role kind both statements go in one round trip; with wildcards the
+// roles come first and the scope's names are picked from them.
+func loadScoped(ctx context.Context, conn *pgx.Conn, scope targets.Scope) (map[uint32]*role, error) {
+	qs := queriesFor(conn)
+	names, exact := scope.Kind("role")
+	if exact {
+		b := &pgx.Batch{}
+		b.Queue(qs.allRoles, Marker)
+		b.Queue(qs.scopedMembers, names)
+		br := conn.SendBatch(ctx, b)
+		defer br.Close()
+		roles, err := scanRoles(br.Query())
+		if err != nil {
+			return nil, err
+		}
+		if err := scanMembers(roles)(br.Query()); err != nil {
+			return nil, err
+		}
+		return roles, br.Close()
+	}
+	roles, err := scanRoles(conn.Query(ctx, qs.allRoles, Marker))
+	if err != nil {
+		return nil, err
+	}
+	names = nil
+	for _, r := range roles {
+		if scope.Manages("role:" + r.name) {
+			names = append(names, r.name)
+		}
+	}
+	if err := scanMembers(roles)(conn.Query(ctx, qs.scopedMembers, names)); err != nil {
+		return nil, err
+	}
+	return roles, nil
+}
+
+// scanRoles reads allRoles' rows.
+func scanRoles(rows pgx.Rows, err error) (map[uint32]*role, error) {
+	if err != nil {
+		return nil, err
+	}
+	roles := map[uint32]*role{}
+	r := &role{}
+	_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped}, func() error {
+		c := *r
+		roles[c.oid] = &c
+		return nil
+	})
+	return roles, err
+}
+
+// scanMembers returns a function reading (group, member) rows into the roles' groups.
+func scanMembers(roles map[uint32]*role) func(pgx.Rows, error) error {
+	return func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		var group, member uint32
+		_, err = pgx.ForEachRow(rows, []any{&group, &member}, func() error {
+			if m, g := roles[member], roles[group]; m != nil && g != nil {
+				m.groups = append(m.groups, g.name)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range roles {
+			sort.Strings(r.groups)
+			r.groups = slices.Compact(r.groups) // from 16 on, one row per grantor
+		}
+		return nil
+	}
+}
+
+// loadSome reads the named roles (those that exist), by name, and for the role named
+// chains, unless empty, also what its groups lead to (reached): one round trip.
+func loadSome(ctx context.Context, conn *pgx.Conn, names []string, chains string) (map[string]*role, error) {
+	qs := queriesFor(conn)
+	b := &pgx.Batch{}
+	b.Queue(qs.someRoles, Marker, names)
+	if chains != "" {
+		b.Queue(qs.chains, chains)
+	}
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
 	roles := map[string]*role{}
 	r := &role{}
-	_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name, &r.super, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped, &r.groups}, func() error {
+	var powers string
+	_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name, &r.super, &powers, &r.login, &r.marked, &r.connecting, &r.sessions, &r.grouped, &r.groups}, func() error {
 		c := *r
 		sort.Strings(c.groups)
 		c.groups = slices.Compact(c.groups) // from 16 on, one row per grantor
+		c.powers = strings.Fields(powers)
 		roles[c.name] = &c
 		return nil
 	})
-	return roles, err
+	if err != nil || chains == "" {
+		return roles, err
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var x reach
+	var reached []reach
+	_, err = pgx.ForEachRow(rows, []any{&x.via, &x.name, &powers}, func() error {
+		x.powers = strings.Fields(powers)
+		reached = append(reached, x)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r := roles[chains]; r != nil {
+		r.reached = reached
+	}
+	return roles, br.Close()
 }
 
 // protection says why r is never reported or changed, or "" when it may be.
@@ -341,8 +514,24 @@ func (t *Target) protection(r *role) string {
 // it can log in and nobody is a member of it.
 func (r *role) isAccount() bool { return r.marked || (r.login && !r.grouped) }
 
-func (r *role) account() targets.Account {
-	return targets.Account{ID: r.name, Enabled: r.login || r.sessions, Entitlements: r.entitlements()}
+// account is r as an account, holding inherited besides its direct memberships.
+func (r *role) account(inherited []targets.Inherited) targets.Account {
+	return targets.Account{ID: r.name, Enabled: r.login || r.sessions, Entitlements: r.entitlements(), Inherited: inherited}
+}
+
+// inherited is what r's groups lead to, as loadSome read it.
+func (r *role) inherited() []targets.Inherited {
+	var out []targets.Inherited
+	for _, x := range r.reached {
+		if x.via == x.name {
+			continue // a direct group
+		}
+		out = append(out, targets.Inherited{Entitlement: "role:" + x.name, Via: "role:" + x.via})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return targets.SortInherited(out)
 }
 
 func (r *role) entitlements() []string {
@@ -375,14 +564,46 @@ func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
 	if err != nil {
 		return nil, t.fail(ctx, "read roles", err)
 	}
+	return t.snapshot(roles), nil
+}
+
+// snapshot lists the accounts among roles, with what they hold directly and through
+// their groups.
+func (t *Target) snapshot(roles map[uint32]*role) *targets.Snapshot {
 	accounts := []targets.Account{}
+	chains := newChains(roles)
 	for _, r := range roles {
 		if t.protection(r) == "" && r.isAccount() {
-			accounts = append(accounts, r.account())
+			accounts = append(accounts, r.account(chains.inherited(r)))
 		}
 	}
 	sort.Slice(accounts, func(i, j int) bool { return accounts[i].ID < accounts[j].ID })
-	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
+	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}
+}
+
+// ReadScope reads every account and, of their memberships, those that lead to a role in
+// scope: held directly or through other roles. A direct membership outside the scope is
+// read only when it leads to one inside. Under the full scope it is Read.
+func (t *Target) ReadScope(ctx context.Context, scope targets.Scope) (*targets.Snapshot, error) {
+	if scope.All {
+		return t.Read(ctx)
+	}
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	var roles map[uint32]*role
+	err = pgx.BeginTxFunc(ctx, conn, readOnly, func(tx pgx.Tx) error {
+		roles, err = loadScoped(ctx, tx.Conn(), scope)
+		return err
+	})
+	if err != nil {
+		return nil, t.fail(ctx, "read roles", err)
+	}
+	snap := t.snapshot(roles)
+	snap.Scoped = true
+	return snap, nil
 }
 
 // ReadAccount reads one account; nil when no role of that name is an account roster may
@@ -396,7 +617,7 @@ func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Acco
 		return nil, err
 	}
 	defer conn.Release()
-	roles, err := loadSome(ctx, conn.Conn(), account)
+	roles, err := loadSome(ctx, conn.Conn(), []string{account}, account)
 	if err != nil {
 		return nil, t.fail(ctx, "read role "+account, err)
 	}
@@ -404,7 +625,7 @@ func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Acco
 	if r == nil || t.protection(r) != "" || !r.isAccount() {
 		return nil, nil
 	}
-	a := r.account()
+	a := r.account(r.inherited())
 	return &a, nil
 }
 
@@ -425,6 +646,9 @@ func (t *Target) Apply(ctx context.Context, ch targets.Change) error {
 		if err := checkName(name); err != nil {
 			return fmt.Errorf("entitlement %q: %w", ch.Entitlement, err)
 		}
+		if why := t.privilege(&role{name: name}); why != "" {
+			return refusal(ch.Op, name, why)
+		}
 		group = name
 	}
 	conn, err := t.connect(ctx)
@@ -433,10 +657,14 @@ func (t *Target) Apply(ctx context.Context, ch targets.Change) error {
 	}
 	defer conn.Release()
 	names := []string{ch.Account}
+	chains := "" // a grant looks at what the group leads to
 	if group != "" {
 		names = append(names, group)
 	}
-	roles, err := loadSome(ctx, conn.Conn(), names...)
+	if ch.Op == targets.OpGrant {
+		chains = group
+	}
+	roles, err := loadSome(ctx, conn.Conn(), names, chains)
 	if err != nil {
 		return t.fail(ctx, "read role "+ch.Account, err)
 	}
@@ -471,6 +699,11 @@ func (t *Target) Apply(ctx context.Context, ch targets.Change) error {
 	case targets.OpGrant:
 		return t.grant(ctx, conn, r, roles[group], group)
 	case targets.OpRevoke:
+		if g := roles[group]; g != nil {
+			if why := t.privilege(g); why != "" {
+				return refusal(ch.Op, group, why)
+			}
+		}
 		if !r.holds(group) {
 			return nil
 		}
@@ -509,7 +742,7 @@ func (t *Target) create(ctx context.Context, conn *pgxpool.Conn, name string) er
 	})
 	if code(err) == "42710" || code(err) == "23505" {
 		// Another run created it meanwhile: judge it like any existing role.
-		roles, lerr := loadSome(ctx, conn.Conn(), name)
+		roles, lerr := loadSome(ctx, conn.Conn(), []string{name}, "")
 		if lerr != nil {
 			return t.fail(ctx, "read role "+name, lerr)
 		}
@@ -580,14 +813,48 @@ func (t *Target) delete(ctx context.Context, conn *pgxpool.Conn, r *role) error 
 	return t.fail(ctx, "", err)
 }
 
-func (t *Target) grant(ctx context.Context, conn *pgxpool.Conn, r, g *role, group string) error {
+// privilege says why membership in r hands out power over the cluster, so that roster
+// never grants nor revokes it, or "" when it does not. Members can SET ROLE to the role and
+// use its attributes, and hold the privileges of a pg_ role.
+func (t *Target) privilege(r *role) string {
 	switch {
-	case g == nil:
+	case r.super || slices.Contains(r.powers, "SUPERUSER"):
+		return "a superuser"
+	case strings.HasPrefix(r.name, "pg_"):
+		return "a predefined pg_ role, with powers over the whole cluster (pg_execute_server_program runs programs on the server, pg_read_all_data reads every table)"
+	case len(r.powers) > 0:
+		return "a role with " + strings.Join(r.powers, ", ") + ", which its members could use through SET ROLE"
+	case r.name == t.reassignTo:
+		return "the reassignTo role, which owns what deleted accounts owned"
+	case r.connecting:
+		return "the role roster connects as"
+	}
+	return ""
+}
+
+// refusal is the permanent error of a grant or revoke of a privileged role.
+func refusal(op targets.Op, group, why string) error {
+	return fmt.Errorf("role %q is %s: roster never grants or revokes membership in it (refused %s)", group, why, op)
+}
+
+func (t *Target) grant(ctx context.Context, conn *pgxpool.Conn, r, g *role, group string) error {
+	if g == nil {
 		return fmt.Errorf("role %q does not exist", group)
-	case g.super:
-		return fmt.Errorf("role %q is a superuser: its members could SET ROLE to it, so roster never grants it", group)
-	case g.connecting:
-		return fmt.Errorf("role %q is the role roster connects as: roster never grants it", group)
+	}
+	if why := t.privilege(g); why != "" {
+		return refusal(targets.OpGrant, group, why)
+	}
+	for _, x := range g.reached {
+		if why := t.privilege(&role{name: x.name, powers: x.powers}); why != "" {
+			through := ""
+			if x.via != x.name {
+				through = fmt.Sprintf(" (through %q)", x.via)
+			}
+			return fmt.Errorf("role %q is a member of %q%s, which is %s: its members could SET ROLE to %q, so roster never grants it",
+				group, x.name, through, why, x.name)
+		}
+	}
+	switch {
 	case g == r:
 		return fmt.Errorf("role %q cannot be a member of itself", group)
 	case t.protection(g) == "" && g.isAccount():

@@ -49,10 +49,43 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, p := range Type.Check(&model.System{ID: "pg", Type: "postgres", Config: tt.config}) {
+			sys := &model.System{ID: "pg", Type: "postgres", Config: tt.config}
+			for _, p := range Type.Check(sys) {
 				got = append(got, p[0])
 				if strings.Contains(p[1], "pw@") {
 					t.Errorf("message repeats the inline secret: %s", p[1])
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A manage pattern that can match only roles Apply refuses to grant or revoke (see
+// TestPrivilegedRolesAreNeverGranted) is a problem at validate time.
+func TestCheckManage(t *testing.T) {
+	tests := []struct {
+		name   string
+		manage []string
+		want   []string // fields with a problem
+	}{
+		{name: "a pg_ role", manage: []string{"role:app_*", "role:pg_execute_server_program"}, want: []string{"manage[1]"}},
+		{name: "pg_ roles", manage: []string{"role:pg_*", "role:pg_read_?ll_data"}, want: []string{"manage[0]", "manage[1]"}},
+		{name: "reassignTo", manage: []string{"role:readonly", "role:app_owner"}, want: []string{"manage[1]"}},
+		{name: "every role", manage: []string{"*", "role:*", "role:p*"}},
+		{name: "names like pg", manage: []string{"role:pgbouncer", "role:pg", "role:app_owner_ro", "role:*_pg_*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := &model.System{ID: "pg", Type: "postgres", Manage: tt.manage,
+				Config: map[string]any{"dsn": model.Secret{Env: "PG_DSN"}, "reassignTo": "app_owner"}}
+			var got []string
+			for _, p := range Type.Check(sys) {
+				got = append(got, p[0])
+				if !strings.Contains(p[1], "never grants or revokes") {
+					t.Errorf("%s: %s; want why", p[0], p[1])
 				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -367,13 +400,21 @@ func TestProtectedRoles(t *testing.T) {
 			t.Errorf("granting %s succeeded", ent)
 		}
 	}
-	// Membership in a predefined role is an ordinary entitlement.
-	apply(t, tg, targets.Change{Op: targets.OpGrant, Account: acct, Entitlement: "role:pg_monitor"})
+	// Membership in a predefined role, granted by hand, reads as held (roster never grants
+	// it: TestPrivilegedRolesAreNeverGranted), with what pg_monitor leads to.
+	pg.Exec(t, testDB, `GRANT pg_monitor TO "pt-grantee"`)
+	want := &targets.Account{ID: acct, Enabled: true, Entitlements: []string{"role:pg_monitor"}, Inherited: []targets.Inherited{
+		{Entitlement: "role:pg_read_all_settings", Via: "role:pg_monitor"},
+		{Entitlement: "role:pg_read_all_stats", Via: "role:pg_monitor"},
+		{Entitlement: "role:pg_stat_scan_tables", Via: "role:pg_monitor"},
+	}}
 	a, err := tg.ReadAccount(ctx, acct)
-	if err != nil || a == nil || !slices.Equal(a.Entitlements, []string{"role:pg_monitor"}) {
-		t.Errorf("after granting role:pg_monitor: %+v, %v", a, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	apply(t, tg, targets.Change{Op: targets.OpRevoke, Account: acct, Entitlement: "role:pg_monitor"})
+	if diff := cmp.Diff(want, a); diff != "" {
+		t.Errorf("ReadAccount after granting role:pg_monitor by hand (-want +got):\n%s", diff)
+	}
 	apply(t, tg, targets.Change{Op: targets.OpDelete, Account: acct})
 }
 
@@ -557,18 +598,31 @@ func TestReadQueryCount(t *testing.T) {
 		t.Errorf("Read sends %d statements, want at most 4", s2)
 	}
 
-	// ReadAccount is one statement; a grant reads, then grants.
-	counter.statements.Store(0)
-	if _, err := tg.ReadAccount(ctx, "pt-count-7"); err != nil {
-		t.Fatal(err)
-	}
-	if n := counter.statements.Load(); n != 1 {
-		t.Errorf("ReadAccount sends %d statements, want 1", n)
-	}
-	counter.statements.Store(0)
-	apply(t, tg, targets.Change{Op: targets.OpGrant, Account: "pt-count-7", Entitlement: "role:finance_ro"})
-	if n := counter.statements.Load(); n != 2 {
-		t.Errorf("a grant sends %d statements, want 2", n)
+	// ReadAccount is one round trip (the role, and its chains); a grant reads the roles and
+	// the group's chains, then grants; a revoke reads the roles, then revokes.
+	for _, tt := range []struct {
+		name                   string
+		do                     func()
+		statements, roundTrips int64
+	}{
+		{name: "ReadAccount", statements: 2, roundTrips: 1, do: func() {
+			if _, err := tg.ReadAccount(ctx, "pt-count-7"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "grant", statements: 3, roundTrips: 2, do: func() {
+			apply(t, tg, targets.Change{Op: targets.OpGrant, Account: "pt-count-7", Entitlement: "role:finance_ro"})
+		}},
+		{name: "revoke", statements: 2, roundTrips: 2, do: func() {
+			apply(t, tg, targets.Change{Op: targets.OpRevoke, Account: "pt-count-7", Entitlement: "role:finance_ro"})
+		}},
+	} {
+		counter.statements.Store(0)
+		counter.roundTrips.Store(0)
+		tt.do()
+		if s, r := counter.statements.Load(), counter.roundTrips.Load(); s != tt.statements || r != tt.roundTrips {
+			t.Errorf("%s sends %d statements in %d round trips, want %d in %d", tt.name, s, r, tt.statements, tt.roundTrips)
+		}
 	}
 }
 
