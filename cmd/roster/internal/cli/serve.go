@@ -69,9 +69,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	d := &daemon{o: o, e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: *parallel, quiet: true, stop: ctx.Done()}}
-	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	limits := defaultWebhookLimits()
+	d := &daemon{o: o, e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: *parallel, quiet: true, stop: ctx.Done()},
+		hooks: newWebhookGate(limits)}
+	srv := newHTTPServer(d.handler(), limits)
+	go srv.Serve(limitListener(ln, limits.MaxConns))
 	defer srv.Close()
 	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v\n", o.name, o.branch, ln.Addr(), *interval)
 	return d.loop(ctx, *interval, *driftEvery)
@@ -84,6 +86,7 @@ type daemon struct {
 	secret []byte
 	kick   chan struct{} // a push webhook asks for a run
 	opts   gitApply
+	hooks  *webhookGate // bounds /webhook and drops replays
 
 	mu sync.Mutex
 	m  metrics
@@ -243,15 +246,14 @@ func writeMetrics(w io.Writer, m metrics) {
 }
 
 // webhook takes GitHub push events for the protected branch: a valid signature (HMAC-SHA256
-// of the body with the shared secret, X-Hub-Signature-256) starts a run.
+// of the body with the shared secret, X-Hub-Signature-256) starts a run. At most
+// webhookLimits.Concurrent requests are handled at once (more get 503 unread), a body over
+// MaxBody is refused (413) having read at most that much, the signature is checked over
+// exactly the bytes read, and a signed delivery seen before (by X-GitHub-Delivery or by its
+// body) starts nothing.
 func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
 	if d.secret == nil {
 		http.Error(w, "webhooks are off: roster serve was started without --webhook-secret", http.StatusNotFound)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 25<<20))
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
 	reject := func(code int, msg string) {
@@ -260,12 +262,39 @@ func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		d.mu.Unlock()
 		http.Error(w, msg, code)
 	}
+	if !d.hooks.enter() {
+		w.Header().Set("Retry-After", "10")
+		reject(http.StatusServiceUnavailable, "busy: too many webhook requests at once")
+		return
+	}
+	defer d.hooks.leave()
+	limit := d.hooks.limits.MaxBody
+	if r.ContentLength > limit {
+		reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", limit))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", limit))
+			return
+		}
+		reject(http.StatusBadRequest, "read body")
+		return
+	}
 	sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
 	got, err := hex.DecodeString(sig)
 	mac := hmac.New(sha256.New, d.secret)
 	mac.Write(body)
 	if !ok || err != nil || !hmac.Equal(got, mac.Sum(nil)) {
 		reject(http.StatusUnauthorized, "bad signature")
+		return
+	}
+	// The delivery id is not signed: a replay may carry a new one, so the body counts too.
+	digest := sha256.Sum256(body)
+	if !d.hooks.firstTime("delivery:"+r.Header.Get("X-GitHub-Delivery"), "body:"+hex.EncodeToString(digest[:])) {
+		fmt.Fprintln(w, "duplicate delivery: ignored")
 		return
 	}
 	switch r.Header.Get("X-GitHub-Event") {
@@ -297,4 +326,129 @@ func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "run scheduled")
+}
+
+// webhookLimits bound what serve's HTTP server and its /webhook accept.
+type webhookLimits struct {
+	// MaxBody is the largest webhook body read, in bytes. GitHub caps payloads at 25 MB;
+	// a push to an access repo (CUE files, at most 20 commits listed) is a few kilobytes,
+	// so 5 MiB leaves room for large merges while Concurrent bodies stay small in memory.
+	MaxBody int64
+	// Concurrent is how many webhook requests are handled at once; more are refused (503).
+	Concurrent int
+	// Remember is how many signed deliveries are remembered to drop replays.
+	Remember int
+	// The server's timeouts: a client that stalls is disconnected.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConns bounds the connections served at once; more wait to be accepted.
+	MaxConns int
+}
+
+// defaultWebhookLimits: 5 MiB bodies, 4 webhooks at once, 1,024 deliveries remembered,
+// headers within 10 s, a whole request within 30 s, idle keep-alives closed after 60 s,
+// 64 connections.
+func defaultWebhookLimits() webhookLimits {
+	return webhookLimits{MaxBody: 5 << 20, Concurrent: 4, Remember: 1024, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxConns: 64}
+}
+
+// newHTTPServer is serve's HTTP server with the limits' timeouts.
+func newHTTPServer(h http.Handler, l webhookLimits) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout,
+		WriteTimeout: l.WriteTimeout, IdleTimeout: l.IdleTimeout, MaxHeaderBytes: 64 << 10}
+}
+
+// webhookGate bounds the webhook requests in progress and remembers the signed deliveries
+// seen, the oldest forgotten first.
+type webhookGate struct {
+	limits webhookLimits
+	slots  chan struct{}
+
+	mu   sync.Mutex
+	seen map[string]bool
+	ring []string // keys in seen, oldest at next
+	next int
+}
+
+func newWebhookGate(l webhookLimits) *webhookGate {
+	return &webhookGate{limits: l, slots: make(chan struct{}, max(1, l.Concurrent)), seen: map[string]bool{}, ring: make([]string, 2*max(1, l.Remember))}
+}
+
+// enter takes a slot without waiting; false when all are taken.
+func (g *webhookGate) enter() bool {
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (g *webhookGate) leave() { <-g.slots }
+
+// firstTime reports whether none of keys was seen before, and remembers them. Empty
+// keys (a missing header) are left out.
+func (g *webhookGate) firstTime(keys ...string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range keys {
+		if !strings.HasSuffix(k, ":") && g.seen[k] {
+			return false
+		}
+	}
+	for _, k := range keys {
+		if strings.HasSuffix(k, ":") || g.seen[k] {
+			continue
+		}
+		if old := g.ring[g.next]; old != "" {
+			delete(g.seen, old)
+		}
+		g.ring[g.next] = k
+		g.next = (g.next + 1) % len(g.ring)
+		g.seen[k] = true
+	}
+	return true
+}
+
+// remembered is how many keys are remembered.
+func (g *webhookGate) remembered() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.seen)
+}
+
+// limitListener accepts at most n connections at once; more wait in the kernel's backlog
+// until one closes.
+func limitListener(ln net.Listener, n int) net.Listener {
+	if n <= 0 {
+		return ln
+	}
+	return &limitedListener{Listener: ln, slots: make(chan struct{}, n)}
+}
+
+type limitedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
