@@ -129,7 +129,8 @@ func (t *Target) apply(ctx context.Context, ch targets.Change) error {
 	return fmt.Errorf("unknown op %v", ch.Op)
 }
 
-// exists reports whether login is a member, an invitee or an outside collaborator.
+// exists reports whether login is a member, an invitee, an outside collaborator or invited
+// to a repository where the last Read found it.
 func (t *Target) exists(ctx context.Context, login string) (bool, error) {
 	st, err := t.state(ctx, login)
 	if err != nil {
@@ -138,7 +139,50 @@ func (t *Target) exists(ctx context.Context, login string) (bool, error) {
 	if st.member || st.invitation != nil {
 		return true, nil
 	}
-	return t.isOutside(ctx, login)
+	if out, err := t.isOutside(ctx, login); err != nil || out {
+		return out, err
+	}
+	invs, err := t.repoInvitations(ctx, login)
+	return len(invs) > 0, err
+}
+
+// repoInvitation is a pending invitation to a repository.
+type repoInvitation struct {
+	repo string
+	inv  *gh.RepositoryInvitation
+}
+
+// repoInvitations finds login's pending repository invitations, on the repositories where
+// the last Read found it or where Apply has changed it since (after a Read first, when none
+// has happened).
+func (t *Target) repoInvitations(ctx context.Context, login string) ([]repoInvitation, error) {
+	_, repos, _, ok := t.lookAt(login)
+	if !ok {
+		if _, err := t.Read(ctx); err != nil {
+			return nil, err
+		}
+		_, repos, _, _ = t.lookAt(login)
+	}
+	var out []repoInvitation
+	for _, repo := range repos {
+		rs, err := t.repoState(ctx, repo, login)
+		if err != nil {
+			return nil, err
+		}
+		if rs != nil && rs.invitation != nil {
+			out = append(out, repoInvitation{repo, rs.invitation})
+		}
+	}
+	return out, nil
+}
+
+// cancelRepoInvitation cancels a pending repository invitation; one already gone is fine.
+func (t *Target) cancelRepoInvitation(ctx context.Context, login, repo string, inv *gh.RepositoryInvitation) error {
+	_, err := t.client.Repositories.DeleteInvitation(ctx, t.org, repo, inv.GetID())
+	if status(err) == 404 {
+		return nil
+	}
+	return t.fail(ctx, fmt.Sprintf("cancel the invitation of %s to %s", login, repo), err)
 }
 
 // create invites login (by user id) or an email address to the organisation as a member,
@@ -272,15 +316,56 @@ func (t *Target) revokeAdmin(ctx context.Context, login string) error {
 	}
 }
 
+// An organisation owner is reported as maintainer of every team it is in, whatever role it
+// was given, so its membership reads as team:SLUG (with team:SLUG:maintainer through it).
+// Granting an owner team:SLUG:maintainer sets the role, which shows once it is no longer
+// an owner; revoking team:SLUG from an owner removes it from the team, except right after
+// such a grant: then the plan wants it maintainer, which cannot be told from a member while
+// it is an owner, and the revoke fails saying so instead of taking it out of the team.
+
+func (t *Target) rememberOwnerMaintainer(login, slug string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ownerMaintainer[[2]string{strings.ToLower(login), slug}] = true
+}
+
+// takeOwnerMaintainer reports and forgets whether Apply made owner login maintainer of team
+// slug since the account was last read.
+func (t *Target) takeOwnerMaintainer(login, slug string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := [2]string{strings.ToLower(login), slug}
+	had := t.ownerMaintainer[k]
+	delete(t.ownerMaintainer, k)
+	return had
+}
+
+// forgetOwnerMaintainer forgets what Apply did to login's team roles as an owner: the
+// account is being read again.
+func (t *Target) forgetOwnerMaintainer(login string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.ownerMaintainer {
+		if k[0] == strings.ToLower(login) {
+			delete(t.ownerMaintainer, k)
+		}
+	}
+}
+
 func (t *Target) grantTeam(ctx context.Context, login, slug, role string) error {
 	st, err := t.state(ctx, login)
 	switch {
 	case err != nil:
 		return err
 	case st.member:
-		have, err := t.teamRole(ctx, slug, login)
-		if err != nil || have == role {
+		have, err := t.immediateRole(ctx, slug, login)
+		switch {
+		case err != nil:
 			return err
+		case st.admin && role == maintainer:
+			t.rememberOwnerMaintainer(login, slug)
+		case st.admin && have != "", have == role:
+			return nil // held (an owner's membership reads as team:SLUG)
 		}
 		_, _, err = t.client.Teams.AddTeamMembershipBySlug(ctx, t.org, slug, login, &gh.TeamAddTeamMembershipOptions{Role: role})
 		if status(err) == 404 {
@@ -305,9 +390,18 @@ func (t *Target) revokeTeam(ctx context.Context, login, slug, role string) error
 	case err != nil:
 		return err
 	case st.member:
-		have, err := t.teamRole(ctx, slug, login)
-		if err != nil || have != role {
-			return err // not held in this role: nothing to do
+		have, err := t.immediateRole(ctx, slug, login)
+		switch {
+		case err != nil || have == "":
+			return err // not an immediate member (perhaps through a child team): nothing to do
+		case st.admin && role == maintainer:
+			return nil // an owner never holds team:SLUG:maintainer directly
+		case st.admin && t.takeOwnerMaintainer(login, slug):
+			return fmt.Errorf("%[1]s is an owner of %[2]s, and GitHub reports an owner as maintainer of every team it is in, "+
+				"so roster reads its membership as team:%[3]s (with team:%[3]s:maintainer through it) and cannot hold team:%[3]s:maintainer apart: "+
+				"%[1]s stays in team %[3]s; grant owners team:%[3]s", login, t.org, slug)
+		case !st.admin && have != role:
+			return nil // not held in this role: nothing to do
 		}
 		_, err = t.client.Teams.RemoveTeamMembershipBySlug(ctx, t.org, slug, login)
 		if status(err) == 404 {
@@ -321,22 +415,58 @@ func (t *Target) revokeTeam(ctx context.Context, login, slug, role string) error
 	return nil
 }
 
+// grantRepo gives login a direct role on repo. A member is given it at once (GitHub lists
+// only a member's highest role, so what it holds directly cannot be read first); someone
+// outside the organisation gets a repository invitation, unless it holds the role already
+// or is invited with it (an invitation with another role is changed).
 func (t *Target) grantRepo(ctx context.Context, login, repo, perm string) error {
-	have, err := t.directPermission(ctx, repo, login)
-	if err != nil || have == perm {
+	st, err := t.state(ctx, login)
+	if err != nil {
 		return err
 	}
+	if !st.member {
+		rs, err := t.repoState(ctx, repo, login)
+		switch {
+		case err != nil:
+			return err
+		case rs == nil:
+			return fmt.Errorf("repository %s/%s does not exist", t.org, repo)
+		case rs.direct == perm, rs.invited() == perm:
+			return nil
+		case rs.invitation != nil:
+			_, _, err := t.client.Repositories.UpdateInvitation(ctx, t.org, repo, rs.invitation.GetID(), perm)
+			return t.fail(ctx, fmt.Sprintf("change the invitation of %s to %s to %s", login, repo, perm), err)
+		}
+	}
 	_, _, err = t.client.Repositories.AddCollaborator(ctx, t.org, repo, login, &gh.RepositoryAddCollaboratorOptions{Permission: apiPermission[perm]})
-	if status(err) == 404 {
+	switch status(err) {
+	case 404:
 		return fmt.Errorf("repository %s/%s or user %s does not exist", t.org, repo, login)
+	case 422:
+		err = t.fail(ctx, fmt.Sprintf("give %s %s access to %s", login, perm, repo), err)
+		if base, berr := t.basePermission(ctx); berr == nil && st.member && rank(perm) < rank(base) {
+			return fmt.Errorf("%w: %s members have %s on every repository through the organisation's base permission, and GitHub gives a member no direct role below it (grant repo:%s:%s or more, or lower the base permission)",
+				err, t.org, base, repo, base)
+		}
+		return err
 	}
 	return t.fail(ctx, fmt.Sprintf("give %s %s access to %s", login, perm, repo), err)
 }
 
+// revokeRepo takes a direct role on repo from login: it cancels a pending invitation with
+// that role, and removes the collaborator when GitHub lists it with that role.
 func (t *Target) revokeRepo(ctx context.Context, login, repo, perm string) error {
-	have, err := t.directPermission(ctx, repo, login)
-	if err != nil || have != perm {
+	rs, err := t.repoState(ctx, repo, login)
+	if err != nil || rs == nil {
 		return err
+	}
+	if rs.invited() == perm {
+		if err := t.cancelRepoInvitation(ctx, login, repo, rs.invitation); err != nil {
+			return err
+		}
+	}
+	if rs.direct != perm {
+		return nil
 	}
 	_, err = t.client.Repositories.RemoveCollaborator(ctx, t.org, repo, login)
 	if status(err) == 404 {
@@ -345,9 +475,10 @@ func (t *Target) revokeRepo(ctx context.Context, login, repo, perm string) error
 	return t.fail(ctx, fmt.Sprintf("remove %s from %s", login, repo), err)
 }
 
-// delete removes login from the organisation: it cancels a pending invitation (which a
-// removal alone would leave behind), removes the membership, and removes what direct
-// repository access remains (an outside collaborator's).
+// delete removes login from the organisation: it cancels pending invitations to the
+// organisation and to repositories (which a removal alone would leave behind, for the
+// person to accept later), removes the membership, and removes what direct repository
+// access remains (an outside collaborator's).
 func (t *Target) delete(ctx context.Context, login string) error {
 	st, err := t.state(ctx, login)
 	if err != nil {
@@ -363,6 +494,17 @@ func (t *Target) delete(ctx context.Context, login string) error {
 	if st.invitation != nil {
 		if err := t.cancel(ctx, st.invitation); err != nil {
 			return err
+		}
+	}
+	if !strings.Contains(login, "@") {
+		invs, err := t.repoInvitations(ctx, login)
+		if err != nil {
+			return err
+		}
+		for _, ri := range invs {
+			if err := t.cancelRepoInvitation(ctx, login, ri.repo, ri.inv); err != nil {
+				return err
+			}
 		}
 	}
 	if st.member {

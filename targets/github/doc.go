@@ -13,12 +13,14 @@
 // # Accounts
 //
 // An account is a login that is a member of the organisation, has a pending invitation to it,
-// or is an outside collaborator (direct access to a repository without membership). An
-// invitation sent to an email address is an account named by that address. Every account
-// reads as enabled: GitHub has no disabled state (the type has CanDisable false, so roster
-// plans delete for a leaver). A pending invitation reads as an account with the entitlements
-// it will give when accepted (role:admin for an owner invitation, team:SLUG for its teams),
-// so a plan neither invites twice nor forgets to cancel it. Logins compare case-insensitively.
+// is an outside collaborator (direct access to a repository without membership), or has a
+// pending invitation to a repository. An invitation sent to an email address is an account
+// named by that address. Every account reads as enabled: GitHub has no disabled state (the
+// type has CanDisable false, so roster plans delete for a leaver). A pending invitation
+// reads as an account with the entitlements it will give when accepted (role:admin for an
+// owner invitation, team:SLUG for its teams, repo:NAME:PERMISSION for a repository
+// invitation), so a plan neither invites twice nor forgets to cancel it. Logins compare
+// case-insensitively.
 //
 // # Entitlements
 //
@@ -27,32 +29,67 @@
 //     holds one of the two per team; moving between them is a grant of one and a revoke of
 //     the other, and a revoke removes the membership only when held in that role, so the
 //     executor's order (grant, then revoke) never leaves the team. Grant only one of the two
-//     to a person: with both, every run would flip the role. GitHub reports an owner's role
-//     in every team as maintainer, so grant owners team:SLUG:maintainer.
-//   - repo:NAME:PERMISSION (read, triage, write, maintain, admin) — direct access to a
-//     repository, as an outside collaborator or as a member added to it by name (access
-//     through a team or as an owner is not a repo entitlement).
+//     to a person: with both, every run would flip the role.
+//   - repo:NAME:PERMISSION (read, triage, write, maintain, admin) — a role on a repository.
+//
+// Direct entitlements are what roster grants and revokes; Account.Inherited lists what an
+// account holds through something else, which a plan never changes (an unwanted one in
+// the scope is a finding naming its source):
+//
+//   - Nested teams. GitHub's REST listing of a team's members includes the members of its
+//     child teams, so teams are read over GraphQL, whose Team.members(membership:
+//     IMMEDIATE) tells a team's own members apart, with their roles. Someone in team
+//     backend, a child of eng, holds team:backend directly and team:eng through it, at any
+//     depth; someone put in both holds both directly.
+//   - Owners in teams. GitHub reports an owner as maintainer of every team it is in,
+//     whatever role it was given (terraform-provider-github #1046), so the two roles cannot
+//     be told apart for an owner: its membership reads as team:SLUG, with
+//     team:SLUG:maintainer through it. Grant owners team:SLUG. A plan that wants an owner to
+//     be team:SLUG:maintainer (grant it, revoke team:SLUG) sets the role, keeps the owner in
+//     the team and fails the revoke saying so; once the owner is demoted in the same plan,
+//     the role holds.
+//   - Repositories. repo:NAME:P is direct when NAME's collaborators listed with
+//     affiliation=direct show role P above every other source the account has there;
+//     those are inherited, each at every role it implies (read < triage < write <
+//     maintain < admin, so the base permission write satisfies a wanted repo:NAME:read):
+//     a team given access (through the account's membership of that team or of a child of
+//     it, e.g. via team:backend), the organisation's base permission (every member, via
+//     "organisation base permission") and ownership (admin, via role:admin). GitHub lists
+//     only a collaborator's highest role from all sources ("There is presently not a way
+//     to differentiate between an organization level grant and a repository level grant"),
+//     so a direct role that is not above the inherited access is not seen: it is left
+//     alone, never revoked, until that access goes.
 //
 // # Changes
 //
 //   - create: an invitation to the organisation as a member (POST /orgs/{org}/invitations
 //     with the user's id from GET /users/{login}, or by email). Nothing happens when the
-//     login is already a member, invited or an outside collaborator.
+//     login is already a member, invited, an outside collaborator or invited to a
+//     repository.
 //   - grant/revoke role:admin: PUT /orgs/{org}/memberships/{login} with role admin or
 //     member. For an invitee the invitation is replaced (cancelled and sent again with the
 //     new role and the same teams): an invitation cannot be edited.
 //   - grant/revoke team: PUT or DELETE /orgs/{org}/teams/{slug}/memberships/{login}, after
-//     reading the current role (GitHub charges writes more than reads). For an invitee the
-//     invitation is replaced with the new set of teams; an invitee cannot be made maintainer
-//     until it accepts (the grant fails and says so; the next run grants it).
-//   - grant/revoke repo: PUT or DELETE /repos/{org}/{name}/collaborators/{login}, after
-//     reading the repository's direct collaborators. Granting a repository to someone
-//     outside the organisation makes GitHub send a repository invitation, which shows in
-//     Read only once accepted (until then verification reports the change as not seen).
-//   - delete: cancels a pending invitation (DELETE /orgs/{org}/invitations/{id}: removing a
-//     person must not leave an invitation they can still accept — a known hole in
-//     peribolos), removes the membership (DELETE /orgs/{org}/members/{login}), and removes
-//     remaining direct repository access (DELETE /orgs/{org}/outside_collaborators/{login}).
+//     reading the immediate role (GraphQL; the REST membership counts child teams too, and
+//     GitHub charges writes more than reads). A revoke from someone in the team only
+//     through a child team changes nothing. For an invitee the invitation is replaced with
+//     the new set of teams; an invitee cannot be made maintainer until it accepts (the
+//     grant fails and says so; the next run grants it).
+//   - grant repo: PUT /repos/{org}/{name}/collaborators/{login}. A member is given the
+//     role at once. Someone outside the organisation gets a repository invitation
+//     (GitHub answers 201), which reads as the entitlement while pending; a held role or
+//     invitation sends nothing, and an invitation with another role is changed (PATCH).
+//     GitHub refuses a member a role below the organisation's base permission (422
+//     "Cannot assign … permission of …"): the grant fails permanently (not Transient),
+//     naming the base permission.
+//   - revoke repo: cancels a pending invitation with that role (DELETE
+//     /repos/{org}/{name}/invitations/{id}) and removes a collaborator listed with it.
+//   - delete: cancels pending invitations, to the organisation (DELETE
+//     /orgs/{org}/invitations/{id}) and to repositories — removing a person must not leave
+//     an invitation they can still accept (a known hole in peribolos; GitHub's removal of a
+//     collaborator cancels only invitations sent by them) — removes the membership (DELETE
+//     /orgs/{org}/members/{login}), and removes remaining direct repository access (DELETE
+//     /orgs/{org}/outside_collaborators/{login}).
 //   - disable fails (CanDisable is false); enable succeeds on an existing account.
 //
 // Every change is idempotent. A crash between cancelling and re-sending an invitation leaves
@@ -73,21 +110,34 @@
 // secondary rate limit without the header waits a minute; writes go one at a time. Waits
 // longer than Options.MaxWait (default 2 minutes) or past the context's deadline are not
 // slept: go-github's RateLimitError and AbuseRateLimitError, 429, 5xx and network errors
-// become targets.Transient, for the executor to retry.
+// become targets.Transient, for the executor to retry. GraphQL shares the transport; a
+// RATE_LIMITED GraphQL error is Transient too.
 //
-// # Cost
+// # Scope and cost
 //
 // Read costs, per 100 results: the owners, the members, the outside collaborators, the
-// teams, the repositories and the invitations; then per team its members and its
-// maintainers, per repository its direct collaborators, and per invitation with teams its
-// teams — requests grow with members + teams + repositories + invitations, never with
-// members × teams. (5,000 members in 200 teams and one repository: 456 requests.) Up to
-// Options.Concurrency (4) listings run at once.
+// invitations, the teams and the repositories, and one request for the organisation (its
+// base permission); then one GraphQL query per team (per 100 immediate members), three
+// listings per repository (direct collaborators, invitations, teams) and one per invitation
+// with teams — requests grow with members + teams + repositories + invitations, never with
+// members × teams. (5,000 members in 200 teams and one repository: 257 requests.) Up to
+// Options.Concurrency (4) requests run at once. With a base permission other than none,
+// every member inherits every repository, so a full Read holds members × repositories
+// inherited entries.
+//
+// ReadScope (targets.ScopedReader) reads every account as Read does, but only the teams
+// and repositories of the scope: named ones by name (team:SLUG, repo:NAME:…), patterns by
+// listing the teams or repositories and keeping those the scope manages; then, so that
+// inheritance reads right, the child teams of those teams and the teams with access to
+// those repositories (and their child teams), whatever the scope. In an organisation of 506
+// teams and 502 repositories, a scope of 3 teams and 2 repositories costs 16 requests where
+// Read costs 2,029.
 //
 // ReadAccount before any Read is one Read. After a Read it costs the account's membership,
-// its invitation when pending, and one request per team and repository where the last Read
-// found it or where Apply has changed it since: a team someone else added it to after the
-// Read shows at the next Read.
+// its invitation when pending, one GraphQL query per team and two listings per repository
+// where the last Read found it or where Apply has changed it since: a team someone else
+// added it to after the Read shows at the next Read. What it inherits follows from what
+// the last Read learned of the teams and the base permission.
 //
 // The token is sent only in the Authorization header and is removed from every error.
 package github

@@ -69,18 +69,25 @@ type Target struct {
 	minAdmins int
 	opts      Options
 	client    *gh.Client
+	gqlURL    string // the GraphQL endpoint beside the REST root
 	token     string
 
 	// adminMu serialises the changes that can take an owner away, so two concurrent ones
 	// cannot both pass the minAdmins check.
 	adminMu sync.Mutex
 
-	// mu guards seen.
+	// mu guards seen, view and ownerMaintainer.
 	mu sync.Mutex
 	// seen is what ReadAccount must look at per account (lower-case login): the teams and
 	// repositories the last Read found it in and those Apply touched since. nil until the
 	// first Read: ReadAccount then reads everything.
 	seen map[string]*scope
+	// view is what the last Read learned of the organisation that ReadAccount needs to
+	// tell direct access from inherited access.
+	view *orgView
+	// ownerMaintainer records, per lower-case login and team, that Apply made an owner a
+	// maintainer of the team since that account was last read (see revokeTeam).
+	ownerMaintainer map[[2]string]bool
 }
 
 // scope is the teams and repositories one account's ReadAccount checks.
@@ -199,7 +206,8 @@ func New(cfg Config, opts Options) (*Target, error) {
 			return nil, fmt.Errorf("system %s: baseURL: %w", cfg.System, err)
 		}
 	}
-	return &Target{system: cfg.System, org: cfg.Org, minAdmins: cfg.MinAdmins, opts: opts, client: client, token: cfg.Token}, nil
+	return &Target{system: cfg.System, org: cfg.Org, minAdmins: cfg.MinAdmins, opts: opts, client: client,
+		gqlURL: graphqlURL(client.BaseURL), token: cfg.Token, ownerMaintainer: map[[2]string]bool{}}, nil
 }
 
 // apiError is a failed request described for people, with the token removed. It unwraps to
@@ -243,14 +251,19 @@ func (t *Target) fail(ctx context.Context, what string, err error) error {
 	if what != "" {
 		msg = what + ": " + msg
 	}
-	if len(t.token) >= 4 {
-		msg = strings.ReplaceAll(msg, t.token, "[redacted]")
-	}
-	wrapped := &apiError{msg: msg, err: err}
+	wrapped := &apiError{msg: t.redact(msg), err: err}
 	if t.transient(err) {
 		return targets.Transient(wrapped)
 	}
 	return wrapped
+}
+
+// redact removes the token from msg.
+func (t *Target) redact(msg string) string {
+	if len(t.token) >= 4 {
+		msg = strings.ReplaceAll(msg, t.token, "[redacted]")
+	}
+	return msg
 }
 
 func (t *Target) transient(err error) bool {

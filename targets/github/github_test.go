@@ -116,13 +116,19 @@ func TestReadShapes(t *testing.T) {
 	s.Invite("new@example.com", "direct_member")
 	tg := newTarget(t, s)
 	got := read(t, tg)
+	// Members have read on every repository through the base permission (GitHub's default),
+	// owners admin through role:admin; an owner is reported as maintainer of its teams.
+	base := held(viaBase, "repo:api:read", "repo:web:read")
+	owner := append(held("role:admin", upTo("api", "admin")...), held("role:admin", upTo("web", "admin")...)...)
 	want := map[string]targets.Account{
-		"alice":           {ID: "alice", Enabled: true, Entitlements: []string{"repo:api:maintain", "team:eng", "team:ops:maintainer"}},
+		"alice": {ID: "alice", Enabled: true, Entitlements: []string{"repo:api:maintain", "team:eng", "team:ops:maintainer"},
+			Inherited: base},
 		"ext-bob":         {ID: "ext-bob", Enabled: true, Entitlements: []string{"repo:web:triage"}},
 		"new@example.com": {ID: "new@example.com", Enabled: true, Entitlements: []string{}},
-		"owner-1":         {ID: "owner-1", Enabled: true, Entitlements: []string{"role:admin", "team:eng:maintainer"}},
-		"owner-2":         {ID: "owner-2", Enabled: true, Entitlements: []string{"role:admin"}},
-		"pending-pat":     {ID: "pending-pat", Enabled: true, Entitlements: []string{"role:admin", "team:eng", "team:finance"}},
+		"owner-1": {ID: "owner-1", Enabled: true, Entitlements: []string{"role:admin", "team:eng"},
+			Inherited: inherited(base, owner, held("team:eng", "team:eng:maintainer"))},
+		"owner-2":     {ID: "owner-2", Enabled: true, Entitlements: []string{"role:admin"}, Inherited: inherited(base, owner)},
+		"pending-pat": {ID: "pending-pat", Enabled: true, Entitlements: []string{"role:admin", "team:eng", "team:finance"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("snapshot (-want +got):\n%s", diff)
@@ -136,6 +142,33 @@ func TestReadShapes(t *testing.T) {
 	if a, err := tg.ReadAccount(testCtx(t), "nobody"); err != nil || a != nil {
 		t.Errorf("ReadAccount(nobody) = %v, %v; want nil, nil", a, err)
 	}
+}
+
+// held is ents held through via.
+func held(via string, ents ...string) []targets.Inherited {
+	out := make([]targets.Inherited, len(ents))
+	for i, e := range ents {
+		out[i] = targets.Inherited{Entitlement: e, Via: via}
+	}
+	return out
+}
+
+// inherited sorts lists of inherited entitlements into one.
+func inherited(lists ...[]targets.Inherited) []targets.Inherited {
+	var out []targets.Inherited
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return targets.SortInherited(out)
+}
+
+// upTo is repo:REPO:P for every role P up to perm: what perm implies.
+func upTo(repo, perm string) []string {
+	var out []string
+	for _, p := range permissions[:rank(perm)] {
+		out = append(out, repoEnt(repo, p))
+	}
+	return out
 }
 
 // Before any Read, ReadAccount reads the organisation once and finds the account there.
@@ -355,7 +388,7 @@ func TestPrimaryRateLimitWaits(t *testing.T) {
 	s := githubtest.NewServer(t)
 	seed(s)
 	tg := newTarget(t, s)
-	// Read takes 6 listings + 2 per team + 1 per repository = 14 requests; a budget of 5 per
+	// Read takes 7 requests + 1 per team + 3 per repository = 16 requests; a budget of 5 per
 	// second makes it wait for the reset at least twice.
 	s.SetPrimaryLimit(5, time.Second)
 	start := time.Now()
@@ -432,8 +465,8 @@ func seedLarge(s *githubtest.Server, n, teams int) {
 func pages(n int) int { return max(1, (n+99)/100) }
 
 // Paging over more than 100 members and teams loses nothing, and Read costs one listing
-// per member role, team role and repository plus one per further 100: members + teams,
-// never members × teams.
+// per member role, one query per team and three listings per repository, plus one per
+// further 100: members + teams, never members × teams.
 func TestPagingAndRequestCounts(t *testing.T) {
 	for _, size := range []struct{ members, teams int }{{250, 120}, {500, 120}, {250, 240}} {
 		t.Run(fmt.Sprintf("%d members %d teams", size.members, size.teams), func(t *testing.T) {
@@ -452,10 +485,13 @@ func TestPagingAndRequestCounts(t *testing.T) {
 					t.Fatalf("%s has %v", login, got[login].Entitlements)
 				}
 			}
-			// Team sizes: each team has members/teams*2 people, the maintainer among them.
+			// Team sizes: each team has members/teams*2 people, the maintainer among them, all
+			// in one GraphQL query (which gives each one's role). The organisation (its base
+			// permission) is one request; a repository three (direct collaborators,
+			// invitations, teams).
 			per := 2 * size.members / size.teams
-			want := pages(2) + pages(size.members) + pages(1) + pages(size.teams) + pages(1) + pages(0) +
-				size.teams*(pages(per-1)+pages(1)) + 1
+			want := pages(2) + pages(size.members) + pages(1) + pages(size.teams) + pages(1) + pages(0) + 1 +
+				size.teams*pages(per) + 3
 			if n := s.RequestCount(); n != want {
 				t.Errorf("Read cost %d requests, want %d; by route: %v", n, want, s.Requests())
 			}

@@ -1,6 +1,35 @@
-// Package githubtest is an in-process emulator of the parts of GitHub's REST API that roster
-// uses, written from GitHub's public REST documentation: one organisation with members,
-// teams, repositories with direct collaborators, and pending invitations.
+// Package githubtest is an in-process emulator of the parts of GitHub's REST and GraphQL
+// APIs that roster uses, written from GitHub's public documentation: one organisation with
+// members, nested teams, repositories with direct collaborators, team access and pending
+// invitations, and a base repository permission.
+//
+// Access is modelled as GitHub documents it:
+//
+//   - nested teams (SetParent): "Team members will include the members of child teams" in
+//     the REST listing and membership; GraphQL's Team.members(membership: IMMEDIATE |
+//     CHILD_TEAM | ALL) tells them apart, with each one's role;
+//   - "The role for organization owners is set to maintainer": an owner is reported as
+//     maintainer of every team it is in, whatever role it was given (TeamRole returns the
+//     stored one);
+//   - repositories: a collaborator's role_name is "the highest role assigned to the
+//     collaborator after considering all sources of grants" (a direct grant, teams given
+//     access with AddTeamRepo and their child teams, the base permission, ownership);
+//     affiliation=direct lists those granted on the repository itself, members or not,
+//     outside the outside collaborators, all everyone; a member cannot be given a role
+//     below the base permission (422 "Cannot assign {login} permission of {role}"); adding
+//     someone outside the organisation makes a repository invitation (201) that is listed,
+//     changed (PATCH) and cancelled (DELETE) by id, and that removing a collaborator or an
+//     outside collaborator leaves alone;
+//   - GET /orgs/{org} gives default_repository_permission (SetBasePermission; read by
+//     default, as GitHub).
+//
+// GraphQL is served at /graphql (at /api/graphql beside a PathPrefix of /api/v3, as GitHub
+// Enterprise Server does): the query language is parsed and checked against a small schema
+// (organization, team, parentTeam, childTeams, members with their edges' roles, users,
+// pageInfo) before anything runs, with GitHub's errors (status 200, an "errors" list) for
+// unknown fields and arguments, bad variables, a missing or too large first, bad cursors
+// and an unknown organisation; a missing team is null. Named fragments, directives,
+// mutations and backward paging answer an error saying the emulator does not serve them.
 //
 // It is strict where a client can get GitHub wrong:
 //
@@ -51,9 +80,10 @@
 // Simplifications, each one where GitHub's behaviour depends on things the emulator does not
 // model: the token is an organisation owner's (on the organisation routes a TokenFor
 // token has the same powers); users exist when seeded (Options.AnyUser makes
-// every well-formed login a user); owners' team roles are what was
-// set (GitHub reports an owner's role in every team as maintainer); removing a member also
-// removes their direct repository access. For code review: every user may open, review,
+// every well-formed login a user); removing a member also removes
+// their direct repository access; REST and GraphQL share one rate-limit budget (GitHub
+// counts GraphQL in points, separately); a repository's team list names the teams given
+// access, not their child teams. For code review: every user may open, review,
 // comment on and merge pull requests (no permissions or branch protection); only a
 // comment's author may edit it (GitHub also lets maintainers); forks, issues that are not
 // pull requests, review comments and rebase merges are not modelled; the commit-status

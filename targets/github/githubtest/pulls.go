@@ -151,7 +151,7 @@ func (s *Server) AddGitRepo(name, bareDir string) {
 	defer s.mu.Unlock()
 	rp := s.repos[key(name)]
 	if rp == nil {
-		rp = &repo{ID: s.id(), Name: name, collabs: map[string]string{}, invites: map[string]string{}}
+		rp = s.newRepo(name)
 		s.repos[key(name)] = rp
 	}
 	g := &gitRepo{repo: rp, dir: bareDir, pulls: map[int]*pull{}, labels: map[string]*label{}}

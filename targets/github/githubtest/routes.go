@@ -23,6 +23,7 @@ func (s *Server) table() []route {
 	rows := []route{
 		{method: "GET", pattern: "/users/{username}", handle: (*Server).getUser},
 
+		{method: "GET", pattern: "/orgs/{org}", handle: (*Server).getOrg},
 		{method: "GET", pattern: "/orgs/{org}/members", handle: (*Server).listMembers},
 		{method: "DELETE", pattern: "/orgs/{org}/members/{username}", handle: (*Server).removeMember},
 		{method: "GET", pattern: "/orgs/{org}/memberships/{username}", handle: (*Server).getMembership},
@@ -39,6 +40,7 @@ func (s *Server) table() []route {
 		{method: "GET", pattern: "/orgs/{org}/teams", handle: (*Server).listTeams},
 		{method: "GET", pattern: "/orgs/{org}/teams/{team_slug}", handle: (*Server).getTeam},
 		{method: "GET", pattern: "/orgs/{org}/teams/{team_slug}/members", handle: (*Server).listTeamMembers},
+		{method: "GET", pattern: "/orgs/{org}/teams/{team_slug}/teams", handle: (*Server).listChildTeams},
 		{method: "GET", pattern: "/orgs/{org}/teams/{team_slug}/memberships/{username}", handle: (*Server).getTeamMembership},
 		{method: "PUT", pattern: "/orgs/{org}/teams/{team_slug}/memberships/{username}", handle: (*Server).setTeamMembership},
 		{method: "DELETE", pattern: "/orgs/{org}/teams/{team_slug}/memberships/{username}", handle: (*Server).removeTeamMembership},
@@ -47,6 +49,13 @@ func (s *Server) table() []route {
 		{method: "GET", pattern: "/repos/{owner}/{repo}/collaborators", handle: (*Server).listCollaborators},
 		{method: "PUT", pattern: "/repos/{owner}/{repo}/collaborators/{username}", handle: (*Server).addCollaborator},
 		{method: "DELETE", pattern: "/repos/{owner}/{repo}/collaborators/{username}", handle: (*Server).removeCollaborator},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/teams", handle: (*Server).listRepoTeams},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/invitations", handle: (*Server).listRepoInvitations},
+		{method: "PATCH", pattern: "/repos/{owner}/{repo}/invitations/{invitation_id}", handle: (*Server).updateRepoInvitation},
+		{method: "DELETE", pattern: "/repos/{owner}/{repo}/invitations/{invitation_id}", handle: (*Server).deleteRepoInvitation},
+
+		// GraphQL (graphql.go); served at /graphql, or /api/graphql beside /api/v3.
+		{method: "POST", pattern: "/graphql", handle: (*Server).graphql},
 
 		// Identities and git-backed repositories (pulls.go).
 		{method: "GET", pattern: "/user", handle: (*Server).getAuthenticated},
@@ -85,6 +94,12 @@ func (s *Server) table() []route {
 // lists the methods the path has.
 func (s *Server) match(method, escaped string) (*route, map[string]string, []string) {
 	path, ok := strings.CutPrefix(escaped, s.opts.PathPrefix+"/")
+	switch {
+	case escaped == s.graphQLPath():
+		path, ok = "graphql", true
+	case path == "graphql":
+		return nil, nil, nil // GitHub Enterprise Server's GraphQL is not under /api/v3
+	}
 	if !ok {
 		return nil, nil, nil
 	}
@@ -123,6 +138,15 @@ func matchSegs(pattern, segs []string) (map[string]string, bool) {
 	return params, true
 }
 
+// graphQLPath is where GraphQL is served: /graphql as on api.github.com, or /api/graphql
+// beside a GitHub Enterprise Server's /api/v3.
+func (s *Server) graphQLPath() string {
+	if p, ok := strings.CutSuffix(s.opts.PathPrefix, "/v3"); ok {
+		return p + "/graphql"
+	}
+	return s.opts.PathPrefix + "/graphql"
+}
+
 // loginRE is what GitHub accepts as a login: alphanumerics and single inner hyphens, at
 // most 39 characters.
 var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
@@ -150,9 +174,83 @@ func (s *Server) userJSON(r *http.Request, u *user) map[string]any {
 }
 
 func (s *Server) teamJSON(r *http.Request, t *team) map[string]any {
+	m := s.teamSimpleJSON(r, t)
+	m["parent"] = nil
+	if t.parent != nil {
+		m["parent"] = s.teamSimpleJSON(r, t.parent)
+	}
+	return m
+}
+
+// teamSimpleJSON is a team as GitHub nests it ("parent"): without its own parent.
+func (s *Server) teamSimpleJSON(r *http.Request, t *team) map[string]any {
 	return map[string]any{"id": t.ID, "node_id": fmt.Sprintf("T_%d", t.ID), "name": t.Name, "slug": t.Slug,
 		"description": "", "privacy": "closed", "notification_setting": "notifications_enabled", "permission": "pull",
-		"url": s.base(r) + "/orgs/" + s.opts.Org + "/teams/" + t.Slug, "parent": nil}
+		"url": s.base(r) + "/orgs/" + s.opts.Org + "/teams/" + t.Slug}
+}
+
+// isOwner reports whether the lower-case login k is an organisation owner.
+func (s *Server) isOwner(k string) bool { return s.members[k] == "admin" }
+
+// reportedRole is the team role the API reports for k, an immediate member of t with role:
+// "The role for organization owners is set to maintainer" (GitHub's docs), whatever was set.
+func (s *Server) reportedRole(k, role string) string {
+	if s.isOwner(k) {
+		return "maintainer"
+	}
+	return role
+}
+
+// children are t's child teams, by name.
+func (s *Server) children(t *team) []*team {
+	var out []*team
+	for _, c := range s.teams {
+		if c.parent == t {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// descendants are t's child teams, their children and so on.
+func (s *Server) descendants(t *team) []*team {
+	var out []*team
+	for _, c := range s.children(t) {
+		out = append(out, c)
+		out = append(out, s.descendants(c)...)
+	}
+	return out
+}
+
+// Team membership kinds, as GraphQL's TeamMembershipType names them.
+const (
+	membershipAll       = "ALL"        // immediate members and the members of child teams
+	membershipImmediate = "IMMEDIATE"  // immediate members only
+	membershipChild     = "CHILD_TEAM" // members of child teams (at any depth) only
+)
+
+// teamMembers lists t's members of one kind with the role the API reports: an immediate
+// member's own role; someone who is only in a child team is a member (an owner, maintainer).
+// "Team members will include the members of child teams" (GitHub's docs, for the REST
+// listing and membership).
+func (s *Server) teamMembers(t *team, kind string) map[string]string {
+	out := map[string]string{}
+	if kind != membershipImmediate {
+		for _, d := range s.descendants(t) {
+			for k := range d.members {
+				out[k] = s.reportedRole(k, "member")
+			}
+		}
+	}
+	if kind != membershipChild {
+		for k, role := range t.members {
+			if kind == membershipAll || out[k] == "" {
+				out[k] = s.reportedRole(k, role)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) invitationJSON(r *http.Request, inv *invitation) map[string]any {
@@ -267,6 +365,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p map[stri
 	for _, t := range s.teams {
 		delete(t.members, k)
 	}
+	// Repository invitations are not organisation membership: they stay.
 	for _, rp := range s.repos {
 		delete(rp.collabs, k)
 	}
@@ -524,8 +623,7 @@ func (s *Server) removeOutside(w http.ResponseWriter, r *http.Request, p map[str
 		return
 	}
 	for _, rp := range s.repos {
-		delete(rp.collabs, k)
-		delete(rp.invites, k)
+		delete(rp.collabs, k) // pending repository invitations are not access: they stay
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -560,9 +658,21 @@ func (s *Server) teamParam(w http.ResponseWriter, p map[string]string) *team {
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, p map[string]string) {
 	if t := s.teamParam(w, p); t != nil {
 		m := s.teamJSON(r, t)
-		m["members_count"] = len(t.members)
+		m["members_count"] = len(s.teamMembers(t, membershipAll))
 		writeJSON(w, http.StatusOK, m)
 	}
+}
+
+func (s *Server) listChildTeams(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	t := s.teamParam(w, p)
+	if t == nil {
+		return
+	}
+	var out []map[string]any
+	for _, c := range page(w, r, s.children(t)) {
+		out = append(out, s.teamJSON(r, c))
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
 }
 
 func (s *Server) listTeamMembers(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -580,7 +690,7 @@ func (s *Server) listTeamMembers(w http.ResponseWriter, r *http.Request, p map[s
 		return
 	}
 	var logins []string
-	for l, rl := range t.members {
+	for l, rl := range s.teamMembers(t, membershipAll) {
 		if role == "all" || rl == role {
 			logins = append(logins, l)
 		}
@@ -607,7 +717,7 @@ func (s *Server) getTeamMembership(w http.ResponseWriter, r *http.Request, p map
 		notFound(w)
 		return
 	}
-	if role, ok := t.members[key(u.Login)]; ok {
+	if role, ok := s.teamMembers(t, membershipAll)[key(u.Login)]; ok {
 		writeJSON(w, http.StatusOK, s.teamMembershipJSON(r, t, u, role, "active"))
 		return
 	}
@@ -649,7 +759,7 @@ func (s *Server) setTeamMembership(w http.ResponseWriter, r *http.Request, p map
 	k := key(u.Login)
 	if _, member := s.members[k]; member {
 		t.members[k] = role
-		writeJSON(w, http.StatusOK, s.teamMembershipJSON(r, t, u, role, "active"))
+		writeJSON(w, http.StatusOK, s.teamMembershipJSON(r, t, u, s.reportedRole(k, role), "active"))
 		return
 	}
 	// Not a member: GitHub invites the user to the organisation, with the team.
@@ -684,7 +794,7 @@ func (s *Server) removeTeamMembership(w http.ResponseWriter, r *http.Request, p 
 		notFound(w)
 		return
 	}
-	delete(t.members, key(u.Login))
+	delete(t.members, key(u.Login)) // a membership through a child team stays
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -728,10 +838,46 @@ func (s *Server) repoParam(w http.ResponseWriter, p map[string]string) *repo {
 	return rp
 }
 
+// roleRank orders the repository roles; 0 is no access.
+var roleRank = map[string]int{"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+
 // permissions is the permissions object of a collaborator with a repository role.
 func permissions(role string) map[string]bool {
-	rank := map[string]int{"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}[role]
+	rank := roleRank[role]
 	return map[string]bool{"pull": rank >= 1, "triage": rank >= 2, "push": rank >= 3, "maintain": rank >= 4, "admin": rank >= 5}
+}
+
+// accessRoles is everyone's role on rp after considering all sources of grants, as GitHub's
+// collaborator listing reports it ("the highest role assigned to the collaborator after
+// considering all sources of grants, including: repo, teams, organization"): a direct
+// grant, the teams with access (and so their child teams' members), the organisation's
+// base permission for members, and admin for owners.
+func (s *Server) accessRoles(rp *repo) map[string]string {
+	roles := map[string]string{}
+	up := func(k, role string) {
+		if roleRank[role] > roleRank[roles[k]] {
+			roles[k] = role
+		}
+	}
+	for k, role := range rp.collabs {
+		up(k, role)
+	}
+	for _, t := range s.teams {
+		if role, ok := t.repos[key(rp.Name)]; ok {
+			for k := range s.teamMembers(t, membershipAll) {
+				up(k, role)
+			}
+		}
+	}
+	for k, orgRole := range s.members {
+		if s.basePerm != "none" {
+			up(k, s.basePerm)
+		}
+		if orgRole == "admin" {
+			up(k, "admin")
+		}
+	}
+	return roles
 }
 
 func (s *Server) listCollaborators(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -739,7 +885,8 @@ func (s *Server) listCollaborators(w http.ResponseWriter, r *http.Request, p map
 	if rp == nil {
 		return
 	}
-	aff := r.URL.Query().Get("affiliation")
+	q := r.URL.Query()
+	aff := q.Get("affiliation")
 	switch aff {
 	case "":
 		aff = "all"
@@ -748,16 +895,22 @@ func (s *Server) listCollaborators(w http.ResponseWriter, r *http.Request, p map
 		validationFailed(w, fieldError{Resource: "Search", Field: "affiliation", Code: "invalid"})
 		return
 	}
-	roles := map[string]string{}
-	for l, perm := range rp.collabs {
-		if _, member := s.members[l]; aff != "outside" || !member {
-			roles[l] = perm
-		}
+	perm := q.Get("permission")
+	if _, ok := repoRoles[perm]; perm != "" && !ok {
+		validationFailed(w, fieldError{Resource: "Search", Field: "permission", Code: "invalid"})
+		return
 	}
-	if aff == "all" { // owners reach every repository
-		for l, rl := range s.members {
-			if rl == "admin" {
-				roles[l] = "admin"
+	// outside: the outside collaborators; direct: everyone granted access to the repository
+	// itself, members or not; all: everyone with access, however they have it. Each with the
+	// highest role from all sources.
+	all := s.accessRoles(rp)
+	roles := map[string]string{}
+	for l, role := range all {
+		_, direct := rp.collabs[l]
+		_, member := s.members[l]
+		if aff == "all" || aff == "direct" && direct || aff == "outside" && direct && !member {
+			if perm == "" || permissions(role)[perm] {
+				roles[l] = role
 			}
 		}
 	}
@@ -805,22 +958,151 @@ func (s *Server) addCollaborator(w http.ResponseWriter, r *http.Request, p map[s
 	}
 	k := key(u.Login)
 	_, member := s.members[k]
+	if member && s.basePerm != "none" && roleRank[role] < roleRank[s.basePerm] {
+		// "the role being given must be equal to or higher than the org base permission.
+		// Otherwise, the request will fail with: Cannot assign {member} permission of {role
+		// name}" (GitHub's docs).
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Cannot assign %s permission of %s", u.Login, role), docsRoot)
+		return
+	}
 	if _, collab := rp.collabs[k]; collab || member {
 		rp.collabs[k] = role
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	// Someone outside the organisation gets a repository invitation.
-	id := s.id()
-	rp.invites[k] = role
+	// Someone outside the organisation gets a repository invitation (201), and access only
+	// once they accept it. Asking again while it is pending changes its permission.
+	inv := rp.invites[k]
+	if inv == nil {
+		inv = &repoInvite{ID: s.id(), CreatedAt: s.now().UTC()}
+		rp.invites[k] = inv
+	}
+	inv.Permission = role
+	out := s.repoInviteJSON(r, rp, u, inv)
 	if s.opts.AutoAccept {
 		rp.collabs[k] = role
 		delete(rp.invites, k)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "node_id": fmt.Sprintf("RI_%d", id),
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) repoInviteJSON(r *http.Request, rp *repo, u *user, inv *repoInvite) map[string]any {
+	return map[string]any{"id": inv.ID, "node_id": fmt.Sprintf("RI_%d", inv.ID),
 		"repository": s.repoJSON(r, rp), "invitee": s.userJSON(r, u),
-		"inviter":     map[string]any{"login": "roster-bot", "id": 1, "type": "User"},
-		"permissions": role, "created_at": s.now().UTC().Format("2006-01-02T15:04:05Z"), "expired": false})
+		"inviter":     map[string]any{"login": s.opts.Login, "id": 1, "type": "User"},
+		"permissions": inv.Permission, "created_at": inv.CreatedAt.Format("2006-01-02T15:04:05Z"), "expired": false,
+		"url":      fmt.Sprintf("%s/user/repository_invitations/%d", s.base(r), inv.ID),
+		"html_url": fmt.Sprintf("https://github.com/%s/%s/invitations", s.opts.Org, rp.Name)}
+}
+
+func (s *Server) listRepoInvitations(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	rp := s.repoParam(w, p)
+	if rp == nil {
+		return
+	}
+	type entry struct {
+		u   *user
+		inv *repoInvite
+	}
+	var invs []entry
+	for k, inv := range rp.invites {
+		invs = append(invs, entry{s.users[k], inv})
+	}
+	sort.Slice(invs, func(i, j int) bool { return invs[i].inv.ID < invs[j].inv.ID })
+	var out []map[string]any
+	for _, e := range page(w, r, invs) {
+		out = append(out, s.repoInviteJSON(r, rp, e.u, e.inv))
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+// repoInviteParam finds the invitation {invitation_id} of rp and its invitee.
+func (s *Server) repoInviteParam(w http.ResponseWriter, rp *repo, p map[string]string) (string, *repoInvite) {
+	id, err := strconv.ParseInt(p["invitation_id"], 10, 64)
+	if err == nil {
+		for k, inv := range rp.invites {
+			if inv.ID == id {
+				return k, inv
+			}
+		}
+	}
+	notFound(w)
+	return "", nil
+}
+
+func (s *Server) updateRepoInvitation(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	rp := s.repoParam(w, p)
+	if rp == nil {
+		return
+	}
+	k, inv := s.repoInviteParam(w, rp, p)
+	if inv == nil {
+		return
+	}
+	var body struct {
+		Permissions *string `json:"permissions"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Permissions != nil {
+		if roleRank[*body.Permissions] == 0 {
+			validationFailed(w, fieldError{Resource: "RepositoryInvitation", Field: "permissions", Code: "invalid"})
+			return
+		}
+		inv.Permission = *body.Permissions
+	}
+	writeJSON(w, http.StatusOK, s.repoInviteJSON(r, rp, s.users[k], inv))
+}
+
+func (s *Server) deleteRepoInvitation(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	rp := s.repoParam(w, p)
+	if rp == nil {
+		return
+	}
+	if k, inv := s.repoInviteParam(w, rp, p); inv != nil {
+		delete(rp.invites, k)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// apiPermission is the name the API gives each repository role in a team's "permission".
+var apiPermission = map[string]string{"read": "pull", "triage": "triage", "write": "push", "maintain": "maintain", "admin": "admin"}
+
+// listRepoTeams lists the teams given access to the repository, with their permission.
+// Child teams inherit it but are not listed.
+func (s *Server) listRepoTeams(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	rp := s.repoParam(w, p)
+	if rp == nil {
+		return
+	}
+	var teams []*team
+	for _, t := range s.teams {
+		if _, ok := t.repos[key(rp.Name)]; ok {
+			teams = append(teams, t)
+		}
+	}
+	sort.Slice(teams, func(i, j int) bool { return teams[i].Name < teams[j].Name })
+	var out []map[string]any
+	for _, t := range page(w, r, teams) {
+		m := s.teamJSON(r, t)
+		role := t.repos[key(rp.Name)]
+		m["permission"] = apiPermission[role]
+		m["permissions"] = permissions(role)
+		m["role_name"] = role
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+// getOrg is the organisation as its owner sees it, with default_repository_permission.
+func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	if !s.org(w, p) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"login": s.opts.Org, "id": 1, "node_id": "O_1", "type": "Organization",
+		"url": s.base(r) + "/orgs/" + s.opts.Org, "default_repository_permission": s.basePerm,
+		"members_can_create_repositories": true, "two_factor_requirement_enabled": false})
 }
 
 func (s *Server) removeCollaborator(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -833,7 +1115,8 @@ func (s *Server) removeCollaborator(w http.ResponseWriter, r *http.Request, p ma
 		notFound(w)
 		return
 	}
+	// "Cancels any outstanding invitations sent by the collaborator" (GitHub's docs): an
+	// invitation sent to them stays, and only DELETE .../invitations/{id} cancels it.
 	delete(rp.collabs, key(u.Login))
-	delete(rp.invites, key(u.Login))
 	w.WriteHeader(http.StatusNoContent)
 }

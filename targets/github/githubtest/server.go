@@ -47,12 +47,15 @@ type Server struct {
 	teams       map[string]*team // by slug
 	repos       map[string]*repo // by lower-case name
 	invitations map[int64]*invitation
-	nextID      int64
-	requests    map[string]int
-	total       int
-	primary     *primaryLimit
-	secondary   *secondaryLimit
-	routes      []route
+	// basePerm is the organisation's base repository permission (default_repository_permission):
+	// read, write, admin or none. GitHub's default for a new organisation is read.
+	basePerm  string
+	nextID    int64
+	requests  map[string]int
+	total     int
+	primary   *primaryLimit
+	secondary *secondaryLimit
+	routes    []route
 
 	// Identities and git-backed repositories (pulls.go, gitrepo.go, webhooks.go).
 	tokens   map[string]string   // token → lower-case login, made by TokenFor
@@ -67,18 +70,38 @@ type user struct {
 }
 
 type team struct {
-	ID      int64
-	Name    string
-	Slug    string
-	members map[string]string // lower login → "member" | "maintainer"
+	ID   int64
+	Name string
+	Slug string
+	// parent is the parent team, nil for a top-level team. Members of a team are members of
+	// its ancestors too (GitHub's nested teams).
+	parent *team
+	// members are the immediate members, with the role they were given: lower login →
+	// "member" | "maintainer". GitHub reports an organisation owner as maintainer whatever
+	// was set (reportedRole).
+	members map[string]string
+	// repos are the repositories the team was given access to: lower repository name →
+	// read | triage | write | maintain | admin. Child teams inherit them.
+	repos map[string]string
 }
 
 type repo struct {
 	ID      int64
 	Name    string
-	collabs map[string]string // lower login → read | triage | write | maintain | admin
-	// invites are pending repository invitations: lower login → permission.
-	invites map[string]string
+	collabs map[string]string // direct collaborators: lower login → read | triage | write | maintain | admin
+	// invites are pending repository invitations by lower login.
+	invites map[string]*repoInvite
+}
+
+// repoInvite is a pending invitation to collaborate on a repository.
+type repoInvite struct {
+	ID         int64
+	Permission string // read | triage | write | maintain | admin
+	CreatedAt  time.Time
+}
+
+func (s *Server) newRepo(name string) *repo {
+	return &repo{ID: s.id(), Name: name, collabs: map[string]string{}, invites: map[string]*repoInvite{}}
 }
 
 type invitation struct {
@@ -120,7 +143,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	}
 	o.PathPrefix = strings.TrimRight(o.PathPrefix, "/")
 	s := &Server{opts: o, now: time.Now, users: map[string]*user{}, members: map[string]string{},
-		teams: map[string]*team{}, repos: map[string]*repo{}, invitations: map[int64]*invitation{},
+		teams: map[string]*team{}, repos: map[string]*repo{}, invitations: map[int64]*invitation{}, basePerm: "read",
 		nextID: 1000, requests: map[string]int{}, tokens: map[string]string{}, gitRepos: map[string]*gitRepo{},
 		hooks: newHookQueue()}
 	s.routes = s.table()
@@ -176,9 +199,65 @@ func (s *Server) AddTeam(slug string) int64 {
 	if t := s.teams[slug]; t != nil {
 		return t.ID
 	}
-	t := &team{ID: s.id(), Name: slug, Slug: slug, members: map[string]string{}}
+	t := &team{ID: s.id(), Name: slug, Slug: slug, members: map[string]string{}, repos: map[string]string{}}
 	s.teams[slug] = t
 	return t.ID
+}
+
+// SetParent makes team child a child team of parent (both must exist), as "parent_team_id"
+// does on GitHub; parent "" makes it a top-level team again. A team cannot become its own
+// descendant.
+func (s *Server) SetParent(child, parent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.teams[child]
+	if c == nil {
+		panic("githubtest: no team " + child)
+	}
+	if parent == "" {
+		c.parent = nil
+		return
+	}
+	p := s.teams[parent]
+	if p == nil {
+		panic("githubtest: no team " + parent)
+	}
+	for a := p; a != nil; a = a.parent {
+		if a == c {
+			panic("githubtest: team " + parent + " is a descendant of " + child)
+		}
+	}
+	c.parent = p
+}
+
+// AddTeamRepo gives team slug access to repository name with a permission (read, triage,
+// write, maintain or admin): its members and the members of its child teams get it.
+func (s *Server) AddTeamRepo(slug, name, permission string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.teams[slug]
+	if t == nil {
+		panic("githubtest: no team " + slug)
+	}
+	if s.repos[key(name)] == nil {
+		panic("githubtest: no repository " + name)
+	}
+	if roleRank[permission] == 0 {
+		panic("githubtest: no repository role " + permission)
+	}
+	t.repos[key(name)] = permission
+}
+
+// SetBasePermission sets the organisation's base repository permission
+// (default_repository_permission): read (GitHub's default), write, admin or none. Every
+// member has it on every repository of the organisation.
+func (s *Server) SetBasePermission(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p != "none" && roleRank[p] == 0 {
+		panic("githubtest: base permission must be read, write, admin or none, not " + p)
+	}
+	s.basePerm = p
 }
 
 // AddTeamMember puts login in team slug with role "member" or "maintainer". The team must
@@ -201,7 +280,7 @@ func (s *Server) AddRepo(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.repos[key(name)] == nil {
-		s.repos[key(name)] = &repo{ID: s.id(), Name: name, collabs: map[string]string{}, invites: map[string]string{}}
+		s.repos[key(name)] = s.newRepo(name)
 	}
 }
 
@@ -217,6 +296,21 @@ func (s *Server) AddCollaborator(name, login, permission string) {
 	}
 	s.userLocked(login)
 	r.collabs[key(login)] = permission
+}
+
+// InviteToRepo makes a pending invitation for login to collaborate on repository name with
+// a permission, as adding someone outside the organisation does, and returns its id.
+func (s *Server) InviteToRepo(name, login, permission string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[key(name)]
+	if r == nil {
+		panic("githubtest: no repository " + name)
+	}
+	s.userLocked(login)
+	inv := &repoInvite{ID: s.id(), Permission: permission, CreatedAt: s.now().UTC()}
+	r.invites[key(login)] = inv
+	return inv.ID
 }
 
 // Invite makes a pending invitation for login (or, when it contains "@", an email address)
@@ -253,8 +347,8 @@ func (s *Server) AcceptInvitation(login string) bool {
 		}
 	}
 	for _, r := range s.repos {
-		if p, ok := r.invites[key(login)]; ok {
-			r.collabs[key(login)] = p
+		if inv, ok := r.invites[key(login)]; ok {
+			r.collabs[key(login)] = inv.Permission
 			delete(r.invites, key(login))
 			return true
 		}
@@ -301,7 +395,9 @@ func (s *Server) Admins() int {
 	return n
 }
 
-// TeamRole returns login's role in team slug ("member" or "maintainer"), or "".
+// TeamRole returns the role login was given as an immediate member of team slug ("member"
+// or "maintainer"), or "" when it is not one (a member of a child team only is not). This
+// is the stored role: the API reports an owner as maintainer whatever it is.
 func (s *Server) TeamRole(slug, login string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -327,7 +423,9 @@ func (s *Server) RepoInvitation(name, login string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.repos[key(name)]; r != nil {
-		return r.invites[key(login)]
+		if inv := r.invites[key(login)]; inv != nil {
+			return inv.Permission
+		}
 	}
 	return ""
 }
@@ -480,7 +578,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
 		return
 	}
-	if !s.rateLimited(w) {
+	resource := "core"
+	if rt != nil && rt.pattern == "/graphql" {
+		resource = "graphql"
+	}
+	if !s.rateLimited(w, resource) {
 		return
 	}
 	switch {
@@ -514,7 +616,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // rateLimited sets the rate-limit headers and refuses the request when a limit applies.
-func (s *Server) rateLimited(w http.ResponseWriter) bool {
+func (s *Server) rateLimited(w http.ResponseWriter, resource string) bool {
 	now := s.now()
 	limit, remaining, reset := defaultRateLimit, defaultRateLimit-1, now.Add(time.Hour)
 	if p := s.primary; p != nil {
@@ -523,14 +625,14 @@ func (s *Server) rateLimited(w http.ResponseWriter) bool {
 		}
 		limit, reset = p.limit, p.reset
 		if p.used >= p.limit {
-			setRateHeaders(w, limit, 0, reset)
+			setRateHeaders(w, limit, 0, reset, resource)
 			writeError(w, http.StatusForbidden, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.", docsPrimary)
 			return false
 		}
 		p.used++
 		remaining = p.limit - p.used
 	}
-	setRateHeaders(w, limit, remaining, reset)
+	setRateHeaders(w, limit, remaining, reset, resource)
 	if sl := s.secondary; sl != nil && sl.n > 0 {
 		sl.n--
 		if sl.retryAfter > 0 {
@@ -542,14 +644,14 @@ func (s *Server) rateLimited(w http.ResponseWriter) bool {
 	return true
 }
 
-func setRateHeaders(w http.ResponseWriter, limit, remaining int, reset time.Time) {
+func setRateHeaders(w http.ResponseWriter, limit, remaining int, reset time.Time, resource string) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
 	// Reset is in whole epoch seconds; round up so a client never wakes before it.
 	h.Set("X-RateLimit-Reset", strconv.FormatInt((reset.UnixNano()+int64(time.Second)-1)/int64(time.Second), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", resource)
 }
 
 // page cuts items (already sorted) by the request's per_page and page and sets the Link
