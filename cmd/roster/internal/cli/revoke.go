@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
@@ -55,11 +58,73 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 		return invalidf("revoke: no person %q in the access repo", person)
 	}
 	cp := *p0
-	cp.Terminated = now
+	cp.Terminated = now.In(repo.Settings.Location).Truncate(time.Second)
+	keep := !p0.Terminated.IsZero() && !p0.Terminated.After(cp.Terminated) // already terminated earlier
+	if keep {
+		cp.Terminated = p0.Terminated
+	}
 	repo.People[person] = &cp
 	rep, err := revokeNow(ctx, e, repo, src.fsys, reg, pf.systems, &cp, src.commit, map[string]string{"emergency": "true", "reason": *reason, "operator": operator(e)}, *evidence)
-	if rep != nil {
-		fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
+	if rep == nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
+	if keep {
+		fmt.Fprintf(e.stderr, "roster: the access repo already terminates %s (%s)\n", person, p0.Terminated.Format(time.RFC3339))
+		return err
+	}
+	// The access repo must say so too, or the next apply would restore the access.
+	return joinErrs(err, writeTermination(e, &pf.repoFlags, src, person, cp.Terminated))
+}
+
+// writeTermination records an emergency revocation in a local access repo: `terminated`
+// set on the person's entry, edited on the CUE syntax tree of their file (schema.SetField)
+// and written in place. Where roster cannot (the repo was read at a commit, or the entry is
+// not plain data), the error says exactly what to add and commit.
+func writeTermination(e *env, f *repoFlags, src *source, person string, at time.Time) error {
+	value := at.Format(time.RFC3339)
+	cannot := func(why string) error {
+		return fmt.Errorf("revoked %s, but %s, so the next apply would restore the access: add this to the access repo and commit it now:\n\n\tpeople: %s: terminated: %q\n", person, why, person, value)
+	}
+	if src.git != nil {
+		return cannot("the access repo was read at a commit (--ref), not from files roster can edit")
+	}
+	file, content, err := schema.SetField(src.fsys, "people", person, "terminated", value)
+	if err != nil {
+		return cannot(fmt.Sprintf("roster could not edit the person's file (%v)", err))
+	}
+	path := filepath.Join(f.dir, filepath.FromSlash(file))
+	if err := replaceFile(path, content); err != nil {
+		return cannot(fmt.Sprintf("writing %s failed (%v)", path, err))
+	}
+	fmt.Fprintf(e.stderr, "roster: wrote terminated: %q for %s into %s; commit it (git add %s && git commit) and merge it, so that later applies keep %s offboarded\n",
+		value, person, path, path, person)
+	return nil
+}
+
+// replaceFile writes data to path through a temporary file renamed into place, keeping
+// path's permissions: the file is either old or new, never half written.
+func replaceFile(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".roster-revoke-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), st.Mode().Perm())
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
 	}
 	return err
 }
