@@ -103,6 +103,39 @@ type want struct {
 	roles   []string // effective roles reaching this system
 	reaches bool     // one of the person's grants names this system
 	ents    []string // desired entitlements when reaches
+	expired []expiredRole
+}
+
+// expiredReason says why an entitlement (or, with ent "", the account) is revoked when a
+// time-bound assignment that gave it ended; "" when none did.
+func (w *want) expiredReason(ix *model.RoleIndex, system, ent string) string {
+	for _, e := range w.expired {
+		if !e.systems[system] {
+			continue
+		}
+		if ent != "" && !slices.ContainsFunc(ix.GrantedBy(system, ent), func(r string) bool { return slices.Contains(ix.Closure(e.role), r) }) {
+			continue
+		}
+		why := "expired: role " + e.role + " until " + e.exp.String()
+		if e.exp.Reason != "" {
+			why += " (" + e.exp.Reason + ")"
+		}
+		return why
+	}
+	return ""
+}
+
+// reachOf is the systems role and the roles it includes have grants on.
+func reachOf(repo *model.Repo, ix *model.RoleIndex, role string) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range ix.Closure(role) {
+		if rr := repo.Roles[r]; rr != nil {
+			for _, g := range rr.Grants {
+				out[g.System] = true
+			}
+		}
+	}
+	return out
 }
 
 // personInfo is everything about a person that does not depend on the system.
@@ -110,6 +143,16 @@ type personInfo struct {
 	p    *model.Person
 	life lifecycle
 	acc  *model.Access
+	// expired are the person's time-bound role assignments that have ended at T, with
+	// the systems each one's grants reached (for the revocations' reasons).
+	expired []expiredRole
+}
+
+// expiredRole is a time-bound role assignment that has ended.
+type expiredRole struct {
+	role    string
+	exp     model.RoleExpiry
+	systems map[string]bool
 }
 
 // systemPlan is one system's part of a plan.
@@ -136,9 +179,33 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	for i, id := range ids {
 		persons[i] = repo.People[id]
 	}
+	// Time-bound role assignments that have ended are no longer held: the person is
+	// planned as if the role were not listed.
+	expired := make(map[int][]expiredRole)
+	for i, p := range persons {
+		if len(p.Expiry) == 0 {
+			continue
+		}
+		var ended []expiredRole
+		var kept []string
+		for _, role := range p.Roles {
+			if p.Expired(role, opts.At, loc) {
+				if !slices.ContainsFunc(ended, func(e expiredRole) bool { return e.role == role }) {
+					ended = append(ended, expiredRole{role: role, exp: p.Expiry[role], systems: reachOf(repo, ix, role)})
+				}
+				continue
+			}
+			kept = append(kept, role)
+		}
+		if len(ended) > 0 {
+			cp := *p
+			cp.Roles = kept
+			persons[i], expired[i] = &cp, ended
+		}
+	}
 	people := make([]personInfo, len(ids))
 	for i, acc := range ix.AccessAll(persons) {
-		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc}
+		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc, expired: expired[i]}
 	}
 	var names []string
 	for _, id := range model.SortedKeys(snaps) {
@@ -286,7 +353,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			if l != nil {
 				account = l.ID
 			}
-			emit(account, l, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID]})
+			emit(account, l, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID], expired: pi.expired})
 		}
 	}
 	// Service accounts: known while their owner is employed and they have not expired.
@@ -409,6 +476,9 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 	if ph == active && !w.reaches {
 		ph = leaver // an active person whose roles no longer reach the system
 		life.reason = "mover: no role held grants access to " + system
+		if why := w.expiredReason(d.ix, system, ""); why != "" {
+			life.reason = why + "; no role held grants access to " + system
+		}
 	}
 	if (ph == leaver || ph == notStarted) && !d.caps.CanDisable {
 		ph = deleted // a system that cannot disable removes the account instead
@@ -507,7 +577,9 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 	mover := false
 	for _, e := range revokeEnts {
 		why := "not granted by any role (added outside roster)"
-		if by := d.ix.GrantedBy(system, e); len(by) > 0 {
+		if exp := w.expiredReason(d.ix, system, e); exp != "" {
+			why = exp
+		} else if by := d.ix.GrantedBy(system, e); len(by) > 0 {
 			why = "mover: role " + strings.Join(by, ", role ") + " no longer held"
 			mover = l.Enabled // a returning person is not moving
 		} else if d.pix != nil {

@@ -27,7 +27,7 @@ func loadLocation(name string) (*time.Location, error) {
 }
 
 // check runs the cross-reference rules CUE cannot express on a decoded repo.
-func check(r *model.Repo, types SystemTypes) []*Error {
+func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	var l errorList
 	s := &r.Settings
 	if loc, err := loadLocation(s.Timezone); err != nil || s.Timezone == "" || strings.EqualFold(s.Timezone, "local") {
@@ -202,6 +202,22 @@ func check(r *model.Repo, types SystemTypes) []*Error {
 		for i, role := range p.Roles {
 			if !roleOK(role) {
 				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d]", path, i), "unknown role %q%s", role, suggest(role, roleNames))
+				continue
+			}
+			exp, timed := p.Expiry[role]
+			if !timed || now.IsZero() {
+				continue
+			}
+			limit, from := r.Roles[role].MaxGrantDays, "roles."+sel(role)+".maxGrantDays"
+			if limit == 0 {
+				limit, from = r.Settings.MaxGrantDays, "settings.maxGrantDays"
+			}
+			loc := r.Settings.Location
+			if loc == nil {
+				loc = time.UTC
+			}
+			if limit > 0 && exp.Ends(loc).After(now.AddDate(0, 0, limit)) {
+				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d].until", path, i), "role %s until %s ends more than %d days from now (%s)", role, exp, limit, from)
 			}
 		}
 		if !p.End.IsZero() && p.End.Before(p.Start) {

@@ -207,6 +207,24 @@ func TestCorpusValid(t *testing.T) {
 
 // validChecks assert decoded values of valid cases, by case name.
 var validChecks = map[string]func(t *testing.T, r *model.Repo){
+	"time-bound-roles": func(t *testing.T, r *model.Repo) {
+		ana := corpusPerson(t, r, "ana")
+		if !slices.Equal(ana.Roles, []string{"eng", "prod-admin", "db-admin", "eng", "auditor", "auditor"}) {
+			t.Errorf("roles = %v", ana.Roles)
+		}
+		var got []string
+		for _, role := range model.SortedKeys(ana.Expiry) {
+			e := ana.Expiry[role]
+			got = append(got, role+" until "+e.String()+" "+e.Reason)
+		}
+		want := []string{"auditor until 2026-12-20 ", "db-admin until 2026-12-31 ", "prod-admin until 2026-12-10T18:00:00+01:00 INC-4711"}
+		if !slices.Equal(got, want) {
+			t.Errorf("expiry = %q, want %q (eng is also held without an end)", got, want)
+		}
+		if r.Settings.MaxGrantDays != 30 || r.Roles["prod-admin"].MaxGrantDays != 7 {
+			t.Errorf("maxGrantDays: settings %d, prod-admin %d", r.Settings.MaxGrantDays, r.Roles["prod-admin"].MaxGrantDays)
+		}
+	},
 	"people-split-files": func(t *testing.T, r *model.Repo) {
 		if got := model.SortedKeys(r.People); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
 			t.Errorf("people = %v", got)

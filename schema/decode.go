@@ -138,13 +138,37 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			}
 			p.Roles = make([]string, 0, len(v.list))
 			p.RolesPos = make([]model.Pos, 0, len(v.list))
+			var plain map[string]bool
 			for _, r := range v.list {
+				if r.kind == cue.StructKind {
+					var role string
+					var exp model.RoleExpiry
+					if role, exp, err = decodeTimedRole(r, strict); err != nil {
+						break
+					}
+					if p.Expiry == nil {
+						p.Expiry = map[string]model.RoleExpiry{}
+					}
+					if old, dup := p.Expiry[role]; !dup || exp.Ends(time.UTC).After(old.Ends(time.UTC)) {
+						p.Expiry[role] = exp // listed twice: the later end holds
+					}
+					p.Roles = append(p.Roles, role)
+					p.RolesPos = append(p.RolesPos, r.pos)
+					continue
+				}
 				if r.kind != cue.StringKind || (strict && !isName(r.str)) {
 					err = fmt.Errorf("bad role")
 					break
 				}
+				if plain == nil {
+					plain = map[string]bool{}
+				}
+				plain[r.str] = true
 				p.Roles = append(p.Roles, r.str)
 				p.RolesPos = append(p.RolesPos, r.pos)
+			}
+			for role := range plain {
+				delete(p.Expiry, role) // held without an end as well
 			}
 		case "start":
 			if err = serr; err == nil {
@@ -186,6 +210,47 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 		return nil, fmt.Errorf("missing a required field")
 	}
 	return p, nil
+}
+
+// decodeTimedRole reads a roles entry {role, until, reason?}. With strict set it checks
+// what #TimedRole checks.
+func decodeTimedRole(n *node, strict bool) (string, model.RoleExpiry, error) {
+	exp := model.RoleExpiry{Pos: n.pos}
+	var role string
+	var hasRole, hasUntil bool
+	for _, f := range n.fields {
+		v := f.val
+		if v.kind != cue.StringKind {
+			return "", exp, fmt.Errorf("bad role entry: %s is not a string", f.name)
+		}
+		switch f.name {
+		case "role":
+			role, hasRole = v.str, true
+			if strict && !isName(role) {
+				return "", exp, fmt.Errorf("bad role")
+			}
+		case "until":
+			hasUntil = true
+			if d, err := model.ParseDate(v.str); err == nil {
+				exp.UntilDate = d
+			} else if t, err := time.Parse(time.RFC3339Nano, v.str); err == nil {
+				exp.Until = t
+			} else {
+				return "", exp, fmt.Errorf("bad until")
+			}
+		case "reason":
+			exp.Reason = v.str
+			if v.str == "" {
+				return "", exp, fmt.Errorf("empty reason")
+			}
+		default:
+			return "", exp, fmt.Errorf("field not allowed in a role entry")
+		}
+	}
+	if !hasRole || !hasUntil {
+		return "", exp, fmt.Errorf("a role entry needs role and until")
+	}
+	return role, exp, nil
 }
 
 func stringMap(v *node, posPrefix string, pos map[string]model.Pos, ok func(k, v string) bool) (map[string]string, error) {
@@ -386,6 +451,9 @@ func decodeSettings(n *node, s *model.Settings, errs *errorList) {
 			s.MaxRevocations = model.MaxRevocations{Count: int(v.num)}
 		}
 	}
+	if v := n.get("maxGrantDays"); v != nil {
+		s.MaxGrantDays = int(v.num)
+	}
 	s.Policies, s.PoliciesPos = strs(n.get("policies"))
 	if po := n.get("policyOptions"); po != nil {
 		s.PolicyOptions = map[string]map[string]any{}
@@ -415,6 +483,9 @@ func decodeRole(f nodeField) *model.Role {
 	n := f.val
 	r := &model.Role{ID: f.name, Pos: f.pos, Description: strOf(n.get("description")),
 		Owner: strOf(n.get("owner")), OwnerPos: posOf(n.get("owner"))}
+	if v := n.get("maxGrantDays"); v != nil {
+		r.MaxGrantDays = int(v.num)
+	}
 	if p := n.get("privileged"); p != nil {
 		r.Privileged = p.b
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,8 +80,24 @@ func (l *errorList) addCUE(err error, resolve func(path []string) model.Pos) {
 		}
 		byPath[p] = append(byPath[p], item{pos, friendly(sels, format, args)})
 	}
+	// A roles entry written as a struct fails the plain-name alternative too ("mismatched
+	// types struct and string"); when the struct alternative's own errors are there, deeper
+	// in the path, they alone say what is wrong.
+	deeper := func(p string) bool {
+		for _, q := range paths {
+			if len(byPath[q]) > 0 && (strings.HasPrefix(q, p+".") || strings.HasPrefix(q, p+"[")) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, p := range paths {
 		items := byPath[p]
+		if len(items) > 0 && deeper(p) && !slices.ContainsFunc(items, func(it item) bool {
+			return !strings.Contains(it.msg, "(mismatched types struct and string)")
+		}) {
+			continue
+		}
 		if !disjunction[p] || len(items) < 2 {
 			for _, it := range items {
 				l.errs = append(l.errs, &Error{Pos: it.pos, Path: p, Msg: it.msg})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
 
 	"cuelang.org/go/cue"
@@ -54,6 +55,9 @@ type Options struct {
 	// only Systems and Roles (what a read's management scope depends on). It is called at
 	// most once, before Decoded.
 	Systems func(*model.Repo)
+	// Now, when set, is the time the checks that depend on it are made at: a time-bound
+	// role assignment may end at most settings.maxGrantDays (or the role's) after it.
+	Now time.Time
 	// Cache, when set, keeps each file's parse between loads of the same repo, so a
 	// re-validate after a save redoes only the changed files (validate --watch).
 	Cache *Cache
@@ -447,7 +451,7 @@ func finish(repo *model.Repo, opts Options) (*model.Repo, error) {
 		opts.Decoded(repo)
 	}
 	var errs errorList
-	errs.errs = append(errs.errs, check(repo, opts.Types)...)
+	errs.errs = append(errs.errs, check(repo, opts.Types, opts.Now)...)
 	for _, c := range opts.Checks {
 		errs.errs = append(errs.errs, c(repo)...)
 	}

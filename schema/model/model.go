@@ -125,6 +125,9 @@ type Person struct {
 	Manager    string
 	Sponsor    string
 	Roles      []string
+	// Expiry holds, by role, the end of each time-bound role assignment (a roles entry
+	// written {role, until, reason}); a role listed plainly as well has none.
+	Expiry     map[string]RoleExpiry
 	Start      Date
 	End        Date // zero when open-ended
 	Status     string
@@ -135,6 +138,39 @@ type Person struct {
 	Pos      Pos // of the person's key
 	RolesPos []Pos
 	FieldPos map[string]Pos // of fields Go checks point at: manager, sponsor, end, start, email, accounts.<sys>
+}
+
+// RoleExpiry is the end of a time-bound role assignment.
+type RoleExpiry struct {
+	// Until is an instant; when zero, UntilDate is a date and the assignment holds through
+	// the end of that day in the organisation's time zone.
+	Until     time.Time
+	UntilDate Date
+	Reason    string // the ticket or why, as written; may be empty
+	Pos       Pos    // of the roles entry
+}
+
+// Ends is the instant the assignment ends.
+func (e RoleExpiry) Ends(loc *time.Location) time.Time {
+	if !e.Until.IsZero() {
+		return e.Until
+	}
+	return e.UntilDate.AddDays(1).Start(loc)
+}
+
+// String is the end as written: an RFC 3339 instant or a date.
+func (e RoleExpiry) String() string {
+	if !e.Until.IsZero() {
+		return e.Until.Format(time.RFC3339)
+	}
+	return e.UntilDate.String()
+}
+
+// Expired reports whether the role's assignment has ended at at; false for a role
+// without expiry.
+func (p *Person) Expired(role string, at time.Time, loc *time.Location) bool {
+	e, ok := p.Expiry[role]
+	return ok && !at.Before(e.Ends(loc))
 }
 
 // IsExternal reports whether p is not an employee.
@@ -173,8 +209,11 @@ type Role struct {
 	Description string
 	Owner       string
 	Privileged  bool
-	Includes    []string
-	Grants      []Grant
+	// MaxGrantDays bounds how far out a time-bound assignment of the role may end; 0 means
+	// settings.maxGrantDays.
+	MaxGrantDays int
+	Includes     []string
+	Grants       []Grant
 
 	Pos         Pos
 	OwnerPos    Pos
@@ -350,10 +389,12 @@ type Settings struct {
 	ProvisionLeadDays int
 	DeleteAfterDays   int
 	MaxRevocations    MaxRevocations
-	Policies          []string
-	PolicyOptions     map[string]map[string]any
-	Forge             *Forge
-	Licenses          map[string]License
+	// MaxGrantDays bounds how far out a time-bound role assignment may end; 0 is no bound.
+	MaxGrantDays  int
+	Policies      []string
+	PolicyOptions map[string]map[string]any
+	Forge         *Forge
+	Licenses      map[string]License
 
 	Pos         Pos
 	PoliciesPos []Pos

@@ -107,6 +107,10 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 	if err != nil {
 		baseRepo = &model.Repo{}
 	}
+	if lapsed := lapsedGrants(baseRepo, headRepo, at); len(lapsed) > 0 {
+		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.Join(lapsed, "\n"))
+		return b.String(), false, standing{}, nil
+	}
 	// Planned for the start of today, so the comment stays the same all day.
 	at = model.DateOf(at, headRepo.Settings.Location).Start(headRepo.Settings.Location)
 	ch := reviewChange(baseRepo, headRepo, at)

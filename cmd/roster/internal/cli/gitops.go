@@ -488,6 +488,34 @@ func withoutPositions(v any) any {
 	return v
 }
 
+// lapsedGrants lists, with their positions, the time-bound role assignments head adds or
+// changes against base whose end has passed at at (the merge): merged, they would grant
+// nothing, which is never what their author meant.
+func lapsedGrants(base, head *model.Repo, at time.Time) []string {
+	loc := head.Settings.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var out []string
+	for _, id := range model.SortedKeys(head.People) {
+		p := head.People[id]
+		for i, role := range p.Roles {
+			exp, ok := p.Expiry[role]
+			if !ok || at.Before(exp.Ends(loc)) {
+				continue
+			}
+			if bp := base.People[id]; bp != nil {
+				if old, had := bp.Expiry[role]; had && old.Ends(loc).Equal(exp.Ends(loc)) {
+					continue // unchanged: it lapsed after it was merged
+				}
+			}
+			out = append(out, fmt.Sprintf("%s: people.%s.roles[%d].until: role %s until %s has already passed (at %s)", p.RolesPos[i], id, i, role, exp,
+				at.In(loc).Format(time.RFC3339)))
+		}
+	}
+	return out
+}
+
 // standing is a change's approvals judged against its rules.
 type standing struct {
 	counted  []string // approvers whose approval counts

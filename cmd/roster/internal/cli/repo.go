@@ -72,7 +72,7 @@ func loadSourceChecked(ctx context.Context, e *env, src *source, reg *targets.Re
 	systems func(*model.Repo, fs.FS), decoded func(*model.Repo, fs.FS)) (*model.Repo, error) {
 	fsys := src.fsys
 	start := time.Now()
-	opts := schema.Options{Types: reg, Checks: checks, Cache: cache}
+	opts := schema.Options{Types: reg, Checks: checks, Cache: cache, Now: time.Now()}
 	if decoded != nil {
 		opts.Decoded = func(r *model.Repo) { decoded(r, fsys) }
 	}
