@@ -106,10 +106,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type Report struct {
 	Evidence []Evidence // in plan order; a change not attempted has an empty Result
 	Counts   map[string]int
-	// NotAttempted counts, by system, the changes the circuit breaker kept from being
-	// attempted (Executor.BreakAfter); Broken says why, by system.
+	// NotAttempted counts, by system, the changes that were not attempted: the system's
+	// circuit breaker opened (Executor.BreakAfter; Broken says why, by system), or Stop
+	// was closed (Interrupted).
 	NotAttempted map[string]int
 	Broken       map[string]string
+	// Interrupted is set when Stop kept changes from being attempted; Planned is how many
+	// changes roster was to make (manual tasks are not counted).
+	Interrupted bool
+	Planned     int
 }
 
 // breaker counts the accounts in a row on one system that failed with transient errors.
@@ -235,18 +240,21 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 	wg.Wait()
 
 	var errs *multierror.Error
-	for i, sys := range systems {
-		if !breakers[i].open {
+	for k, c := range p.Changes {
+		if c.Manual {
 			continue
 		}
-		for _, jb := range bySystem[sys] {
-			for k := jb.from; k < jb.to; k++ {
-				if rep.Evidence[k].Result == "" && !p.Changes[k].Manual {
-					rep.NotAttempted[sys]++
-				}
-			}
+		rep.Planned++
+		if rep.Evidence[k].Result == "" {
+			rep.NotAttempted[c.System]++
 		}
-		rep.Broken[sys] = fmt.Sprintf("%d accounts in a row failed with connection errors (last: %v)", breakers[i].limit, breakers[i].lastErr)
+	}
+	for i, sys := range systems {
+		if breakers[i].open {
+			rep.Broken[sys] = fmt.Sprintf("%d accounts in a row failed with connection errors (last: %v)", breakers[i].limit, breakers[i].lastErr)
+		} else if rep.NotAttempted[sys] > 0 {
+			rep.Interrupted = true // only Stop leaves changes of a healthy system unstarted
+		}
 	}
 	for _, e := range rep.Evidence {
 		if e.Result == "" {
@@ -263,7 +271,7 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 	}
 	var broken []string
 	for _, sys := range systems {
-		if n := rep.NotAttempted[sys]; n > 0 {
+		if n := rep.NotAttempted[sys]; n > 0 && rep.Broken[sys] != "" {
 			broken = append(broken, fmt.Sprintf("  %s: %d changes not attempted: %s; roster stopped changing it, the next run applies them", sys, n, rep.Broken[sys]))
 		}
 	}
@@ -398,7 +406,8 @@ func (x *Executor) evidence(p *Plan, c *Change, before, after *targets.Account, 
 	return e
 }
 
-// Summary says in one line what a report holds.
+// Summary says in one line what a report holds: the count of each result, the changes not
+// attempted, and, for a run that was stopped, "interrupted after N of M changes: …" first.
 func (r *Report) Summary() string {
 	keys := make([]string, 0, len(r.Counts))
 	for k := range r.Counts {
@@ -414,10 +423,29 @@ func (r *Report) Summary() string {
 		na += n
 	}
 	if na > 0 {
-		parts = append(parts, fmt.Sprintf("%d not attempted", na))
+		parts = append(parts, fmt.Sprintf("%s not attempted", thousands(na)))
 	}
 	if len(parts) == 0 {
 		return "nothing to apply"
 	}
+	if r.Interrupted {
+		return fmt.Sprintf("interrupted after %s of %s changes: %s", thousands(r.Planned-na), thousands(r.Planned), strings.Join(parts, ", "))
+	}
 	return strings.Join(parts, ", ")
+}
+
+// thousands writes n with a comma between groups of three digits: 1,500.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

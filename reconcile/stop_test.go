@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -99,8 +100,8 @@ func TestApplyStoppedBeforeStart(t *testing.T) {
 			t.Errorf("evidence %d of a change not started: %+v", i, e)
 		}
 	}
-	if got := rep.Summary(); got != "nothing to apply" {
-		t.Errorf("Summary = %q", got)
+	if got, want := rep.Summary(), fmt.Sprintf("interrupted after 0 of %d changes: %d not attempted", len(p.Changes), len(p.Changes)); got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
 	}
 	// The systems are as they were: the same plan again.
 	if diff := cmp.Diff(p.Changes, planFor(t, r, ts).Changes); diff != "" {

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/targettest"
+)
+
+// gatedStore is an in-memory system whose first Apply blocks until released, so a test
+// can stop serve while an account is in hand.
+type gatedStore struct {
+	*targettest.Memory
+	once    sync.Once
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) Apply(ctx context.Context, c targets.Change) error {
+	first := false
+	g.once.Do(func() { first = true; close(g.started) })
+	if first {
+		<-g.release
+	}
+	return g.Memory.Apply(ctx, c)
+}
+
+var gatedStores = map[string]*gatedStore{}
+
+func init() {
+	extraTypes = append(extraTypes, &targets.Type{
+		Name: "gated", AnyKind: true, CanDisable: true,
+		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
+			memMu.Lock()
+			defer memMu.Unlock()
+			g, ok := gatedStores[sys.Config["store"].(string)]
+			if !ok {
+				return nil, errors.New("no such gated store")
+			}
+			return g, nil
+		},
+	})
+}
+
+// TestInterruptedServeRunSaysSoInItsAuditCommit stops serve while it applies a commit: the
+// accounts in hand are finished and recorded, and the audit commit says the run was
+// interrupted, after how many of how many changes, instead of reading as complete.
+func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
+	dir := t.TempDir()
+	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
+	gitCLI(t, dir, "init", "-q", work)
+	store := t.Name()
+	write := func(n int) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "package acme\n\nsettings: {organization: \"Acme\", timezone: \"UTC\", maxRevocations: \"100%%\"}\n")
+		fmt.Fprintf(&b, "systems: dir: {type: \"gated\", store: %q}\nroles: base: grants: [{system: \"dir\", group: \"all\"}]\n", store)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "people: p%02d: {name: \"P %d\", email: \"p%02d@acme.example\", type: \"employee\", start: \"2024-01-15\", roles: [\"base\"]}\n", i, i, i)
+		}
+		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitCLI(t, work, "add", "-A")
+		gitCLI(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
+	}
+	write(0)
+	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
+	gitCLI(t, work, "remote", "add", "origin", bare)
+	g := &gatedStore{Memory: targettest.NewMemory("group:all"), started: make(chan struct{}), release: make(chan struct{})}
+	memMu.Lock()
+	gatedStores[store] = g
+	memMu.Unlock()
+	remote := "file://" + bare
+	cache := filepath.Join(dir, "cache")
+	getenv := func(k string) string { return map[string]string{"USER": "tester"}[k] }
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"apply", "--repo", remote, "--cache-dir", cache, "--baseline", "main"}, Streams{Stdout: &out, Stderr: &errb}, getenv); code != ExitOK {
+		t.Fatalf("baseline: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	write(12) // 12 joiners: 24 changes
+	gitCLI(t, work, "push", "-q", "origin", "HEAD:main")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--repo", remote, "--cache-dir", cache, "--listen", "127.0.0.1:0", "--parallel", "1", "--drift-interval", "0"},
+			Streams{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}, getenv)
+	}()
+	select {
+	case <-g.started:
+	case <-time.After(time.Minute):
+		t.Fatal("serve never started applying")
+	}
+	cancel() // the stop signal, while the first account is in hand
+	close(g.release)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop")
+	}
+	msg := gitCLI(t, bare, "log", "-1", "--format=%B", auditBranch)
+	for _, want := range []string{"interrupted after 2 of 24 changes: 2 verified, 22 not attempted", "Roster-Result: interrupted after 2 of 24 changes"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the audit commit lacks %q:\n%s", want, msg)
+		}
+	}
+}
