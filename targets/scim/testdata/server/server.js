@@ -30,7 +30,8 @@ if (!token) {
 }
 
 // The store: resources by id, with an index of userNames (case-insensitive, as RFC 7643
-// defines userName) and of each user's groups.
+// defines userName) and of each user's groups. A group's members are users or groups
+// (RFC 7643 §4.2, members of type "Group"): nested groups, without cycles.
 const users = new Map();   // id -> user
 const groups = new Map();  // id -> group
 const userByName = new Map(); // lower-cased userName -> id
@@ -101,7 +102,19 @@ function userOut(u) {
 }
 
 function groupOut(g) {
-    return {...g, members: g.members.map(m => ({value: m.value, display: users.get(m.value)?.userName, type: "User"}))};
+    return {...g, members: g.members.map(m => groups.has(m.value)
+        ? {value: m.value, display: groups.get(m.value).displayName, type: "Group"}
+        : {value: m.value, display: users.get(m.value)?.userName, type: "User"})};
+}
+
+// matching returns the records of all a filter matches. scimmy's Filter.match throws on a
+// record lacking a complex attribute the filter names (a user without emails or groups, for
+// emails.value or groups.value): it is given copies with those attributes empty.
+function matching(resource, all) {
+    if (!resource.filter) return all;
+    const padded = all.map(r => ({emails: [], groups: [], members: [], ...r}));
+    const ids = new Set(resource.filter.match(padded).map(r => r.id));
+    return all.filter(r => ids.has(r.id));
 }
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User)
@@ -113,7 +126,7 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User)
         }
         limitPage(resource);
         const all = candidates(resource, users, userByName, "userName").map(userOut);
-        return page(resource, resource.filter ? resource.filter.match(all) : all);
+        return page(resource, matching(resource, all));
     })
     .ingress((resource, instance, ctx) => {
         const data = plain(instance);
@@ -156,12 +169,24 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User)
         users.delete(u.id);
     });
 
-// setMembers stores a group's members: existing users only, each once.
+// within reports whether the group with id is g or nested in g, however deep.
+function within(id, g) {
+    if (id === g.id) return true;
+    return (g.members ?? []).some(m => groups.has(m.value) && within(id, groups.get(m.value)));
+}
+
+// setMembers stores a group's members: existing users and groups, each once. A group that
+// would end up inside itself is refused.
 function setMembers(g, members) {
     const seen = new Set();
     const out = [];
     for (const m of members ?? []) {
-        if (!users.has(m.value)) throw new Err(400, "invalidValue", `member ${m.value} is not a user`);
+        if (groups.has(m.value)) {
+            if (g.id && within(g.id, groups.get(m.value)))
+                throw new Err(400, "invalidValue", `group ${m.value} holds group ${g.id}: groups cannot hold themselves`);
+        } else if (!users.has(m.value)) {
+            throw new Err(400, "invalidValue", `member ${m.value} is neither a user nor a group`);
+        }
         if (seen.has(m.value)) continue;
         seen.add(m.value);
         out.push({value: m.value});
@@ -170,6 +195,7 @@ function setMembers(g, members) {
         if (!seen.has(old.value)) groupsOf.get(old.value)?.delete(g.id);
     }
     for (const id of seen) {
+        if (!users.has(id)) continue;
         if (!groupsOf.has(id)) groupsOf.set(id, new Set());
         groupsOf.get(id).add(g.id);
     }
@@ -185,7 +211,7 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group)
         }
         limitPage(resource);
         const all = candidates(resource, groups, groupByName, "displayName").map(groupOut);
-        return page(resource, resource.filter ? resource.filter.match(all) : all);
+        return page(resource, matching(resource, all));
     })
     .ingress((resource, instance, ctx) => {
         const data = plain(instance);
@@ -207,7 +233,7 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group)
         }
         if (taken) throw new Err(409, "uniqueness", `displayName ${data.displayName} is taken`);
         const g = {...data, id: crypto.randomUUID(), members: []};
-        setMembers(g, data.members);
+        setMembers(g, data.members); // a new group holds no group yet: no cycle possible
         touch(g, true);
         groups.set(g.id, g);
         groupByName.set(key, g.id);
@@ -220,6 +246,12 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group)
         setMembers(g, []);
         groupByName.delete(String(g.displayName).toLowerCase());
         groups.delete(g.id);
+        for (const other of groups.values()) {
+            if (other.members.some(m => m.value === g.id)) {
+                other.members = other.members.filter(m => m.value !== g.id);
+                touch(other, false);
+            }
+        }
     });
 
 const app = express();
