@@ -31,6 +31,18 @@ func TestCheck(t *testing.T) {
 		{"pageSize zero", map[string]any{"url": "https://app.example/scim", "token": tok, "pageSize": 0}, []string{"pageSize: 1 to 1000"}},
 		{"pageSize text", map[string]any{"url": "https://app.example/scim", "token": tok, "pageSize": "100"}, []string{"pageSize: 1 to 1000"}},
 		{"unknown", map[string]any{"url": "https://app.example/scim", "token": tok, "password": tok}, []string{`password: unknown setting "password"`}},
+		{"dialect rfc", map[string]any{"url": "https://app.example/scim", "token": tok, "dialect": "rfc"}, nil},
+		{"dialect aws", map[string]any{"url": "https://scim.eu-west-1.amazonaws.com/a1b2-c3d4/scim/v2", "token": tok, "dialect": "aws", "pageSize": 100}, nil},
+		{"dialect slack", map[string]any{"url": "https://api.slack.com/scim/v2", "token": tok, "dialect": "slack", "pageSize": 1000}, nil},
+		{"dialect okta", map[string]any{"url": "https://app.example/scim/v2", "token": tok, "dialect": "okta"}, nil},
+		{"dialect github-emu", map[string]any{"url": "https://api.github.com/scim/v2/enterprises/acme", "token": tok, "dialect": "github-emu"}, nil},
+		{"unknown dialect", map[string]any{"url": "https://app.example/scim", "token": tok, "dialect": "azure"},
+			[]string{`dialect: dialect "azure" is not known: use one of rfc, aws, github-emu, slack, okta`}},
+		{"dialect not a string", map[string]any{"url": "https://app.example/scim", "token": tok, "dialect": 3}, []string{"dialect: must be a string, one of rfc, aws"}},
+		{"pageSize over the dialect's maximum", map[string]any{"url": "https://app.example/scim", "token": tok, "dialect": "aws", "pageSize": 500},
+			[]string{"pageSize: at most 100 with dialect aws"}},
+		{"github-emu outside its path", map[string]any{"url": "https://api.github.com/scim/v2", "token": tok, "dialect": "github-emu"},
+			[]string{"url: /scim/v2/enterprises/{enterprise}"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			probs := check(&model.System{ID: "app", Type: "scim", Config: tc.config})
@@ -79,6 +91,24 @@ func TestOpen(t *testing.T) {
 	bad := &model.System{ID: "app", Type: "scim", Config: map[string]any{"url": "http://app.example/scim", "token": model.Secret{Env: "APP_SCIM_TOKEN"}}}
 	if _, err := reg.Open(bad, env); err == nil || !strings.Contains(err.Error(), "unencrypted") {
 		t.Fatalf("err = %v", err)
+	}
+	if st.d.name != "rfc" {
+		t.Fatalf("dialect %s, want rfc by default", st.d.name)
+	}
+	sys.Config["dialect"] = "aws"
+	sys.Config["pageSize"] = 100
+	tg, err = reg.Open(sys, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := tg.(*Target); st.d.name != "aws" || st.opts.PageSize != 100 {
+		t.Fatalf("dialect %s, pageSize %d", st.d.name, st.opts.PageSize)
+	}
+	if _, ok := tg.(targets.ScopedReader); !ok {
+		t.Fatal("not a ScopedReader")
+	}
+	if _, err := New("app", "https://app.example/scim", "tok", Options{Dialect: "azure"}); err == nil || !strings.Contains(err.Error(), "use one of") {
+		t.Fatalf("New with an unknown dialect: %v", err)
 	}
 	kinds, anyKind, ok := reg.EntitlementKinds("scim")
 	if !ok || anyKind || len(kinds) != 1 || kinds[0] != "group" || !Type.CanDisable {

@@ -19,6 +19,9 @@ import (
 // maxBody bounds what roster reads of one response.
 const maxBody = 64 << 20
 
+// userAgent names roster in every request.
+const userAgent = "roster-scim"
+
 // StatusError is a response a SCIM service provider answered with an error status.
 type StatusError struct {
 	Method, Path string // Path is relative to the base URL, without the query
@@ -143,6 +146,7 @@ func (t *Target) once(ctx context.Context, method, path, u string, payload []byt
 	}
 	req.Header.Set("Authorization", "Bearer "+t.token)
 	req.Header.Set("Accept", scimContentType+", application/json")
+	req.Header.Set("User-Agent", userAgent) // GitHub refuses requests without one
 	if payload != nil {
 		req.Header.Set("Content-Type", scimContentType)
 	}
@@ -215,20 +219,28 @@ func (t *Target) scrub(s string) string {
 	return strings.ReplaceAll(s, t.token, "[token]")
 }
 
-// list reads every resource at path matching filter, page by page: startIndex from 1,
-// count opts.PageSize, advancing by what each page held, until totalResults (or, from a
-// provider that omits it, an empty page). Resources seen twice (a list shifting under
-// concurrent changes) are passed once. decode receives each resource.
+// list reads every resource at path matching filter, page by page, passing each to decode;
+// resources seen twice (a list shifting under concurrent changes) are passed once.
+//
+// By startIndex (RFC 7644 §3.4.2.4): from 1, count opts.PageSize, advancing by what each
+// page held, until totalResults (or, from a provider that omits it, an empty page). By
+// cursor (aws): the first request carries an empty cursor, each next one the nextCursor
+// of the page before, with the same filter and count, until a page has no nextCursor.
 func (t *Target) list(ctx context.Context, path, filter, attributes string, decode func(json.RawMessage) (id string, err error)) (requests int, err error) {
 	seen := map[string]bool{}
-	start := 1
+	start, cursor := 1, ""
 	for {
-		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(t.opts.PageSize)}}
+		q := url.Values{"count": {strconv.Itoa(t.opts.PageSize)}}
 		if filter != "" {
 			q.Set("filter", filter)
 		}
-		if attributes != "" {
+		if attributes != "" && t.d.attributes {
 			q.Set("attributes", attributes)
+		}
+		if t.d.cursor {
+			q.Set("cursor", cursor)
+		} else {
+			q.Set("startIndex", strconv.Itoa(start))
 		}
 		resp, err := t.do(ctx, http.MethodGet, path, q, nil, "")
 		requests++
@@ -251,15 +263,25 @@ func (t *Target) list(ctx context.Context, path, filter, attributes string, deco
 			seen[id] = true
 		}
 		n := len(page.Resources)
-		switch {
-		case n == 0:
-			return requests, nil
-		case fresh == 0:
-			return requests, fmt.Errorf("GET %s: startIndex %d returned only resources already read: the provider does not page with startIndex", path, start)
-		}
-		start += n
-		if page.TotalResults.set && start > page.TotalResults.n {
-			return requests, nil
+		if t.d.cursor {
+			switch {
+			case page.NextCursor == "":
+				return requests, nil
+			case page.NextCursor == cursor || (n > 0 && fresh == 0):
+				return requests, fmt.Errorf("GET %s: cursor %q led to no new resources: the provider does not advance its cursor", path, page.NextCursor)
+			}
+			cursor = page.NextCursor
+		} else {
+			switch {
+			case n == 0:
+				return requests, nil
+			case fresh == 0:
+				return requests, fmt.Errorf("GET %s: startIndex %d returned only resources already read: the provider does not page with startIndex", path, start)
+			}
+			start += n
+			if page.TotalResults.set && start > page.TotalResults.n {
+				return requests, nil
+			}
 		}
 		if requests > 1_000_000 {
 			return requests, fmt.Errorf("GET %s: more than a million pages", path)

@@ -393,3 +393,62 @@ func TestCanceled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCursorPaging: with aws, lists follow nextCursor, whatever a page holds ("Paginated
+// calls may return less results than count but as long as nextCursor is present in the
+// response, additional pages are available"), sending the same filter and count; a cursor
+// that does not advance is an error, not a loop.
+func TestCursorPaging(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stuck    bool
+		requests int64
+		err      string
+	}{
+		{name: "short pages", requests: 4},
+		{name: "stuck cursor", stuck: true, requests: 2, err: "does not advance its cursor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int64
+			s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				q := r.URL.Query()
+				if _, ok := q["cursor"]; !ok || q.Has("startIndex") || q.Has("attributes") || q.Get("count") != "100" {
+					t.Errorf("query %s", r.URL.RawQuery)
+				}
+				if r.URL.Path == "/scim/v2/Groups" {
+					io.WriteString(w, `{"itemsPerPage":0,"Resources":[]}`)
+					return
+				}
+				// Pages of 2, 1 and 1 users, then none: "a" (first), "b", "c".
+				page := map[string]string{
+					"":  `{"itemsPerPage":2,"nextCursor":"b","Resources":[{"id":"1","userName":"u1"},{"id":"2","userName":"u2"}]}`,
+					"b": `{"itemsPerPage":1,"nextCursor":"c","Resources":[{"id":"3","userName":"u3"}]}`,
+					"c": `{"itemsPerPage":1,"Resources":[{"id":"4","userName":"u4"}]}`,
+				}[q.Get("cursor")]
+				if tc.stuck {
+					page = `{"itemsPerPage":1,"nextCursor":"b","Resources":[{"id":"1","userName":"u1"}]}`
+				}
+				io.WriteString(w, page)
+			}))
+			t.Cleanup(s.Close)
+			tg, err := New("app", s.URL+"/scim/v2", "test-token-123", Options{Dialect: "aws", Backoff: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := tg.Read(context.Background())
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || n.Load() != tc.requests {
+					t.Fatalf("err = %v after %d requests, want %q after %d", err, n.Load(), tc.err, tc.requests)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(snap.Accounts) != 4 || n.Load() != tc.requests {
+				t.Fatalf("%d accounts in %d requests, want 4 in %d", len(snap.Accounts), n.Load(), tc.requests)
+			}
+		})
+	}
+}

@@ -47,6 +47,9 @@ type Options struct {
 	ConflictRetries int
 	// HTTPClient sends the requests; nil means a client of roster's own with Timeout.
 	HTTPClient *http.Client
+	// Dialect names the provider's departures from RFC 7643/7644 that roster adapts to:
+	// "rfc" (or ""), "aws", "github-emu", "slack" or "okta" (see the package doc).
+	Dialect string
 }
 
 // DefaultOptions are the options of a configured system.
@@ -68,6 +71,7 @@ type Target struct {
 	token  string
 	opts   Options
 	client *http.Client
+	d      *dialect
 
 	mu sync.Mutex
 	// groupIDs caches group ids by displayName; an entry is dropped when the provider
@@ -79,12 +83,18 @@ type Target struct {
 	// noMemberFilter is set once the provider refused a filter on members: ReadAccount
 	// then lists all groups.
 	noMemberFilter bool
+	// noDelete is set once the provider answered DELETE /Users with 501 or 405 (okta):
+	// delete then deactivates.
+	noDelete bool
 }
 
-var _ targets.Writer = (*Target)(nil)
+var (
+	_ targets.Writer       = (*Target)(nil)
+	_ targets.ScopedReader = (*Target)(nil)
+)
 
 // settings are the kind-specific settings of a scim system.
-var settings = []string{"url", "token", "pageSize"}
+var settings = []string{"url", "token", "pageSize", "dialect"}
 
 func check(sys *model.System) [][2]string {
 	var probs [][2]string
@@ -96,12 +106,29 @@ func check(sys *model.System) [][2]string {
 			add(k, "unknown setting %q for a scim system (it takes %s)", k, strings.Join(settings, ", "))
 		}
 	}
+	d := dialects["rfc"]
+	switch v := sys.Config["dialect"].(type) {
+	case nil:
+	case string:
+		var err error
+		if d, err = dialectFor(v); err != nil {
+			add("dialect", "%v", err)
+			d = nil
+		}
+	default:
+		add("dialect", "dialect must be a string, one of %s", strings.Join(dialectNames, ", "))
+		d = nil
+	}
 	switch v := sys.Config["url"].(type) {
 	case nil:
 		add("url", `a scim system needs url, the SCIM base URL, e.g. "https://app.example/scim/v2"`)
 	case string:
 		if msg := checkURL(v); msg != "" {
 			add("url", "url %q: %s", v, msg)
+		} else if u, _ := url.Parse(v); d != nil && d.checkURL != nil {
+			if msg := d.checkURL(u); msg != "" {
+				add("url", "url %q: %s", v, msg)
+			}
 		}
 	default:
 		add("url", "url must be a string")
@@ -117,8 +144,12 @@ func check(sys *model.System) [][2]string {
 		add("token", `token must be a secret reference, {env: "SCIM_TOKEN"} or {file: "/run/secrets/scim"}, never a value written in the repo`)
 	}
 	if v, ok := sys.Config["pageSize"]; ok {
-		if n, isInt := v.(int); !isInt || n < 1 || n > 1000 {
+		n, isInt := v.(int)
+		switch {
+		case !isInt || n < 1 || n > 1000:
 			add("pageSize", "pageSize must be a whole number from 1 to 1000")
+		case d != nil && n > d.maxPage:
+			add("pageSize", "pageSize must be at most %d with dialect %s: the provider serves no more per page", d.maxPage, d.name)
 		}
 	}
 	return probs
@@ -167,6 +198,7 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 	if n, ok := sys.Config["pageSize"].(int); ok {
 		opts.PageSize = n
 	}
+	opts.Dialect, _ = sys.Config["dialect"].(string)
 	return New(sys.ID, sys.Config["url"].(string), token, opts)
 }
 
@@ -180,10 +212,21 @@ func New(system, baseURL, token string, opts Options) (*Target, error) {
 	if strings.TrimSpace(token) == "" {
 		return nil, fmt.Errorf("system %s: the token is empty", system)
 	}
+	dia, err := dialectFor(opts.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("system %s: %v", system, err)
+	}
+	if dia.checkURL != nil {
+		u, _ := url.Parse(baseURL)
+		if msg := dia.checkURL(u); msg != "" {
+			return nil, fmt.Errorf("system %s: url %q: %s", system, baseURL, msg)
+		}
+	}
 	d := DefaultOptions()
 	if opts.PageSize <= 0 {
 		opts.PageSize = d.PageSize
 	}
+	opts.PageSize = min(opts.PageSize, dia.maxPage)
 	if opts.Attempts <= 0 {
 		opts.Attempts = d.Attempts
 	}
@@ -211,6 +254,7 @@ func New(system, baseURL, token string, opts Options) (*Target, error) {
 		token:    strings.TrimSpace(token),
 		opts:     opts,
 		client:   client,
+		d:        dia,
 		groupIDs: map[string]string{},
 	}, nil
 }
@@ -222,58 +266,6 @@ func (t *Target) fail(doing string, err error) error {
 	}
 	// A Transient error stays inside: targets.IsTransient finds it through the wrapping.
 	return fmt.Errorf("system %s: %s: %w", t.system, doing, err)
-}
-
-// Read lists every user and every group with its members: ⌈users/page⌉ + ⌈groups/page⌉
-// requests, however many memberships there are.
-func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
-	users := map[string]*user{}
-	if _, err := t.list(ctx, "/Users", "", "userName,active", func(raw json.RawMessage) (string, error) {
-		u := &user{}
-		if err := json.Unmarshal(raw, u); err != nil {
-			return "", fmt.Errorf("a user: %v", err)
-		}
-		if u.ID == "" || u.UserName == "" {
-			return "", fmt.Errorf("a user without id or userName")
-		}
-		users[string(u.ID)] = u
-		return string(u.ID), nil
-	}); err != nil {
-		return nil, t.fail("list users", err)
-	}
-	ents := map[string][]string{} // user id -> entitlements
-	if _, err := t.list(ctx, "/Groups", "", "displayName,members", func(raw json.RawMessage) (string, error) {
-		g := &group{}
-		if err := json.Unmarshal(raw, g); err != nil {
-			return "", fmt.Errorf("a group: %v", err)
-		}
-		if g.ID == "" {
-			return "", fmt.Errorf("a group without id")
-		}
-		if g.DisplayName == "" {
-			return string(g.ID), nil // nothing a grant can name
-		}
-		for _, m := range g.Members {
-			if isUserMember(m) {
-				ents[string(m.Value)] = append(ents[string(m.Value)], "group:"+g.DisplayName)
-			}
-		}
-		return string(g.ID), nil
-	}); err != nil {
-		return nil, t.fail("list groups", err)
-	}
-	snap := &targets.Snapshot{System: t.system, ReadAt: time.Now(), Accounts: make([]targets.Account, 0, len(users))}
-	for id, u := range users {
-		snap.Accounts = append(snap.Accounts, targets.Account{ID: u.UserName, Enabled: u.enabled(), Entitlements: normalize(ents[id])})
-	}
-	sort.Slice(snap.Accounts, func(i, j int) bool { return snap.Accounts[i].ID < snap.Accounts[j].ID })
-	return snap, nil
-}
-
-// isUserMember tells users from nested groups among a group's members; a member without
-// a type is taken to be a user (its value is matched against user ids anyway).
-func isUserMember(m member) bool {
-	return m.Value != "" && (m.Type == "" || strings.EqualFold(m.Type, "User"))
 }
 
 // normalize sorts entitlements and removes duplicates (a group listed twice while paging,
@@ -302,6 +294,9 @@ func (t *Target) lookup(ctx context.Context, account string) (*user, error) {
 		}
 		return string(u.ID), nil
 	})
+	if statusOf(err) == http.StatusNotFound && t.d.lookup404 {
+		return nil, nil // okta: "another acceptable response" to a filter matching nothing
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -314,68 +309,6 @@ func (t *Target) lookup(ctx context.Context, account string) (*user, error) {
 		return found[0], nil
 	}
 	return nil, nil
-}
-
-// ReadAccount reads one account: the user (one request) and the groups it is a member of
-// (one request filtering groups on members.value, or, from a provider that cannot filter
-// on members, the list of all groups).
-func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Account, error) {
-	u, err := t.lookup(ctx, account)
-	if err != nil {
-		return nil, t.fail("read "+account, err)
-	}
-	if u == nil {
-		return nil, nil
-	}
-	ents, err := t.groupsOf(ctx, string(u.ID))
-	if err != nil {
-		return nil, t.fail("read the groups of "+account, err)
-	}
-	return &targets.Account{ID: u.UserName, Enabled: u.enabled(), Entitlements: ents}, nil
-}
-
-// groupsOf returns the entitlements of the user with id.
-func (t *Target) groupsOf(ctx context.Context, id string) ([]string, error) {
-	var ents []string
-	// A filtered answer is checked too: a provider ignoring the filter must not make every
-	// group the user's.
-	collect := func(raw json.RawMessage) (string, error) {
-		g := &group{}
-		if err := json.Unmarshal(raw, g); err != nil {
-			return "", fmt.Errorf("a group: %v", err)
-		}
-		if g.DisplayName == "" {
-			return string(g.ID), nil
-		}
-		for _, m := range g.Members {
-			if isUserMember(m) && string(m.Value) == id {
-				ents = append(ents, "group:"+g.DisplayName)
-				break
-			}
-		}
-		return string(g.ID), nil
-	}
-	t.mu.Lock()
-	noFilter := t.noMemberFilter
-	t.mu.Unlock()
-	if !noFilter {
-		_, err := t.list(ctx, "/Groups", "members.value eq "+filterValue(id), "displayName,members", collect)
-		switch st := statusOf(err); {
-		case err == nil:
-			return normalize(ents), nil
-		case st == http.StatusBadRequest || st == http.StatusNotImplemented:
-			t.mu.Lock()
-			t.noMemberFilter = true
-			t.mu.Unlock()
-			ents = nil
-		default:
-			return nil, err
-		}
-	}
-	if _, err := t.list(ctx, "/Groups", "", "displayName,members", collect); err != nil {
-		return nil, err
-	}
-	return normalize(ents), nil
 }
 
 // Apply makes one change, idempotently (see the package doc for how each maps).
@@ -415,20 +348,64 @@ type personName struct {
 type email struct {
 	Value   string `json:"value"`
 	Primary bool   `json:"primary"`
+	Type    string `json:"type"`
 }
 
-func (t *Target) create(ctx context.Context, account string, p targets.Profile) error {
-	if u, err := t.lookup(ctx, account); err != nil || u != nil {
-		return err // exists: nothing to do
-	}
+// newUserBody is what POST /Users sends for account, or why the dialect's provider would
+// refuse (or rewrite) it: checked before anything is sent, a permanent error.
+func (t *Target) newUserBody(account string, p targets.Profile) (newUser, error) {
 	body := newUser{Schemas: []string{schemaUser}, UserName: account, ExternalID: p.Person, DisplayName: p.Name, Active: true}
 	if p.GivenName != "" || p.FamilyName != "" {
 		body.Name = &personName{GivenName: p.GivenName, FamilyName: p.FamilyName}
 	}
 	if p.Email != "" {
-		body.Emails = []email{{Value: p.Email, Primary: true}}
+		body.Emails = []email{{Value: p.Email, Primary: true, Type: "work"}}
 	}
-	_, err := t.do(ctx, http.MethodPost, "/Users", nil, body, "")
+	var missing []string
+	d := t.d
+	if d.needNames {
+		if p.GivenName == "" {
+			missing = append(missing, "a given name")
+		}
+		if p.FamilyName == "" {
+			missing = append(missing, "a family name")
+		}
+		if p.Name == "" {
+			missing = append(missing, "a display name")
+		}
+	}
+	if d.needEmail && p.Email == "" {
+		missing = append(missing, "an email address")
+	}
+	if d.needExternalID && p.Person == "" {
+		missing = append(missing, "a person id (sent as externalId)")
+	}
+	if d.needExternalID && p.Name == "" && !slices.Contains(missing, "a display name") {
+		missing = append(missing, "a display name")
+	}
+	if len(missing) > 0 {
+		return body, fmt.Errorf("the %s dialect's provider requires %s to create a user, and the profile of %s has none", d.name, strings.Join(missing, ", "), account)
+	}
+	if body.Name != nil && d.needExternalID && (p.GivenName == "" || p.FamilyName == "") {
+		body.Name = nil // GitHub requires both names when name is sent; it is optional
+	}
+	if d.userName != nil {
+		if msg := d.userName(account); msg != "" {
+			return body, fmt.Errorf("account name %q: %s", account, msg)
+		}
+	}
+	return body, nil
+}
+
+func (t *Target) create(ctx context.Context, account string, p targets.Profile) error {
+	body, err := t.newUserBody(account, p)
+	if err != nil {
+		return err
+	}
+	if u, err := t.lookup(ctx, account); err != nil || u != nil {
+		return err // exists: nothing to do
+	}
+	_, err = t.do(ctx, http.MethodPost, "/Users", nil, body, "")
 	if statusOf(err) == http.StatusConflict {
 		// Made meanwhile (or by an earlier attempt whose answer was lost): fine if it is
 		// there now; otherwise the conflict is on another attribute and stays an error.
@@ -454,8 +431,11 @@ func (t *Target) setActive(ctx context.Context, account string, active bool) err
 		if u.enabled() == active {
 			return nil
 		}
-		err = t.modify(ctx, "/Users/"+url.PathEscape(string(u.ID)), u.Meta.Version,
-			newPatch(patchOp{Op: "replace", Path: "active", Value: active}),
+		op := patchOp{Op: "replace", Path: "active", Value: active}
+		if t.d.activeValueObject {
+			op = patchOp{Op: "replace", Value: map[string]bool{"active": active}}
+		}
+		err = t.modify(ctx, "/Users/"+url.PathEscape(string(u.ID)), u.Meta.Version, newPatch(op),
 			func(res map[string]any) { res["active"] = active })
 		if statusOf(err) == http.StatusPreconditionFailed && attempt < t.opts.ConflictRetries {
 			continue
@@ -506,8 +486,9 @@ func (t *Target) modify(ctx context.Context, path, version string, patch patchRe
 	return err
 }
 
-// groupID resolves a group's displayName to its id: one filtered request, cached.
-// It returns "" when the provider has no such group.
+// groupID resolves a group's displayName to its id, or "" when the provider has no such
+// group: one filtered request where the provider filters groups by displayName, else one
+// list of all groups (every name seen is cached). Ids are cached.
 func (t *Target) groupID(ctx context.Context, name string) (string, error) {
 	t.mu.Lock()
 	id, ok := t.groupIDs[name]
@@ -515,32 +496,44 @@ func (t *Target) groupID(ctx context.Context, name string) (string, error) {
 	if ok {
 		return id, nil
 	}
-	var exact, folded string
-	_, err := t.list(ctx, "/Groups", "displayName eq "+filterValue(name), "displayName", func(raw json.RawMessage) (string, error) {
-		g := &group{}
-		if err := json.Unmarshal(raw, g); err != nil {
-			return "", fmt.Errorf("a group: %v", err)
+	if t.d.groupNameFilter {
+		found, err := t.groupsNamed(ctx, name, "displayName")
+		if err != nil || len(found) == 0 {
+			return "", err
 		}
-		switch {
-		case g.DisplayName == name && exact == "":
-			exact = string(g.ID)
-		case strings.EqualFold(g.DisplayName, name) && folded == "":
-			folded = string(g.ID)
+		return string(found[0].ID), nil
+	}
+	byName := map[string]string{}
+	var folded string
+	if _, err := t.list(ctx, "/Groups", "", "displayName", func(raw json.RawMessage) (string, error) {
+		gr, err := decodeGroup(raw)
+		if err != nil {
+			return "", err
 		}
-		return string(g.ID), nil
-	})
-	if err != nil {
-		return "", err
+		if _, dup := byName[gr.DisplayName]; !dup && gr.DisplayName != "" {
+			byName[gr.DisplayName] = string(gr.ID)
+		}
+		if folded == "" && strings.EqualFold(gr.DisplayName, name) {
+			folded = string(gr.ID)
+		}
+		return string(gr.ID), nil
+	}); err != nil {
+		return "", fmt.Errorf("list groups: %w", err)
 	}
-	if exact == "" {
-		exact = folded
+	t.mu.Lock()
+	for n, id := range byName {
+		t.groupIDs[n] = id
 	}
-	if exact != "" {
+	t.mu.Unlock()
+	if id, ok := byName[name]; ok {
+		return id, nil
+	}
+	if folded != "" {
 		t.mu.Lock()
-		t.groupIDs[name] = exact
+		t.groupIDs[name] = folded
 		t.mu.Unlock()
 	}
-	return exact, nil
+	return folded, nil
 }
 
 func (t *Target) forgetGroup(name string) {
@@ -585,6 +578,8 @@ func (t *Target) membership(ctx context.Context, c targets.Change) error {
 		var patch patchRequest
 		if grant {
 			patch = newPatch(patchOp{Op: "add", Path: "members", Value: []map[string]string{{"value": uid}}})
+		} else if t.d.removeByValue {
+			patch = newPatch(patchOp{Op: "remove", Path: "members", Value: []map[string]string{{"value": uid}}})
 		} else {
 			patch = newPatch(patchOp{Op: "remove", Path: "members[value eq " + filterValue(uid) + "]"})
 		}
@@ -645,17 +640,34 @@ func editMembers(v any, uid string, add bool) []any {
 }
 
 // remove deletes the account: DELETE /Users/{id} with If-Match when versioned. An absent
-// account, or a 404 (deleted meanwhile), is success.
+// account, or a 404 (deleted meanwhile), is success. With slack, whose DELETE only
+// deactivates, an account already deactivated is left alone. With okta, whose providers
+// need not implement DELETE, and once a provider answered DELETE with 501 or 405, the
+// account is deactivated instead: it stays, disabled.
 func (t *Target) remove(ctx context.Context, account string) error {
+	t.mu.Lock()
+	noDelete := t.noDelete || t.d.noDelete
+	t.mu.Unlock()
+	if noDelete {
+		return t.deactivate(ctx, account)
+	}
 	for attempt := 0; ; attempt++ {
 		u, err := t.lookup(ctx, account)
 		if err != nil || u == nil {
 			return err
 		}
+		if t.d.deleteDeactivates && !u.enabled() {
+			return nil
+		}
 		_, err = t.do(ctx, http.MethodDelete, "/Users/"+url.PathEscape(string(u.ID)), nil, nil, u.Meta.Version)
 		switch st := statusOf(err); {
 		case err == nil, st == http.StatusNotFound:
 			return nil
+		case st == http.StatusNotImplemented || st == http.StatusMethodNotAllowed:
+			t.mu.Lock()
+			t.noDelete = true
+			t.mu.Unlock()
+			return t.deactivate(ctx, account)
 		case st == http.StatusPreconditionFailed && attempt < t.opts.ConflictRetries:
 			continue
 		case st == http.StatusPreconditionFailed:
@@ -664,4 +676,13 @@ func (t *Target) remove(ctx context.Context, account string) error {
 			return err
 		}
 	}
+}
+
+// deactivate disables the account in place of deleting it; an absent account is success.
+func (t *Target) deactivate(ctx context.Context, account string) error {
+	u, err := t.lookup(ctx, account)
+	if err != nil || u == nil {
+		return err
+	}
+	return t.setActive(ctx, account, false)
 }

@@ -65,12 +65,13 @@ func TestReadCost(t *testing.T) {
 		}
 	}
 
-	// ReadAccount: the user and its groups, one request each.
+	// ReadAccount: the user, its groups and the groups holding those (none), one request
+	// each.
 	a, err := tg.ReadAccount(testCtx(t), "cost-004")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reqs := c.take(); len(reqs) != 2 {
+	if reqs := c.take(); len(reqs) != 3 {
 		t.Fatalf("ReadAccount sent %d requests: %v", len(reqs), reqs)
 	}
 	if !slices.Equal(a.Entitlements, snap.Accounts[4].Entitlements) {
@@ -142,7 +143,7 @@ func TestCreateProfile(t *testing.T) {
 	}
 	body := string(resp.body)
 	for _, want := range []string{`"externalId":"frank"`, `"givenName":"Frank"`, `"familyName":"de Vries"`,
-		`"displayName":"Frank de Vries"`, `"value":"frank@example.test","primary":true`, `"active":true`} {
+		`"displayName":"Frank de Vries"`, `"value":"frank@example.test","type":"work","primary":true`, `"active":true`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("stored user lacks %s: %s", want, body)
 		}

@@ -125,7 +125,9 @@ type listResponse struct {
 	TotalResults flexInt
 	StartIndex   flexInt
 	ItemsPerPage flexInt
-	Resources    []json.RawMessage
+	// NextCursor is the cursor of the next page, with cursor paging (aws); "" on the last.
+	NextCursor string
+	Resources  []json.RawMessage
 }
 
 func (l *listResponse) UnmarshalJSON(data []byte) error {
@@ -143,6 +145,10 @@ func (l *listResponse) UnmarshalJSON(data []byte) error {
 			err = json.Unmarshal(v, &l.StartIndex)
 		case "itemsperpage":
 			err = json.Unmarshal(v, &l.ItemsPerPage)
+		case "nextcursor":
+			var c flexString
+			err = json.Unmarshal(v, &c)
+			l.NextCursor = string(c)
 		case "resources":
 			if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 				err = json.Unmarshal(v, &l.Resources)
