@@ -271,7 +271,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	}
 	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
 		ScopedRead: snap.Scoped, Before: map[string]AccountState{}, After: map[string]AccountState{}}}
-	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope}
+	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope, protected: snap.Protected}
 	// Account names are matched without regard to case, but accounts whose names differ
 	// only in case (zoe and "ZOE" in PostgreSQL) are different accounts: a name finds the
 	// exact spelling first, else the first variant; each account is claimed once, and the
@@ -450,6 +450,25 @@ type sysDiff struct {
 	ix     *model.RoleIndex
 	pix    *model.RoleIndex // the previously applied commit's roles, or nil
 	scope  targets.Scope
+	// protected are entitlements the target never changes (targets.Snapshot.Protected).
+	protected map[string]string
+}
+
+// manages reports whether the plan may grant or revoke ent: in the scope, and not one the
+// target protects.
+func (d *sysDiff) manages(ent string) bool {
+	return d.scope.Manages(ent) && d.protected[ent] == ""
+}
+
+// protectedFinding is the finding for an entitlement the target never changes, held where
+// it is not wanted (or wanted where it is not held: held false).
+func (d *sysDiff) protectedFinding(account, person, ent string, held bool) Finding {
+	why := d.protected[ent]
+	reason := "held, but roster never revokes it (" + why + "): remove it by hand if it is not wanted"
+	if !held {
+		reason = "a role grants it, but roster never grants it (" + why + "): grant it by hand if it is wanted"
+	}
+	return Finding{System: d.system, Account: account, Person: person, Entitlement: ent, Via: "protected by the system", Reason: reason}
 }
 
 // diff returns the changes that take one account from live (nil if absent) to w, the
@@ -498,10 +517,15 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 			return nil, nil, before, after
 		}
 		var kept []string // outside the scope: left in place
+		var fs []Finding
 		for _, e := range l.Entitlements {
-			if d.scope.Manages(e) {
+			switch {
+			case d.manages(e):
 				add(targets.OpRevoke, e, life.reason)
-			} else {
+			case d.protected[e] != "" && d.scope.Manages(e):
+				fs = append(fs, d.protectedFinding(account, personID, e, true))
+				kept = append(kept, e)
+			default:
 				kept = append(kept, e)
 			}
 		}
@@ -509,7 +533,7 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 			add(targets.OpDisable, "", life.reason)
 		}
 		after = AccountState{Exists: true, Entitlements: kept}
-		return out, nil, before, after
+		return out, fs, before, after
 	case inactive:
 		if l != nil && l.Enabled {
 			add(targets.OpDisable, "", life.reason)
@@ -555,6 +579,7 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 	}
 	// Both lists are sorted: one merge walk finds what to grant and what to revoke.
 	var grants, revokeEnts, kept []string
+	var findings []Finding
 	i, j := 0, 0
 	for i < len(w.ents) || j < len(haveList) {
 		switch {
@@ -562,10 +587,13 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 			grants = append(grants, w.ents[i])
 			i++
 		case i == len(w.ents) || haveList[j] < w.ents[i]:
-			if d.scope.Manages(haveList[j]) {
+			if d.manages(haveList[j]) {
 				revokeEnts = append(revokeEnts, haveList[j])
 			} else {
-				kept = append(kept, haveList[j]) // unmanaged: not roster's to revoke
+				kept = append(kept, haveList[j]) // unmanaged or protected: not roster's to revoke
+				if d.protected[haveList[j]] != "" && d.scope.Manages(haveList[j]) {
+					findings = append(findings, d.protectedFinding(account, personID, haveList[j], true))
+				}
 			}
 			j++
 		default:
@@ -600,16 +628,19 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 		}
 		return false
 	}
-	var findings []Finding
 	for _, in := range inherited {
-		if _, wanted := slices.BinarySearch(w.ents, in.Entitlement); wanted || !d.scope.Manages(in.Entitlement) || revoked(in.Via) {
+		if _, wanted := slices.BinarySearch(w.ents, in.Entitlement); wanted || in.Implied || !d.scope.Manages(in.Entitlement) || revoked(in.Via) {
 			continue
 		}
 		findings = append(findings, Finding{System: system, Account: account, Person: personID, Entitlement: in.Entitlement, Via: in.Via,
-			Reason: "held through " + in.Via + ", which roster does not change here; no role held grants it: remove it at its source"})
+			Reason: "held through " + in.Via + ", not directly, and no role held grants it; roster changes only direct access: change it at its source"})
 	}
 	for _, e := range grants {
 		if satisfied(e) {
+			continue
+		}
+		if d.protected[e] != "" {
+			findings = append(findings, d.protectedFinding(account, personID, e, false))
 			continue
 		}
 		by := "role " + strings.Join(intersect(d.ix.GrantedBy(system, e), w.roles), ", role ")

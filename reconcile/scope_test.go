@@ -308,3 +308,39 @@ func TestCaseVariantsAreNeverFolded(t *testing.T) {
 		t.Errorf("with the revocation: changes (-want +got):\n%s\norphans %+v", diff, plan.Orphans)
 	}
 }
+
+// TestProtectedEntitlementsAreFindings: an entitlement the target never changes (a
+// PostgreSQL pg_ role) is neither revoked from a leaver nor granted to a joiner: the plan
+// says so as a finding, and the account's other changes go ahead.
+func TestProtectedEntitlementsAreFindings(t *testing.T) {
+	r := fixture()
+	r.Systems["dir"].Manage = []string{"*"}
+	r.Roles["base"].Grants = append(r.Roles["base"].Grants, model.Grant{System: "dir", Kind: "group", Name: "pg_monitor"})
+	leaver := person("lea", "base")
+	leaver.End = date("2026-11-01")
+	r.People["lea"] = leaver
+	r.People["ann"] = person("ann", "base")
+	snap := &targets.Snapshot{System: "dir", Accounts: []targets.Account{
+		acct("ann", true, "group:all"),
+		acct("lea", true, "group:all", "group:pg_execute_server_program"),
+	}, Protected: map[string]string{"group:pg_execute_server_program": "a predefined pg_ role", "group:pg_monitor": "a predefined pg_ role"}}
+	p := Compute(r, map[string]*targets.Snapshot{"dir": snap}, Options{At: time.Date(2026, 11, 23, 12, 0, 0, 0, ams)})
+	var got, findings []string
+	for _, c := range p.Changes {
+		got = append(got, line(c))
+	}
+	for _, f := range p.Findings {
+		findings = append(findings, f.Account+" "+f.Entitlement+": "+f.Reason)
+	}
+	want := []string{"dir lea revoke group:all | leaver: last day 2026-11-01", "dir lea disable | leaver: last day 2026-11-01"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	wantF := []string{
+		"ann group:pg_monitor: a role grants it, but roster never grants it (a predefined pg_ role): grant it by hand if it is wanted",
+		"lea group:pg_execute_server_program: held, but roster never revokes it (a predefined pg_ role): remove it by hand if it is not wanted",
+	}
+	if diff := cmp.Diff(wantF, findings); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}

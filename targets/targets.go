@@ -39,6 +39,10 @@ type Inherited struct {
 	// holds (directly or inherited itself), such as "group:eng" for a nested group, or a
 	// description of a source that is not an entitlement ("organisation base permission").
 	Via string `json:"via"`
+	// Implied is set on an entitlement held only because a higher one is (GitHub's read
+	// under write from the same source): it satisfies a wanted entitlement, but is never
+	// a finding on its own — the higher one is.
+	Implied bool `json:"implied,omitempty"`
 }
 
 // SortInherited sorts list by entitlement, then source, and drops repeats.
@@ -47,7 +51,10 @@ func SortInherited(list []Inherited) []Inherited {
 		if list[i].Entitlement != list[j].Entitlement {
 			return list[i].Entitlement < list[j].Entitlement
 		}
-		return list[i].Via < list[j].Via
+		if list[i].Via != list[j].Via {
+			return list[i].Via < list[j].Via
+		}
+		return !list[i].Implied && list[j].Implied
 	})
 	out := list[:0]
 	for i, x := range list {
@@ -66,6 +73,10 @@ type Snapshot struct {
 	// Scoped is set when the target read only the entitlements of a Scope (ScopedReader):
 	// entitlements outside it were not read, and the accounts' lists omit them.
 	Scoped bool
+	// Protected are entitlements accounts hold that the target never grants or revokes
+	// (a PostgreSQL role with powers over the whole cluster), with why. A plan never
+	// proposes changing them; an unwanted one is a finding.
+	Protected map[string]string
 }
 
 // Op is one kind of change to an account. Changes to one account run in this order.

@@ -113,7 +113,7 @@ func repoAccess(repo, direct, invited string, srcs []source) ([]string, []target
 	for _, s := range srcs {
 		top = max(top, rank(s.perm))
 		for _, p := range permissions[:rank(s.perm)] {
-			inh = append(inh, targets.Inherited{Entitlement: repoEnt(repo, p), Via: s.via})
+			inh = append(inh, targets.Inherited{Entitlement: repoEnt(repo, p), Via: s.via, Implied: p != s.perm})
 		}
 	}
 	if rank(direct) > top {

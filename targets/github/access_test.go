@@ -1,10 +1,12 @@
 package github
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/github/githubtest"
@@ -66,7 +68,7 @@ func TestChildTeamMembersAreNotDirectMembers(t *testing.T) {
 	read(t, tg)
 	for _, tt := range tests {
 		t.Run(tt.login, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, readBoth(t, tg, tt.login)); diff != "" {
+			if diff := cmp.Diff(tt.want, readBoth(t, tg, tt.login), ignoreImplied); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -119,7 +121,7 @@ func TestOwnerTeamMembershipReadsAsMember(t *testing.T) {
 	for _, c := range []struct{ login, slug string }{{"owner-1", "eng"}, {"owner-2", "ops"}} {
 		want := targets.Account{ID: c.login, Enabled: true, Entitlements: []string{"role:admin", "team:" + c.slug},
 			Inherited: inherited(owners, held("team:"+c.slug, "team:"+c.slug+":maintainer"))}
-		if diff := cmp.Diff(want, readBoth(t, tg, c.login)); diff != "" {
+		if diff := cmp.Diff(want, readBoth(t, tg, c.login), ignoreImplied); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.login, diff)
 		}
 	}
@@ -231,7 +233,7 @@ func TestRepoAccessDirectAndInherited(t *testing.T) {
 	read(t, tg)
 	for _, tt := range tests {
 		t.Run(tt.login, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, readBoth(t, tg, tt.login)); diff != "" {
+			if diff := cmp.Diff(tt.want, readBoth(t, tg, tt.login), ignoreImplied); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -350,5 +352,29 @@ func TestRevokeAndDeleteCancelRepoInvitations(t *testing.T) {
 	}
 	if a, err := tg.ReadAccount(testCtx(t), "newbie"); err != nil || a != nil {
 		t.Errorf("ReadAccount(newbie) after delete = %+v, %v", a, err)
+	}
+}
+
+// ignoreImplied compares accounts without the Implied marks, which TestImpliedLevels checks.
+var ignoreImplied = cmpopts.IgnoreFields(targets.Inherited{}, "Implied")
+
+// TestImpliedLevels: the levels below a source's own permission are implied by it, so a
+// wanted lower level is satisfied but never a finding of its own.
+func TestImpliedLevels(t *testing.T) {
+	_, inh := repoAccess("api", "", "", []source{{"write", viaBase}, {"triage", "team:ops"}})
+	inh = targets.SortInherited(inh)
+	var got []string
+	for _, in := range inh {
+		got = append(got, fmt.Sprintf("%s via %s implied=%t", in.Entitlement, in.Via, in.Implied))
+	}
+	want := []string{
+		"repo:api:read via organisation base permission implied=true",
+		"repo:api:read via team:ops implied=true",
+		"repo:api:triage via organisation base permission implied=true",
+		"repo:api:triage via team:ops implied=false",
+		"repo:api:write via organisation base permission implied=false",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("inherited (-want +got):\n%s", diff)
 	}
 }

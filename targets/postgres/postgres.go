@@ -578,7 +578,27 @@ func (t *Target) snapshot(roles map[uint32]*role) *targets.Snapshot {
 		}
 	}
 	sort.Slice(accounts, func(i, j int) bool { return accounts[i].ID < accounts[j].ID })
-	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}
+	snap := &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}
+	// Privileged roles accounts hold directly: Apply refuses to change them, so the plan
+	// must not propose it.
+	byName := make(map[string]*role, len(roles))
+	for _, r := range roles {
+		byName[r.name] = r
+	}
+	for _, a := range accounts {
+		for _, e := range a.Entitlements {
+			name := strings.TrimPrefix(e, "role:")
+			if g := byName[name]; g != nil {
+				if why := t.privilege(g); why != "" {
+					if snap.Protected == nil {
+						snap.Protected = map[string]string{}
+					}
+					snap.Protected[e] = why
+				}
+			}
+		}
+	}
+	return snap
 }
 
 // ReadScope reads every account and, of their memberships, those that lead to a role in

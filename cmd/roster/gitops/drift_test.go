@@ -192,7 +192,7 @@ func TestDriftRejectedNotReproposed(t *testing.T) {
 		t.Errorf("pull requests after the rejection: %v, want only #1", heads)
 	}
 	// Still a finding: the scan reports it, only does not propose it.
-	if !strings.Contains(r.stdout, "dir: 1 orphaned accounts") {
+	if !strings.Contains(r.stdout, "dir: 1 orphaned account\n") {
 		t.Errorf("the rejected orphan is no longer reported:\n%s", r.stdout)
 	}
 
