@@ -57,3 +57,28 @@ func TestTimeBoundRolesExpire(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptAccountsAreNotDeleted: on a system that cannot remove accounts (Slack's SCIM
+// DELETE only deactivates), a leaver past deleteAfterDays is disabled and emptied, never
+// deleted; once it is, nothing more is planned.
+func TestKeptAccountsAreNotDeleted(t *testing.T) {
+	r := fixture()
+	p := person("old", "base")
+	p.End = date("2026-09-30")
+	r.People["old"] = p
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, ams)
+	caps := map[string]Caps{"dir": {Type: "scim", CanDisable: true, KeepsAccounts: true}}
+	plan := Compute(r, map[string]*targets.Snapshot{"dir": {System: "dir", Accounts: []targets.Account{acct("old", true, "group:all")}}}, Options{At: at, Caps: caps})
+	var got []string
+	for _, c := range plan.Changes {
+		got = append(got, line(c))
+	}
+	want := []string{"dir old revoke group:all | leaver: last day 2026-09-30, over 30 days ago", "dir old disable | leaver: last day 2026-09-30, over 30 days ago"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	plan = Compute(r, map[string]*targets.Snapshot{"dir": {System: "dir", Accounts: []targets.Account{acct("old", false)}}}, Options{At: at, Caps: caps})
+	if len(plan.Changes) != 0 {
+		t.Errorf("a disabled, empty kept account still has changes: %v", plan.Changes)
+	}
+}

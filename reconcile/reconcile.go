@@ -19,6 +19,9 @@ type Caps struct {
 	Type       string
 	ReadOnly   bool
 	CanDisable bool
+	// KeepsAccounts is set for a system that cannot remove accounts (targets.Keeper): a
+	// leaver past deleteAfterDays stays disabled rather than deleted.
+	KeepsAccounts bool
 }
 
 // Options configure Compute.
@@ -501,6 +504,9 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 	}
 	if (ph == leaver || ph == notStarted) && !d.caps.CanDisable {
 		ph = deleted // a system that cannot disable removes the account instead
+	}
+	if ph == deleted && d.caps.KeepsAccounts && d.caps.CanDisable {
+		ph = leaver // a system that cannot remove accounts keeps them disabled
 	}
 	if ph == inactive && !d.caps.CanDisable {
 		return nil, nil, before, after

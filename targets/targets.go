@@ -183,6 +183,14 @@ type Writer interface {
 	ReadAccount(ctx context.Context, account string) (*Account, error)
 }
 
+// Keeper is implemented by a target whose system may not remove accounts (a SCIM app
+// whose DELETE only deactivates): when KeepsAccounts reports true, a leaver's account
+// there is disabled, its entitlements revoked, and kept — never deleted, so no plan
+// proposes a delete the system cannot carry out.
+type Keeper interface {
+	KeepsAccounts() bool
+}
+
 // Closer is implemented by targets holding connections; the caller closes them when done.
 type Closer interface {
 	Close() error

@@ -65,6 +65,13 @@ func DefaultOptions() Options {
 }
 
 // Target is one SCIM 2.0 service provider.
+// KeepsAccounts reports whether the dialect's provider cannot remove a user (Slack's DELETE
+// deactivates; Okta-style apps need not implement DELETE): roster then keeps a leaver's
+// account disabled instead of proposing a delete it cannot carry out.
+func (t *Target) KeepsAccounts() bool { return t.d.deleteDeactivates || t.d.noDelete }
+
+var _ targets.Keeper = (*Target)(nil)
+
 type Target struct {
 	system string
 	base   string // the SCIM base URL, without a trailing slash

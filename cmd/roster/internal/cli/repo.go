@@ -241,7 +241,9 @@ func readLive(ctx context.Context, e *env, repo *model.Repo, scopes map[string]t
 			typ, _ := reg.Lookup(sys.Type)
 			w, writable := opened[i].(targets.Writer)
 			l.snaps[name] = snaps[i]
-			l.caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly || !writable, CanDisable: typ.CanDisable}
+			keeper, _ := opened[i].(targets.Keeper)
+			l.caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly || !writable, CanDisable: typ.CanDisable,
+				KeepsAccounts: keeper != nil && keeper.KeepsAccounts()}
 			if writable && !typ.ReadOnly {
 				l.writers[name] = w
 			}
