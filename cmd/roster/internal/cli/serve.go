@@ -34,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	listen := flags.String("listen", "127.0.0.1:8080", "address for /healthz, /metrics and /webhook")
 	secretRef := flags.String("webhook-secret", "", "GitHub webhook secret, by reference (env:NAME or file:PATH); without it /webhook is off")
 	parallel := flags.Int("parallel", 8, "accounts changed at once on each system")
+	leaseTTL := flags.Duration("lease", 2*time.Minute, "replicas on one repo share a lease on its remote (branch "+leaseBranch+"): only the holder applies, a standby takes over this long after the holder stops renewing; 0 turns the lease off (one replica only)")
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
@@ -45,6 +46,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *interval <= 0 {
 		return invalidf("--interval %v: want a positive duration", *interval)
+	}
+	if *leaseTTL < 0 || *leaseTTL > 0 && *leaseTTL < time.Second {
+		return invalidf("--lease %v: want 0 (off) or at least 1s", *leaseTTL)
 	}
 	var secret []byte
 	if *secretRef != "" {
@@ -72,10 +76,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	limits := defaultWebhookLimits()
 	d := &daemon{o: o, e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: *parallel, quiet: true, stop: ctx.Done()},
 		hooks: newWebhookGate(limits)}
+	if *leaseTTL > 0 {
+		d.lease = newLease(o.g, e, *leaseTTL)
+	}
 	srv := newHTTPServer(d.handler(), limits)
 	go srv.Serve(limitListener(ln, limits.MaxConns))
 	defer srv.Close()
-	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v\n", o.name, o.branch, ln.Addr(), *interval)
+	lease := "no lease: run one replica only"
+	if d.lease != nil {
+		lease = fmt.Sprintf("lease %v on %s as %s", *leaseTTL, leaseBranch, d.lease.holder)
+	}
+	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v; %s\n", o.name, o.branch, ln.Addr(), *interval, lease)
 	return d.loop(ctx, *interval, *driftEvery)
 }
 
@@ -87,6 +98,7 @@ type daemon struct {
 	kick   chan struct{} // a push webhook asks for a run
 	opts   gitApply
 	hooks  *webhookGate // bounds /webhook and drops replays
+	lease  *lease       // nil: the only replica
 
 	mu sync.Mutex
 	m  metrics
@@ -102,6 +114,7 @@ type metrics struct {
 	driftRuns              int
 	lastDrift              time.Time
 	webhooks, badWebhooks  int
+	standby                bool // another replica holds the lease
 }
 
 // loop applies at once, then on every tick or push, and scans for drift on its own
@@ -116,26 +129,75 @@ func (d *daemon) loop(ctx context.Context, interval, driftEvery time.Duration) e
 		defer dt.Stop()
 		driftC = dt.C
 	}
+	var acquired <-chan struct{}
+	if d.lease != nil {
+		acquired = d.lease.acquired
+		go d.keepLease(ctx)
+	}
 	d.apply(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(d.e.stderr, "roster: stopping")
+			if d.lease != nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				if err := d.lease.Release(rctx); err != nil {
+					d.e.log.Warn("release the serve lease", "err", err)
+				}
+				cancel()
+			}
 			return nil
 		case <-tick.C:
 			d.apply(ctx)
 		case <-d.kick:
 			d.apply(ctx)
+		case <-acquired:
+			d.apply(ctx) // took the lease over: apply what the previous holder left
 		case <-driftC:
-			d.drift(ctx)
+			if d.lease == nil || d.lease.Held() {
+				d.drift(ctx)
+			}
 		}
 	}
 }
 
+// keepLease refreshes the lease every third of its time until ctx ends: the holder renews
+// it, a standby watches for it to expire.
+func (d *daemon) keepLease(ctx context.Context) {
+	t := time.NewTicker(d.lease.ttl / 3)
+	defer t.Stop()
+	for {
+		if _, err := d.lease.Refresh(ctx); err != nil && ctx.Err() == nil {
+			d.e.log.Warn("serve lease", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// apply applies what is pending, when this replica holds the lease (or there is none).
+// Losing the lease stops the run as the stop signal does.
 func (d *daemon) apply(ctx context.Context) {
+	opts := d.opts
+	if d.lease != nil {
+		held := d.lease.Held()
+		d.mu.Lock()
+		d.m.standby = !held
+		d.mu.Unlock()
+		if !held {
+			d.e.log.Debug("standing by: another replica holds the serve lease")
+			return
+		}
+		stop, done := anyClosed(ctx.Done(), d.lease.Lost())
+		defer done()
+		opts.stop = stop
+	}
 	// Targets see a context that is not cancelled by the stop signal: the accounts in
 	// hand are finished, then Stop keeps the executor from starting more.
-	tot, err := applyPending(context.WithoutCancel(ctx), d.e, d.o, d.opts)
+	tot, err := applyPending(context.WithoutCancel(ctx), d.e, d.o, opts)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.m.runs++
@@ -154,6 +216,21 @@ func (d *daemon) apply(ctx context.Context) {
 	if tot.commits > 0 || tot.changes > 0 {
 		d.e.log.Info("applied", "commits", tot.commits, "changes", tot.changes)
 	}
+}
+
+// anyClosed returns a channel closed when a or b is; done releases it.
+func anyClosed(a, b <-chan struct{}) (<-chan struct{}, func()) {
+	out, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		select {
+		case <-a:
+		case <-b:
+		case <-quit:
+			return
+		}
+		close(out)
+	}()
+	return out, func() { close(quit) }
 }
 
 func (d *daemon) drift(ctx context.Context) {
@@ -243,6 +320,11 @@ func writeMetrics(w io.Writer, m metrics) {
 	metric("roster_drift_scans_total", "counter", "Drift scans run.", float64(m.driftRuns))
 	metric("roster_webhooks_total", "counter", "Push webhooks accepted.", float64(m.webhooks))
 	metric("roster_webhooks_rejected_total", "counter", "Webhook deliveries rejected (bad signature or body).", float64(m.badWebhooks))
+	standby := 0.0
+	if m.standby {
+		standby = 1
+	}
+	metric("roster_standby", "gauge", "1 while another replica holds the serve lease and this one stands by.", standby)
 }
 
 // webhook takes GitHub push events for the protected branch: a valid signature (HMAC-SHA256
