@@ -428,6 +428,10 @@ func contains(list []string, s string) bool {
 }
 
 // suggest returns ` (did you mean "x"?)` for the closest name within two edits, or "".
+// Suggest is " (did you mean \"x\"?)" for the name of names closest to name, or "" when
+// none is close: what validation appends to an unknown name, for commands to do the same.
+func Suggest(name string, names []string) string { return suggest(name, names) }
+
 func suggest(name string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {

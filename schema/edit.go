@@ -175,3 +175,84 @@ func RemoveFromList(fsys fs.FS, section, id, field, value string) (path string, 
 	}
 	return "", nil, false, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
 }
+
+// AddTimedRole appends {role, until, reason} to a person's roles list (creating the list
+// when the person has none), keeping the rest of the file. It returns the file's path and
+// new content. An entry that already lists the role with an end is given the new end and
+// reason instead of a second entry.
+func AddTimedRole(fsys fs.FS, person, role, until, reason string) (string, []byte, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			continue // validation reports it
+		}
+		entry := findEntry(f, "people", person)
+		if entry == nil {
+			continue
+		}
+		item := ast.NewStruct(ast.NewIdent("role"), ast.NewString(role), ast.NewIdent("until"), ast.NewString(until))
+		if reason != "" {
+			item.Elts = append(item.Elts, &ast.Field{Label: ast.NewIdent("reason"), Value: ast.NewString(reason)})
+		}
+		for i, el := range item.Elts { // one line: {role: "…", until: "…"}
+			if i == 0 {
+				ast.SetRelPos(el, token.NoSpace)
+			} else {
+				ast.SetRelPos(el, token.Blank)
+			}
+		}
+		item.Rbrace = token.NoSpace.Pos()
+		var list *ast.ListLit
+		for _, e := range entry.Elts {
+			if fl, ok := e.(*ast.Field); ok && labelName(fl.Label) == "roles" {
+				if list, ok = fl.Value.(*ast.ListLit); !ok {
+					return "", nil, fmt.Errorf("%s: people.%s.roles is not a plain list roster could edit", name, person)
+				}
+			}
+		}
+		if list == nil {
+			list = &ast.ListLit{}
+			fl := &ast.Field{Label: ast.NewIdent("roles"), Value: list}
+			ast.SetRelPos(fl, token.Newline)
+			entry.Elts = append(entry.Elts, fl)
+			entry.Rbrace = token.Newline.Pos()
+		}
+		replaced := false
+		for i, el := range list.Elts {
+			if st, ok := el.(*ast.StructLit); ok && structString(st, "role") == role {
+				list.Elts[i], replaced = item, true
+			}
+		}
+		if !replaced {
+			list.Elts = append(list.Elts, item)
+		}
+		out, err := format.Node(f)
+		if err != nil {
+			return "", nil, fmt.Errorf("format %s: %w", name, err)
+		}
+		return name, out, nil
+	}
+	return "", nil, fmt.Errorf("no file writes people.%s as a plain struct that roster could edit", person)
+}
+
+// structString is the string value of field in a struct literal, or "".
+func structString(st *ast.StructLit, field string) string {
+	for _, e := range st.Elts {
+		if fl, ok := e.(*ast.Field); ok && labelName(fl.Label) == field {
+			if lit, ok := fl.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					return s
+				}
+			}
+		}
+	}
+	return ""
+}

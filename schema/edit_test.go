@@ -67,3 +67,38 @@ func TestRemoveFromList(t *testing.T) {
 		t.Errorf("absent value: changed %t err %v", changed, err)
 	}
 }
+
+func TestAddTimedRole(t *testing.T) {
+	fsys := fstest.MapFS{"people/ana.cue": {Data: []byte(`package acme
+
+// Ana runs the platform.
+people: ana: {
+	name:  "Ana Lima"
+	email: "ana@acme.example"
+	type:  "employee"
+	start: "2024-01-15"
+	roles: ["eng"] // her job
+}
+people: bo: {name: "Bo", email: "bo@acme.example", type: "employee", start: "2024-01-15"}
+`)}}
+	name, src, err := AddTimedRole(fsys, "ana", "prod-admin", "2026-12-10T18:00:00+01:00", "INC-4711")
+	if err != nil || name != "people/ana.cue" {
+		t.Fatalf("AddTimedRole = %q, %v", name, err)
+	}
+	for _, want := range []string{"// Ana runs the platform.", `roles: ["eng", {role: "prod-admin", until: "2026-12-10T18:00:00+01:00", reason: "INC-4711"}] // her job`} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("result lacks %q:\n%s", want, src)
+		}
+	}
+	// Again with a new end: the entry is replaced, not repeated.
+	fsys["people/ana.cue"] = &fstest.MapFile{Data: src}
+	_, src, err = AddTimedRole(fsys, "ana", "prod-admin", "2026-12-11", "")
+	if err != nil || strings.Count(string(src), "prod-admin") != 1 || !strings.Contains(string(src), `{role: "prod-admin", until: "2026-12-11"}`) {
+		t.Errorf("second AddTimedRole: %v\n%s", err, src)
+	}
+	// A person without roles gets the list.
+	_, src, err = AddTimedRole(fsys, "bo", "eng", "2026-12-31", "onboarding")
+	if err != nil || !strings.Contains(string(src), `roles: [{role: "eng", until: "2026-12-31", reason: "onboarding"}]`) {
+		t.Errorf("bo: %v\n%s", err, src)
+	}
+}
