@@ -191,9 +191,19 @@ func (d *daemon) apply(ctx context.Context) {
 			d.e.log.Debug("standing by: another replica holds the serve lease")
 			return
 		}
-		stop, done := anyClosed(ctx.Done(), d.lease.Lost())
-		defer done()
-		opts.stop = stop
+		// The run stops when ctx ends (synchronously: a child context is cancelled with
+		// its parent) or the lease is lost.
+		run, stop := context.WithCancel(ctx)
+		defer stop()
+		lost := d.lease.Lost()
+		go func() {
+			select {
+			case <-lost:
+				stop()
+			case <-run.Done():
+			}
+		}()
+		opts.stop = run.Done()
 	}
 	// Targets see a context that is not cancelled by the stop signal: the accounts in
 	// hand are finished, then Stop keeps the executor from starting more.
@@ -216,21 +226,6 @@ func (d *daemon) apply(ctx context.Context) {
 	if tot.commits > 0 || tot.changes > 0 {
 		d.e.log.Info("applied", "commits", tot.commits, "changes", tot.changes)
 	}
-}
-
-// anyClosed returns a channel closed when a or b is; done releases it.
-func anyClosed(a, b <-chan struct{}) (<-chan struct{}, func()) {
-	out, quit := make(chan struct{}), make(chan struct{})
-	go func() {
-		select {
-		case <-a:
-		case <-b:
-		case <-quit:
-			return
-		}
-		close(out)
-	}()
-	return out, func() { close(quit) }
 }
 
 func (d *daemon) drift(ctx context.Context) {
