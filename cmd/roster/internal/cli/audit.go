@@ -35,6 +35,7 @@ const (
 	trailerOperator  = "Roster-Operator"
 	trailerReason    = "Roster-Reason"
 	trailerPerson    = "Roster-Person"
+	trailerGrant     = "Roster-Grant" // an emergency grant's role (roster grant --emergency)
 	// The chain: each audit commit names the audit commit it was written on and the
 	// digest of the evidence lines it appends, so that roster audit verify finds an entry
 	// edited, dropped or reordered (roster audit verify).
@@ -54,6 +55,7 @@ type auditRecord struct {
 	result    string
 	emergency bool
 	person    string // an emergency's person
+	grant     string // an emergency grant's role; "" for a revocation
 	operator  string
 	reason    string
 	evidence  []reconcile.Evidence
@@ -150,6 +152,9 @@ func auditMessage(r auditRecord) string {
 	if r.emergency {
 		add(trailerEmergency, "true")
 		add(trailerPerson, r.person)
+		if r.grant != "" {
+			add(trailerGrant, r.grant)
+		}
 	}
 	if r.operator != "" {
 		add(trailerOperator, r.operator)
@@ -193,7 +198,8 @@ func (o *gitops) auditLog() ([]auditEntry, error) {
 		}
 		en := auditEntry{hash: c.Hash, when: c.Committer.When, auditRecord: auditRecord{applied: applied[0], subject: firstLine(c.Message),
 			approvers: c.Trailer(trailerApprover), emergency: first(c.Trailer(trailerEmergency)) == "true",
-			operator: first(c.Trailer(trailerOperator)), person: first(c.Trailer(trailerPerson)), reason: first(c.Trailer(trailerReason)), result: first(c.Trailer(trailerResult))}}
+			operator: first(c.Trailer(trailerOperator)), person: first(c.Trailer(trailerPerson)), reason: first(c.Trailer(trailerReason)), result: first(c.Trailer(trailerResult)),
+			grant: first(c.Trailer(trailerGrant))}}
 		if pr := first(c.Trailer(trailerPR)); pr != "" {
 			en.pr, _ = strconv.Atoi(strings.TrimPrefix(pr, "#"))
 		}

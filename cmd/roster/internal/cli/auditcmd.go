@@ -302,13 +302,18 @@ func verifyEmergency(ctx context.Context, e *env, o *gitops, c *gitrepo.Commit, 
 		fmt.Fprintf(e.stdout, "%s: no forge to review it on\n", line)
 		return
 	}
-	prs, err := o.fg.Pulls(ctx, "all", emergencyPrefix+person)
+	branch := emergencyPrefix + person
+	if role := first(c.Trailer(trailerGrant)); role != "" {
+		branch = grantPrefix + person + "/" + role
+		line = strings.Replace(line, " revoked by ", " given "+role+" by ", 1)
+	}
+	prs, err := o.fg.Pulls(ctx, "all", branch)
 	if err != nil {
 		brk(c.Hash, "%s: its pull request cannot be read: %v", line, err)
 		return
 	}
 	for _, pr := range prs {
-		if pr.Head != emergencyPrefix+person {
+		if pr.Head != branch {
 			continue
 		}
 		switch {

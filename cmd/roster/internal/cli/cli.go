@@ -88,6 +88,7 @@ func commands() []command {
 		{"check", "CI on a pull request: validate, plan what merging changes, list the approvals it needs", runCheck},
 		{"history", "every commit that changed a person's access, with its approvals and when it was applied", runHistory},
 		{"who", "who held an entitlement at a time, and on whose approval", runWho},
+		{"grant", "break-glass: a role for N hours, applied at once, reviewed after the fact (--emergency)", runGrant},
 		{"request", "ask for a role until a time: a pull request the role's owner approves; it expires by itself", runRequest},
 		{"certify", "access reviews as pull requests: each role owner attests its members, removals are revoked on merge", runCertify},
 		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},

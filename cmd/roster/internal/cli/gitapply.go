@@ -23,6 +23,7 @@ type gitApply struct {
 	quiet    bool                     // no plan text (serve)
 	stop     <-chan struct{}          // closed: finish the accounts in hand and stop (serve)
 	holds    map[string]time.Time     // emergency terminations not yet merged, by person
+	grants   grantHolds               // emergency grants not reversed, by person and role
 	record   func(reconcile.Evidence) // also receives each change's evidence (--evidence)
 }
 
@@ -91,6 +92,9 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		return tot, err
 	}
 	opts.holds = holds
+	if opts.grants, err = o.grantHolds(ctx, log); err != nil {
+		return tot, err
+	}
 	var errs []error
 	var stopped error // why a commit could not be applied; the ones after it wait too
 	// base is the repo at the last valid commit before c: what c's change is judged against.
@@ -190,7 +194,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	if err != nil {
 		return err
 	}
-	repo = withTerminations(repo, opts.holds)
+	repo = withGrants(withTerminations(repo, opts.holds), opts.grants)
 	l, readErr := readSystems(ctx, e, repo, prev, fsys, o.reg, names)
 	if l == nil {
 		return readErr

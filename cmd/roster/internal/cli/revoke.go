@@ -133,8 +133,13 @@ func replaceFile(path string, data []byte) error {
 // asked for p's account alone, and the mass-revocation guard does not apply. The evidence
 // is printed as JSON lines (and appended to evidence when set).
 func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
+	return applyPersonNow(ctx, e, repo, fsys, reg, systems, p, p.Terminated, commit, extra, evidence)
+}
+
+// applyPersonNow applies repo's plan at now to p's accounts only (revokeNow, and an
+// emergency grant).
+func applyPersonNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, now time.Time, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
 	person := p.ID
-	now := p.Terminated
 	names, err := selectSystems(repo, systems)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
+)
+
+// grantPrefix starts the branches emergency grants are committed on.
+const grantPrefix = emergencyPrefix + "grant/"
+
+// runGrant is break-glass access: the role for N hours, applied at once. Like an
+// emergency revocation it is committed on a branch (roster/emergency/grant/<person>/<role>),
+// recorded on the audit branch and proposed in a pull request for review after the fact;
+// applies keep it until it ends (even if the pull request is never merged), and a pull
+// request closed unmerged revokes it at the next apply.
+func runGrant(ctx context.Context, e *env, args []string) error {
+	flags := flag.NewFlagSet("grant", flag.ContinueOnError)
+	var common commonFlags
+	common.register(flags)
+	var pf planFlags
+	pf.register(flags)
+	person := flags.String("for", "", "the person (required)")
+	hours := flags.Int("for-hours", 0, "how long the access lasts, in hours (required)")
+	reason := flags.String("reason", "", "why, or the incident (required): recorded with the evidence")
+	emergency := flags.Bool("emergency", false, "apply at once and review after the fact (required: without it, use roster request)")
+	evidence := flags.String("evidence", "", "also append the evidence to this file")
+	role, rest := leadingArg(args)
+	if err := parse(flags, rest, e, &common); err != nil {
+		return err
+	}
+	switch {
+	case !*emergency:
+		return invalidf("grant: access outside an emergency goes through review first: roster request %s --for PERSON --until T --reason TEXT", orDash(role))
+	case role == "" || *person == "" || *hours <= 0 || strings.TrimSpace(*reason) == "":
+		return invalidf("grant needs ROLE, --for, --for-hours (> 0) and --reason: roster grant ROLE --for PERSON --for-hours N --reason TEXT --emergency")
+	case !gitrepo.IsRemote(pf.dir):
+		return invalidf("grant --emergency needs the access repo's remote (--repo URL): it is committed, recorded and reviewed there")
+	case pf.at != "":
+		return invalidf("grant: --at does not apply: an emergency grant takes effect now")
+	}
+	start := time.Now()
+	o, err := openGitops(ctx, e, &pf.repoFlags, "")
+	if err != nil {
+		return err
+	}
+	t, err := o.tip(ctx)
+	if err != nil {
+		return err
+	}
+	head, repo, fsys := t.commit, t.repo, t.fsys
+	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
+	until := now.Add(time.Duration(*hours) * time.Hour).Format(time.RFC3339)
+	if err := checkRequest(repo, role, *person, until, now); err != nil {
+		return err
+	}
+	file, src, err := schema.AddTimedRole(fsys, *person, role, until, *reason)
+	if err != nil {
+		return invalid(err)
+	}
+	op := operator(e)
+	branch := grantPrefix + *person + "/" + role
+	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, *person, until, *reason,
+		trailerEmergency, trailerOperator, op, trailerReason, oneLine(*reason))
+	sig := rosterSignature(e, now)
+	sig.Name = op
+	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", branch, err)
+	}
+	exp, _ := parseUntil(until)
+	edited := withGrants(repo, grantHolds{*person: {role: exp}})
+	extra := map[string]string{"emergency": "true", "reason": *reason, "operator": op}
+	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[*person], now, commit, extra, *evidence)
+	if rep == nil {
+		return applyErr
+	}
+	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, *person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
+
+	gctx := context.WithoutCancel(ctx)
+	var errs []error
+	if err := o.g.Push(gctx, branch, true); err != nil {
+		errs = append(errs, fmt.Errorf("push %s: %w", branch, err))
+	}
+	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, *person, until, rep.Summary()),
+		result: rep.Summary(), emergency: true, person: *person, grant: role, operator: op, reason: *reason}
+	for _, ev := range rep.Evidence {
+		if ev.Result != "" {
+			rec.evidence = append(rec.evidence, ev)
+		}
+	}
+	if applyErr != nil {
+		rec.result += " (with failures)"
+	}
+	if _, err := o.record(gctx, rec, repo.Settings.Location); err != nil {
+		errs = append(errs, err)
+	}
+	if o.fg != nil && len(errs) == 0 {
+		var reviewers []string
+		if l := login(repo, repo.Roles[role].Owner); l != "" {
+			reviewers = append(reviewers, l)
+		}
+		body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
+			"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
+			"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
+			repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, oneLine(*reason), until, auditBranch)
+		pr, err := o.fg.CreatePull(gctx, forge.NewPR{Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, *person, *hours),
+			Body: body, Head: branch, Base: o.branch, Labels: []string{"roster", "emergency"}, Reviewers: reviewers})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the grant in #%d\n", auditBranch, pr.Number)
+		}
+	}
+	return joinErrs(append([]error{applyErr}, errs...)...)
+}
+
+// grantHolds are emergency grants that still hold, by person, then role.
+type grantHolds map[string]map[string]model.RoleExpiry
+
+// grantHolds returns the emergency grants recorded on the audit branch whose pull request
+// was not closed unmerged: applies keep them (each until its end) although the protected
+// branch does not list them yet.
+func (o *gitops) grantHolds(ctx context.Context, log []auditEntry) (grantHolds, error) {
+	holds := grantHolds{}
+	for _, en := range log {
+		if !en.emergency || en.grant == "" || en.person == "" {
+			continue
+		}
+		repo, err := o.load(ctx, en.applied)
+		if err != nil || repo.People[en.person] == nil {
+			continue
+		}
+		exp, ok := repo.People[en.person].Expiry[en.grant]
+		if !ok {
+			continue
+		}
+		if o.fg != nil {
+			branch := grantPrefix + en.person + "/" + en.grant
+			prs, err := o.fg.Pulls(ctx, "closed", branch)
+			if err != nil {
+				return nil, err
+			}
+			reversed := false
+			for _, pr := range prs {
+				if !pr.Merged && pr.Head == branch {
+					reversed = true
+				}
+			}
+			if reversed {
+				delete(holds[en.person], en.grant)
+				continue
+			}
+		}
+		if holds[en.person] == nil {
+			holds[en.person] = map[string]model.RoleExpiry{}
+		}
+		holds[en.person][en.grant] = exp
+	}
+	return holds, nil
+}
+
+// withGrants is repo with each held grant added to its person, unless the person already
+// holds the role without an end, or with a later one. repo is shared through the
+// evaluation cache: a changed copy is returned.
+func withGrants(repo *model.Repo, holds grantHolds) *model.Repo {
+	loc := orgLoc(repo)
+	var people map[string]*model.Person
+	for id, roles := range holds {
+		p := repo.People[id]
+		if p == nil {
+			continue
+		}
+		var cp *model.Person
+		for role, exp := range roles {
+			if slices.Contains(p.Roles, role) {
+				if old, timed := p.Expiry[role]; !timed || !old.Ends(loc).Before(exp.Ends(loc)) {
+					continue
+				}
+			}
+			if cp == nil {
+				c := *p
+				c.Roles = append([]string{}, p.Roles...)
+				c.Expiry = maps.Clone(p.Expiry)
+				if c.Expiry == nil {
+					c.Expiry = map[string]model.RoleExpiry{}
+				}
+				cp = &c
+			}
+			cp.Roles = append(cp.Roles, role)
+			cp.Expiry[role] = exp
+		}
+		if cp != nil {
+			if people == nil {
+				people = maps.Clone(repo.People)
+			}
+			people[id] = cp
+		}
+	}
+	if people == nil {
+		return repo
+	}
+	out := &model.Repo{Settings: repo.Settings, People: people, Roles: repo.Roles, Rules: repo.Rules, Conflicts: repo.Conflicts,
+		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations, Certifications: repo.Certifications}
+	out.ShareIndex(repo)
+	return out
+}
