@@ -7,7 +7,7 @@
 //		type:          "entra"
 //		tenant:        "contoso.onmicrosoft.com"   // or the directory (tenant) id
 //		clientId:      "0f1e2d3c-…"                 // the app registration roster signs in as
-//		clientSecret:  {env: "ENTRA_SECRET"}        // or {file: "/run/secrets/entra"}
+//		clientSecret:  {env: "ENTRA_SECRET"}        // or certificate, or clientAssertion: see below
 //		accountId:     "email"
 //		domain?:       "contoso.com"   // required unless accountId is "email"; see below
 //		usageLocation?: "NL"           // set on created users; Graph assigns licenses only with one
@@ -18,12 +18,37 @@
 // roster signs in with the OAuth2 client credentials grant (a hand-written request to
 // {loginURL}/{tenant}/oauth2/v2.0/token with the scope {Graph origin}/.default) and caches
 // the token until five minutes before it expires; a token Graph refuses early (401) is
-// replaced once. The app needs the application permissions User.ReadWrite.All,
-// GroupMember.ReadWrite.All, LicenseAssignment.ReadWrite.All and Organization.Read.All
-// (subscribedSkus), and, to delete or disable privileged users, a suitable directory role.
-// Reading the members of groups with hidden membership (visibility HiddenMembership,
-// Microsoft 365 groups) also needs Member.Read.Hidden; see "Reading and cost". The client
-// secret and access tokens never appear in errors.
+// replaced once. The app proves its identity with exactly one of three credentials, each
+// a secret reference ({env: "NAME"} or {file: "PATH"}):
+//
+//   - clientSecret: a client secret of the app registration;
+//   - certificate: a PEM file (or variable) with a certificate registered on the app
+//     (Certificates & secrets) and its unencrypted RSA private key, in PKCS #8 or PKCS #1,
+//     other certificates of a chain allowed. roster signs a client assertion with the key
+//     for every token request: a JWT with alg RS256, typ JWT and the certificate's
+//     thumbprints in x5t#S256 (SHA-256) and x5t (SHA-1), and the claims aud (the token
+//     endpoint), iss and sub (the client id), a random jti, nbf, iat and exp (ten minutes
+//     on), sent as client_assertion with client_assertion_type
+//     urn:ietf:params:oauth:client-assertion-type:jwt-bearer. The file is read at start
+//     (a bad file fails then) and again at every token request, so a renewed certificate
+//     is picked up; an expired certificate is refused before anything is sent;
+//   - clientAssertion: workload identity federation, a token another identity provider
+//     issued, which the app trusts through a federated identity credential (issuer,
+//     subject, audience api://AzureADTokenExchange): in Kubernetes with Azure Workload
+//     Identity {file: "/var/run/secrets/azure/tokens/azure-identity-token"} (the path of
+//     AZURE_FEDERATED_TOKEN_FILE), or a CI job's OIDC token. It is read again at every
+//     token request, because its issuer replaces it before it expires (Kubernetes
+//     rotates projected tokens hourly); roster's own access token lives an hour, so a
+//     token file must be refreshed at least that often.
+//
+// Entra's refusals (an unknown certificate, an expired assertion, a subject no federated
+// credential names) are permanent errors carrying Entra's AADSTS reason. The app needs the
+// application permissions User.ReadWrite.All, GroupMember.ReadWrite.All,
+// LicenseAssignment.ReadWrite.All and Organization.Read.All (subscribedSkus), and, to
+// delete or disable privileged users, a suitable directory role. Reading the members of
+// groups with hidden membership (visibility HiddenMembership, Microsoft 365 groups) also
+// needs Member.Read.Hidden; see "Reading and cost". Neither the client secret, the key,
+// the assertions nor access tokens appear in errors.
 //
 // # Entitlements and inheritance
 //

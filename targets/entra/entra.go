@@ -62,7 +62,7 @@ type Target struct {
 var _ targets.Writer = (*Target)(nil)
 
 // settings are the kind-specific settings of an entra system.
-var settings = []string{"tenant", "clientId", "clientSecret", "domain", "usageLocation", "graphURL", "loginURL"}
+var settings = []string{"tenant", "clientId", "clientSecret", "certificate", "clientAssertion", "domain", "usageLocation", "graphURL", "loginURL"}
 
 var (
 	tenantRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -84,16 +84,7 @@ func check(sys *model.System) [][2]string {
 	if v, ok := sys.Config["clientId"].(string); !ok || strings.TrimSpace(v) == "" {
 		add("clientId", "an entra system needs clientId: the application (client) id of the app registration roster signs in as")
 	}
-	switch v := sys.Config["clientSecret"].(type) {
-	case nil:
-		add("clientSecret", `an entra system needs clientSecret, a reference to the app's client secret: {env: "ENTRA_SECRET"} or {file: "/run/secrets/entra"}`)
-	case model.Secret:
-		if v == (model.Secret{}) {
-			add("clientSecret", `clientSecret must name an environment variable or a file: {env: "ENTRA_SECRET"} or {file: "/run/secrets/entra"}`)
-		}
-	default:
-		add("clientSecret", `clientSecret must be a secret reference, {env: "ENTRA_SECRET"} or {file: "/run/secrets/entra"}, never a value written in the repo`)
-	}
+	checkCredential(sys.Config, add)
 	switch v, ok := sys.Config["domain"]; {
 	case !ok:
 		if sys.AccountID != model.AccountByEmail {
@@ -151,7 +142,7 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 	if probs := check(sys); len(probs) > 0 {
 		return nil, fmt.Errorf("system %s: %s", sys.ID, probs[0][1])
 	}
-	secret, err := env.SecretSetting(sys, "clientSecret")
+	cred, err := newCredential(sys, env)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +172,7 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 			tokenURL: loginURL + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token",
 			scope:    scope,
 			clientID: str("clientId", ""),
-			secret:   secret,
+			cred:     cred,
 			http:     &http.Client{Timeout: 2 * time.Minute},
 			now:      time.Now,
 			sleep:    sleepCtx,
@@ -691,7 +682,7 @@ func (t *Target) fail(what string, err error) error {
 	t.c.mu.Lock()
 	tok := t.c.token
 	t.c.mu.Unlock()
-	err = scrub(err, t.c.secret, tok)
+	err = scrub(err, append(t.c.cred.secrets(), tok)...)
 	wrapped := fmt.Errorf("system %s: %s: %w", t.system, what, err)
 	if targets.IsTransient(err) {
 		return targets.Transient(wrapped)

@@ -393,7 +393,7 @@ func TestReadCost(t *testing.T) {
 func TestSecretsNeverInErrors(t *testing.T) {
 	wrong := "Wr0ng~secret-that-must-not-leak"
 	f := newFixture(t, model.AccountByID, nil)
-	f.tg.c.secret = wrong
+	f.tg.c.cred = &secretCredential{value: wrong}
 	_, err := f.tg.Read(testCtx(t))
 	if err == nil || targets.IsTransient(err) || !strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("Read with a wrong secret: %v", err)
@@ -499,7 +499,15 @@ func TestCheck(t *testing.T) {
 		{"missing tenant", "id", base("tenant", nil), []string{"tenant"}},
 		{"bad tenant", "id", base("tenant", "https://login.microsoftonline.com/x"), []string{"tenant"}},
 		{"missing clientId", "id", base("clientId", nil), []string{"clientId"}},
-		{"missing secret", "id", base("clientSecret", nil), []string{"clientSecret"}},
+		{"missing credential", "id", base("clientSecret", nil), []string{"clientSecret"}},
+		{"certificate", "id", base("clientSecret", nil, "certificate", model.Secret{File: "/run/secrets/entra.pem"}), nil},
+		{"certificate from a secret store", "id", base("clientSecret", nil, "certificate", model.Secret{Env: "ENTRA_CERTIFICATE"}), nil},
+		{"workload identity federation", "id", base("clientSecret", nil, "clientAssertion", model.Secret{File: "/var/run/secrets/azure/tokens/azure-identity-token"}), nil},
+		{"secret and certificate", "id", base("certificate", model.Secret{File: "/run/secrets/entra.pem"}), []string{"certificate"}},
+		{"all three", "id", base("certificate", model.Secret{File: "a.pem"}, "clientAssertion", model.Secret{File: "token"}), []string{"certificate", "clientAssertion"}},
+		{"inline certificate", "id", base("clientSecret", nil, "certificate", "Zq8~inline"), []string{"certificate"}},
+		{"inline assertion", "id", base("clientSecret", nil, "clientAssertion", "Zq8~inline"), []string{"clientAssertion"}},
+		{"empty assertion ref", "id", base("clientSecret", nil, "clientAssertion", model.Secret{}), []string{"clientAssertion"}},
 		{"inline secret", "id", base("clientSecret", "Zq8~inline"), []string{"clientSecret"}},
 		{"empty secret ref", "id", base("clientSecret", model.Secret{}), []string{"clientSecret"}},
 		{"id needs domain", "id", base("domain", nil), []string{"domain"}},

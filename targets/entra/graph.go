@@ -24,7 +24,7 @@ type client struct {
 	tokenURL string
 	scope    string
 	clientID string
-	secret   string
+	cred     credential
 	http     *http.Client
 
 	// now and sleep are the clock; tests replace them.
@@ -100,10 +100,12 @@ func (c *client) bearer(ctx context.Context) (string, error) {
 	}
 	c.token = ""
 	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {c.clientID},
-		"client_secret": {c.secret},
-		"scope":         {c.scope},
+		"grant_type": {"client_credentials"},
+		"client_id":  {c.clientID},
+		"scope":      {c.scope},
+	}
+	if err := c.cred.authenticate(form, c.tokenURL, c.clientID, c.now()); err != nil {
+		return "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -160,10 +162,13 @@ func (c *client) invalidate(tok string) {
 	}
 }
 
-// redact removes the client secret from s (never expected there; belt and braces).
+// redact removes the credential's secrets (the client secret, the last client assertion)
+// from s: never expected there; belt and braces.
 func (c *client) redact(s string) string {
-	if len(c.secret) >= 4 {
-		s = strings.ReplaceAll(s, c.secret, "[redacted]")
+	for _, v := range c.cred.secrets() {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
 	}
 	return s
 }

@@ -28,7 +28,8 @@
 //	POST   /directory/deletedItems/{id}/restore
 //	DELETE /directory/deletedItems/{id}
 //
-// and POST /{tenant}/oauth2/v2.0/token for the client credentials grant. $filter takes
+// and POST /{tenant}/oauth2/v2.0/token for the client credentials grant, with a client
+// secret, a certificate's client assertion or a federated one (see auth.go). $filter takes
 // one "property eq 'value'" comparison (userPrincipalName, mail, displayName), compared
 // without regard to case as Graph does.
 //
@@ -59,6 +60,7 @@ package graphtest
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -79,9 +81,15 @@ import (
 
 // Config is the tenant the emulator plays.
 type Config struct {
-	Tenant       string
-	ClientID     string
+	Tenant   string
+	ClientID string
+	// The app's credentials: the token endpoint accepts its client secret (when not
+	// empty), a client assertion signed with the key of one of its Certificates, and an
+	// assertion from another identity provider that matches one of its Federated
+	// identity credentials. See auth.go.
 	ClientSecret string
+	Certificates []*x509.Certificate
+	Federated    []FederatedCredential
 	// Domains are the tenant's verified domains; the first is the initial one, in which
 	// guests get their #EXT# user principal names.
 	Domains []string
@@ -162,6 +170,7 @@ type Server struct {
 	counts        map[string]int
 	graphRequests int
 	tokenRequests int
+	grants        []Grant
 	throttleEvery int
 	throttleCount int // requests since Throttle was called
 	retryAfter    int
@@ -457,6 +466,7 @@ func (s *Server) ResetCounts() {
 	s.counts = map[string]int{}
 	s.graphRequests = 0
 	s.tokenRequests = 0
+	s.grants = nil
 }
 
 // Throttle makes every nth Graph request from now on fail with 429 and Retry-After: retryAfter
@@ -465,6 +475,14 @@ func (s *Server) Throttle(n, retryAfter int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttleEvery, s.retryAfter, s.throttleCount = n, retryAfter, 0
+}
+
+// SetClock makes now the emulator's clock (for tokens' and assertions' lifetimes, deleted
+// items' retention); time.Now until set.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
 }
 
 // ExpireTokens ends every access token issued so far, as a token's lifetime running out
@@ -642,50 +660,6 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	return nil
-}
-
-// token serves the client credentials grant.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokenRequests++
-	fail := func(status int, code, desc string) {
-		writeJSON(w, status, map[string]any{"error": code, "error_description": desc, "timestamp": s.now().UTC().Format(time.DateTime)})
-	}
-	if r.Method != http.MethodPost {
-		fail(http.StatusMethodNotAllowed, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
-		return
-	}
-	if r.URL.Path != "/"+s.cfg.Tenant+"/oauth2/v2.0/token" {
-		fail(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found.")
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		fail(http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		fail(http.StatusBadRequest, "invalid_request", "AADSTS90014: malformed request body.")
-		return
-	}
-	f := r.PostForm
-	switch {
-	case f.Get("grant_type") != "client_credentials":
-		fail(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-	case f.Get("client_id") != s.cfg.ClientID:
-		fail(http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory.")
-	case f.Get("client_secret") != s.cfg.ClientSecret:
-		fail(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
-	case f.Get("scope") != s.Scope():
-		fail(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
-	default:
-		var b [32]byte
-		rand.Read(b[:])
-		tok := "eyJ0eXAiOiJKV1Qi." + hex.EncodeToString(b[:])
-		s.tokens[tok] = s.now().Add(s.cfg.TokenLifetime)
-		secs := int(s.cfg.TokenLifetime / time.Second)
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
-	}
 }
 
 // query checks r's query options against those allowed.
