@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -132,13 +133,29 @@ type upcomingReport struct {
 	// Reviews are access reviews (roster certify) not attested yet and due by Through;
 	// those due before From are past due. Only known when the repo is read from git.
 	Reviews []reconcile.ReviewDue `json:"reviews"`
-	Summary upcomingSummary       `json:"summary"`
+	// Expiring are time-bound role assignments that end in the window, soonest first.
+	Expiring []upcomingExpiry `json:"expiring"`
+	Summary  upcomingSummary  `json:"summary"`
+}
+
+// upcomingExpiry is a time-bound role assignment that ends in the window.
+type upcomingExpiry struct {
+	Person string    `json:"person"`
+	Name   string    `json:"name"`
+	Role   string    `json:"role"`
+	Until  string    `json:"until"` // as written
+	Ends   time.Time `json:"ends"`
+	Reason string    `json:"reason,omitempty"`
+	// Revokes are what only this assignment gives, as system:kind:name (or system for an
+	// account it alone reaches), sorted.
+	Revokes []string `json:"revokes"`
 }
 
 type upcomingSummary struct {
 	Leaving    int `json:"leaving"`
 	NoDecision int `json:"noDecision"`
 	Overdue    int `json:"overdue"`
+	Expiring   int `json:"expiring"`
 }
 
 // upcomingGroup is the people one sponsor or manager answers for.
@@ -218,6 +235,8 @@ func computeUpcoming(repo *model.Repo, at time.Time, days int, caps map[string]r
 	today := model.DateOf(at, loc)
 	r := &upcomingReport{Organization: repo.Settings.Organization, Timezone: loc.String(), At: at.In(loc),
 		From: today.String(), Through: today.AddDays(days).String(), Days: days, Groups: []upcomingGroup{}, Overdue: []upcomingPerson{}}
+	r.Expiring = expiringIn(repo, at, today.AddDays(days+1).Start(loc))
+	r.Summary.Expiring = len(r.Expiring)
 	ids := leavingIn(repo, at, days)
 	if len(ids) == 0 {
 		return r
@@ -285,6 +304,52 @@ func computeUpcoming(repo *model.Repo, at time.Time, days int, caps map[string]r
 		return a.Name < b.Name
 	})
 	return r
+}
+
+// expiringIn lists the time-bound role assignments of people still employed that end in
+// [at, end), with what only each one gives.
+func expiringIn(repo *model.Repo, at, end time.Time) []upcomingExpiry {
+	loc := orgLoc(repo)
+	ix := repo.Index()
+	out := []upcomingExpiry{}
+	for _, id := range model.SortedKeys(repo.People) {
+		p := repo.People[id]
+		if len(p.Expiry) == 0 || !reconcile.Active(p, &repo.Settings, at) {
+			continue
+		}
+		for _, role := range model.SortedKeys(p.Expiry) {
+			exp := p.Expiry[role]
+			ends := exp.Ends(loc)
+			if ends.Before(at) || !ends.Before(end) {
+				continue
+			}
+			without := *p
+			without.Roles = nil
+			for _, r := range p.Roles {
+				if r != role {
+					without.Roles = append(without.Roles, r)
+				}
+			}
+			with, rest := ix.Access(p), ix.Access(&without)
+			var revokes []string
+			for _, sys := range with.Systems {
+				left, reaches := rest.Grants[sys]
+				if !reaches {
+					revokes = append(revokes, sys)
+				}
+				for _, ent := range with.Grants[sys] {
+					if !slices.Contains(left, ent) {
+						revokes = append(revokes, sys+":"+ent)
+					}
+				}
+			}
+			sort.Strings(revokes)
+			out = append(out, upcomingExpiry{Person: id, Name: p.Name, Role: role, Until: exp.String(), Ends: ends.In(loc), Reason: exp.Reason,
+				Revokes: append([]string{}, revokes...)})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Ends.Before(out[j].Ends) })
+	return out
 }
 
 // describeLeaver fills in who p is and when their access ends.
@@ -612,6 +677,16 @@ func (r *upcomingReport) writeText(w io.Writer) error {
 			}
 		}
 	}
+	if len(r.Expiring) > 0 {
+		fmt.Fprintf(&b, "\nTime-bound access ending:\n")
+		for _, x := range r.Expiring {
+			why := ""
+			if x.Reason != "" {
+				why = " (" + x.Reason + ")"
+			}
+			fmt.Fprintf(&b, "  %s (%s): role %s until %s%s; revokes %s\n", x.Person, x.Name, x.Role, x.Until, why, orDash(strings.Join(x.Revokes, ", ")))
+		}
+	}
 	if len(r.Reviews) > 0 {
 		fmt.Fprintf(&b, "\nAccess reviews not attested yet:\n")
 		for _, rv := range r.Reviews {
@@ -682,6 +757,12 @@ func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 			up := &g.People[i]
 			fmt.Fprintf(&b, "| `%s` %s | %s | %s (%s) | %s | %s | %s |\n", up.Person, mdCellEscape(up.Name), mdCellEscape(up.Type+", "+up.relationWords()),
 				up.End, up.when(), up.AccessEnds.Format("2006-01-02 15:04 MST"), mdDecision(up), mdSystems(up.Systems))
+		}
+	}
+	if len(r.Expiring) > 0 {
+		b.WriteString("\n#### Time-bound access ending\n\n| person | role | until | reason | will be revoked |\n|---|---|---|---|---|\n")
+		for _, x := range r.Expiring {
+			fmt.Fprintf(&b, "| `%s` %s | %s | %s | %s | %s |\n", x.Person, mdCellEscape(x.Name), x.Role, x.Until, mdCellEscape(x.Reason), mdCellEscape(strings.Join(x.Revokes, ", ")))
 		}
 	}
 	if len(r.Reviews) > 0 {

@@ -308,3 +308,33 @@ people: c1: {name: "Cee One", email: "c1@acme.example", type: "contractor", star
 		}
 	}
 }
+
+func TestUpcomingListsExpiringAccess(t *testing.T) {
+	repo := loadTestRepo(t, map[string]string{"repo.cue": `package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: eng: {grants: [{system: "dir", group: "eng"}]}
+roles: "prod-admin": {includes: ["eng"], grants: [{system: "dir", group: "prod"}, {system: "db"}]}
+systems: dir: {type: "memory", store: "x"}
+systems: db: {type: "memory", store: "y"}
+people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", start: "2020-01-01",
+	roles: ["eng", {role: "prod-admin", until: "2026-12-10T18:00:00+01:00", reason: "INC-4711"}]}
+people: bo: {name: "Bo Berg", email: "bo@acme.example", type: "employee", start: "2020-01-01",
+	roles: [{role: "eng", until: "2027-03-01"}]}
+`})
+	r := computeUpcoming(repo, mustTime(t, "2026-12-02T09:00:00+01:00"), 14, nil, nil)
+	if len(r.Expiring) != 1 || r.Summary.Expiring != 1 {
+		t.Fatalf("expiring = %+v", r.Expiring)
+	}
+	x := r.Expiring[0]
+	if x.Person != "ana" || x.Role != "prod-admin" || x.Reason != "INC-4711" || strings.Join(x.Revokes, ",") != "db,dir:group:prod" {
+		t.Errorf("expiring = %+v (eng stays: ana holds it directly)", x)
+	}
+	var b bytes.Buffer
+	if err := r.writeText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "ana (Ana Lima): role prod-admin until 2026-12-10T18:00:00+01:00 (INC-4711); revokes db, dir:group:prod") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}
