@@ -115,6 +115,16 @@ func TestBreakerIgnoresFailuresThatAreNotConnections(t *testing.T) {
 		t.Errorf("err %v, %d accounts tried, NotAttempted %v; want all 20 tried", err, dir.accounts(), rep.NotAttempted)
 	}
 
+	// A failure that is not transient in between does not hide an outage.
+	mixed := &mixedDown{down: newDown(nil)}
+	x = NewExecutor(map[string]targets.Writer{"dir": mixed})
+	x.Parallel = 1
+	x.sleep = func(context.Context, time.Duration) error { return nil }
+	rep, _ = x.Apply(context.Background(), &Plan{Changes: joiners("dir", 20)})
+	if mixed.accounts() != 4 || rep.NotAttempted["dir"] != 2*16 {
+		t.Errorf("refused, dropped, refused, refused: %d accounts tried, NotAttempted %v; want 4 and 32", mixed.accounts(), rep.NotAttempted)
+	}
+
 	// Transient failures that alternate with successes never trip it.
 	m := targettest.NewMemory("group:all")
 	for i := 0; i < 20; i += 2 {
@@ -127,4 +137,22 @@ func TestBreakerIgnoresFailuresThatAreNotConnections(t *testing.T) {
 	if len(rep.NotAttempted) != 0 || rep.Counts[StatusVerified] != 20 {
 		t.Errorf("alternating failures: NotAttempted %v, Counts %v; want the 10 good accounts verified", rep.NotAttempted, rep.Counts)
 	}
+}
+
+// mixedDown fails its second account with an error not marked transient (a dropped
+// connection a target did not classify) and every other with a transient one.
+type mixedDown struct{ *down }
+
+func (m *mixedDown) fail(account string) error {
+	m.note(account)
+	if account == "u001" {
+		return errors.New("unable to read LDAP response packet: EOF")
+	}
+	return targets.Transient(errors.New("connect: connection refused"))
+}
+
+func (m *mixedDown) Apply(ctx context.Context, c targets.Change) error { return m.fail(c.Account) }
+
+func (m *mixedDown) ReadAccount(ctx context.Context, account string) (*targets.Account, error) {
+	return nil, m.fail(account)
 }

@@ -66,8 +66,9 @@ type Executor struct {
 	// exponential backoff from Backoff up to MaxBackoff.
 	Attempts            int
 	Backoff, MaxBackoff time.Duration
-	// BreakAfter is the circuit breaker: once this many accounts in a row on one system
-	// fail with transient errors that outlast the retries (the server went away), that
+	// BreakAfter is the circuit breaker: once this many accounts on one system fail with
+	// transient errors that outlast the retries, with no account succeeding in between
+	// (the server went away), that
 	// system's remaining changes are not attempted and are reported in
 	// Report.NotAttempted; the next run applies them. Other systems go on. 0 turns it off.
 	BreakAfter int
@@ -126,13 +127,16 @@ type breaker struct {
 	lastErr error
 }
 
-// observe takes an account's outcome: err is its first failure (nil for none).
+// observe takes an account's outcome: err is its first failure (nil for none). Only a
+// success ends a run of transient failures; other failures neither count nor end it (a
+// dropped connection a target did not mark transient must not hide an outage).
 func (b *breaker) observe(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case err == nil || !targets.IsTransient(err):
+	case err == nil:
 		b.run = 0 // the server answered
+	case !targets.IsTransient(err):
 	default:
 		b.run++
 		b.lastErr = err
