@@ -1,9 +1,14 @@
 package gitops
 
 import (
+	"context"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/roster-dev/roster/cmd/roster/internal/cli"
 )
 
 // TestAccessRequest: roster request proposes a time-bound role as a pull request for the
@@ -57,4 +62,48 @@ func TestAccessRequest(t *testing.T) {
 	if !strings.Contains(r.stdout, "revoke  group:eng  expired: role engineer until "+until+" (INC-4711)") {
 		t.Errorf("plan after the end:\n%s", r.stdout)
 	}
+}
+
+// TestServeRevokesAtUntil: serve applies an approved request and, without a new commit,
+// revokes it once its end has come (the test moves serve's clock).
+func TestServeRevokesAtUntil(t *testing.T) {
+	w := newWorld(t)
+	w.mustRoster("apply", "--baseline", "main")
+	until := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	w.mustRoster("request", "engineer", "--for", "alice", "--until", until.Format(time.RFC3339), "--reason", "INC-4711")
+	if err := w.gh.Approve(1, "dave-gh"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.gh.Merge(1, "dave-gh", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		args := []string{"serve", "--repo", w.remote, "--cache-dir", w.cache, "--listen", freeAddr(t), "--interval", "50ms", "--drift-interval", "0"}
+		done <- cli.Run(ctx, args, cli.Streams{Stdout: &out, Stderr: &out, Now: func() time.Time { return time.Unix(0, clock.Load()) }}, w.env)
+	}()
+	hasEng := func() bool { _, _, g := w.ldapEntry("alice"); return slices.Contains(g, "eng") }
+	waitFor(t, hasEng, &out)
+	// A second before the end it holds; at the end serve revokes it.
+	clock.Store(until.Add(-time.Second).UnixNano())
+	time.Sleep(200 * time.Millisecond) // a few intervals: nothing may change
+	if !hasEng() {
+		t.Fatalf("revoked before its end\n%s", out.String())
+	}
+	clock.Store(until.UnixNano())
+	waitFor(t, func() bool { return !hasEng() }, &out)
+	// The revocation is recorded: a re-plan of the merged commit, with its evidence.
+	waitFor(t, func() bool {
+		return strings.Contains(w.git(w.bare, "log", "-1", "--format=%s", auditBranch), "re-planned")
+	}, &out)
+	if ev := w.git(w.bare, "log", "-1", "-p", "--format=%B", auditBranch); !strings.Contains(ev, `"reason":"expired: role engineer until `) {
+		t.Errorf("the expiry's evidence:\n%s", ev)
+	}
+	cancel()
+	<-done
 }

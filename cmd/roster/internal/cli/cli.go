@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit codes, as DESIGN.md defines them.
@@ -49,6 +50,9 @@ type Streams struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Terminal       bool
+	// Now is the clock applies of the protected branch plan at (time.Now when nil): tests
+	// move it to see time-bound access end without waiting.
+	Now func() time.Time
 }
 
 // tuneGC trades memory for speed the way a batch run can afford: the collector runs when
@@ -69,6 +73,15 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	log            *slog.Logger
+	now            func() time.Time // Streams.Now; read it through clock
+}
+
+// clock is the time applies plan at: Streams.Now when a test set it.
+func (e *env) clock() time.Time {
+	if e.now == nil {
+		return time.Now()
+	}
+	return e.now()
 }
 
 // command is one subcommand.
@@ -108,7 +121,7 @@ func Run(ctx context.Context, args []string, st Streams, getenv func(string) str
 	if st.Stdin == nil {
 		st.Stdin = strings.NewReader("")
 	}
-	e := &env{stdin: st.Stdin, terminal: st.Terminal, stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil))}
+	e := &env{stdin: st.Stdin, terminal: st.Terminal, stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil)), now: st.Now}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {

@@ -86,7 +86,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			return tot, err
 		}
 	}
-	at := time.Now()
+	at := e.clock()
 	holds, err := o.emergencyHolds(ctx, log)
 	if err != nil {
 		return tot, err
