@@ -1,9 +1,14 @@
 package gitops
 
 import (
+	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/cmd/roster/internal/cli"
 )
 
 // TestEmergencyGrant: break-glass access applied at once, recorded and proposed for
@@ -49,5 +54,30 @@ func TestEmergencyGrant(t *testing.T) {
 	r = w.mustRoster("apply")
 	if _, _, groups := w.ldapEntry("alice"); slices.Contains(groups, "eng") {
 		t.Errorf("alice keeps eng after the grant's pull request was closed unmerged: %v\n%s", groups, r.stdout)
+	}
+}
+
+// TestEmergencyGrantExpires: break-glass access ends after its hours even though its pull
+// request is never merged.
+func TestEmergencyGrantExpires(t *testing.T) {
+	w := newWorld(t)
+	w.mustRoster("apply", "--baseline", "main")
+	w.mustRoster("grant", "engineer", "--for", "alice", "--for-hours", "2", "--reason", "INC-9", "--emergency")
+	applyAt := func(at time.Time) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := cli.Run(context.Background(), []string{"apply", "--repo", w.remote, "--cache-dir", w.cache},
+			cli.Streams{Stdout: &out, Stderr: &errb, Now: func() time.Time { return at }}, w.env)
+		if code != 0 {
+			t.Fatalf("apply at %s: exit %d\n%s\n%s", at, code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	hasEng := func() bool { _, _, g := w.ldapEntry("alice"); return slices.Contains(g, "eng") }
+	if out := applyAt(time.Now().Add(time.Hour)); !hasEng() {
+		t.Fatalf("revoked an hour in:\n%s", out)
+	}
+	if out := applyAt(time.Now().Add(2*time.Hour + time.Minute)); hasEng() || !strings.Contains(out, "expired: role engineer until") {
+		t.Errorf("after its two hours alice still holds eng (%t):\n%s", hasEng(), out)
 	}
 }
