@@ -57,6 +57,10 @@ func TestAccessRequest(t *testing.T) {
 	if _, _, groups := w.ldapEntry("alice"); strings.Join(groups, ",") != "eng,finance" && strings.Join(groups, ",") != "finance,eng" {
 		t.Errorf("alice after the approved request: %v\n%s", groups, r.stdout)
 	}
+	r = w.mustRoster("who", "--has", "dir:group:eng")
+	if !strings.Contains(r.stdout, "via engineer; granted in") || !strings.Contains(r.stdout, "; until "+until+" (INC-4711)") {
+		t.Errorf("who --has dir:group:eng:\n%s", r.stdout)
+	}
 	after := time.Now().AddDate(0, 0, 4).Format("2006-01-02")
 	r = w.mustRoster("plan", "--at", after)
 	if !strings.Contains(r.stdout, "revoke  group:eng  expired: role engineer until "+until+" (INC-4711)") {

@@ -395,6 +395,10 @@ type whoHolder struct {
 	PR        int       `json:"pullRequest,omitempty"`
 	Approvers []string  `json:"approvedBy,omitempty"`
 	Applied   time.Time `json:"applied,omitzero"`
+	// Until and Reason are set when the holder has it only through time-bound role
+	// assignments: the latest end among them, as written, and its reason.
+	Until  string `json:"until,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // who finds the commit in effect at `at` (the last one roster applied before then, or the
@@ -467,7 +471,8 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 		if !holding[model.AccountKey(account)] || terminated[id] {
 			continue
 		}
-		hd := whoHolder{Person: id, Name: p.Name, Account: account, Roles: repo.Index().Access(p).Reach[sys]}
+		hd := whoHolder{Person: id, Name: p.Name, Account: account, Roles: grantingRoles(repo, p, sys, ent)}
+		hd.Until, hd.Reason = heldUntil(repo, p, hd.Roles)
 		// The grant came with the oldest valid commit of the run that gives it: an invalid
 		// commit was never applied, so it granted nothing.
 		oldest := upto
@@ -489,6 +494,54 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 		res.Holders = append(res.Holders, hd)
 	}
 	return res, nil
+}
+
+// grantingRoles are the effective roles of p that grant ent on sys (any grant on sys when
+// ent is ""), sorted: not every role reaching the system.
+func grantingRoles(repo *model.Repo, p *model.Person, sys, ent string) []string {
+	ix := repo.Index()
+	reach := ix.Access(p).Reach[sys]
+	if ent == "" {
+		return reach
+	}
+	var out []string
+	for _, r := range reach {
+		if slices.Contains(ix.GrantedBy(sys, ent), r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// heldUntil is when p's hold on what granting gives ends, when p holds it only through
+// time-bound role assignments (directly, or by roles they include): the latest end, as
+// written, and its reason; "" when some assignment leading to it has no end.
+func heldUntil(repo *model.Repo, p *model.Person, granting []string) (string, string) {
+	ix := repo.Index()
+	loc := orgLoc(repo)
+	var best model.RoleExpiry
+	found := false
+	for r := range ix.RuleRoles(p) {
+		if slices.ContainsFunc(ix.Closure(r), func(x string) bool { return slices.Contains(granting, x) }) {
+			return "", "" // a rule gives it: no end
+		}
+	}
+	for _, d := range p.Roles {
+		if !slices.ContainsFunc(ix.Closure(d), func(r string) bool { return slices.Contains(granting, r) }) {
+			continue
+		}
+		exp, timed := p.Expiry[d]
+		if !timed {
+			return "", ""
+		}
+		if !found || exp.Ends(loc).After(best.Ends(loc)) {
+			best, found = exp, true
+		}
+	}
+	if !found {
+		return "", ""
+	}
+	return best.String(), best.Reason
 }
 
 func (r *whoResult) write(e *env) {
@@ -516,8 +569,15 @@ func (r *whoResult) write(e *env) {
 				approval = fmt.Sprintf("#%d, %s", h.PR, approval)
 			}
 		}
-		fmt.Fprintf(e.stdout, "  %-16s %-24s via %s; granted in %s (%s), %s\n", h.Person, h.Name, orDash(strings.Join(h.Roles, ", ")),
-			short(h.Since), h.SinceDate.UTC().Format("2006-01-02"), approval)
+		until := ""
+		if h.Until != "" {
+			until = "; until " + h.Until
+			if h.Reason != "" {
+				until += " (" + h.Reason + ")"
+			}
+		}
+		fmt.Fprintf(e.stdout, "  %-16s %-24s via %s; granted in %s (%s), %s%s\n", h.Person, h.Name, orDash(strings.Join(h.Roles, ", ")),
+			short(h.Since), h.SinceDate.UTC().Format("2006-01-02"), approval, until)
 	}
 }
 

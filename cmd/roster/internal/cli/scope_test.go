@@ -120,3 +120,22 @@ people: ann: {name: "Ann Smit", email: "ann@acme.example", type: "employee", sta
 		t.Errorf("review plan: %v; want the removed role's group revoked", got)
 	}
 }
+
+// TestWhoNamesTheGrantingRoles protects issue 12's second finding: who --has named every
+// role of carol's that reaches the system (employee-base, payment-approver, …) where only
+// finance-analyst grants group:finance.
+func TestWhoNamesTheGrantingRoles(t *testing.T) {
+	stdout, stderr, code := run(t, "who", "--has", "directory:group:finance", "--repo", acmeDir)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var carol string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "carol ") {
+			carol = l
+		}
+	}
+	if !strings.Contains(carol, " via finance-analyst; ") {
+		t.Errorf("carol's line: %q\n%s", carol, stdout)
+	}
+}
