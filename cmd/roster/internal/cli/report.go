@@ -193,6 +193,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name, Disabled: !a.Enabled}
 			if len(a.Entitlements) == 0 {
 				h.Roles = acc.Reach[sysID]
+				h.Until, h.UntilReason = heldUntil(repo, p, h.Roles)
 				r.Holdings = append(r.Holdings, withVia(ix, p, h))
 				continue
 			}
@@ -205,6 +206,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 					}
 				}
 				slices.Sort(h.Roles)
+				h.Until, h.UntilReason = heldUntil(repo, p, h.Roles)
 				r.Holdings = append(r.Holdings, withVia(ix, p, h))
 			}
 		}

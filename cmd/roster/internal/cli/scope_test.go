@@ -139,3 +139,42 @@ func TestWhoNamesTheGrantingRoles(t *testing.T) {
 		t.Errorf("carol's line: %q\n%s", carol, stdout)
 	}
 }
+
+// TestReportMarksTimeBoundHoldings: a holding that only a time-bound assignment gives says
+// until when, and why.
+func TestReportMarksTimeBoundHoldings(t *testing.T) {
+	dir := t.TempDir()
+	src := `package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: eng: grants: [{system: "dir", group: "eng"}]
+roles: ops: grants: [{system: "dir", group: "ops"}]
+systems: dir: {type: "memory", store: "unused"}
+people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", start: "2020-01-01",
+	roles: ["eng", {role: "ops", until: "2026-12-10", reason: "INC-4711"}]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "repo.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report.json")
+	if _, stderr, code := runWith(t, "", false, "report", "--repo", dir, "--at", "2026-12-02", "--live=false", "--format", "json", "--out", out); code != ExitOK {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Holdings []struct{ Entitlement, Until, UntilReason string }
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range r.Holdings {
+		got[h.Entitlement] = h.Until + " " + h.UntilReason
+	}
+	if got["group:eng"] != " " || got["group:ops"] != "2026-12-10 INC-4711" {
+		t.Errorf("holdings' ends: %q", got)
+	}
+}

@@ -147,6 +147,10 @@ type Holding struct {
 	// Disabled is set when the account is kept disabled, entitlements and all, while its
 	// person is on leave or suspended.
 	Disabled bool `json:"disabled,omitempty"`
+	// Until is set when the person holds it only through time-bound role assignments: when
+	// it ends, as written; UntilReason is the assignment's reason.
+	Until       string `json:"until,omitempty"`
+	UntilReason string `json:"untilReason,omitempty"`
 }
 
 // Via ways.
