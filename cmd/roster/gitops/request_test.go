@@ -57,6 +57,10 @@ func TestAccessRequest(t *testing.T) {
 	if _, _, groups := w.ldapEntry("alice"); strings.Join(groups, ",") != "eng,finance" && strings.Join(groups, ",") != "finance,eng" {
 		t.Errorf("alice after the approved request: %v\n%s", groups, r.stdout)
 	}
+	r = w.mustRoster("history", "alice")
+	if !strings.Contains(r.stdout, "role engineer until: – → "+until+" (INC-4711)") || !strings.Contains(r.stdout, "+ role engineer") {
+		t.Errorf("history alice:\n%s", r.stdout)
+	}
 	r = w.mustRoster("who", "--has", "dir:group:eng")
 	if !strings.Contains(r.stdout, "via engineer; granted in") || !strings.Contains(r.stdout, "; until "+until+" (INC-4711)") {
 		t.Errorf("who --has dir:group:eng:\n%s", r.stdout)

@@ -100,6 +100,13 @@ func accessOf(repo *model.Repo, id string) access {
 	if !p.Terminated.IsZero() {
 		a.fields["terminated"] = p.Terminated.Format(time.RFC3339)
 	}
+	for role, exp := range p.Expiry {
+		v := exp.String()
+		if exp.Reason != "" {
+			v += " (" + exp.Reason + ")"
+		}
+		a.fields["role "+role+" until"] = v // a time-bound assignment: its end shows in history
+	}
 	acc := repo.Index().Access(p)
 	a.roles = acc.Roles
 	for _, sys := range acc.Systems {
