@@ -184,6 +184,19 @@ type personStatus struct {
 	// Done is set when the person is a leaver and every system is closed or has no account.
 	Done    bool           `json:"done"`
 	Summary map[string]int `json:"summary"` // systems by state, every state present
+	// Expired are the person's time-bound role assignments that have ended at At, and
+	// whether what they gave is revoked everywhere that was read.
+	Expired []expiredStatus `json:"expired,omitempty"`
+}
+
+// expiredStatus is one ended time-bound assignment: Closed when no system read still holds
+// what it gave; Open lists the changes still to make ("dir revoke group:ops").
+type expiredStatus struct {
+	Role   string   `json:"role"`
+	Until  string   `json:"until"`
+	Reason string   `json:"reason,omitempty"`
+	Closed bool     `json:"closed"`
+	Open   []string `json:"open"`
 }
 
 // systemStatus is one system's part of an offboarding.
@@ -290,6 +303,21 @@ func computeStatus(in statusInput) *personStatus {
 		judgeSystem(&ss, st.Leaver, liveAcc, mine, in, reaches, sys.Owner, loc)
 		st.Systems = append(st.Systems, ss)
 		st.Summary[ss.State]++
+	}
+	loc0 := orgLoc(repo)
+	for _, role := range model.SortedKeys(p.Expiry) {
+		if !p.Expired(role, in.at, loc0) {
+			continue
+		}
+		exp := p.Expiry[role]
+		es := expiredStatus{Role: role, Until: exp.String(), Reason: exp.Reason, Open: []string{}}
+		for _, c := range in.plan.Changes {
+			if c.Person == p.ID && strings.HasPrefix(c.Reason, "expired: role "+role+" until ") {
+				es.Open = append(es.Open, strings.TrimSpace(c.System+" "+c.Op.String()+" "+c.Entitlement))
+			}
+		}
+		es.Closed = len(es.Open) == 0
+		st.Expired = append(st.Expired, es)
 	}
 	st.Done = st.Leaver
 	for _, ss := range st.Systems {
@@ -540,6 +568,17 @@ func (st *personStatus) writeText(w io.Writer) error {
 		}
 	}
 	b.WriteString("\n")
+	for _, x := range st.Expired {
+		why := ""
+		if x.Reason != "" {
+			why = " (" + x.Reason + ")"
+		}
+		if x.Closed {
+			fmt.Fprintf(&b, "expired: role %s until %s%s — closed on every system read\n", x.Role, x.Until, why)
+		} else {
+			fmt.Fprintf(&b, "expired: role %s until %s%s — still open: %s\n", x.Role, x.Until, why, strings.Join(x.Open, "; "))
+		}
+	}
 	switch {
 	case st.Done:
 		b.WriteString("done: every system is closed\n")

@@ -246,3 +246,38 @@ func TestCommitOf(t *testing.T) {
 		t.Error("nil index")
 	}
 }
+
+func TestStatusCoversExpiredAccess(t *testing.T) {
+	repo := loadTestRepo(t, map[string]string{"repo.cue": `package acme
+
+settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
+roles: eng: {grants: [{system: "dir", group: "eng"}]}
+roles: ops: {grants: [{system: "dir", group: "ops"}]}
+systems: dir: {type: "memory", store: "x"}
+people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", start: "2020-01-01",
+	roles: ["eng", {role: "ops", until: "2026-11-20", reason: "INC-4711"}]}
+`})
+	at := mustTime(t, "2026-11-23T09:00:00+01:00")
+	caps := map[string]reconcile.Caps{"dir": {Type: "memory", CanDisable: true}}
+	for _, tc := range []struct {
+		name string
+		ents []string
+		want string
+	}{
+		{"still held", []string{"group:eng", "group:ops"}, "expired: role ops until 2026-11-20 (INC-4711) — still open: dir revoke group:ops"},
+		{"revoked", []string{"group:eng"}, "expired: role ops until 2026-11-20 (INC-4711) — closed on every system read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snaps := map[string]*targets.Snapshot{"dir": {Accounts: []targets.Account{{ID: "ana", Enabled: true, Entitlements: tc.ents}}}}
+			st := computeStatus(statusInput{repo: repo, person: "ana", at: at, names: []string{"dir"}, snaps: snaps, caps: caps, unread: map[string]string{},
+				scopes: reconcile.Scopes(repo, nil), plan: reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps}), auditNote: "none"})
+			var b bytes.Buffer
+			if err := st.writeText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tc.want) {
+				t.Errorf("status:\n%s\nwant %q", b.String(), tc.want)
+			}
+		})
+	}
+}
