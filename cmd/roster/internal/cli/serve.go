@@ -10,8 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -383,10 +385,21 @@ func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ignored")
 		return
 	}
+	// GitHub's default content type is form: the JSON event is the payload field of an
+	// application/x-www-form-urlencoded body (the signature covers the body as sent).
+	payload := body
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(body))
+		if err != nil || !form.Has("payload") {
+			reject(http.StatusBadRequest, "bad push event: a form body without a payload field")
+			return
+		}
+		payload = []byte(form.Get("payload"))
+	}
 	var ev struct {
 		Ref string `json:"ref"`
 	}
-	if err := json.Unmarshal(body, &ev); err != nil {
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		reject(http.StatusBadRequest, "bad push event")
 		return
 	}

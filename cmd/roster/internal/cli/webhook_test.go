@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +224,34 @@ func TestServeClosesStalledConnections(t *testing.T) {
 		}
 		t.Logf("%s: closed after %v", name, time.Since(start).Round(10*time.Millisecond))
 		conn.Close()
+	}
+}
+
+// TestWebhookFormContentType: GitHub's default webhook content type is form, the JSON in a
+// payload field; serve answered 400 to every such push (issue 13).
+func TestWebhookFormContentType(t *testing.T) {
+	d := testDaemon()
+	h := http.HandlerFunc(d.webhook)
+	form := "payload=" + url.QueryEscape(string(pushBody("abc")))
+	req := httptest.NewRequest("POST", "/webhook", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", sign([]byte(form)))
+	req.Header.Set("X-GitHub-Delivery", "form-1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted || !kicked(d) {
+		t.Fatalf("form push: %d %s", rec.Code, rec.Body.String())
+	}
+	bad := "event=push"
+	req = httptest.NewRequest("POST", "/webhook", strings.NewReader(bad))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", sign([]byte(bad)))
+	req.Header.Set("X-GitHub-Delivery", "form-2")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || kicked(d) {
+		t.Errorf("form without payload: %d %s", rec.Code, rec.Body.String())
 	}
 }
