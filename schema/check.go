@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -36,7 +37,22 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	} else {
 		s.Location = loc
 	}
+	if s.SecretsDir != "" && !filepath.IsAbs(s.SecretsDir) {
+		l.add(s.At("secretsDir"), "settings.secretsDir", "%q is not an absolute path", s.SecretsDir)
+	}
+	outside := func(ref model.Secret) string {
+		if ref.File == "" || s.SecretsDir == "" || !filepath.IsAbs(s.SecretsDir) {
+			return ""
+		}
+		if rel, err := filepath.Rel(s.SecretsDir, filepath.Clean(ref.File)); !filepath.IsAbs(ref.File) || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Sprintf("the secret file %s is outside settings.secretsDir (%s)", ref.File, s.SecretsDir)
+		}
+		return ""
+	}
 	if f := s.Forge; f != nil {
+		if msg := outside(f.Token); msg != "" {
+			l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
+		}
 		if f.Token == (model.Secret{}) {
 			l.add(s.At("forge.token"), "settings.forge.token", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
 		} else if msg := badSecretRef(f.Token); msg != "" {
@@ -61,6 +77,8 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 			switch {
 			case isRef:
 				if msg := badSecretRef(ref); msg != "" {
+					l.add(sys.At(k), path+"."+k, "%s", msg)
+				} else if msg := outside(ref); msg != "" {
 					l.add(sys.At(k), path+"."+k, "%s", msg)
 				}
 			case isSecretField(k):

@@ -454,6 +454,7 @@ func decodeSettings(n *node, s *model.Settings, errs *errorList) {
 	if v := n.get("maxGrantDays"); v != nil {
 		s.MaxGrantDays = int(v.num)
 	}
+	s.SecretsDir = strOf(n.get("secretsDir"))
 	s.Policies, s.PoliciesPos = strs(n.get("policies"))
 	if po := n.get("policyOptions"); po != nil {
 		s.PolicyOptions = map[string]map[string]any{}

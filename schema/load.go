@@ -806,6 +806,11 @@ func earlySystems(files []*file) (*model.Repo, bool) {
 		return nil, false
 	}
 	out := &model.Repo{Systems: map[string]*model.System{}, Roles: map[string]*model.Role{}}
+	if st := whole.LookupPath(cue.ParsePath("settings")); st.Exists() && st.Validate(cue.Concrete(true)) == nil {
+		decodeSettings(fromValue(st), &out.Settings, &errorList{}) // secretsDir binds the early read too
+	} else {
+		return nil, false
+	}
 	for _, f := range fromValue(sv).fields {
 		out.Systems[f.name] = decodeSystem(f)
 	}

@@ -1,8 +1,13 @@
 package targets
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/schema/model"
 )
 
 func TestScopeManagesAndKind(t *testing.T) {
@@ -39,9 +44,38 @@ func TestScopeManagesAndKind(t *testing.T) {
 }
 
 func TestSortInherited(t *testing.T) {
-	got := SortInherited([]Inherited{{"group:b", "group:x"}, {"group:a", "group:y"}, {"group:a", "group:x"}, {"group:b", "group:x"}})
-	want := []Inherited{{"group:a", "group:x"}, {"group:a", "group:y"}, {"group:b", "group:x"}}
+	got := SortInherited([]Inherited{{Entitlement: "group:b", Via: "group:x"}, {Entitlement: "group:a", Via: "group:y"}, {Entitlement: "group:a", Via: "group:x"}, {Entitlement: "group:b", Via: "group:x"}})
+	want := []Inherited{{Entitlement: "group:a", Via: "group:x"}, {Entitlement: "group:a", Via: "group:y"}, {Entitlement: "group:b", Via: "group:x"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("SortInherited = %v, want %v", got, want)
+	}
+}
+
+func TestSecretsDir(t *testing.T) {
+	dir := t.TempDir()
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.Mkdir(secrets, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(secrets, "ldap")
+	outsideFile := filepath.Join(dir, "shadow")
+	link := filepath.Join(secrets, "sneaky")
+	for _, f := range []string{inside, outsideFile} {
+		if err := os.WriteFile(f, []byte("s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outsideFile, link); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{SecretsDir: secrets}
+	if v, err := env.Secret(model.Secret{File: inside}); err != nil || v != "s3cret" {
+		t.Errorf("inside: %q, %v", v, err)
+	}
+	for _, f := range []string{outsideFile, link, filepath.Join(secrets, "..", "shadow")} {
+		v, err := env.Secret(model.Secret{File: f})
+		if err == nil || strings.Contains(err.Error(), "s3cret") || v != "" {
+			t.Errorf("%s: %q, %v; want a refusal that does not show the contents", f, v, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -223,6 +224,9 @@ type Env struct {
 	Getenv func(string) string
 	// ReadFile reads a secret file; os.ReadFile when nil.
 	ReadFile func(string) ([]byte, error)
+	// SecretsDir, when set, is the only directory file secrets may be read from; a path
+	// that leads elsewhere once symbolic links are followed is refused (settings.secretsDir).
+	SecretsDir string
 }
 
 // Secret resolves a reference to its value. Errors name the reference, never a value.
@@ -239,6 +243,11 @@ func (e Env) Secret(s model.Secret) (string, error) {
 		}
 		return v, nil
 	case s.File != "":
+		if e.SecretsDir != "" {
+			if err := within(e.SecretsDir, s.File); err != nil {
+				return "", fmt.Errorf("secret %s: %v", s, err)
+			}
+		}
 		read := e.ReadFile
 		if read == nil {
 			read = os.ReadFile
@@ -371,4 +380,25 @@ func IsInputError(err error) bool {
 func SplitEntitlement(e string) (kind, name string, ok bool) {
 	kind, name, ok = strings.Cut(e, ":")
 	return kind, name, ok && kind != "" && name != ""
+}
+
+// within checks that file, symbolic links followed, lies in dir (followed too).
+func within(dir, file string) error {
+	d, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("settings.secretsDir: %v", errors.Unwrap(err))
+	}
+	f, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return err
+	}
+	rel, err := filepath.Rel(d, f)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return fmt.Errorf("the file is outside settings.secretsDir (%s) once links are followed", dir)
+	}
+	return nil
 }

@@ -390,7 +390,10 @@ type Settings struct {
 	DeleteAfterDays   int
 	MaxRevocations    MaxRevocations
 	// MaxGrantDays bounds how far out a time-bound role assignment may end; 0 is no bound.
-	MaxGrantDays  int
+	MaxGrantDays int
+	// SecretsDir, when set, is the only directory {file: …} secrets may be read from
+	// (symbolic links resolved): a merged change cannot point roster at another file.
+	SecretsDir    string
 	Policies      []string
 	PolicyOptions map[string]map[string]any
 	Forge         *Forge

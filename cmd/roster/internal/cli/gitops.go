@@ -84,7 +84,7 @@ func (o *gitops) connectForge(repo *model.Repo) error {
 	if fc == nil {
 		return nil
 	}
-	token, err := (targets.Env{Getenv: o.e.getenv}).Secret(fc.Token)
+	token, err := (targets.Env{Getenv: o.e.getenv, SecretsDir: repo.Settings.SecretsDir}).Secret(fc.Token)
 	if err != nil {
 		return fmt.Errorf("settings.forge.token: %w", err)
 	}

@@ -201,7 +201,7 @@ func readLive(ctx context.Context, e *env, repo *model.Repo, scopes map[string]t
 	snaps := make([]*targets.Snapshot, len(names))
 	opened := make([]targets.Target, len(names))
 	errs := make([]error, len(names))
-	tenv := targets.Env{Repo: fsys, Getenv: e.getenv}
+	tenv := targets.Env{Repo: fsys, Getenv: e.getenv, SecretsDir: repo.Settings.SecretsDir}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i, name := range names {
