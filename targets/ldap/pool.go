@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -258,7 +259,13 @@ func isConnError(err error) bool {
 		return true
 	}
 	var ne net.Error
-	return errors.As(err, &ne)
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// go-ldap reports a connection the server closed under it with an unwrapped error
+	// ("unable to read LDAP response packet: EOF"), as a string only.
+	msg := err.Error()
+	return strings.Contains(msg, "unable to read LDAP response packet") || strings.Contains(msg, "ldap: connection closed")
 }
 
 // classify marks e transient when cause is one that may pass: a busy, unavailable or

@@ -3,6 +3,7 @@ package ldap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/roster-dev/roster/targets"
 )
 
 // encodeEntry encodes a SearchResultEntry message with asn1-ber, as a server would.
@@ -242,4 +245,22 @@ func FuzzRawMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = checkMessage(data)
 	})
+}
+
+// TestDroppedConnectionIsTransient: a server killed under a pooled connection is reported by
+// go-ldap as a plain error; it must be retried (and count toward the executor's breaker as
+// a connection failure), not fail the change for good.
+func TestDroppedConnectionIsTransient(t *testing.T) {
+	for _, cause := range []error{
+		fmt.Errorf("unable to read LDAP response packet: %s", io.EOF),
+		io.ErrUnexpectedEOF,
+		fmt.Errorf("ldap: connection closed"),
+	} {
+		if err := classify(fmt.Errorf("modify: %w", cause), cause); !targets.IsTransient(err) {
+			t.Errorf("%v: not transient", cause)
+		}
+	}
+	if err := classify(errors.New("no such object"), errors.New("no such object")); targets.IsTransient(err) {
+		t.Error("an ordinary failure marked transient")
+	}
 }
