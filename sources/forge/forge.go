@@ -216,7 +216,7 @@ func (c *Client) CreatePull(ctx context.Context, p NewPR) (*PR, error) {
 	}
 	pr := fromGitHub(gp)
 	if len(p.Labels) > 0 {
-		ls, _, err := c.gh.Issues.AddLabelsToIssue(ctx, c.owner, c.name, pr.Number, p.Labels)
+		ls, err := c.addLabels(ctx, pr.Number, p.Labels)
 		if err != nil {
 			return pr, fmt.Errorf("label pull request #%d: %w", pr.Number, err)
 		}
@@ -226,6 +226,22 @@ func (c *Client) CreatePull(ctx context.Context, p NewPR) (*PR, error) {
 		return pr, fmt.Errorf("request reviews of pull request #%d: %w", pr.Number, err)
 	}
 	return pr, nil
+}
+
+// addLabels adds labels to issue (or pull request) n and returns its labels. The body is
+// {"labels": […]}, the only form GitHub's OpenAPI description gives; go-github's
+// AddLabelsToIssue sends the bare array its prose still tolerates.
+func (c *Client) addLabels(ctx context.Context, n int, labels []string) ([]*github.Label, error) {
+	req, err := c.gh.NewRequest("POST", fmt.Sprintf("repos/%s/%s/issues/%d/labels", c.owner, c.name, n),
+		map[string][]string{"labels": labels})
+	if err != nil {
+		return nil, err
+	}
+	var ls []*github.Label
+	if _, err := c.gh.Do(ctx, req, &ls); err != nil {
+		return nil, err
+	}
+	return ls, nil
 }
 
 // requestReviewers asks logins to review pr, all at once; when GitHub refuses the request
@@ -439,6 +455,11 @@ const maxDescription = 140
 // "error", "failure", "pending" or "success"; a description longer than GitHub's 140
 // characters is cut, ending in "…"; targetURL may be empty.
 func (c *Client) SetStatus(ctx context.Context, sha, state, statusContext, description, targetURL string) error {
+	switch state {
+	case "error", "failure", "pending", "success":
+	default:
+		return fmt.Errorf("set status %s of %s to %s: the state must be error, failure, pending or success", statusContext, short(sha), state)
+	}
 	st := &github.RepoStatus{State: &state, Context: &statusContext, Description: github.String(truncate(description, maxDescription))}
 	if targetURL != "" {
 		st.TargetURL = &targetURL

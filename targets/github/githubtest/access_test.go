@@ -27,6 +27,9 @@ func owner(t *testing.T, s *Server, method, path string, body any) (int, any) {
 	}
 	req, _ := http.NewRequest(method, u, r)
 	req.Header.Set("Authorization", "Bearer "+s.Token())
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +268,7 @@ func TestGraphQLPathOnEnterprise(t *testing.T) {
 	if code != 200 || js(v) != `{"data":{"organization":{"login":"acme"}}}` {
 		t.Errorf("/api/graphql: %d %v", code, v)
 	}
+	wantViolations(t, s, "POST /api/v3/graphql: no operation")
 }
 
 // repoOrg: base permission read; team eng (child backend) has write on api; alice is in
@@ -325,6 +329,7 @@ func TestCollaboratorAffiliation(t *testing.T) {
 	if code, v := owner(t, s, "GET", "/orgs/acme", nil); code != 200 || v.(map[string]any)["default_repository_permission"] != "write" {
 		t.Errorf("organisation: %d %v", code, v)
 	}
+	wantViolations(t, s, "affiliation=team: request: parameter \"affiliation\"")
 }
 
 // "the role being given must be equal to or higher than the org base permission.
@@ -395,4 +400,5 @@ func TestRepositoryInvitations(t *testing.T) {
 	if s.AcceptInvitation("newbie") {
 		t.Error("a cancelled invitation was accepted")
 	}
+	wantViolations(t, s, "at /permissions: value is not one of the allowed values")
 }

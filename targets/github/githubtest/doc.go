@@ -46,6 +46,14 @@
 //     spent, until the reset), SetSecondaryLimit makes the next requests fail with 403 or
 //     429 and Retry-After.
 //
+// Bound to GitHub's descriptions (spec.go): testdata/api.github.com.json is the part of
+// GitHub's OpenAPI description (npm @octokit/openapi) holding exactly the REST operations
+// served here, and every request a Server gets and every response it gives are validated
+// against it with kin-openapi; testdata/schema.github.graphql.json is the part of GitHub's
+// GraphQL schema (npm @octokit/graphql-schema) the GraphQL emulator serves. What does not
+// fit fails the test that started the Server (SpecViolations takes what a test sends off
+// spec on purpose). Regenerate both with go run ./targets/github/githubtest/internal/specgen.
+//
 // A Server is also a test fixture: Add* seed state, the accessors inspect it, AcceptInvitation
 // turns an invitation into membership (or Options.AutoAccept does so at once), and Requests
 // counts the requests by route, so tests can prove what a client costs.

@@ -560,6 +560,23 @@ func init() {
 	}
 }
 
+// GraphQLSchema lists the GraphQL types the emulator serves: each object type with its
+// fields, sorted, and each enum (with no fields). testdata/schema.github.graphql.json holds
+// the same types as GitHub's public schema declares them.
+func GraphQLSchema() map[string][]string {
+	out := map[string][]string{}
+	for typ, fields := range gqlSchema {
+		for f := range fields {
+			out[typ] = append(out[typ], f)
+		}
+		sort.Strings(out[typ])
+	}
+	for e := range gqlEnums {
+		out[e] = nil
+	}
+	return out
+}
+
 func nullable(f func(v any) string) func(*gqlExec, any, map[string]any) (any, *gqlError) {
 	return func(_ *gqlExec, v any, _ map[string]any) (any, *gqlError) {
 		if s := f(v); s != "" {
@@ -603,6 +620,7 @@ func connType(edge, node string) map[string]gqlFieldDef {
 
 type gqlExec struct {
 	s     *Server
+	req   *http.Request // for reporting violations of GitHub's schema
 	op    *gqlOperation
 	vars  map[string]any
 	errs  []gqlError
@@ -630,7 +648,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, _ map[string]st
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{*perr}})
 		return
 	}
-	c := &gqlExec{s: s, op: op, vars: map[string]any{}}
+	c := &gqlExec{s: s, req: r, op: op, vars: map[string]any{}}
 	c.bindVariables(body.Variables)
 	if len(c.errs) == 0 {
 		c.validate("Query", op.sel, nil)
@@ -907,6 +925,9 @@ func (c *gqlExec) object(typ string, v any, sels []gqlSelection) map[string]any 
 			c.errs = append(c.errs, *err)
 			out[k] = nil
 		} else {
+			if val == nil {
+				c.s.checkNull(c.req, typ, f.name)
+			}
 			out[k] = c.complete(def.typ, val, f.sel)
 		}
 		c.field, c.path = saved, savedPath

@@ -575,25 +575,26 @@ func (s *Server) repoURL(r *http.Request, g *gitRepo) string {
 	return s.base(r) + "/repos/" + s.opts.Org + "/" + g.repo.Name
 }
 
+// labelJSON is a label (and an entry of a pull request's labels: pull-request-simple's
+// requires a string description, so a label without one has "").
 func (s *Server) labelJSON(r *http.Request, g *gitRepo, l *label) map[string]any {
 	return map[string]any{"id": l.ID, "node_id": fmt.Sprintf("LA_%d", l.ID), "name": l.Name, "color": l.Color,
-		"default": false, "description": nil, "url": s.repoURL(r, g) + "/labels/" + url.PathEscape(l.Name)}
+		"default": false, "description": "", "url": s.repoURL(r, g) + "/labels/" + url.PathEscape(l.Name)}
 }
 
+// branchJSON is a pull request's head or base.
 func (s *Server) branchJSON(r *http.Request, g *gitRepo, branch, sha string) map[string]any {
 	return map[string]any{"label": s.opts.Org + ":" + branch, "ref": branch, "sha": sha,
-		"user": map[string]any{"login": s.opts.Org, "type": "Organization"}, "repo": s.gitRepoJSON(r, g)}
+		"user": s.orgOwnerJSON(r), "repo": s.gitRepoJSON(r, g)}
 }
 
 func (s *Server) gitRepoJSON(r *http.Request, g *gitRepo) map[string]any {
-	m := s.repoJSON(r, g.repo)
-	m["default_branch"] = g.defaultBranch()
-	m["html_url"] = s.webURL() + "/" + s.opts.Org + "/" + g.repo.Name
-	return m
+	return s.repoJSON(r, g.repo)
 }
 
-// pullJSON is a pull request as GitHub shows it; full adds the fields only the single-pull
-// endpoints have (merged, mergeable, merged_by, counts).
+// pullJSON is a pull request as GitHub shows it: a pull-request-simple in listings, a
+// pull-request (full) from the single-pull endpoints, which add merged, mergeable,
+// merged_by and the counts.
 func (s *Server) pullJSON(r *http.Request, g *gitRepo, pr *pull, full bool) map[string]any {
 	api := s.repoURL(r, g)
 	web := s.webURL() + "/" + s.opts.Org + "/" + g.repo.Name
@@ -613,16 +614,26 @@ func (s *Server) pullJSON(r *http.Request, g *gitRepo, pr *pull, full bool) map[
 	if pr.Merged {
 		mergeCommit = pr.MergeCommit
 	}
+	self := fmt.Sprintf("%s/pulls/%d", api, pr.Number)
+	issue := fmt.Sprintf("%s/issues/%d", api, pr.Number)
+	html := fmt.Sprintf("%s/pull/%d", web, pr.Number)
+	statuses := api + "/statuses/" + pr.headSHA
 	m := map[string]any{
-		"url": fmt.Sprintf("%s/pulls/%d", api, pr.Number), "id": pr.ID, "node_id": fmt.Sprintf("PR_%d", pr.ID),
-		"html_url":  fmt.Sprintf("%s/pull/%d", web, pr.Number),
-		"issue_url": fmt.Sprintf("%s/issues/%d", api, pr.Number), "number": pr.Number, "state": pr.State,
+		"url": self, "id": pr.ID, "node_id": fmt.Sprintf("PR_%d", pr.ID), "html_url": html,
+		"diff_url": html + ".diff", "patch_url": html + ".patch", "issue_url": issue,
+		"commits_url": self + "/commits", "review_comments_url": self + "/comments",
+		"review_comment_url": api + "/pulls/comments{/number}", "comments_url": issue + "/comments",
+		"statuses_url": statuses, "number": pr.Number, "state": pr.State,
 		"locked": false, "title": pr.Title, "user": s.userJSON(r, pr.Author), "body": pr.Body, "labels": labels,
 		"milestone": nil, "active_lock_reason": nil, "created_at": ts(pr.Created), "updated_at": ts(pr.Updated),
 		"closed_at": ts(pr.Closed), "merged_at": ts(pr.MergedAt), "merge_commit_sha": mergeCommit,
 		"assignee": nil, "assignees": []any{}, "requested_reviewers": reviewers, "requested_teams": teams,
 		"head": s.branchJSON(r, g, pr.Head, pr.headSHA), "base": s.branchJSON(r, g, pr.Base, pr.baseSHA),
-		"author_association": "MEMBER", "draft": false,
+		"author_association": "MEMBER", "auto_merge": nil, "draft": false,
+		"_links": map[string]any{"self": linkJSON(self), "html": linkJSON(html), "issue": linkJSON(issue),
+			"comments": linkJSON(issue + "/comments"), "review_comments": linkJSON(self + "/comments"),
+			"review_comment": linkJSON(api + "/pulls/comments{/number}"), "commits": linkJSON(self + "/commits"),
+			"statuses": linkJSON(statuses)},
 	}
 	if pr.Body == "" {
 		m["body"] = nil
@@ -640,21 +651,27 @@ func (s *Server) pullJSON(r *http.Request, g *gitRepo, pr *pull, full bool) map[
 		}
 		m["comments"], m["review_comments"], m["maintainer_can_modify"] = len(pr.comments), 0, false
 		m["commits"] = g.ahead(pr.baseSHA, pr.headSHA)
+		// The emulator does not diff: no line counts.
+		m["additions"], m["deletions"], m["changed_files"] = 0, 0, 0
 	}
 	return m
 }
 
+// reviewJSON is a pull-request-review.
 func (s *Server) reviewJSON(r *http.Request, g *gitRepo, pr *pull, rv *review) map[string]any {
+	html := fmt.Sprintf("%s/%s/%s/pull/%d#pullrequestreview-%d", s.webURL(), s.opts.Org, g.repo.Name, pr.Number, rv.ID)
+	pull := fmt.Sprintf("%s/pulls/%d", s.repoURL(r, g), pr.Number)
 	m := map[string]any{"id": rv.ID, "node_id": fmt.Sprintf("PRR_%d", rv.ID), "user": s.userJSON(r, rv.User),
 		"body": rv.Body, "state": rv.State, "commit_id": rv.Commit, "author_association": "MEMBER",
-		"html_url":         fmt.Sprintf("%s/%s/%s/pull/%d#pullrequestreview-%d", s.webURL(), s.opts.Org, g.repo.Name, pr.Number, rv.ID),
-		"pull_request_url": fmt.Sprintf("%s/pulls/%d", s.repoURL(r, g), pr.Number)}
+		"html_url": html, "pull_request_url": pull,
+		"_links": map[string]any{"html": linkJSON(html), "pull_request": linkJSON(pull)}}
 	if !rv.At.IsZero() {
 		m["submitted_at"] = ts(rv.At)
 	}
 	return m
 }
 
+// commentJSON is an issue-comment.
 func (s *Server) commentJSON(r *http.Request, g *gitRepo, c *comment) map[string]any {
 	return map[string]any{"id": c.ID, "node_id": fmt.Sprintf("IC_%d", c.ID), "body": c.Body,
 		"user": s.userJSON(r, c.User), "created_at": ts(c.Created), "updated_at": ts(c.Updated),
@@ -664,6 +681,7 @@ func (s *Server) commentJSON(r *http.Request, g *gitRepo, c *comment) map[string
 		"html_url":           fmt.Sprintf("%s/%s/%s/pull/%d#issuecomment-%d", s.webURL(), s.opts.Org, g.repo.Name, c.Number, c.ID)}
 }
 
+// statusJSON is a status (and, without creator, a simple-commit-status).
 func (s *Server) statusJSON(r *http.Request, g *gitRepo, st *status) map[string]any {
 	m := map[string]any{"id": st.ID, "node_id": fmt.Sprintf("SC_%d", st.ID), "state": st.State,
 		"description": st.Description, "target_url": st.URL, "context": st.Context, "avatar_url": nil,
@@ -714,7 +732,7 @@ func (s *Server) pullParam(w http.ResponseWriter, p map[string]string) (*gitRepo
 }
 
 func (s *Server) getAuthenticated(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	writeJSON(w, http.StatusOK, s.userJSON(r, s.caller))
+	writeJSON(w, http.StatusOK, s.publicUserJSON(r, s.caller, true))
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, p map[string]string) {

@@ -90,6 +90,20 @@ func (s *Server) table() []route {
 	return rows
 }
 
+// Operations lists the REST operations the emulator serves, "METHOD /path" spelt as in
+// GitHub's OpenAPI description, sorted: exactly the operations testdata/api.github.com.json
+// keeps. POST /graphql is not one (GraphQL is outside the REST description).
+func Operations() []string {
+	var out []string
+	for _, rt := range (&Server{}).table() {
+		if rt.pattern != "/graphql" {
+			out = append(out, rt.method+" "+rt.pattern)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // match finds the route for method and the escaped path; when none has the method, allowed
 // lists the methods the path has.
 func (s *Server) match(method, escaped string) (*route, map[string]string, []string) {
@@ -168,27 +182,6 @@ func (s *Server) base(r *http.Request) string {
 	return "http://" + r.Host + s.opts.PathPrefix
 }
 
-func (s *Server) userJSON(r *http.Request, u *user) map[string]any {
-	return map[string]any{"login": u.Login, "id": u.ID, "node_id": fmt.Sprintf("U_%d", u.ID), "type": "User",
-		"site_admin": false, "url": s.base(r) + "/users/" + u.Login}
-}
-
-func (s *Server) teamJSON(r *http.Request, t *team) map[string]any {
-	m := s.teamSimpleJSON(r, t)
-	m["parent"] = nil
-	if t.parent != nil {
-		m["parent"] = s.teamSimpleJSON(r, t.parent)
-	}
-	return m
-}
-
-// teamSimpleJSON is a team as GitHub nests it ("parent"): without its own parent.
-func (s *Server) teamSimpleJSON(r *http.Request, t *team) map[string]any {
-	return map[string]any{"id": t.ID, "node_id": fmt.Sprintf("T_%d", t.ID), "name": t.Name, "slug": t.Slug,
-		"description": "", "privacy": "closed", "notification_setting": "notifications_enabled", "permission": "pull",
-		"url": s.base(r) + "/orgs/" + s.opts.Org + "/teams/" + t.Slug}
-}
-
 // isOwner reports whether the lower-case login k is an organisation owner.
 func (s *Server) isOwner(k string) bool { return s.members[k] == "admin" }
 
@@ -253,20 +246,6 @@ func (s *Server) teamMembers(t *team, kind string) map[string]string {
 	return out
 }
 
-func (s *Server) invitationJSON(r *http.Request, inv *invitation) map[string]any {
-	m := map[string]any{"id": inv.ID, "node_id": fmt.Sprintf("OI_%d", inv.ID), "login": nil, "email": nil,
-		"role": inv.Role, "created_at": inv.CreatedAt.Format("2006-01-02T15:04:05Z"), "failed_at": nil, "failed_reason": nil,
-		"team_count": len(inv.TeamIDs), "inviter": map[string]any{"login": "roster-bot", "id": 1, "type": "User"},
-		"invitation_teams_url": fmt.Sprintf("%s/organizations/1/invitations/%d/teams", s.base(r), inv.ID)}
-	if inv.Login != "" {
-		m["login"] = inv.Login
-	}
-	if inv.Email != "" {
-		m["email"] = inv.Email
-	}
-	return m
-}
-
 // lookupUser finds an existing user, or makes one up under Options.AnyUser.
 func (s *Server) lookupUser(login string) *user {
 	if u := s.users[key(login)]; u != nil {
@@ -304,7 +283,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p map[string]st
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.userJSON(r, u))
+	writeJSON(w, http.StatusOK, s.publicUserJSON(r, u, false))
 }
 
 // usersByID returns the users with the given lower-case logins, sorted by id as GitHub
@@ -370,12 +349,6 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p map[stri
 		delete(rp.collabs, k)
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) membershipJSON(r *http.Request, u *user, state, role string) map[string]any {
-	return map[string]any{"url": s.base(r) + "/orgs/" + s.opts.Org + "/memberships/" + u.Login, "state": state, "role": role,
-		"organization_url": s.base(r) + "/orgs/" + s.opts.Org, "organization": map[string]any{"login": s.opts.Org},
-		"user": s.userJSON(r, u)}
 }
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -657,9 +630,7 @@ func (s *Server) teamParam(w http.ResponseWriter, p map[string]string) *team {
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, p map[string]string) {
 	if t := s.teamParam(w, p); t != nil {
-		m := s.teamJSON(r, t)
-		m["members_count"] = len(s.teamMembers(t, membershipAll))
-		writeJSON(w, http.StatusOK, m)
+		writeJSON(w, http.StatusOK, s.teamFullJSON(r, t))
 	}
 }
 
@@ -700,11 +671,6 @@ func (s *Server) listTeamMembers(w http.ResponseWriter, r *http.Request, p map[s
 		out = append(out, s.userJSON(r, u))
 	}
 	writeJSON(w, http.StatusOK, nonNil(out))
-}
-
-func (s *Server) teamMembershipJSON(r *http.Request, t *team, u *user, role, state string) map[string]any {
-	return map[string]any{"url": s.base(r) + "/organizations/1/team/" + strconv.FormatInt(t.ID, 10) + "/memberships/" + u.Login,
-		"role": role, "state": state}
 }
 
 func (s *Server) getTeamMembership(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -796,13 +762,6 @@ func (s *Server) removeTeamMembership(w http.ResponseWriter, r *http.Request, p 
 	}
 	delete(t.members, key(u.Login)) // a membership through a child team stays
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
-	return map[string]any{"id": rp.ID, "node_id": fmt.Sprintf("R_%d", rp.ID), "name": rp.Name,
-		"full_name": s.opts.Org + "/" + rp.Name, "private": true, "archived": false,
-		"owner": map[string]any{"login": s.opts.Org, "type": "Organization"},
-		"url":   s.base(r) + "/repos/" + s.opts.Org + "/" + rp.Name}
 }
 
 func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -986,15 +945,6 @@ func (s *Server) addCollaborator(w http.ResponseWriter, r *http.Request, p map[s
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) repoInviteJSON(r *http.Request, rp *repo, u *user, inv *repoInvite) map[string]any {
-	return map[string]any{"id": inv.ID, "node_id": fmt.Sprintf("RI_%d", inv.ID),
-		"repository": s.repoJSON(r, rp), "invitee": s.userJSON(r, u),
-		"inviter":     map[string]any{"login": s.opts.Login, "id": 1, "type": "User"},
-		"permissions": inv.Permission, "created_at": inv.CreatedAt.Format("2006-01-02T15:04:05Z"), "expired": false,
-		"url":      fmt.Sprintf("%s/user/repository_invitations/%d", s.base(r), inv.ID),
-		"html_url": fmt.Sprintf("https://github.com/%s/%s/invitations", s.opts.Org, rp.Name)}
-}
-
 func (s *Server) listRepoInvitations(w http.ResponseWriter, r *http.Request, p map[string]string) {
 	rp := s.repoParam(w, p)
 	if rp == nil {
@@ -1100,9 +1050,7 @@ func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p map[string]str
 	if !s.org(w, p) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"login": s.opts.Org, "id": 1, "node_id": "O_1", "type": "Organization",
-		"url": s.base(r) + "/orgs/" + s.opts.Org, "default_repository_permission": s.basePerm,
-		"members_can_create_repositories": true, "two_factor_requirement_enabled": false})
+	writeJSON(w, http.StatusOK, s.orgFullJSON(r))
 }
 
 func (s *Server) removeCollaborator(w http.ResponseWriter, r *http.Request, p map[string]string) {

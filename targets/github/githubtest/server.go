@@ -62,11 +62,17 @@ type Server struct {
 	caller   *user               // the user of the request being served (under mu)
 	gitRepos map[string]*gitRepo // by lower-case repository name
 	hooks    *hookQueue
+
+	// specMu guards violations: the exchanges that did not fit GitHub's description
+	// (spec.go).
+	specMu     sync.Mutex
+	violations []string
 }
 
 type user struct {
 	ID    int64
 	Login string
+	Type  string // "User" when empty, "Bot" for an app's bot
 }
 
 type team struct {
@@ -147,7 +153,16 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 		nextID: 1000, requests: map[string]int{}, tokens: map[string]string{}, gitRepos: map[string]*gitRepo{},
 		hooks: newHookQueue()}
 	s.routes = s.table()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	if _, err := loadSpec(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadGQLSpec(); err != nil {
+		t.Fatal(err)
+	}
+	// Registered first, so run last: after the server has stopped and every exchange was
+	// checked.
+	t.Cleanup(func() { s.reportViolations(t) })
+	s.srv = httptest.NewServer(http.HandlerFunc(s.checked))
 	t.Cleanup(s.srv.Close)
 	t.Cleanup(s.hooks.stop)
 	s.URL = s.srv.URL + o.PathPrefix + "/"

@@ -77,6 +77,7 @@ func TestStrict(t *testing.T) {
 	if n := s.Requests()["GET /orgs/{org}/members"]; n < 3 {
 		t.Errorf("counted %d member listings", n)
 	}
+	wantViolations(t, s, "GET /orgs/acme/nothing: no operation", "POST /orgs/acme/members: no operation", "role=boss: request")
 }
 
 func TestInvitationAccepted(t *testing.T) {
