@@ -1,6 +1,8 @@
 package e2ebench
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +23,9 @@ type revokeSetup struct {
 	pg      *pgServer
 	dc      *testenv.SambaDC // nil without AD
 	systems []system
+	// files are the repo's files as written: a local revoke writes terminated into the
+	// victim's file, and reset puts them back.
+	files map[string][]byte
 }
 
 const victim = "p000000"
@@ -37,6 +42,17 @@ func setupRevoke(tb testing.TB, p population, withAD bool) *revokeSetup {
 	rs.pg = startPostgres(tb, p)
 	rs.systems = append(rs.systems, pgSystem(rs.r, "pg", rs.pg))
 	rs.repo = writeRepo(tb, p, rs.systems...)
+	rs.files = map[string][]byte{}
+	if err := filepath.WalkDir(rs.repo, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rs.files[path] = b
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
 	// Everything is in sync to begin with: roster reads every account on every system
 	// and plans nothing.
 	rs.r.must(tb, []string{"plan", "--repo", rs.repo, "--detailed-exitcode"})
@@ -111,10 +127,16 @@ func (rs *revokeSetup) check(tb testing.TB, enabled bool) {
 	}
 }
 
-// reset gives the victim's access back with `roster apply` (the access repo never stopped
-// granting it) and checks that nothing else changed.
+// reset gives the victim's access back with `roster apply`, once the repo's files are as
+// they were (the revoke wrote terminated into the victim's), and checks that nothing else
+// changed.
 func (rs *revokeSetup) reset(tb testing.TB) {
 	tb.Helper()
+	for path, b := range rs.files {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	evidence := filepath.Join(tb.TempDir(), "evidence.jsonl")
 	rs.r.must(tb, []string{"apply", "--repo", rs.repo, "--auto-approve", "--evidence", evidence})
 	sameLines(tb, "reset evidence", checkEvidence(tb, readEvidence(tb, readFile(tb, evidence))), rs.victimChanges(false))

@@ -55,7 +55,7 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 	if branch != "" {
 		o.branch = branch
 	}
-	if _, ok, err := g.Branch(o.branch); err != nil || !ok {
+	if _, ok, err := g.Branch(o.branch); o.branch != "" && (err != nil || !ok) {
 		if err == nil {
 			err = invalidf("%s has no branch %q", o.name, o.branch)
 		}
@@ -95,8 +95,12 @@ func (o *gitops) connectForge(repo *model.Repo) error {
 	return nil
 }
 
-// head returns the protected branch's tip.
+// head returns the protected branch's tip; for a local repository whose HEAD is detached
+// (no branch to speak of: a CI checkout of a commit), the commit HEAD is at.
 func (o *gitops) head() (string, error) {
+	if o.branch == "" {
+		return o.g.Head(), nil
+	}
 	h, ok, err := o.g.Branch(o.branch)
 	if err != nil {
 		return "", err
