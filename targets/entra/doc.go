@@ -122,7 +122,9 @@
 // Read lists users ($select of what roster needs, with assignedLicenses and
 // licenseAssignmentStates, $top=999), the subscribed SKUs once, the groups (id,
 // displayName, visibility; $top=999), and each group's direct members (/members, users
-// and groups alike, $top=999, four groups at a time), each following @odata.nextLink to
+// and groups alike, $select=id — the items are directory objects, each with its
+// @odata.type, and Graph's description selects only a directory object's own properties
+// on them — $top=999, four groups at a time), each following @odata.nextLink to
 // its end (a next link outside graphURL is refused, so the token goes nowhere else). Its
 // requests are ⌈users/999⌉ + 1 + ⌈groups/999⌉ + Σ⌈members/999⌉: they grow with users,
 // groups and memberships, never with users × groups. $expand=members is not used: it
@@ -134,13 +136,14 @@
 // listing, as above), the SKUs, and then only the scope's groups: a group the scope names
 // exactly is looked up by displayName ($filter=displayName eq '…', quotes doubled as
 // OData spells them; one request each); only a wildcard over groups ("group:app-*") lists
-// all groups (id, displayName and visibility only) to keep those it matches. The members of those groups
-// are read, and level by level those of every group nested in them, so that membership
-// through an unmanaged nested group still reads as inherited. A group that assigns a
-// license and was not read is looked up once by id (GET /groups/{id}) to name it. On a
-// tenant of 10,000 Teams groups, 2,000 users and five managed groups (one with an
-// unmanaged group nested in it), a full Read takes 10,022 requests and ReadScope of the
-// five 17 (TestLargeTenant).
+// all groups (id, displayName and visibility only) to keep those it matches. The
+// members of those groups are read, and level by level those of every group nested in
+// them, so that membership through an unmanaged nested group still reads as inherited;
+// a nested group not read yet is looked up by id (GET /groups/{id}, one request each)
+// for its name and visibility. A group that assigns a license and was not read is looked up once by id
+// too, to name it. On a tenant of 10,000 Teams groups, 2,000 users and five managed
+// groups (one with an unmanaged group nested in it), a full Read takes 10,022 requests
+// and ReadScope of the five 18 (TestLargeTenant).
 //
 // A group with hidden membership lists its members only to an app holding
 // Member.Read.Hidden; without it Graph answers 403 Authorization_RequestDenied. Such a

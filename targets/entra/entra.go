@@ -360,7 +360,9 @@ func (t *Target) ReadAccount(ctx context.Context, account string) (*targets.Acco
 	if err != nil || u == nil {
 		return nil, err
 	}
-	groups, err := listAll[group](ctx, t.c, "/users/"+seg(u.ID)+"/memberOf/microsoft.graph.group", url.Values{"$select": {"id,displayName"}, "$top": {pageSize}})
+	// The type cast spelt with the namespace's alias, as Graph's OpenAPI description
+	// has it.
+	groups, err := listAll[group](ctx, t.c, "/users/"+seg(u.ID)+"/memberOf/graph.group", url.Values{"$select": {"id,displayName"}, "$top": {pageSize}})
 	if err != nil {
 		return nil, t.fail("list groups of "+account, err)
 	}

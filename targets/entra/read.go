@@ -27,12 +27,13 @@ const (
 )
 
 // member is a directory object listed as a group's direct member: a user, a group, or
-// another type roster has no use for (a device, a contact, a service principal).
+// another type roster has no use for (a device, a contact, a service principal). The
+// listing selects id only: its items are directoryObjects, whose $select takes only their
+// own properties (id, deletedDateTime) in Graph's OpenAPI description; @odata.type comes
+// with every item of the collection.
 type member struct {
-	Type        string `json:"@odata.type"`
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	Visibility  string `json:"visibility"`
+	Type string `json:"@odata.type"`
+	ID   string `json:"id"`
 }
 
 // Read lists every user with its group memberships and licenses: direct ones as
@@ -47,8 +48,9 @@ func (t *Target) Read(ctx context.Context) (*targets.Snapshot, error) {
 // those nested in them: each group the scope names exactly is looked up by displayName
 // (one request each), and only when the scope has a wildcard over groups are all groups
 // listed (ids and names only) to pick those it manages. Its requests: ⌈users/999⌉ + 1 +
-// (names, or ⌈groups/999⌉) + Σ⌈members/999⌉ over the groups read + one per group that
-// assigns a license and was not read.
+// (names, or ⌈groups/999⌉) + Σ⌈members/999⌉ over the groups read + one per group read
+// only because it is nested in another (to name it) + one per group that assigns a
+// license and was not read.
 func (t *Target) ReadScope(ctx context.Context, scope targets.Scope) (*targets.Snapshot, error) {
 	if scope.All {
 		return t.Read(ctx)
@@ -211,7 +213,7 @@ func (t *Target) readGroups(ctx context.Context, roots []group) (*groupGraph, er
 		listed := make([][]member, len(frontier))
 		err := t.each(ctx, len(frontier), func(i int) error {
 			n := gs.nodes[frontier[i]]
-			ms, err := listAll[member](ctx, t.c, "/groups/"+seg(n.ID)+"/members", url.Values{"$select": {groupSelect}, "$top": {pageSize}})
+			ms, err := listAll[member](ctx, t.c, "/groups/"+seg(n.ID)+"/members", url.Values{"$select": {"id"}, "$top": {pageSize}})
 			switch {
 			case err == nil:
 				listed[i] = ms
@@ -230,22 +232,37 @@ func (t *Target) readGroups(ctx context.Context, roots []group) (*groupGraph, er
 		if err != nil {
 			errs = append(errs, err)
 		}
+		// Groups nested in those listed that were not read yet (under a full read every
+		// group was listed already) are looked up, for their names and visibility.
 		var next []string
+		under := map[string]string{}
+		for i, id := range frontier {
+			for _, m := range listed[i] {
+				if m.Type == "#microsoft.graph.group" && gs.nodes[m.ID] == nil && under[m.ID] == "" {
+					under[m.ID] = id
+					next = append(next, m.ID)
+				}
+			}
+		}
+		found, err := t.lookupGroups(ctx, next, groupSelect, "nested in a group read")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		next = next[:0]
+		for _, g := range found {
+			gs.nodes[g.ID] = &node{group: g, under: under[g.ID]}
+			next = append(next, g.ID)
+		}
 		for i, id := range frontier {
 			n := gs.nodes[id]
 			gs.order = append(gs.order, id)
 			for _, m := range listed[i] {
-				switch m.Type {
-				case "#microsoft.graph.user":
+				c := gs.nodes[m.ID]
+				switch {
+				case m.Type == "#microsoft.graph.user":
 					n.users = append(n.users, m.ID)
-				case "#microsoft.graph.group":
+				case m.Type == "#microsoft.graph.group" && c != nil: // nil: deleted meanwhile
 					n.children = append(n.children, m.ID)
-					c := gs.nodes[m.ID]
-					if c == nil {
-						c = &node{group: group{ID: m.ID, DisplayName: m.DisplayName, Visibility: m.Visibility}, under: id}
-						gs.nodes[m.ID] = c
-						next = append(next, m.ID)
-					}
 					c.parents = append(c.parents, id)
 				}
 			}
@@ -332,29 +349,36 @@ func (t *Target) nameLicenseGroups(ctx context.Context, users []user, gs *groupG
 		}
 	}
 	sort.Strings(ids)
-	names := make([]string, len(ids))
-	found := make([]bool, len(ids))
+	found, err := t.lookupGroups(ctx, ids, "id,displayName", "which assigns licenses")
+	for _, g := range found {
+		gs.names[g.ID] = g.DisplayName
+	}
+	return err
+}
+
+// lookupGroups reads the groups with ids (GET /groups/{id} with $select sel, readWorkers
+// at a time), in order; those deleted meanwhile are left out. why says, in errors, why
+// they were read.
+func (t *Target) lookupGroups(ctx context.Context, ids []string, sel, why string) ([]group, error) {
+	got := make([]*group, len(ids))
 	err := t.each(ctx, len(ids), func(i int) error {
 		var g group
-		err := t.c.do(ctx, http.MethodGet, t.c.endpoint("/groups/"+seg(ids[i]), url.Values{"$select": {"id,displayName"}}), nil, &g)
+		err := t.c.do(ctx, http.MethodGet, t.c.endpoint("/groups/"+seg(ids[i]), url.Values{"$select": {sel}}), nil, &g)
 		switch {
 		case err == nil:
-			names[i], found[i] = g.DisplayName, true
-		case asGraph(err, http.StatusNotFound) != nil:
-		default:
-			return t.fail("read group "+ids[i]+", which assigns licenses", err)
+			got[i] = &g
+		case asGraph(err, http.StatusNotFound) == nil:
+			return t.fail("read group "+ids[i]+", "+why, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for i, id := range ids {
-		if found[i] {
-			gs.names[id] = names[i]
+	var out []group
+	for _, g := range got {
+		if g != nil {
+			out = append(out, *g)
 		}
 	}
-	return nil
+	return out, err
 }
 
 // heldLicense is one SKU a user holds: directly, through groups (their ids), or both.

@@ -1,12 +1,14 @@
 // Package graphtest is an in-process emulator of the parts of Microsoft Graph v1.0 and of the
 // Microsoft identity platform's token endpoint that the entra target uses, written from
-// Graph's public documentation. It is strict where a client can go wrong: unknown paths and
+// Graph's public documentation and bound to its published OpenAPI description (spec.go:
+// every request and answer is validated against testdata/graph-v1.0.json, and a mismatch
+// fails the test). It is strict where a client can go wrong: unknown paths and
 // methods, a missing, unknown or expired bearer token, unknown query options and $select
 // properties, page sizes out of range, malformed or stale skip tokens and request bodies
 // with unknown or missing properties are answered with Graph's error body
-// {"error":{"code","message"}} and the status Graph uses.
+// {"error":{"code","message","innerError"}} and the status Graph uses.
 //
-// Served paths (under /v1.0):
+// Served paths (under /v1.0; exactly the operations of the description):
 //
 //	GET    /users                                 $select $top(1..999) $filter $skiptoken
 //	POST   /users
@@ -15,23 +17,28 @@
 //	DELETE /users/{id|userPrincipalName}          (a soft delete: see deleted items)
 //	POST   /users/{id}/assignLicense
 //	POST   /users/{id}/revokeSignInSessions
-//	GET    /users/{id}/memberOf/microsoft.graph.group    $select $top(1..999) (pages of at most 100)
+//	GET    /users/{id}/memberOf/graph.group       $select $top(1..999) (pages of at most 100)
 //	GET    /groups                                $select $top(1..999) $filter $skiptoken
 //	GET    /groups/{id}                           $select
 //	GET    /groups/{id}/members                   $select $top(1..999) $skiptoken
-//	GET    /groups/{id}/members/microsoft.graph.user     (and .group) likewise
-//	GET    /groups/{id}/transitiveMembers         (and /microsoft.graph.user, .group) likewise
+//	GET    /groups/{id}/members/graph.user        (and graph.group) likewise
+//	GET    /groups/{id}/transitiveMembers         (and /graph.user, /graph.group) likewise
 //	POST   /groups/{id}/members/$ref
 //	DELETE /groups/{id}/members/{memberId}/$ref
 //	GET    /subscribedSkus                        $select
-//	GET    /directory/deletedItems/microsoft.graph.user  $select $top(1..999) $filter $skiptoken
+//	GET    /directory/deletedItems/graph.user     $select $top(1..999) $filter $skiptoken
 //	POST   /directory/deletedItems/{id}/restore
 //	DELETE /directory/deletedItems/{id}
 //
 // and POST /{tenant}/oauth2/v2.0/token for the client credentials grant, with a client
-// secret, a certificate's client assertion or a federated one (see auth.go). $filter takes
-// one "property eq 'value'" comparison (userPrincipalName, mail, displayName), compared
-// without regard to case as Graph does.
+// secret, a certificate's client assertion or a federated one (see auth.go). A type cast
+// is spelt with the namespace's alias (graph.user), as the description has it, or with the
+// namespace (microsoft.graph.user), as Graph's documentation does; only the first is in
+// the description. $filter takes one "property eq 'value'" comparison
+// (userPrincipalName, mail, displayName), compared without regard to case as Graph does.
+// Of the query options the description allows, the emulator implements those roster uses;
+// $orderby, $search, $count, $skip and $expand are refused (400) rather than ignored, so a
+// test never reads an answer Graph would have shaped differently.
 //
 // What it models of the directory, as Graph's documentation describes it:
 //
@@ -158,6 +165,7 @@ type SKU struct {
 type Server struct {
 	cfg Config
 	srv *httptest.Server
+	t   testing.TB // fails on traffic that does not match Graph's description (spec.go)
 
 	mu            sync.Mutex
 	users         map[string]*User
@@ -192,6 +200,7 @@ func New(t testing.TB, cfg Config) *Server {
 		cfg.Domains = []string{"contoso.test"}
 	}
 	s := &Server{
+		t:        t,
 		cfg:      cfg,
 		users:    map[string]*User{},
 		deleted:  map[string]*deletedUser{},
@@ -434,7 +443,8 @@ func (s *Server) assigned(u *User) []string {
 }
 
 // Requests returns how many Graph requests each route received ("GET /users",
-// "GET /groups/{id}/members/microsoft.graph.user", …; throttled ones included).
+// "GET /groups/{id}/members/graph.user", …, a type cast spelt with the alias; throttled
+// ones included).
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -532,9 +542,11 @@ func errorf(status int, code, format string, args ...any) *apiError {
 
 func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	body := map[string]any{"error": map[string]any{
-		"code":       e.code,
-		"message":    e.message,
-		"innerError": map[string]string{"date": s.now().UTC().Format("2006-01-02T15:04:05"), "request-id": w.Header().Get("request-id")},
+		"code":    e.code,
+		"message": e.message,
+		// An Edm.DateTimeOffset in Graph's description (microsoft.graph.InnerError), so with
+		// its offset, though Graph's servers have been seen to leave it out.
+		"innerError": map[string]string{"date": s.now().UTC().Format(time.RFC3339), "request-id": w.Header().Get("request-id")},
 	}}
 	writeJSON(w, e.status, body)
 }
@@ -551,11 +563,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 		return
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/")
+	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1.0/")
 	if !ok {
 		s.writeError(w, errorf(http.StatusNotFound, "BadRequest", "Invalid version: %s", r.URL.Path))
 		return
 	}
+	s.validated(w, r, "/"+rel, s.serveGraph)
+}
+
+// serveGraph serves a request below /v1.0/.
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/v1.0/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, args := route(rest)
@@ -589,6 +607,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 type handlerFunc func(r *http.Request, args []string) (int, any, *apiError)
 
+// castRE is a type cast segment.
+var castRE = regexp.MustCompile(`^(microsoft\.)?graph\.[A-Za-z]+$`)
+
 // route names the route of a path below /v1.0/ and returns its variable segments.
 func route(rest string) (string, []string) {
 	seg := strings.Split(rest, "/")
@@ -600,8 +621,13 @@ func route(rest string) (string, []string) {
 		case i == 0:
 			fixed = true
 		case p == "$ref" || p == "members" || p == "transitiveMembers" || p == "memberOf" || p == "assignLicense" ||
-			p == "revokeSignInSessions" || p == "restore" || i == 1 && p == "deletedItems" || strings.HasPrefix(p, "microsoft.graph."):
+			p == "revokeSignInSessions" || p == "restore" || i == 1 && p == "deletedItems":
 			fixed = true
+		case castRE.MatchString(p):
+			// A type cast: Graph takes the namespace (microsoft.graph.user, as its
+			// documentation writes it) or its alias (graph.user, as its OpenAPI
+			// description does).
+			fixed, p = true, strings.TrimPrefix(p, "microsoft.")
 		}
 		if fixed {
 			pat = append(pat, p)
@@ -614,27 +640,7 @@ func route(rest string) (string, []string) {
 }
 
 func (s *Server) handler(rt, method string) (handlerFunc, *apiError) {
-	routes := map[string]map[string]handlerFunc{
-		"/users":                           {"GET": s.listUsers, "POST": s.createUser},
-		"/users/{id}":                      {"GET": s.getUser, "PATCH": s.patchUser, "DELETE": s.deleteUser},
-		"/users/{id}/assignLicense":        {"POST": s.assignLicense},
-		"/users/{id}/revokeSignInSessions": {"POST": s.revokeSessions},
-		"/users/{id}/memberOf/microsoft.graph.group": {"GET": s.memberOf},
-		"/groups":              {"GET": s.listGroups},
-		"/groups/{id}":         {"GET": s.getGroup},
-		"/groups/{id}/members": {"GET": s.listMembers("", false)},
-		"/groups/{id}/members/microsoft.graph.user":            {"GET": s.listMembers("user", false)},
-		"/groups/{id}/members/microsoft.graph.group":           {"GET": s.listMembers("group", false)},
-		"/groups/{id}/transitiveMembers":                       {"GET": s.listMembers("", true)},
-		"/groups/{id}/transitiveMembers/microsoft.graph.user":  {"GET": s.listMembers("user", true)},
-		"/groups/{id}/transitiveMembers/microsoft.graph.group": {"GET": s.listMembers("group", true)},
-		"/groups/{id}/members/$ref":                            {"POST": s.addMember},
-		"/groups/{id}/members/{id}/$ref":                       {"DELETE": s.removeMember},
-		"/subscribedSkus":                                      {"GET": s.listSKUs},
-		"/directory/deletedItems/microsoft.graph.user":         {"GET": s.listDeleted},
-		"/directory/deletedItems/{id}":                         {"DELETE": s.purgeDeleted},
-		"/directory/deletedItems/{id}/restore":                 {"POST": s.restoreDeleted},
-	}
+	routes := s.routeTable()
 	m, ok := routes[rt]
 	if !ok {
 		return nil, errorf(http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment in '%s'.", rt)
@@ -644,6 +650,31 @@ func (s *Server) handler(rt, method string) (handlerFunc, *apiError) {
 		return nil, errorf(http.StatusMethodNotAllowed, "Request_BadRequest", "The request method '%s' is not allowed for '%s'.", method, rt)
 	}
 	return h, nil
+}
+
+// routeTable is what the emulator serves: route → method → handler.
+func (s *Server) routeTable() map[string]map[string]handlerFunc {
+	return map[string]map[string]handlerFunc{
+		"/users":                                     {"GET": s.listUsers, "POST": s.createUser},
+		"/users/{id}":                                {"GET": s.getUser, "PATCH": s.patchUser, "DELETE": s.deleteUser},
+		"/users/{id}/assignLicense":                  {"POST": s.assignLicense},
+		"/users/{id}/revokeSignInSessions":           {"POST": s.revokeSessions},
+		"/users/{id}/memberOf/graph.group":           {"GET": s.memberOf},
+		"/groups":                                    {"GET": s.listGroups},
+		"/groups/{id}":                               {"GET": s.getGroup},
+		"/groups/{id}/members":                       {"GET": s.listMembers("", false)},
+		"/groups/{id}/members/graph.user":            {"GET": s.listMembers("user", false)},
+		"/groups/{id}/members/graph.group":           {"GET": s.listMembers("group", false)},
+		"/groups/{id}/transitiveMembers":             {"GET": s.listMembers("", true)},
+		"/groups/{id}/transitiveMembers/graph.user":  {"GET": s.listMembers("user", true)},
+		"/groups/{id}/transitiveMembers/graph.group": {"GET": s.listMembers("group", true)},
+		"/groups/{id}/members/$ref":                  {"POST": s.addMember},
+		"/groups/{id}/members/{id}/$ref":             {"DELETE": s.removeMember},
+		"/subscribedSkus":                            {"GET": s.listSKUs},
+		"/directory/deletedItems/graph.user":         {"GET": s.listDeleted},
+		"/directory/deletedItems/{id}":               {"DELETE": s.purgeDeleted},
+		"/directory/deletedItems/{id}/restore":       {"POST": s.restoreDeleted},
+	}
 }
 
 func (s *Server) authenticate(r *http.Request) *apiError {
