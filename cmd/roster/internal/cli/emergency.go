@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -59,13 +60,28 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
 
 	// Then the record: none of this may be lost, so each step runs even if one fails.
+	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()),
+		emergency: true, person: person, operator: op, reason: reason}
+	var reviewers []string
+	if l := login(repo, p0.Manager); l != "" {
+		reviewers = append(reviewers, l)
+	}
+	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
+		Title: fmt.Sprintf("Emergency offboarding of %s (review after the fact)", person), Head: branch, Reviewers: reviewers,
+		Body: emergencyBody(person, p0, op, reason, now, rep)}, "revocation")
+}
+
+// afterEmergency records an emergency action already applied (rep, and applyErr for what
+// failed): it pushes the branch pr.Head, commits rec with the evidence on the audit branch
+// and opens pr for review after the fact. Each step runs even if one before it failed:
+// none of it may be lost.
+func (o *gitops) afterEmergency(ctx context.Context, e *env, rec auditRecord, rep *reconcile.Report, applyErr error, loc *time.Location, pr forge.NewPR, what string) error {
 	gctx := context.WithoutCancel(ctx)
 	var errs []error
-	if err := o.g.Push(gctx, branch, true); err != nil {
-		errs = append(errs, fmt.Errorf("push %s: %w", branch, err))
+	if err := o.g.Push(gctx, pr.Head, true); err != nil {
+		errs = append(errs, fmt.Errorf("push %s: %w", pr.Head, err))
 	}
-	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()), result: rep.Summary(),
-		emergency: true, person: person, operator: op, reason: reason}
+	rec.result = rep.Summary()
 	for _, ev := range rep.Evidence {
 		if ev.Result != "" {
 			rec.evidence = append(rec.evidence, ev)
@@ -74,33 +90,30 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if applyErr != nil {
 		rec.result += " (with failures)"
 	}
-	if _, err := o.record(gctx, rec, repo.Settings.Location); err != nil {
+	if _, err := o.record(gctx, rec, loc); err != nil {
 		errs = append(errs, err)
 	}
 	if o.fg != nil && len(errs) == 0 {
-		var reviewers []string
-		if l := login(repo, p0.Manager); l != "" {
-			reviewers = append(reviewers, l)
-		}
-		body := emergencyBody(person, p0, op, reason, now, rec)
-		pr, err := o.fg.CreatePull(gctx, forge.NewPR{Title: fmt.Sprintf("Emergency offboarding of %s (review after the fact)", person), Body: body,
-			Head: branch, Base: o.branch, Labels: []string{"roster", "emergency"}, Reviewers: reviewers})
+		pr.Base, pr.Labels = o.branch, []string{"roster", "emergency"}
+		opened, err := o.fg.CreatePull(gctx, pr)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the revocation in #%d\n", auditBranch, pr.Number)
+			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the %s in #%d\n", auditBranch, what, opened.Number)
 		}
 	}
 	return joinErrs(append([]error{applyErr}, errs...)...)
 }
 
-func emergencyBody(person string, p *model.Person, op, reason string, at time.Time, rec auditRecord) string {
+func emergencyBody(person string, p *model.Person, op, reason string, at time.Time, rep *reconcile.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** (%s) was offboarded in an emergency by **%s** at %s.\n\n> %s\n\n", p.Name, person, op, at.Format(time.RFC3339), oneLine(reason))
 	b.WriteString("Their accounts were closed before this pull request was opened; merging it keeps `terminated` in the access repo. The evidence is on the `" + auditBranch + "` branch.\n\n")
 	b.WriteString("| system | account | op | entitlement | result |\n|---|---|---|---|---|\n")
-	for _, ev := range rec.evidence {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", ev.System, ev.Account, ev.Op, ev.Entitlement, ev.Result)
+	for _, ev := range rep.Evidence {
+		if ev.Result != "" {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", ev.System, ev.Account, ev.Op, ev.Entitlement, ev.Result)
+		}
 	}
 	return b.String()
 }

@@ -86,42 +86,19 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, *person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
 
-	gctx := context.WithoutCancel(ctx)
-	var errs []error
-	if err := o.g.Push(gctx, branch, true); err != nil {
-		errs = append(errs, fmt.Errorf("push %s: %w", branch, err))
-	}
 	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, *person, until, rep.Summary()),
-		result: rep.Summary(), emergency: true, person: *person, grant: role, operator: op, reason: *reason}
-	for _, ev := range rep.Evidence {
-		if ev.Result != "" {
-			rec.evidence = append(rec.evidence, ev)
-		}
+		emergency: true, person: *person, grant: role, operator: op, reason: *reason}
+	var reviewers []string
+	if l := login(repo, repo.Roles[role].Owner); l != "" {
+		reviewers = append(reviewers, l)
 	}
-	if applyErr != nil {
-		rec.result += " (with failures)"
-	}
-	if _, err := o.record(gctx, rec, repo.Settings.Location); err != nil {
-		errs = append(errs, err)
-	}
-	if o.fg != nil && len(errs) == 0 {
-		var reviewers []string
-		if l := login(repo, repo.Roles[role].Owner); l != "" {
-			reviewers = append(reviewers, l)
-		}
-		body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
-			"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
-			"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
-			repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, oneLine(*reason), until, auditBranch)
-		pr, err := o.fg.CreatePull(gctx, forge.NewPR{Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, *person, *hours),
-			Body: body, Head: branch, Base: o.branch, Labels: []string{"roster", "emergency"}, Reviewers: reviewers})
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the grant in #%d\n", auditBranch, pr.Number)
-		}
-	}
-	return joinErrs(append([]error{applyErr}, errs...)...)
+	body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
+		"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
+		"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
+		repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, oneLine(*reason), until, auditBranch)
+	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
+		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, *person, *hours),
+		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
 }
 
 // grantHolds are emergency grants that still hold, by person, then role.
