@@ -17,31 +17,39 @@ import (
 // formatted by cue/format. An entry only a comprehension or reference produces cannot be
 // edited this way and is an error.
 func SetField(fsys fs.FS, section, id, field, value string) (string, []byte, error) {
-	names, err := cueFiles(fsys)
+	name, f, entry, err := editable(fsys, section, id)
 	if err != nil {
 		return "", nil, err
+	}
+	setString(entry, field, value)
+	out, err := format.Node(f)
+	if err != nil {
+		return "", nil, fmt.Errorf("format %s: %w", name, err)
+	}
+	return name, out, nil
+}
+
+// editable finds the file that writes section.id as a plain struct, parsed with its
+// comments, and that struct.
+func editable(fsys fs.FS, section, id string) (string, *ast.File, *ast.StructLit, error) {
+	names, err := cueFiles(fsys)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	for _, name := range names {
 		src, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			return "", nil, fmt.Errorf("read %s: %w", name, err)
+			return "", nil, nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		f, err := parser.ParseFile(name, src, parser.ParseComments)
 		if err != nil {
 			continue // validation reports it
 		}
-		entry := findEntry(f, section, id)
-		if entry == nil {
-			continue
+		if entry := findEntry(f, section, id); entry != nil {
+			return name, f, entry, nil
 		}
-		setString(entry, field, value)
-		out, err := format.Node(f)
-		if err != nil {
-			return "", nil, fmt.Errorf("format %s: %w", name, err)
-		}
-		return name, out, nil
 	}
-	return "", nil, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
+	return "", nil, nil, fmt.Errorf("no file writes %s.%s as a plain struct that roster could edit", section, id)
 }
 
 // Entries returns every struct written as section: id: {…} among f's top-level
@@ -181,66 +189,51 @@ func RemoveFromList(fsys fs.FS, section, id, field, value string) (path string, 
 // new content. An entry that already lists the role with an end is given the new end and
 // reason instead of a second entry.
 func AddTimedRole(fsys fs.FS, person, role, until, reason string) (string, []byte, error) {
-	names, err := cueFiles(fsys)
+	name, f, entry, err := editable(fsys, "people", person)
 	if err != nil {
 		return "", nil, err
 	}
-	for _, name := range names {
-		src, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return "", nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		f, err := parser.ParseFile(name, src, parser.ParseComments)
-		if err != nil {
-			continue // validation reports it
-		}
-		entry := findEntry(f, "people", person)
-		if entry == nil {
-			continue
-		}
-		item := ast.NewStruct(ast.NewIdent("role"), ast.NewString(role), ast.NewIdent("until"), ast.NewString(until))
-		if reason != "" {
-			item.Elts = append(item.Elts, &ast.Field{Label: ast.NewIdent("reason"), Value: ast.NewString(reason)})
-		}
-		for i, el := range item.Elts { // one line: {role: "…", until: "…"}
-			if i == 0 {
-				ast.SetRelPos(el, token.NoSpace)
-			} else {
-				ast.SetRelPos(el, token.Blank)
-			}
-		}
-		item.Rbrace = token.NoSpace.Pos()
-		var list *ast.ListLit
-		for _, e := range entry.Elts {
-			if fl, ok := e.(*ast.Field); ok && labelName(fl.Label) == "roles" {
-				if list, ok = fl.Value.(*ast.ListLit); !ok {
-					return "", nil, fmt.Errorf("%s: people.%s.roles is not a plain list roster could edit", name, person)
-				}
-			}
-		}
-		if list == nil {
-			list = &ast.ListLit{}
-			fl := &ast.Field{Label: ast.NewIdent("roles"), Value: list}
-			ast.SetRelPos(fl, token.Newline)
-			entry.Elts = append(entry.Elts, fl)
-			entry.Rbrace = token.Newline.Pos()
-		}
-		replaced := false
-		for i, el := range list.Elts {
-			if st, ok := el.(*ast.StructLit); ok && structString(st, "role") == role {
-				list.Elts[i], replaced = item, true
-			}
-		}
-		if !replaced {
-			list.Elts = append(list.Elts, item)
-		}
-		out, err := format.Node(f)
-		if err != nil {
-			return "", nil, fmt.Errorf("format %s: %w", name, err)
-		}
-		return name, out, nil
+	item := ast.NewStruct(ast.NewIdent("role"), ast.NewString(role), ast.NewIdent("until"), ast.NewString(until))
+	if reason != "" {
+		item.Elts = append(item.Elts, &ast.Field{Label: ast.NewIdent("reason"), Value: ast.NewString(reason)})
 	}
-	return "", nil, fmt.Errorf("no file writes people.%s as a plain struct that roster could edit", person)
+	for i, el := range item.Elts { // one line: {role: "…", until: "…"}
+		if i == 0 {
+			ast.SetRelPos(el, token.NoSpace)
+		} else {
+			ast.SetRelPos(el, token.Blank)
+		}
+	}
+	item.Rbrace = token.NoSpace.Pos()
+	var list *ast.ListLit
+	for _, e := range entry.Elts {
+		if fl, ok := e.(*ast.Field); ok && labelName(fl.Label) == "roles" {
+			if list, ok = fl.Value.(*ast.ListLit); !ok {
+				return "", nil, fmt.Errorf("%s: people.%s.roles is not a plain list roster could edit", name, person)
+			}
+		}
+	}
+	if list == nil {
+		list = &ast.ListLit{}
+		fl := &ast.Field{Label: ast.NewIdent("roles"), Value: list}
+		ast.SetRelPos(fl, token.Newline)
+		entry.Elts = append(entry.Elts, fl)
+		entry.Rbrace = token.Newline.Pos()
+	}
+	replaced := false
+	for i, el := range list.Elts {
+		if st, ok := el.(*ast.StructLit); ok && structString(st, "role") == role {
+			list.Elts[i], replaced = item, true
+		}
+	}
+	if !replaced {
+		list.Elts = append(list.Elts, item)
+	}
+	out, err := format.Node(f)
+	if err != nil {
+		return "", nil, fmt.Errorf("format %s: %w", name, err)
+	}
+	return name, out, nil
 }
 
 // structString is the string value of field in a struct literal, or "".
