@@ -1,17 +1,22 @@
 // Command specgen writes the subset of Microsoft Graph v1.0's OpenAPI description that
-// the entra target calls and its emulator (graphtest) serves, from Graph's CSDL metadata
-// as microsoftgraph/msgraph-metadata publishes it:
+// the entra target calls and its emulator (graphtest) serves, from what
+// microsoftgraph/msgraph-metadata publishes: its OpenAPI description, or the CSDL
+// metadata that description is converted from:
 //
 //	git clone https://github.com/microsoftgraph/msgraph-metadata
 //	go run ./targets/entra/graphtest/internal/specgen \
-//		-metadata msgraph-metadata/clean_v10_metadata/cleanMetadata.xml \
+//		-openapi msgraph-metadata/openapi/v1.0/openapi.yaml \
 //		-commit "$(git -C msgraph-metadata rev-parse HEAD)"
 //
-// The repository's openapi/v1.0/openapi.yaml is converted from the same metadata by
-// Microsoft's OpenAPI.NET.OData with the settings in conversion-settings/openapi.json; at
-// tens of megabytes it could not be brought into the environment this subset was first
-// made in, so specgen converts the metadata itself, for the listed operations only, by
-// those settings' conventions: key segments {type-id} declared on the path item, type
+// or -metadata msgraph-metadata/clean_v10_metadata/cleanMetadata.xml in place of -openapi.
+//
+// With -openapi (Extract), the listed operations are kept with the components they
+// reference, navigation properties left out of the schemas. With -metadata (Generate),
+// specgen converts the metadata itself, as Microsoft's OpenAPI.NET.OData makes
+// openapi.yaml from it with the settings in conversion-settings/openapi.json, for the
+// listed operations only; the subset in testdata was made so, openapi.yaml (tens of
+// megabytes) being out of reach where it was first made. The conversion follows those
+// settings' conventions: key segments {type-id} declared on the path item, type
 // casts with the alias (graph.group), $ref paths for references, 2XX/4XX/5XX response
 // ranges, collection responses with @odata.nextLink and x-ms-pageable, $select,
 // $orderby and $expand enumerating the type's properties, capability annotations
@@ -22,8 +27,9 @@
 // Each schema is the metadata's type: allOf its base type and its own structural
 // properties, nullable as declared, with @odata.type; navigation properties, which Graph
 // returns only under $expand (never sent by roster), are left out of the schemas (their
-// names stay in $select and $expand). Entity types are those the operations return;
-// complex and enum types follow from their properties.
+// names stay in $select and $expand). The types are those the operations' parameters,
+// bodies and answers reference, and those their properties reference in turn; a
+// discriminator maps @odata.type values to the derived types among them.
 package main
 
 import (
@@ -74,34 +80,47 @@ var operations = []operation{
 
 func main() {
 	metadata := flag.String("metadata", "", "Graph v1.0 CSDL metadata: clean_v10_metadata/cleanMetadata.xml of microsoftgraph/msgraph-metadata")
-	commit := flag.String("commit", "", "the msgraph-metadata commit the metadata is from, recorded in the output")
+	published := flag.String("openapi", "", "or Graph v1.0's OpenAPI description: openapi/v1.0/openapi.yaml of microsoftgraph/msgraph-metadata")
+	commit := flag.String("commit", "", "the msgraph-metadata commit the file is from, recorded in the output")
 	out := flag.String("o", "targets/entra/graphtest/testdata/graph-v1.0.json", "where to write the subset")
 	flag.Parse()
-	if *metadata == "" {
-		fmt.Fprintln(os.Stderr, "specgen: -metadata is required (see the package documentation)")
+	if (*metadata == "") == (*published == "") {
+		fmt.Fprintln(os.Stderr, "specgen: give one of -metadata and -openapi (see the package documentation)")
 		os.Exit(2)
 	}
-	if err := run(*metadata, *commit, *out); err != nil {
+	if err := run(*metadata, *published, *commit, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "specgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(metadata, commit, out string) error {
-	data, err := os.ReadFile(metadata)
+func run(metadata, published, commit, out string) error {
+	path, file := metadata, "clean_v10_metadata/cleanMetadata.xml"
+	if published != "" {
+		path, file = published, "openapi/v1.0/openapi.yaml"
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	sum := sha256.Sum256(data)
 	src := map[string]any{
 		"repository": "https://github.com/microsoftgraph/msgraph-metadata",
-		"file":       "clean_v10_metadata/cleanMetadata.xml",
+		"file":       file,
 		"sha256":     hex.EncodeToString(sum[:]),
 	}
 	if commit != "" {
 		src["commit"] = commit
 	}
-	doc, err := Generate(bytes.NewReader(data), operations, src)
+	var doc map[string]any
+	if published != "" {
+		var desc map[string]any
+		if desc, err = loadOpenAPI(path); err == nil {
+			doc, err = Extract(desc, operations, src)
+		}
+	} else {
+		doc, err = Generate(bytes.NewReader(data), operations, src)
+	}
 	if err != nil {
 		return err
 	}
@@ -199,9 +218,8 @@ type action struct {
 type model struct {
 	aliases     map[string]string // alias → namespace
 	types       map[string]*typ
-	derived     map[string][]string // base → direct derived types
-	container   string              // qualified name of the entity container
-	sets        map[string]string   // entity set → entity type
+	container   string            // qualified name of the entity container
+	sets        map[string]string // entity set → entity type
 	singletons  map[string]string
 	actions     []*action
 	annotations map[string][]*node // target → Annotation elements
@@ -212,8 +230,7 @@ func load(r io.Reader) (*model, error) {
 	if err := xml.NewDecoder(r).Decode(&root); err != nil {
 		return nil, fmt.Errorf("read the metadata: %w", err)
 	}
-	m := &model{aliases: map[string]string{}, types: map[string]*typ{}, derived: map[string][]string{},
-		sets: map[string]string{}, singletons: map[string]string{}, annotations: map[string][]*node{}}
+	m := &model{aliases: map[string]string{}, types: map[string]*typ{}, sets: map[string]string{}, singletons: map[string]string{}, annotations: map[string][]*node{}}
 	var schemas []*node
 	for _, ds := range root.all("DataServices") {
 		schemas = append(schemas, ds.all("Schema")...)
@@ -235,7 +252,6 @@ func load(r io.Reader) (*model, error) {
 				t.full = ns + "." + t.name
 				if b := el.attr("BaseType"); b != "" {
 					t.base = m.qualify(b)
-					m.derived[t.base] = append(m.derived[t.base], t.full)
 				}
 				for _, c := range el.Nodes {
 					switch c.XMLName.Local {
@@ -584,7 +600,11 @@ func Generate(r io.Reader, ops []operation, source map[string]any) (map[string]a
 	for k, v := range g.extra {
 		g.schemas[k] = v
 	}
-	return map[string]any{
+	pathItems := map[string]any{}
+	for p, item := range paths {
+		pathItems[p] = item
+	}
+	doc := map[string]any{
 		"openapi": "3.0.4",
 		"info": map[string]any{
 			"title":   "Microsoft Graph v1.0: the subset roster's entra target uses",
@@ -596,14 +616,19 @@ func Generate(r io.Reader, ops []operation, source map[string]any) (map[string]a
 			"x-source": source,
 		},
 		"servers": []any{map[string]any{"url": "https://graph.microsoft.com/v1.0", "description": "Core"}},
-		"paths":   paths,
+		"paths":   pathItems,
 		"components": map[string]any{
 			"schemas":       g.schemas,
 			"responses":     responses,
 			"parameters":    g.parameters(),
 			"requestBodies": map[string]any{"refPostBody": map[string]any{"description": "New navigation property ref value", "required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/ReferenceCreate"}}}}},
 		},
-	}, nil
+	}
+	// Keep only the components the operations reference.
+	if doc["paths"], doc["components"], err = keep(doc, ops); err != nil {
+		return nil, err
+	}
+	return doc, nil
 }
 
 // operation describes method on the resolved path.
@@ -854,8 +879,7 @@ func (g *gen) errorSchemas() {
 	g.extra["ReferenceCreate"] = obj(nil, map[string]any{"@odata.id": str})
 }
 
-// typeSchema is the schema of a metadata type; the complex types derived from a complex
-// type are added too (a property of the base type may hold them).
+// typeSchema is the schema of a metadata type.
 func (g *gen) typeSchema(full string) (map[string]any, error) {
 	t := g.m.types[full]
 	if t == nil {
@@ -867,11 +891,6 @@ func (g *gen) typeSchema(full string) (map[string]any, error) {
 			vals[i] = v
 		}
 		return map[string]any{"title": t.name, "type": "string", "enum": vals}, nil
-	}
-	if t.kind == "complex" {
-		for _, d := range g.m.derived[full] {
-			g.ref(d)
-		}
 	}
 	props := map[string]any{}
 	for _, p := range t.props {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -191,5 +194,163 @@ func TestGenerateDescribes(t *testing.T) {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// published is a small OpenAPI description in the shape of Microsoft's openapi.yaml.
+const published = `openapi: 3.0.4
+info:
+  title: OData Service for namespace microsoft.graph
+  version: v1.0
+servers:
+  - url: https://graph.microsoft.com/v1.0
+paths:
+  /users:
+    get:
+      operationId: users.user.ListUser
+      parameters:
+        - $ref: '#/components/parameters/top'
+      responses:
+        2XX:
+          $ref: '#/components/responses/microsoft.graph.userCollectionResponse'
+        4XX:
+          $ref: '#/components/responses/error'
+  /devices:
+    get:
+      operationId: devices.device.ListDevice
+      responses:
+        2XX:
+          description: Retrieved entity
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/microsoft.graph.device'
+components:
+  schemas:
+    microsoft.graph.directoryObject:
+      title: directoryObject
+      type: object
+      properties:
+        id:
+          type: string
+      discriminator:
+        propertyName: '@odata.type'
+        mapping:
+          '#microsoft.graph.user': '#/components/schemas/microsoft.graph.user'
+          '#microsoft.graph.device': '#/components/schemas/microsoft.graph.device'
+    microsoft.graph.user:
+      allOf:
+        - $ref: '#/components/schemas/microsoft.graph.directoryObject'
+        - title: user
+          type: object
+          properties:
+            accountEnabled:
+              type: boolean
+              nullable: true
+            calendar:
+              $ref: '#/components/schemas/microsoft.graph.calendar'
+              x-ms-navigationProperty: true
+    microsoft.graph.device:
+      allOf:
+        - $ref: '#/components/schemas/microsoft.graph.directoryObject'
+    microsoft.graph.calendar:
+      title: calendar
+      type: object
+    microsoft.graph.userCollectionResponse:
+      type: object
+      properties:
+        value:
+          type: array
+          items:
+            $ref: '#/components/schemas/microsoft.graph.user'
+    odata.error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: object
+  responses:
+    microsoft.graph.userCollectionResponse:
+      description: Retrieved collection
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/microsoft.graph.userCollectionResponse'
+    error:
+      description: error
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/odata.error'
+  parameters:
+    top:
+      name: $top
+      in: query
+      schema:
+        type: integer
+        minimum: 0
+`
+
+// TestExtract: the operations are kept with what they reference, and nothing else;
+// navigation properties are left out and discriminator mappings keep the types kept.
+func TestExtract(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "openapi.yaml")
+	if err := os.WriteFile(path, []byte(published), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := loadOpenAPI(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Extract(src, []operation{{"GET", "/users"}}, map[string]any{"file": "openapi.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for kind, m := range at(doc, "components").(map[string]any) {
+		for name := range m.(map[string]any) {
+			names = append(names, kind+"/"+name)
+		}
+	}
+	sort.Strings(names)
+	want := []string{"parameters/top", "responses/error", "responses/microsoft.graph.userCollectionResponse",
+		"schemas/microsoft.graph.directoryObject", "schemas/microsoft.graph.user", "schemas/microsoft.graph.userCollectionResponse", "schemas/odata.error"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("components (-want +got):\n%s", diff)
+	}
+	schemas := at(doc, "components", "schemas")
+	if p := at(schemas, "microsoft.graph.user", "allOf", 1, "properties"); !cmp.Equal(p, map[string]any{"accountEnabled": map[string]any{"type": "boolean", "nullable": true}}) {
+		t.Errorf("user properties %v: want the navigation property left out", p)
+	}
+	if m := at(schemas, "microsoft.graph.directoryObject", "discriminator", "mapping"); !cmp.Equal(m, map[string]any{"#microsoft.graph.user": "#/components/schemas/microsoft.graph.user"}) {
+		t.Errorf("mapping %v: want only the user", m)
+	}
+	if ps := at(doc, "paths").(map[string]any); len(ps) != 1 || at(ps, "/users", "get", "operationId") != "users.user.ListUser" {
+		t.Errorf("paths %v", ps)
+	}
+	for _, op := range []operation{{"GET", "/applications"}, {"POST", "/users"}} {
+		if _, err := Extract(src, []operation{op}, nil); err == nil || !strings.Contains(err.Error(), "the description has no") {
+			t.Errorf("Extract(%s %s): %v, want an error", op.method, op.path, err)
+		}
+	}
+}
+
+// TestExtractKeepsAGeneratedSubset: extracting the operations of a subset Generate made
+// gives the same operations and components back.
+func TestExtractKeepsAGeneratedSubset(t *testing.T) {
+	ops := []operation{{"GET", "/users"}, {"POST", "/users/{user-id}/assign"}, {"GET", "/groups/{group-id}/members"}}
+	gen, err := generate(t, ops...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Extract(gen, ops, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(gen["paths"], got["paths"]); diff != "" {
+		t.Errorf("paths (-generated +extracted):\n%s", diff)
+	}
+	if diff := cmp.Diff(gen["components"], got["components"]); diff != "" {
+		t.Errorf("components (-generated +extracted):\n%s", diff)
 	}
 }
