@@ -247,3 +247,40 @@ func TestParseCertificate(t *testing.T) {
 		})
 	}
 }
+
+// TestNewReadsTheCertificate: a certificate file that is missing or holds no usable key
+// fails New, naming the file and never quoting it.
+func TestNewReadsTheCertificate(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	_, good := graphtest.NewCertificate(t, graphtest.TestKey(t), now, now.Add(time.Hour))
+	keyOnly := good[strings.Index(string(good), "-----BEGIN PRIVATE KEY"):]
+	for _, tt := range []struct {
+		name string
+		file []byte // nil: no file
+		want string
+	}{
+		{"missing", nil, "no such file"},
+		{"key without its certificate", keyOnly, "no certificate found"},
+		{"good", good, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".pem")
+			if tt.file != nil {
+				writeFile(t, dir, filepath.Base(path), tt.file)
+			}
+			sys := &model.System{ID: "entra", Type: "entra", AccountID: "email", Config: map[string]any{
+				"tenant": testTenant, "clientId": testClientID, "certificate": model.Secret{File: path},
+			}}
+			_, err := Type.New(sys, targets.Env{})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("New: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path)):
+				t.Fatalf("New: %v, want an error naming %s with %q", err, path, tt.want)
+			case err != nil && strings.Contains(err.Error(), "BEGIN"):
+				t.Fatalf("the error quotes the file: %v", err)
+			}
+		})
+	}
+}
