@@ -41,7 +41,10 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if err != nil {
 		return fmt.Errorf("revoke %s: %w", person, err)
 	}
-	op := operator(e)
+	op, err := operator(e)
+	if err != nil {
+		return err
+	}
 	branch := emergencyPrefix + person
 	msg := fmt.Sprintf("Emergency offboarding of %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", person, reason,
 		trailerEmergency, trailerOperator, op, trailerReason, oneLine(reason))

@@ -67,7 +67,10 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return invalid(err)
 	}
-	op := operator(e)
+	op, err := operator(e)
+	if err != nil {
+		return err
+	}
 	branch := grantPrefix + *person + "/" + role
 	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, *person, until, *reason,
 		trailerEmergency, trailerOperator, op, trailerReason, oneLine(*reason))

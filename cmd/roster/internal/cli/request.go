@@ -65,6 +65,10 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 	if _, err := loadSource(ctx, e, &source{name: o.name, fsys: overlay{base: t.fsys, edits: edits}}, o.reg, nil, nil, nil); err != nil {
 		return err
 	}
+	op, err := operator(e)
+	if err != nil {
+		return err
+	}
 	r := repo.Roles[role]
 	who := repo.People[*person]
 	owner := "no owner"
@@ -78,7 +82,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 	title := fmt.Sprintf("Access request: %s for %s until %s", role, *person, *until)
 	body := fmt.Sprintf("%s (%s) asks for role **%s** until **%s**: %s\n\nRequested by %s. The role's owner, %s, reviews it: "+
 		"roster applies it once merged with their approval (not the requester's, not %s's), and revokes it by itself at the end.\n",
-		who.Name, *person, role, *until, *reason, operator(e), owner, *person)
+		who.Name, *person, role, *until, *reason, op, owner, *person)
 	br := requestPrefix + *person + "/" + role
 	prs, err := o.fg.Pulls(ctx, "open", br)
 	if err != nil {
@@ -91,7 +95,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return o.publish(ctx, e, cur, proposal{branch: br, head: t.commit, title: title, body: body,
-		why: "Requested with roster request by " + operator(e) + ": " + *reason, files: files,
+		why: "Requested with roster request by " + op + ": " + *reason, files: files,
 		labels: []string{"roster", "access-request"}, reviewers: reviewers})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	gitconfig "github.com/go-git/go-git/v5/config"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,7 +65,11 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 		cp.Terminated = p0.Terminated
 	}
 	repo.People[person] = &cp
-	rep, err := revokeNow(ctx, e, repo, src.fsys, reg, pf.systems, &cp, src.commit, map[string]string{"emergency": "true", "reason": *reason, "operator": operator(e)}, *evidence)
+	op, err := operator(e)
+	if err != nil {
+		return err
+	}
+	rep, err := revokeNow(ctx, e, repo, src.fsys, reg, pf.systems, &cp, src.commit, map[string]string{"emergency": "true", "reason": *reason, "operator": op}, *evidence)
 	if rep == nil {
 		return err
 	}
@@ -179,13 +184,20 @@ func applyPersonNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, r
 }
 
 // operator names who ran the command, for the evidence.
-func operator(e *env) string {
+func operator(e *env) (string, error) {
 	for _, k := range []string{"ROSTER_OPERATOR", "USER", "LOGNAME"} {
 		if v := e.getenv(k); v != "" {
-			return v
+			return v, nil
 		}
 	}
-	return "unknown"
+	// The git identity of whoever runs roster, as their commits would name them.
+	if c, err := gitconfig.LoadConfig(gitconfig.GlobalScope); err == nil && c.User.Name != "" {
+		if c.User.Email != "" {
+			return c.User.Name + " <" + c.User.Email + ">", nil
+		}
+		return c.User.Name, nil
+	}
+	return "", invalidf("who is operating roster? The audit record names the operator: set ROSTER_OPERATOR (or USER, or git's user.name)")
 }
 
 // readAccountsOf is readSystems for one person: writable systems are asked for that
