@@ -128,7 +128,11 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		}
 		var ap *approval
 		if c.Hash == baseline {
-			ap = &approval{approvers: []string{operator(e)}, note: "baseline chosen by " + operator(e)}
+			op, err := operator(e)
+			if err != nil {
+				return tot, err
+			}
+			ap = &approval{approvers: []string{op}, note: "baseline chosen by " + op}
 		} else {
 			if base == nil {
 				if base, err = o.parentRepo(ctx, c); err != nil {
@@ -136,6 +140,12 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 				}
 			}
 			ap, err = o.approve(ctx, c, base, repo, at)
+			var part *partOfPR
+			if errors.As(err, &part) {
+				// Judged with the pull request's last commit, against the same base.
+				fmt.Fprintf(e.stdout, "== %s %q is %v\n", short(c.Hash), firstLine(c.Message), part)
+				continue
+			}
 			if err != nil {
 				var na *notApproved
 				if !errors.As(err, &na) {

@@ -378,6 +378,14 @@ type approval struct {
 	note      string    // how it was approved, for the audit record
 }
 
+// partOfPR says a commit came with a pull request merged by rebase whose last commit comes
+// later on the branch: it is judged and applied with that one, as one change.
+type partOfPR struct{ pr *forge.PR }
+
+func (p *partOfPR) Error() string {
+	return fmt.Sprintf("part of #%d, merged by rebase: applied with its last commit %s", p.pr.Number, short(p.pr.MergeCommit))
+}
+
 // notApproved says why a commit may not be applied.
 type notApproved struct{ msg string }
 
@@ -405,6 +413,16 @@ func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *mod
 		}
 	}
 	if pr == nil {
+		// A rebase merge puts a pull request's commits on the branch one by one: GitHub
+		// associates each with the pull request and names the last one its merge commit.
+		// The ones before it are judged and applied together with it.
+		for _, p := range prs {
+			if p.Merged && p.Base == o.branch && p.MergeCommit != "" && p.MergeCommit != c.Hash {
+				if before, err := o.g.IsAncestor(c.Hash, p.MergeCommit); err == nil && before {
+					return nil, &partOfPR{pr: p}
+				}
+			}
+		}
 		return nil, &notApproved{fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", short(c.Hash), subject, o.branch)}
 	}
 	reviews, err := o.fg.Reviews(ctx, pr.Number)
