@@ -5,10 +5,25 @@
 //		type:       "github"
 //		org:        "acme"
 //		token:      {env: "GITHUB_TOKEN"}          // an organisation owner's token (admin:org, repo)
+//		// or, instead of token, a GitHub App installed on the organisation:
+//		// app: {id: 123, installationId: 456, privateKey: {file: "/run/secrets/app.pem"}}
 //		baseURL?:   "https://ghe.example/api/v3/"  // GitHub Enterprise Server only
 //		minAdmins?: 2                              // owners roster always leaves (default 2)
 //		accountId:  "id"                           // people set accounts: {github: "login"}
 //	}
+//
+// # Authentication
+//
+// Exactly one of token and app. With app, roster signs the app's JWT (RS256 with the
+// private key, iat a minute back, exp nine minutes ahead, iss the app id), exchanges it at
+// POST /app/installations/{installation_id}/access_tokens for an installation token, uses
+// that token for every request (REST and GraphQL) and makes the next one five minutes
+// before its hour is up; a token GitHub refuses (401) is replaced once and the request sent
+// again. A JWT or installation GitHub refuses is a permanent error with GitHub's message
+// (githubapi.AuthError). The app needs the organisation permissions Members (read and
+// write) and Administration (read: the base permission), and the repository permissions
+// Administration (read and write: collaborators and repository invitations) and Metadata
+// (read), installed on all repositories.
 //
 // # Accounts
 //
@@ -104,7 +119,8 @@
 //
 // # Rate limits
 //
-// A transport under go-github honours GitHub's limits: a response with
+// A transport under go-github (githubapi.NewLimiter, shared with the forge) honours
+// GitHub's limits: a response with
 // X-RateLimit-Remaining: 0 waits until X-RateLimit-Reset (and a refused request is sent
 // again); a 403 or 429 with Retry-After waits that long and retries; one that mentions a
 // secondary rate limit without the header waits a minute; writes go one at a time. Waits
@@ -139,5 +155,6 @@
 // added it to after the Read shows at the next Read. What it inherits follows from what
 // the last Read learned of the teams and the base permission.
 //
-// The token is sent only in the Authorization header and is removed from every error.
+// The token (or the installation token) is sent only in the Authorization header and is
+// removed from every error; the app's private key never appears in one.
 package github

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/github/githubapi"
 )
 
 // Type registers the github target.
@@ -55,9 +56,13 @@ func DefaultOptions() Options {
 
 // Config is a github system's settings.
 type Config struct {
-	System    string
-	Org       string
-	Token     string
+	System string
+	Org    string
+	// Token is an organisation owner's token. Exactly one of Token and App is set.
+	Token string
+	// App authenticates as a GitHub App installed on the organisation: installation tokens
+	// made from its private key, each kept until five minutes before its hour is up.
+	App       *githubapi.App
 	BaseURL   string // "" for github.com
 	MinAdmins int
 }
@@ -71,6 +76,7 @@ type Target struct {
 	client    *gh.Client
 	gqlURL    string // the GraphQL endpoint beside the REST root
 	token     string
+	app       *githubapi.Installation // nil unless Config.App
 
 	// adminMu serialises the changes that can take an owner away, so two concurrent ones
 	// cannot both pass the minAdmins check.
@@ -98,7 +104,7 @@ type scope struct {
 
 var _ targets.Writer = (*Target)(nil)
 
-var settings = []string{"org", "token", "baseURL", "minAdmins"}
+var settings = []string{"org", "token", "app", "baseURL", "minAdmins"}
 
 // orgRE is what GitHub accepts as an organisation login: what it accepts as a user login.
 var orgRE = loginRE
@@ -111,15 +117,15 @@ func check(sys *model.System) [][2]string {
 	case !orgRE.MatchString(o):
 		probs = append(probs, [2]string{"org", fmt.Sprintf("org %q is not a GitHub organisation login (letters, digits and single hyphens, at most 39)", o)})
 	}
-	switch v := sys.Config["token"].(type) {
-	case nil:
-		probs = append(probs, [2]string{"token", `a github system needs token, a reference to an owner's token: {env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}`})
-	case model.Secret:
-		if v == (model.Secret{}) {
-			probs = append(probs, [2]string{"token", `token must name an environment variable or a file: {env: "GITHUB_TOKEN"}`})
-		}
+	_, hasToken := sys.Config["token"]
+	_, hasApp := sys.Config["app"]
+	switch {
+	case hasToken && hasApp:
+		probs = append(probs, [2]string{"app", "a github system authenticates with token or with app, not both"})
+	case hasApp:
+		probs = append(probs, checkApp(sys.Config["app"])...)
 	default:
-		probs = append(probs, [2]string{"token", `token must be a secret reference, {env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}, never a value written in the repo`})
+		probs = append(probs, checkToken(sys.Config["token"])...)
 	}
 	if v, ok := sys.Config["baseURL"]; ok {
 		s, _ := v.(string)
@@ -134,7 +140,51 @@ func check(sys *model.System) [][2]string {
 	}
 	for _, k := range model.SortedKeys(sys.Config) {
 		if !slices.Contains(settings, k) {
-			probs = append(probs, [2]string{k, fmt.Sprintf("unknown setting %q for a github system (it takes org, token, baseURL and minAdmins)", k)})
+			probs = append(probs, [2]string{k, fmt.Sprintf("unknown setting %q for a github system (it takes org, token or app, baseURL and minAdmins)", k)})
+		}
+	}
+	return probs
+}
+
+func checkToken(v any) [][2]string {
+	switch v := v.(type) {
+	case nil:
+		return [][2]string{{"token", `a github system needs token, a reference to an owner's token ({env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}), or app, a GitHub App installation ({id: 123, installationId: 456, privateKey: {file: "/run/secrets/app.pem"}})`}}
+	case model.Secret:
+		if v == (model.Secret{}) {
+			return [][2]string{{"token", `token must name an environment variable or a file: {env: "GITHUB_TOKEN"}`}}
+		}
+		return nil
+	}
+	return [][2]string{{"token", `token must be a secret reference, {env: "GITHUB_TOKEN"} or {file: "/run/secrets/github"}, never a value written in the repo`}}
+}
+
+// appShape is how app is written.
+const appShape = `{id: 123, installationId: 456, privateKey: {file: "/run/secrets/app.pem"}}`
+
+func checkApp(v any) [][2]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return [][2]string{{"app", "app must be " + appShape}}
+	}
+	var probs [][2]string
+	for _, k := range []string{"id", "installationId"} {
+		if n, isInt := m[k].(int); !isInt || n < 1 {
+			probs = append(probs, [2]string{"app", fmt.Sprintf("app.%s must be the GitHub App's %s, a whole number (%s)", k,
+				map[string]string{"id": "app id", "installationId": "installation id on the organisation"}[k], appShape)})
+		}
+	}
+	switch k := m["privateKey"].(type) {
+	case model.Secret:
+		if k == (model.Secret{}) {
+			probs = append(probs, [2]string{"app", `app.privateKey must name an environment variable or a file: {file: "/run/secrets/app.pem"}`})
+		}
+	default:
+		probs = append(probs, [2]string{"app", `app.privateKey must be a secret reference to the app's PEM private key, {file: "/run/secrets/app.pem"} or {env: "GITHUB_APP_KEY"}, never a value written in the repo`})
+	}
+	for _, k := range model.SortedKeys(m) {
+		if k != "id" && k != "installationId" && k != "privateKey" {
+			probs = append(probs, [2]string{"app", fmt.Sprintf("unknown setting app.%s (app takes id, installationId and privateKey)", k)})
 		}
 	}
 	return probs
@@ -152,11 +202,20 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 	if probs := check(sys); len(probs) > 0 {
 		return nil, fmt.Errorf("system %s: %s", sys.ID, probs[0][1])
 	}
-	token, err := env.SecretSetting(sys, "token")
-	if err != nil {
-		return nil, err
+	cfg := Config{System: sys.ID, Org: sys.Config["org"].(string), MinAdmins: DefaultMinAdmins}
+	if a, ok := sys.Config["app"].(map[string]any); ok {
+		key, err := env.Secret(a["privateKey"].(model.Secret))
+		if err != nil {
+			return nil, fmt.Errorf("system %s: app.privateKey: %w", sys.ID, err)
+		}
+		cfg.App = &githubapi.App{ID: int64(a["id"].(int)), InstallationID: int64(a["installationId"].(int)), PrivateKey: []byte(key)}
+	} else {
+		token, err := env.SecretSetting(sys, "token")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Token = token
 	}
-	cfg := Config{System: sys.ID, Org: sys.Config["org"].(string), Token: token, MinAdmins: DefaultMinAdmins}
 	if b, ok := sys.Config["baseURL"].(string); ok {
 		cfg.BaseURL = b
 	}
@@ -168,7 +227,10 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 
 // New returns a target for cfg; nothing connects until a method is called.
 func New(cfg Config, opts Options) (*Target, error) {
-	if strings.TrimSpace(cfg.Token) == "" {
+	switch {
+	case cfg.App != nil && cfg.Token != "":
+		return nil, fmt.Errorf("system %s: a token and an app: give one", cfg.System)
+	case cfg.App == nil && strings.TrimSpace(cfg.Token) == "":
 		return nil, fmt.Errorf("system %s: the token is empty", cfg.System)
 	}
 	if cfg.MinAdmins < 1 {
@@ -181,33 +243,63 @@ func New(cfg Config, opts Options) (*Target, error) {
 	if opts.Retries < 0 {
 		opts.Retries = 0
 	}
+	root, err := apiRoot(cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("system %s: %w", cfg.System, err)
+	}
 	base := http.DefaultTransport
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		base = opts.HTTPClient.Transport
 	}
-	hc := &http.Client{Transport: &limiter{next: base, maxWait: opts.MaxWait, retries: opts.Retries}}
+	maxWait := opts.MaxWait
+	if maxWait <= 0 {
+		maxWait = -1 // no sleeping at all
+	}
+	transport := githubapi.NewLimiter(base, maxWait, opts.Retries)
+	var inst *githubapi.Installation
+	if cfg.App != nil {
+		if inst, err = githubapi.NewInstallation(*cfg.App, root.String(), base); err != nil {
+			return nil, fmt.Errorf("system %s: %w", cfg.System, err)
+		}
+		// Above the limiter: a token is made before a request waits its turn, never
+		// while a write holds it.
+		transport = inst.Transport(transport)
+	}
+	hc := &http.Client{Transport: transport}
 	if opts.HTTPClient != nil {
 		hc.Timeout = opts.HTTPClient.Timeout
 	}
-	client := gh.NewClient(hc).WithAuthToken(cfg.Token)
+	client := gh.NewClient(hc)
+	if cfg.App == nil {
+		client = client.WithAuthToken(cfg.Token)
+	}
+	client.BaseURL = root
+	return &Target{system: cfg.System, org: cfg.Org, minAdmins: cfg.MinAdmins, opts: opts, client: client,
+		gqlURL: graphqlURL(client.BaseURL), token: cfg.Token, app: inst, ownerMaintainer: map[[2]string]bool{}}, nil
+}
+
+// apiRoot is the REST root the target talks to: Options.APIURL as given, a GitHub
+// Enterprise Server's baseURL (with /api/v3/ added to a bare host, as go-github does), or
+// https://api.github.com/.
+func apiRoot(cfg Config, opts Options) (*url.URL, error) {
 	switch {
 	case opts.APIURL != "":
 		u, err := url.Parse(strings.TrimSuffix(opts.APIURL, "/") + "/")
 		if err != nil {
-			return nil, fmt.Errorf("system %s: API URL: %w", cfg.System, err)
+			return nil, fmt.Errorf("API URL: %w", err)
 		}
-		client.BaseURL = u
+		return u, nil
 	case cfg.BaseURL != "":
 		if err := checkBaseURL(cfg.BaseURL); err != nil {
-			return nil, fmt.Errorf("system %s: %w", cfg.System, err)
+			return nil, err
 		}
-		var err error
-		if client, err = client.WithEnterpriseURLs(cfg.BaseURL, cfg.BaseURL); err != nil {
-			return nil, fmt.Errorf("system %s: baseURL: %w", cfg.System, err)
+		c, err := gh.NewClient(nil).WithEnterpriseURLs(cfg.BaseURL, cfg.BaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("baseURL: %w", err)
 		}
+		return c.BaseURL, nil
 	}
-	return &Target{system: cfg.System, org: cfg.Org, minAdmins: cfg.MinAdmins, opts: opts, client: client,
-		gqlURL: graphqlURL(client.BaseURL), token: cfg.Token, ownerMaintainer: map[[2]string]bool{}}, nil
+	return gh.NewClient(nil).BaseURL, nil
 }
 
 // apiError is a failed request described for people, with the token removed. It unwraps to
@@ -258,10 +350,16 @@ func (t *Target) fail(ctx context.Context, what string, err error) error {
 	return wrapped
 }
 
-// redact removes the token from msg.
+// redact removes the token, or the app's installation token, from msg.
 func (t *Target) redact(msg string) string {
-	if len(t.token) >= 4 {
-		msg = strings.ReplaceAll(msg, t.token, "[redacted]")
+	secrets := []string{t.token}
+	if t.app != nil {
+		secrets = append(secrets, t.app.Secrets()...)
+	}
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
 	}
 	return msg
 }
@@ -274,6 +372,10 @@ func (t *Target) transient(err error) bool {
 	var ab *gh.AbuseRateLimitError
 	if errors.As(err, &rl) || errors.As(err, &ab) {
 		return true
+	}
+	var ae *githubapi.AuthError
+	if errors.As(err, &ae) {
+		return ae.Temporary() // a refused key or app id stays refused
 	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {

@@ -563,6 +563,14 @@ func TestCheck(t *testing.T) {
 		{"minAdmins zero", map[string]any{"org": "acme", "token": tok, "minAdmins": 0}, []string{"minAdmins"}},
 		{"minAdmins text", map[string]any{"org": "acme", "token": tok, "minAdmins": "2"}, []string{"minAdmins"}},
 		{"typo", map[string]any{"org": "acme", "token": tok, "minAdmin": 2}, []string{"minAdmin"}},
+		{"app", map[string]any{"org": "acme", "app": map[string]any{"id": 123, "installationId": 456, "privateKey": model.Secret{File: "/run/secrets/app.pem"}}}, nil},
+		{"app and token", map[string]any{"org": "acme", "token": tok, "app": map[string]any{"id": 123, "installationId": 456, "privateKey": model.Secret{File: "/k"}}}, []string{"app"}},
+		{"app without ids", map[string]any{"org": "acme", "app": map[string]any{"privateKey": model.Secret{File: "/k"}}}, []string{"app", "app"}},
+		{"app id text", map[string]any{"org": "acme", "app": map[string]any{"id": "123", "installationId": 456, "privateKey": model.Secret{File: "/k"}}}, []string{"app"}},
+		{"app inline key", map[string]any{"org": "acme", "app": map[string]any{"id": 123, "installationId": 456, "privateKey": "ghp_abc"}}, []string{"app"}},
+		{"app empty key ref", map[string]any{"org": "acme", "app": map[string]any{"id": 123, "installationId": 456, "privateKey": model.Secret{}}}, []string{"app"}},
+		{"app typo", map[string]any{"org": "acme", "app": map[string]any{"id": 123, "installationID": 456, "privateKey": model.Secret{File: "/k"}}}, []string{"app", "app"}},
+		{"app not a struct", map[string]any{"org": "acme", "app": 123}, []string{"app"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

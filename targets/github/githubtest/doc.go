@@ -44,7 +44,13 @@
 //   - rate limits: every response carries X-RateLimit-Limit, -Remaining, -Used, -Reset and
 //     -Resource; SetPrimaryLimit makes the budget small (403 "API rate limit exceeded" when
 //     spent, until the reset), SetSecondaryLimit makes the next requests fail with 403 or
-//     429 and Retry-After.
+//     429 and Retry-After, SetContentLimit limits content-creating requests (pull requests,
+//     comments, labels…) to n a window as GitHub's secondary limits do (403, Retry-After);
+//   - GitHub Apps (apps.go): AddApp registers an app with its own RSA key; its JWT is
+//     verified (signature, iss, iat, exp at most ten minutes ahead) with GitHub's 401
+//     messages, installation tokens last an hour (SetClock moves time), act as the app's
+//     bot "<slug>[bot]" and are refused by GET /user with 403 "Resource not accessible by
+//     integration".
 //
 // Bound to GitHub's descriptions (spec.go): testdata/api.github.com.json is the part of
 // GitHub's OpenAPI description (npm @octokit/openapi) holding exactly the REST operations

@@ -732,6 +732,12 @@ func (s *Server) pullParam(w http.ResponseWriter, p map[string]string) (*gitRepo
 }
 
 func (s *Server) getAuthenticated(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	if s.callerApp != nil {
+		// An installation token is not a user: GitHub refuses it here.
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration",
+			"https://docs.github.com/rest/users/users#get-the-authenticated-user")
+		return
+	}
 	writeJSON(w, http.StatusOK, s.publicUserJSON(r, s.caller, true))
 }
 

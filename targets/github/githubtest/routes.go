@@ -57,6 +57,10 @@ func (s *Server) table() []route {
 		// GraphQL (graphql.go); served at /graphql, or /api/graphql beside /api/v3.
 		{method: "POST", pattern: "/graphql", handle: (*Server).graphql},
 
+		// GitHub Apps (apps.go).
+		{method: "GET", pattern: "/app", handle: (*Server).getApp},
+		{method: "POST", pattern: "/app/installations/{installation_id}/access_tokens", handle: (*Server).createInstallationToken},
+
 		// Identities and git-backed repositories (pulls.go).
 		{method: "GET", pattern: "/user", handle: (*Server).getAuthenticated},
 		{method: "GET", pattern: "/repos/{owner}/{repo}", handle: (*Server).getRepo},

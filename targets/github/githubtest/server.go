@@ -55,6 +55,7 @@ type Server struct {
 	total     int
 	primary   *primaryLimit
 	secondary *secondaryLimit
+	content   *contentLimit
 	routes    []route
 
 	// Identities and git-backed repositories (pulls.go, gitrepo.go, webhooks.go).
@@ -62,6 +63,12 @@ type Server struct {
 	caller   *user               // the user of the request being served (under mu)
 	gitRepos map[string]*gitRepo // by lower-case repository name
 	hooks    *hookQueue
+
+	// GitHub Apps (apps.go).
+	apps          map[int64]*app
+	installTokens map[string]*installToken
+	minted        int
+	callerApp     *app // the app of the request being served: its JWT, or its installation token (under mu)
 
 	// specMu guards violations: the exchanges that did not fit GitHub's description
 	// (spec.go).
@@ -126,6 +133,15 @@ type primaryLimit struct {
 	reset  time.Time
 }
 
+// contentLimit is GitHub's secondary limit on content-creating requests: at most n in a
+// window (GitHub: 80 a minute, 500 an hour).
+type contentLimit struct {
+	n      int
+	window time.Duration
+	used   int
+	reset  time.Time
+}
+
 type secondaryLimit struct {
 	n          int
 	retryAfter time.Duration
@@ -151,7 +167,7 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 	s := &Server{opts: o, now: time.Now, users: map[string]*user{}, members: map[string]string{},
 		teams: map[string]*team{}, repos: map[string]*repo{}, invitations: map[int64]*invitation{}, basePerm: "read",
 		nextID: 1000, requests: map[string]int{}, tokens: map[string]string{}, gitRepos: map[string]*gitRepo{},
-		hooks: newHookQueue()}
+		hooks: newHookQueue(), apps: map[int64]*app{}, installTokens: map[string]*installToken{}}
 	s.routes = s.table()
 	if _, err := loadSpec(); err != nil {
 		t.Fatal(err)
@@ -534,6 +550,22 @@ func (s *Server) SetSecondaryLimit(n int, retryAfter time.Duration, status int) 
 	s.secondary = &secondaryLimit{n: n, retryAfter: retryAfter, status: status}
 }
 
+// SetContentLimit makes requests that create content (POST, PATCH, PUT and DELETE: pull
+// requests, comments, labels, statuses, memberships…) subject to a secondary rate limit of
+// n per window, as GitHub's "no more than 80 content-generating requests per minute and no
+// more than 500 content-generating requests per hour": beyond it they fail with 403,
+// GitHub's secondary-limit message and a Retry-After until the window ends. n 0 removes
+// the limit.
+func (s *Server) SetContentLimit(n int, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 {
+		s.content = nil
+		return
+	}
+	s.content = &contentLimit{n: n, window: window, reset: s.now().Add(window)}
+}
+
 // Documentation URLs GitHub puts in error bodies.
 const (
 	docsRoot         = "https://docs.github.com/rest"
@@ -590,14 +622,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.requests[name]++
 
-	if !s.authorized(w, r) {
+	if !s.authorized(w, r, rt) {
 		return
 	}
 	resource := "core"
 	if rt != nil && rt.pattern == "/graphql" {
 		resource = "graphql"
 	}
-	if !s.rateLimited(w, resource) {
+	if !s.rateLimited(w, resource) || resource == "core" && !s.contentLimited(w, r.Method) {
 		return
 	}
 	switch {
@@ -611,18 +643,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request, rt *route) bool {
+	s.callerApp = nil
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		writeError(w, http.StatusUnauthorized, "Requires authentication", docsRoot)
 		return false
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
+		writeError(w, http.StatusUnauthorized, "Bad credentials", docsRoot)
+		return false
+	}
+	if appRoute(rt) {
+		// The app's own endpoints take its JWT, and nothing else.
+		a, msg := s.verifyJWT(tok)
+		if a == nil {
+			writeError(w, http.StatusUnauthorized, msg, docsRoot)
+			return false
+		}
+		s.callerApp, s.caller = a, a.bot
+		return true
+	}
+	if it := s.installTokens[tok]; it != nil {
+		if !s.now().Before(it.expires) {
+			writeError(w, http.StatusUnauthorized, "Bad credentials", docsRoot)
+			return false
+		}
+		s.callerApp, s.caller = it.app, it.app.bot
+		return true
+	}
 	login, known := s.tokens[tok]
 	if tok == s.opts.Token {
 		login, known = key(s.opts.Login), true
 	}
-	if (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) || !known {
+	if !known {
 		writeError(w, http.StatusUnauthorized, "Bad credentials", docsRoot)
 		return false
 	}
@@ -653,11 +708,32 @@ func (s *Server) rateLimited(w http.ResponseWriter, resource string) bool {
 		if sl.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((sl.retryAfter+time.Second-1)/time.Second)))
 		}
-		writeError(w, sl.status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.", docsSecondary)
+		writeError(w, sl.status, secondaryMessage, docsSecondary)
 		return false
 	}
 	return true
 }
+
+// contentLimited refuses a content-creating request beyond SetContentLimit's budget.
+func (s *Server) contentLimited(w http.ResponseWriter, method string) bool {
+	c := s.content
+	if c == nil || method == http.MethodGet || method == http.MethodHead {
+		return true
+	}
+	now := s.now()
+	if !now.Before(c.reset) {
+		c.used, c.reset = 0, now.Add(c.window)
+	}
+	if c.used < c.n {
+		c.used++
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((c.reset.Sub(now)+time.Second-1)/time.Second)))
+	writeError(w, http.StatusForbidden, secondaryMessage, docsSecondary)
+	return false
+}
+
+const secondaryMessage = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID."
 
 func setRateHeaders(w http.ResponseWriter, limit, remaining int, reset time.Time, resource string) {
 	h := w.Header()

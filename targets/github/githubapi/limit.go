@@ -1,4 +1,4 @@
-package github
+package githubapi
 
 import (
 	"bytes"
@@ -11,7 +11,29 @@ import (
 	"time"
 )
 
-// limiter is the transport under go-github that honours GitHub's rate limits:
+// DefaultMaxWait is how long a Limiter sleeps at most for one rate limit, unless told
+// otherwise.
+const DefaultMaxWait = 2 * time.Minute
+
+// DefaultRetries is how many times a Limiter sends a refused request again, unless told
+// otherwise.
+const DefaultRetries = 3
+
+// NewLimiter returns a transport over next that honours GitHub's rate limits, sleeping at
+// most maxWait for one limit (0: DefaultMaxWait; negative: never) and sending a refused
+// request again at most retries times (negative: none).
+func NewLimiter(next http.RoundTripper, maxWait time.Duration, retries int) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if maxWait == 0 {
+		maxWait = DefaultMaxWait
+	}
+	return &limiter{next: next, maxWait: maxWait, retries: max(retries, 0)}
+}
+
+// limiter is the transport under go-github that honours GitHub's rate limits
+// ("Rate limits for the REST API", "Best practices for using the REST API"):
 //
 //   - primary: a response with X-RateLimit-Remaining: 0 (a refused 403/429, or the success
 //     that spent the budget) waits until X-RateLimit-Reset before it is returned (and the
@@ -24,8 +46,8 @@ import (
 //     secondary limits asks.
 //
 // A wait longer than maxWait, or past the caller's deadline, is not slept: the response goes
-// back as it is and go-github turns it into a RateLimitError or AbuseRateLimitError, which
-// the target reports as targets.Transient.
+// back as it is and go-github turns it into a RateLimitError or AbuseRateLimitError (the
+// github target reports them as targets.Transient; the forge returns them wrapped).
 type limiter struct {
 	next    http.RoundTripper
 	maxWait time.Duration
@@ -122,7 +144,7 @@ func secondary(resp *http.Response) bool {
 // sleep waits d unless that is longer than maxWait or past ctx's end; it reports whether it
 // waited the whole time.
 func (l *limiter) sleep(ctx context.Context, d time.Duration) bool {
-	if d > l.maxWait {
+	if l.maxWait < 0 || d > l.maxWait {
 		return false
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
@@ -157,6 +179,6 @@ func rewind(req *http.Request) *http.Request {
 
 type rewindError struct{}
 
-func (rewindError) Error() string { return "github: cannot resend a request whose body is gone" }
+func (rewindError) Error() string { return "githubapi: cannot resend a request whose body is gone" }
 
 var errNoRewind error = rewindError{}
