@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/roster-dev/roster/targets/github/githubapi"
 )
 
 // Config says which repository to work on and how to reach its host.
@@ -26,17 +28,31 @@ type Config struct {
 	// proxy or an emulator serving the API at its root works. It must not carry credentials.
 	BaseURL string
 	// Token authenticates every request ("Authorization: Bearer …"). It is never put in an
-	// error and must not be logged by callers either.
+	// error and must not be logged by callers either. Exactly one of Token and App is set.
 	Token string
+	// App authenticates as a GitHub App installed on the repository's owner: installation
+	// tokens made from the app's private key, each kept until five minutes before its hour
+	// is up. Pull requests and comments are then the app's bot's, "<app-slug>[bot]", which
+	// Me returns (an installation token cannot read GET /user).
+	App *App
 	// HTTPClient makes the requests; nil means http.DefaultClient. Its transport is
 	// wrapped, not changed.
 	HTTPClient *http.Client
+	// MaxWait is the longest one call sleeps for a rate limit (until the primary limit
+	// resets, or a secondary limit's Retry-After): 0 means two minutes, a negative value
+	// never to sleep. A longer wait returns GitHub's refusal (see the package doc).
+	MaxWait time.Duration
 }
+
+// App is a GitHub App installation with the app's private key (PEM); see Config.App.
+type App = githubapi.App
 
 // Client works on one repository. It is safe for concurrent use.
 type Client struct {
 	gh          *github.Client
 	owner, name string
+
+	app *githubapi.Installation // nil unless Config.App
 
 	mu sync.Mutex
 	me string // the token's login, once known
@@ -48,15 +64,17 @@ func New(cfg Config) (*Client, error) {
 	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
 		return nil, fmt.Errorf("forge: repo %q is not owner/name", cfg.Repo)
 	}
-	if cfg.Token == "" {
+	switch {
+	case cfg.Token != "" && cfg.App != nil:
+		return nil, errors.New("forge: a token and an app: give one")
+	case cfg.Token == "" && cfg.App == nil:
 		return nil, errors.New("forge: no token")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
+	root, err := url.Parse("https://api.github.com/")
+	if err != nil {
+		return nil, err
 	}
-	gh := github.NewClient(hc).WithAuthToken(cfg.Token)
-	gh.UserAgent = "roster"
+	enterprise := false
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -68,17 +86,41 @@ func New(cfg Config) (*Client, error) {
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
 		}
-		if strings.HasSuffix(u.Path, "/api/v3/") {
-			upload := *u
-			upload.Path = strings.TrimSuffix(u.Path, "/api/v3/") + "/api/uploads/"
-			if gh, err = gh.WithEnterpriseURLs(u.String(), upload.String()); err != nil {
-				return nil, fmt.Errorf("forge: base URL: %w", err)
-			}
-		} else {
-			gh.BaseURL = u
-		}
+		root, enterprise = u, strings.HasSuffix(u.Path, "/api/v3/")
 	}
-	return &Client{gh: gh, owner: owner, name: name}, nil
+	base := http.DefaultTransport
+	var timeout time.Duration
+	if cfg.HTTPClient != nil {
+		if cfg.HTTPClient.Transport != nil {
+			base = cfg.HTTPClient.Transport
+		}
+		timeout = cfg.HTTPClient.Timeout
+	}
+	transport := githubapi.NewLimiter(base, cfg.MaxWait, githubapi.DefaultRetries)
+	c := &Client{owner: owner, name: name}
+	if cfg.App != nil {
+		if c.app, err = githubapi.NewInstallation(*cfg.App, root.String(), base); err != nil {
+			return nil, fmt.Errorf("forge: %w", err)
+		}
+		// Above the limiter: a token is made before a request waits its turn.
+		transport = c.app.Transport(transport)
+	}
+	gh := github.NewClient(&http.Client{Transport: transport, Timeout: timeout})
+	if cfg.Token != "" {
+		gh = gh.WithAuthToken(cfg.Token)
+	}
+	gh.UserAgent = "roster"
+	if enterprise {
+		upload := *root
+		upload.Path = strings.TrimSuffix(root.Path, "/api/v3/") + "/api/uploads/"
+		if gh, err = gh.WithEnterpriseURLs(root.String(), upload.String()); err != nil {
+			return nil, fmt.Errorf("forge: base URL: %w", err)
+		}
+	} else {
+		gh.BaseURL = root
+	}
+	c.gh = gh
+	return c, nil
 }
 
 // PR is a pull request.
@@ -122,7 +164,9 @@ var ErrPullExists = errors.New("a pull request for this branch already exists")
 
 func (c *Client) repo() string { return c.owner + "/" + c.name }
 
-// Me returns the login the token acts as. It is asked once and remembered.
+// Me returns the login the client acts as: the token's user (GET /user), or with
+// Config.App the app's bot, "<app-slug>[bot]" (GET /app with the app's JWT: an
+// installation token cannot read GET /user). It is asked once and remembered.
 func (c *Client) Me(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	me := c.me
@@ -130,14 +174,23 @@ func (c *Client) Me(ctx context.Context) (string, error) {
 	if me != "" {
 		return me, nil
 	}
-	u, _, err := c.gh.Users.Get(ctx, "")
-	if err != nil {
-		return "", fmt.Errorf("read the token's user: %w", err)
+	if c.app != nil {
+		bot, err := c.app.BotLogin(ctx)
+		if err != nil {
+			return "", fmt.Errorf("read the app's bot login: %w", err)
+		}
+		me = bot
+	} else {
+		u, _, err := c.gh.Users.Get(ctx, "")
+		if err != nil {
+			return "", fmt.Errorf("read the token's user: %w", err)
+		}
+		me = u.GetLogin()
 	}
 	c.mu.Lock()
-	c.me = u.GetLogin()
+	c.me = me
 	c.mu.Unlock()
-	return u.GetLogin(), nil
+	return me, nil
 }
 
 // DefaultBranch returns the repository's default branch.

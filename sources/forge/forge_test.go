@@ -400,7 +400,9 @@ func TestErrors(t *testing.T) {
 	}
 	e.s.SetPrimaryLimit(0, 0)
 	e.s.SetSecondaryLimit(1, 30*time.Second, 403)
-	c = e.client("roster-bot") // a fresh client: go-github remembers the spent budget
+	// A fresh client (go-github remembers the spent budget) that waits at most a second:
+	// GitHub's refusal comes back.
+	c, _ = New(Config{Repo: "acme/access", BaseURL: e.s.URL, Token: token, MaxWait: time.Second})
 	err = c.Comment(ctx, 1, "x")
 	var abuse *github.AbuseRateLimitError
 	if !errors.As(err, &abuse) || abuse.GetRetryAfter() != 30*time.Second {
