@@ -86,7 +86,9 @@
 // "owner:" is ignored, listings carry no "merged" field (merged_at tells), and deleting
 // a pull request's head or base branch closes it. AddWebhook(url, secret) receives a
 // signed push event (X-Hub-Signature-256) after every merge and every NotifyPush, in
-// order, in the background (WaitWebhooks, Deliveries). Fixture helpers act through the
+// order, in the background (WaitWebhooks, Deliveries); AddFormWebhook does so with
+// GitHub's default content type, form (the JSON in a payload field). Payloads fit GitHub's
+// webhook-push schema, with head_commit read from git. Fixture helpers act through the
 // same code as the handlers: Pull, OpenPull, Review, Approve, Merge, Comments,
 // Statuses, Labels and RequestedReviewers on the Server work on its only git
 // repository; Git(name) gives the same helpers (and Comment, Dismiss) for one of several.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -654,4 +655,47 @@ func TestEnterprisePrefix(t *testing.T) {
 	if resp, obj, _ := call(t, f.s, "GET", "/repos/acme/access", f.s.Token(), nil); resp.StatusCode != 200 || obj["default_branch"] != "main" {
 		t.Errorf("GET repo under prefix: %d %v", resp.StatusCode, obj)
 	}
+}
+
+// TestFormWebhook: a webhook with GitHub's default content type, form, gets the event's
+// JSON in the payload field of an application/x-www-form-urlencoded body, signed as sent;
+// the payload fits GitHub's webhook-push schema, head_commit read from git.
+func TestFormWebhook(t *testing.T) {
+	f := newGitFixture(t)
+	const secret = "s3cret"
+	got := make(chan map[string]any, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		if want := "sha256=" + hex.EncodeToString(m.Sum(nil)); r.Header.Get("X-Hub-Signature-256") != want {
+			t.Errorf("signature %q, want %q over the form body", r.Header.Get("X-Hub-Signature-256"), want)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		form, err := url.ParseQuery(string(body))
+		var ev map[string]any
+		if err != nil || json.Unmarshal([]byte(form.Get("payload")), &ev) != nil {
+			t.Errorf("body %q is not a form with a JSON payload", body)
+		}
+		got <- ev
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
+	f.s.AddFormWebhook(hook.URL, secret)
+	sha := f.commit("topic", "main", "a.cue", "package access\n", "add a")
+	f.s.NotifyPush("access", "topic")
+	f.s.WaitWebhooks()
+	ev := <-got
+	hc, _ := ev["head_commit"].(map[string]any)
+	if ev["after"] != sha || hc["id"] != sha || hc["message"] != "add a" || hc["tree_id"] == "" {
+		t.Errorf("event: after %v, head_commit %v", ev["after"], hc)
+	}
+	if ds := f.s.Deliveries(); len(ds) != 1 || ds[0].ContentType != "application/x-www-form-urlencoded" {
+		t.Errorf("deliveries %+v", ds)
+	}
+	// The payload check is real: one that lacks what the schema requires is a violation.
+	f.s.checkWebhook("push", []byte(`{"ref": "refs/heads/x"}`))
+	wantViolations(t, f.s, `webhook push: payload: at /before: property "before" is missing`)
 }

@@ -107,9 +107,39 @@ func (s *Server) SpecViolations() []string {
 }
 
 func (s *Server) violate(r *http.Request, format string, args ...any) {
+	s.violation(r.Method+" "+r.URL.RequestURI(), format, args...)
+}
+
+// violation records what (a request, a webhook) breaking GitHub's description.
+func (s *Server) violation(what, format string, args ...any) {
 	s.specMu.Lock()
 	defer s.specMu.Unlock()
-	s.violations = append(s.violations, r.Method+" "+r.URL.RequestURI()+": "+fmt.Sprintf(format, args...))
+	s.violations = append(s.violations, what+": "+fmt.Sprintf(format, args...))
+}
+
+// checkWebhook validates a webhook event's payload against the schema GitHub's description
+// gives the event (x-webhooks: webhook-EVENT).
+func (s *Server) checkWebhook(event string, body []byte) {
+	what := "webhook " + event
+	doc, err := loadSpec()
+	if err != nil {
+		s.violation(what, "%v", err)
+		return
+	}
+	sch := doc.Components.Schemas["webhook-"+event]
+	if sch == nil || sch.Value == nil {
+		s.violation(what, "GitHub's description (the subset in testdata) has no webhook-%s schema", event)
+		return
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		s.violation(what, "the payload is not JSON: %v", err)
+		return
+	}
+	if err := sch.Value.VisitJSON(v, openapi3.MultiErrors(), specFormats,
+		openapi3.SetSchemaErrorMessageCustomizer(schemaMessage)); err != nil {
+		s.violation(what, "payload: %s", flatten(err))
+	}
 }
 
 // reportViolations fails the test with the violations nobody took.

@@ -11,23 +11,32 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Delivery is one webhook delivery, as GitHub's "Recent Deliveries" shows it.
 type Delivery struct {
-	ID     string // X-GitHub-Delivery
-	Event  string // X-GitHub-Event: "push"
-	URL    string
-	Body   []byte
-	Status int   // the receiver's status code; 0 when the request failed
-	Err    error // why the request failed
+	ID          string // X-GitHub-Delivery
+	Event       string // X-GitHub-Event: "push"
+	URL         string
+	ContentType string // application/json, or application/x-www-form-urlencoded for a form webhook
+	Body        []byte // as sent
+	Status      int    // the receiver's status code; 0 when the request failed
+	Err         error  // why the request failed
 }
 
 type webhook struct {
 	url, secret string
+	form        bool // content type form: the JSON in a payload field
 }
+
+// WebhookEvents lists the webhook events the emulator sends: exactly those
+// testdata/api.github.com.json keeps (x-webhooks), whose payload schemas every delivery is
+// checked against.
+func WebhookEvents() []string { return []string{"push"} }
 
 // hookQueue delivers webhooks one at a time, in the order the events happened, outside
 // the server's lock (a receiver may call the API back).
@@ -37,6 +46,7 @@ type hookQueue struct {
 	hooks      []webhook
 	queue      []*Delivery
 	secrets    map[*Delivery]string
+	forms      map[*Delivery]bool
 	busy       bool
 	done       []Delivery
 	stopped    bool
@@ -45,7 +55,7 @@ type hookQueue struct {
 }
 
 func newHookQueue() *hookQueue {
-	q := &hookQueue{secrets: map[*Delivery]string{}, workerDone: make(chan struct{}),
+	q := &hookQueue{secrets: map[*Delivery]string{}, forms: map[*Delivery]bool{}, workerDone: make(chan struct{}),
 		client: &http.Client{Timeout: 10 * time.Second}}
 	q.cond = sync.NewCond(&q.mu)
 	go q.run()
@@ -67,6 +77,13 @@ func (q *hookQueue) run() {
 		q.queue = q.queue[1:]
 		secret := q.secrets[d]
 		delete(q.secrets, d)
+		if q.forms[d] {
+			// GitHub's form content type: the event is the payload field, and the
+			// signatures cover the body as sent.
+			d.Body = []byte(url.Values{"payload": {string(d.Body)}}.Encode())
+			d.ContentType = "application/x-www-form-urlencoded"
+		}
+		delete(q.forms, d)
 		q.busy = true
 		q.mu.Unlock()
 		q.send(d, secret)
@@ -84,7 +101,7 @@ func (q *hookQueue) send(d *Delivery, secret string) {
 		return
 	}
 	h := req.Header
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", d.ContentType)
 	h.Set("User-Agent", "GitHub-Hookshot/githubtest")
 	h.Set("X-GitHub-Event", d.Event)
 	h.Set("X-GitHub-Delivery", d.ID)
@@ -107,17 +124,14 @@ func (q *hookQueue) send(d *Delivery, secret string) {
 	d.Status = resp.StatusCode
 }
 
-// enqueue sends event with payload to every webhook.
-func (q *hookQueue) enqueue(event string, payload any) {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		panic("githubtest: webhook payload: " + err.Error())
-	}
+// enqueue sends the event's payload (JSON) to every webhook.
+func (q *hookQueue) enqueue(event string, body []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, h := range q.hooks {
-		d := &Delivery{ID: deliveryID(), Event: event, URL: h.url, Body: body}
+		d := &Delivery{ID: deliveryID(), Event: event, URL: h.url, Body: body, ContentType: "application/json"}
 		q.secrets[d] = h.secret
+		q.forms[d] = h.form
 		q.queue = append(q.queue, d)
 	}
 	q.cond.Broadcast()
@@ -142,11 +156,21 @@ func deliveryID() string {
 // reports with NotifyPush) POST to url, signed with secret in X-Hub-Signature-256 (and the
 // legacy X-Hub-Signature) when secret is not empty. Deliveries are made in order, one at
 // a time, in the background; WaitWebhooks waits for them.
-func (s *Server) AddWebhook(url, secret string) {
+func (s *Server) AddWebhook(hookURL, secret string) {
 	q := s.hooks
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.hooks = append(q.hooks, webhook{url: url, secret: secret})
+	q.hooks = append(q.hooks, webhook{url: hookURL, secret: secret})
+}
+
+// AddFormWebhook is AddWebhook with GitHub's default content type, form: the body is
+// application/x-www-form-urlencoded with the event's JSON in its payload field, and the
+// signatures cover that body.
+func (s *Server) AddFormWebhook(hookURL, secret string) {
+	q := s.hooks
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.hooks = append(q.hooks, webhook{url: hookURL, secret: secret, form: true})
 }
 
 // WaitWebhooks blocks until every queued delivery has been made.
@@ -195,20 +219,53 @@ func (s *Server) pushEventLocked(g *gitRepo, branch, after string, pusher *user)
 	}
 	full := s.opts.Org + "/" + g.repo.Name
 	web := s.webURL()
+	// The repository as webhooks give it: the web URL as url, times as epoch seconds.
+	repo := s.repoJSON(s.hookRequest(), g.repo)
+	repo["url"], repo["created_at"], repo["pushed_at"], repo["topics"] = web+"/"+full, int64(0), s.now().Unix(), []string{}
+	owner := s.orgOwnerJSON(s.hookRequest())
+	owner["name"], owner["email"] = s.opts.Org, nil
+	repo["owner"] = owner
 	payload := map[string]any{
 		"ref": "refs/heads/" + branch, "before": before, "after": after,
 		"created": before == zeroSHA, "deleted": after == zeroSHA, "forced": false, "base_ref": nil,
 		"compare": fmt.Sprintf("%s/%s/compare/%s...%s", web, full, before[:12], after[:12]),
-		"commits": []any{}, "head_commit": nil,
-		"repository": map[string]any{"id": g.repo.ID, "node_id": fmt.Sprintf("R_%d", g.repo.ID), "name": g.repo.Name,
-			"full_name": full, "private": true, "default_branch": g.defaultBranch(), "html_url": web + "/" + full,
-			"owner": map[string]any{"login": s.opts.Org, "name": s.opts.Org, "type": "Organization"}},
+		"commits": []any{}, "head_commit": nil, "repository": repo,
 		"pusher":       map[string]any{"name": pusher.Login, "email": pusher.Login + "@users.noreply.github.com"},
-		"sender":       map[string]any{"login": pusher.Login, "id": pusher.ID, "type": "User"},
-		"organization": map[string]any{"login": s.opts.Org},
+		"sender":       s.userJSON(s.hookRequest(), pusher),
+		"organization": s.orgSimpleJSON(s.hookRequest()),
 	}
 	if after != zeroSHA {
-		payload["head_commit"] = map[string]any{"id": after, "url": web + "/" + full + "/commit/" + after}
+		payload["head_commit"] = g.commitJSON(after, web+"/"+full)
 	}
-	s.hooks.enqueue("push", payload)
+	body, err := json.Marshal(payload)
+	if err != nil {
+		panic("githubtest: webhook payload: " + err.Error())
+	}
+	s.checkWebhook("push", body)
+	s.hooks.enqueue("push", body)
+}
+
+// hookRequest stands for a request to the API root, for building the API URLs a webhook
+// payload holds.
+func (s *Server) hookRequest() *http.Request {
+	r, _ := http.NewRequest("GET", s.srv.URL+"/", nil)
+	return r
+}
+
+// commitJSON is a commit as a push event's head_commit gives it.
+func (g *gitRepo) commitJSON(sha, repoWeb string) map[string]any {
+	out := mustGit(g.dir, "log", "-1", "--format=%T%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B", sha)
+	f := strings.SplitN(out, "\x00", 7)
+	for len(f) < 7 {
+		f = append(f, "")
+	}
+	ts, err := time.Parse(time.RFC3339, f[5])
+	if err != nil {
+		ts = time.Unix(0, 0)
+	}
+	return map[string]any{"id": sha, "tree_id": f[0], "distinct": true, "message": strings.TrimSpace(f[6]),
+		"timestamp": ts.Format(time.RFC3339), "url": repoWeb + "/commit/" + sha,
+		"author":    map[string]any{"name": f[1], "email": f[2]},
+		"committer": map[string]any{"name": f[3], "email": f[4]},
+		"added":     []string{}, "removed": []string{}, "modified": []string{}}
 }

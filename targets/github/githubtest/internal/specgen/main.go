@@ -4,8 +4,9 @@
 //   - testdata/api.github.com.json, from the npm package @octokit/openapi
 //     (generated/api.github.com.json: GitHub's OpenAPI description from
 //     github/rest-api-description with Octokit's extensions): the operations
-//     githubtest.Operations lists (the emulator's REST routes) with every component they
-//     reference, request and response examples dropped;
+//     githubtest.Operations lists (the emulator's REST routes) and the webhook events
+//     githubtest.WebhookEvents lists (x-webhooks), with every component they reference,
+//     request and response examples dropped;
 //   - testdata/schema.github.graphql.json, from the npm package @octokit/graphql-schema
 //     (schema.json: GitHub's public GraphQL schema, introspected): the types and fields
 //     githubtest.GraphQLSchema lists, each field with its type and arguments as GitHub
@@ -162,7 +163,7 @@ func rest(out, version, tgz, tmp string) error {
 	if err := json.Unmarshal(full, &spec); err != nil {
 		return fmt.Errorf("%s: %w", member, err)
 	}
-	sub, err := subset(spec, githubtest.Operations())
+	sub, err := subset(spec, githubtest.Operations(), githubtest.WebhookEvents())
 	if err != nil {
 		return err
 	}
@@ -224,8 +225,9 @@ func extract(tgz []byte, name string) ([]byte, error) {
 	}
 }
 
-// subset keeps ops ("GET /orgs/{org}/members") of spec and the components they reference.
-func subset(spec map[string]any, ops []string) (map[string]any, error) {
+// subset keeps ops ("GET /orgs/{org}/members") and the webhook events of spec, and the
+// components they reference.
+func subset(spec map[string]any, ops, events []string) (map[string]any, error) {
 	paths := spec["paths"].(map[string]any)
 	keep := map[string]any{}
 	for _, op := range ops {
@@ -245,7 +247,17 @@ func subset(spec map[string]any, ops []string) (map[string]any, error) {
 		}
 		k[strings.ToLower(method)] = o
 	}
+	hooks := map[string]any{}
+	all, _ := spec["x-webhooks"].(map[string]any)
+	for _, ev := range events {
+		h := all[ev]
+		if h == nil {
+			return nil, fmt.Errorf("webhook event %s is not in GitHub's description", ev)
+		}
+		hooks[ev] = h
+	}
 	stripExamples(keep)
+	stripExamples(hooks)
 
 	comps := spec["components"].(map[string]any)
 	outComps := map[string]any{}
@@ -292,12 +304,16 @@ func subset(spec map[string]any, ops []string) (map[string]any, error) {
 	if err := visit(keep); err != nil {
 		return nil, err
 	}
+	if err := visit(hooks); err != nil {
+		return nil, err
+	}
 	return map[string]any{
 		"openapi":      spec["openapi"],
 		"info":         spec["info"],
 		"servers":      spec["servers"],
 		"externalDocs": spec["externalDocs"],
 		"paths":        keep,
+		"x-webhooks":   hooks,
 		"components":   outComps,
 	}, nil
 }
