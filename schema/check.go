@@ -53,10 +53,26 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		if msg := outside(f.Token); msg != "" {
 			l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
 		}
-		if f.Token == (model.Secret{}) {
+		_, hasToken := s.FieldPos["forge.token"]
+		switch {
+		case hasToken && f.App != nil:
+			l.add(s.At("forge.app"), "settings.forge", "token or app, not both")
+		case !hasToken && f.App == nil:
+			l.add(s.At("forge"), "settings.forge", "needs token (a user's token) or app (a GitHub App installation)")
+		case f.App != nil:
+			if f.App.PrivateKey == (model.Secret{}) {
+				l.add(s.At("forge.app.privateKey"), "settings.forge.app.privateKey", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
+			} else if msg := badSecretRef(f.App.PrivateKey); msg != "" {
+				l.add(s.At("forge.app.privateKey"), "settings.forge.app.privateKey", "%s", msg)
+			} else if msg := outside(f.App.PrivateKey); msg != "" {
+				l.add(s.At("forge.app.privateKey"), "settings.forge.app.privateKey", "%s", msg)
+			}
+		case f.Token == (model.Secret{}):
 			l.add(s.At("forge.token"), "settings.forge.token", "a secret must be a reference, {env: \"NAME\"} or {file: \"PATH\"}, never a literal value")
-		} else if msg := badSecretRef(f.Token); msg != "" {
-			l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
+		default:
+			if msg := badSecretRef(f.Token); msg != "" {
+				l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
+			}
 		}
 	}
 

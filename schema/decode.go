@@ -470,6 +470,20 @@ func decodeSettings(n *node, s *model.Settings, errs *errorList) {
 			f.Token, _ = secretOf(t)
 			s.FieldPos["forge.token"] = t.pos
 		}
+		if a := fg.get("app"); a != nil {
+			f.App = &model.GitHubApp{}
+			if v := a.get("id"); v != nil {
+				f.App.ID = int64(v.num)
+			}
+			if v := a.get("installationId"); v != nil {
+				f.App.InstallationID = int64(v.num)
+			}
+			if k := a.get("privateKey"); k != nil {
+				f.App.PrivateKey, _ = secretOf(k)
+				s.FieldPos["forge.app.privateKey"] = k.pos
+			}
+			s.FieldPos["forge.app"] = a.pos
+		}
 		s.Forge = f
 	}
 	if ls := n.get("licenses"); ls != nil {

@@ -356,7 +356,15 @@ type Forge struct {
 	Type    string
 	Repo    string
 	Token   Secret
+	App     *GitHubApp // instead of Token: a GitHub App installation
 	BaseURL string
+}
+
+// GitHubApp is a GitHub App installation roster authenticates as, with the app's private
+// key by reference.
+type GitHubApp struct {
+	ID, InstallationID int64
+	PrivateKey         Secret
 }
 
 // MaxRevocations is the mass-revocation guard: a count, or a percentage when Percent is set.

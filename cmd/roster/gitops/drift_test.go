@@ -95,6 +95,9 @@ func (w *world) api(login, method, path string, in, out any) {
 	}
 	req.Header.Set("Authorization", "token "+w.gh.TokenFor(login))
 	req.Header.Set("Accept", "application/vnd.github+json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatal(err)

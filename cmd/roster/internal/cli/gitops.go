@@ -84,11 +84,19 @@ func (o *gitops) connectForge(repo *model.Repo) error {
 	if fc == nil {
 		return nil
 	}
-	token, err := (targets.Env{Getenv: o.e.getenv, SecretsDir: repo.Settings.SecretsDir}).Secret(fc.Token)
-	if err != nil {
+	env := targets.Env{Getenv: o.e.getenv, SecretsDir: repo.Settings.SecretsDir}
+	cfg := forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL}
+	var err error
+	if fc.App != nil {
+		key, err := env.Secret(fc.App.PrivateKey)
+		if err != nil {
+			return fmt.Errorf("settings.forge.app.privateKey: %w", err)
+		}
+		cfg.App = &forge.App{ID: fc.App.ID, InstallationID: fc.App.InstallationID, PrivateKey: []byte(key)}
+	} else if cfg.Token, err = env.Secret(fc.Token); err != nil {
 		return fmt.Errorf("settings.forge.token: %w", err)
 	}
-	o.fg, err = forge.New(forge.Config{Repo: fc.Repo, BaseURL: fc.BaseURL, Token: token})
+	o.fg, err = forge.New(cfg)
 	if err != nil {
 		return fmt.Errorf("settings.forge: %w", err)
 	}
