@@ -398,6 +398,34 @@ func (c *Client) Reviews(ctx context.Context, n int) ([]Review, error) {
 	}
 }
 
+// Commit is one commit of a pull request: who wrote and who committed it, as GitHub
+// links them to users by verified email ("" when it links none), and the emails as written.
+type Commit struct {
+	SHA                         string
+	Author, Committer           string // logins
+	AuthorEmail, CommitterEmail string
+}
+
+// PullCommits lists the commits of pull request n (GitHub lists at most 250).
+func (c *Client) PullCommits(ctx context.Context, n int) ([]Commit, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	var out []Commit
+	for {
+		cs, resp, err := c.gh.PullRequests.ListCommits(ctx, c.owner, c.name, n, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list commits of pull request #%d: %w", n, err)
+		}
+		for _, rc := range cs {
+			out = append(out, Commit{SHA: rc.GetSHA(), Author: rc.GetAuthor().GetLogin(), Committer: rc.GetCommitter().GetLogin(),
+				AuthorEmail: rc.GetCommit().GetAuthor().GetEmail(), CommitterEmail: rc.GetCommit().GetCommitter().GetEmail()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // Approvals returns, sorted by user, each user's standing approval: their latest review
 // that is not a comment, when it is an approval. A later request for changes, or the
 // approval's dismissal, takes it back; comments change nothing. Each carries the head

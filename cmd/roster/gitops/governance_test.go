@@ -64,3 +64,72 @@ func TestStaleApprovals(t *testing.T) {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// TestRebaseMergeIsApplied: a pull request merged by rebase lands as its own commits; they
+// are judged and applied as one change with the last of them (its merge commit).
+func TestRebaseMergeIsApplied(t *testing.T) {
+	w := newWorld(t)
+	w.mustRoster("apply", "--baseline", "main")
+	n := w.propose("erin-gh", "alice-eng", "people.cue", strings.Replace(peopleSrc, `roles: ["finance-analyst"], accounts: {github: "alice-gh"}`,
+		`roles: ["finance-analyst", "engineer"], accounts: {github: "alice-gh"}`, 1), "alice joins engineering")
+	w.pushTo("alice-eng", "notes.cue", "package acme\n\n// alice helps the platform team this quarter.\n", "A note on why")
+	if err := w.gh.Approve(n, "dave-gh"); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := w.gh.Merge(n, "dave-gh", "rebase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parents := strings.Fields(w.git(w.bare, "rev-list", "--parents", "-1", merge)); len(parents) != 2 {
+		t.Fatalf("a rebase merge is not a merge commit: %v", parents)
+	}
+	r := w.mustRoster("apply")
+	if !strings.Contains(r.stdout, "merged by rebase: applied with its last commit "+merge[:10]) {
+		t.Errorf("apply of a rebase merge:\n%s", r.stdout)
+	}
+	if _, _, groups := w.ldapEntry("alice"); strings.Join(groups, ",") != "eng,finance" && strings.Join(groups, ",") != "finance,eng" {
+		t.Errorf("alice after the rebase-merged pull request: %v\n%s", groups, r.stdout)
+	}
+	if tr := w.auditTrailers(); !strings.Contains(tr, "Roster-Applied-Commit: "+merge) || !strings.Contains(tr, "Roster-Pull-Request: #"+fmt.Sprint(n)) {
+		t.Errorf("audit trailers:\n%s", tr)
+	}
+}
+
+// TestCommitterApprovalDoesNotCount: carol pushes a commit onto erin's pull request and then
+// approves it. As the role's owner her consent counts; as "someone other than the author"
+// it does not: she wrote part of it. Another approval is needed.
+func TestCommitterApprovalDoesNotCount(t *testing.T) {
+	w := newWorld(t)
+	w.mustRoster("apply", "--baseline", "main")
+	n := w.propose("erin-gh", "bob-finance", "notes.cue", "package acme\n\n// bob moves to finance.\n", "bob moves to finance")
+	// carol, finance-analyst's owner, adds the actual grant to erin's branch.
+	w.git(w.work, "fetch", "-q", "origin")
+	w.git(w.work, "checkout", "-q", "-B", "bob-finance", "origin/bob-finance")
+	w.write("people.cue", strings.Replace(peopleSrc, `roles: ["engineer"], accounts: {github: "bob-gh"}`,
+		`roles: ["engineer", "finance-analyst"], accounts: {github: "bob-gh"}`, 1))
+	w.git(w.work, "add", "-A")
+	w.git(w.work, "-c", "user.name=Carol", "-c", "user.email=carol@acme.example", "commit", "-q", "--author", "Carol Bakker <carol@acme.example>", "-m", "Grant bob finance")
+	w.git(w.work, "push", "-q", "origin", "bob-finance")
+	w.git(w.work, "checkout", "-q", "main")
+	if err := w.gh.Approve(n, "carol-gh"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.gh.Merge(n, "carol-gh", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.roster(context.Background(), "apply")
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "carol-gh (wrote a commit of it)") {
+		t.Errorf("applied on the approval of someone who wrote part of it: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, _, groups := w.ldapEntry("bob"); strings.Contains(strings.Join(groups, ","), "finance") {
+		t.Fatalf("bob got finance: %v", groups)
+	}
+	// Someone who wrote none of it approves too: applied.
+	if err := w.gh.Approve(n, "dave-gh"); err != nil {
+		t.Fatal(err)
+	}
+	r = w.mustRoster("apply")
+	if _, _, groups := w.ldapEntry("bob"); !strings.Contains(strings.Join(groups, ","), "finance") {
+		t.Errorf("bob after dave's approval: %v\n%s", groups, r.stdout)
+	}
+}

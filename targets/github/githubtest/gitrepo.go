@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -128,6 +129,86 @@ func (g *gitRepo) mergeTree(base, head string) (tree string, clean bool) {
 	}
 	tree, _, _ = strings.Cut(out, "\n")
 	return tree, true
+}
+
+// commitInfo is what a commit says of itself: author and committer (name, email, date
+// as RFC 3339), tree, parents and message.
+type commitInfo struct {
+	authorName, authorEmail, authorDate          string
+	committerName, committerEmail, committerDate string
+	tree, message                                string
+	parents                                      []string
+}
+
+func (g *gitRepo) commitInfo(sha string) commitInfo {
+	out, _, err := git(g.dir, nil, []string{"log", "-1", "--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%T%x00%P%x00%B", sha})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	f := strings.SplitN(out, "\x00", 9)
+	return commitInfo{authorName: f[0], authorEmail: f[1], authorDate: f[2], committerName: f[3], committerEmail: f[4],
+		committerDate: f[5], tree: f[6], parents: strings.Fields(f[7]), message: f[8]}
+}
+
+// revList lists the commits of head not in base, oldest first.
+func (g *gitRepo) revList(base, head string) []string {
+	out, _, err := git(g.dir, nil, []string{"rev-list", "--reverse", base + ".." + head})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	return strings.Fields(out)
+}
+
+// pickTree is the tree of base with commit c's change applied (a cherry-pick), made in a
+// throwaway index; clean is false when the change does not apply.
+func (g *gitRepo) pickTree(base, c string) (tree string, clean bool) {
+	dir, err := os.MkdirTemp("", "githubtest-pick")
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	defer os.RemoveAll(dir)
+	env := []string{"GIT_INDEX_FILE=" + filepath.Join(dir, "index")}
+	patch, _, err := git(g.dir, nil, []string{"diff-tree", "-p", "--binary", "--full-index", c + "^", c})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	file := filepath.Join(dir, "change.patch")
+	if err := os.WriteFile(file, []byte(patch+"\n"), 0o600); err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	if _, _, err := git(g.dir, env, []string{"read-tree", base}); err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	if strings.TrimSpace(patch) != "" {
+		if _, code, err := git(g.dir, env, []string{"apply", "--cached", file}, 1); err != nil {
+			panic("githubtest: " + err.Error())
+		} else if code != 0 {
+			return "", false
+		}
+	}
+	tree, _, err = git(g.dir, env, []string{"write-tree"})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	return tree, true
+}
+
+// replay writes commit c's change as a new commit of tree on parent: c's author and
+// message, GitHub as committer, as a rebase merge on github.com does.
+func (g *gitRepo) replay(tree, parent, c string, when time.Time) string {
+	meta, _, err := git(g.dir, nil, []string{"log", "-1", "--format=%an%x00%ae%x00%ad%x00%B", "--date=raw", c})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	f := strings.SplitN(meta, "\x00", 4)
+	date := strconv.FormatInt(when.Unix(), 10) + " +0000"
+	env := []string{"GIT_AUTHOR_NAME=" + f[0], "GIT_AUTHOR_EMAIL=" + f[1], "GIT_AUTHOR_DATE=" + f[2],
+		"GIT_COMMITTER_NAME=GitHub", "GIT_COMMITTER_EMAIL=noreply@github.com", "GIT_COMMITTER_DATE=" + date}
+	out, _, err := git(g.dir, env, []string{"commit-tree", tree, "-p", parent, "-m", f[3]})
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	return out
 }
 
 // commitTree writes a commit of tree with parents, authored by login and committed by

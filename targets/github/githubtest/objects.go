@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // The objects the emulator returns, each with every property GitHub's description
@@ -208,3 +209,35 @@ func (s *Server) repoInviteJSON(r *http.Request, rp *repo, u *user, inv *repoInv
 func linkJSON(href string) map[string]any { return map[string]any{"href": href} }
 
 var _ = strconv.Itoa
+
+// commitJSON is a commit (GET /repos/{owner}/{repo}/pulls/{pull_number}/commits), its
+// author and committer the users whose verified email made it, else null.
+func (s *Server) commitJSON(r *http.Request, g *gitRepo, sha string) map[string]any {
+	c := g.commitInfo(sha)
+	repoAPI := s.apiURL(r) + "/repos/" + s.opts.Org + "/" + g.repo.Name
+	var parents []map[string]any
+	for _, p := range c.parents {
+		parents = append(parents, map[string]any{"sha": p, "url": repoAPI + "/commits/" + p, "html_url": s.webURL() + "/" + s.opts.Org + "/" + g.repo.Name + "/commit/" + p})
+	}
+	if parents == nil {
+		parents = []map[string]any{}
+	}
+	who := func(email string) any {
+		if u := s.userByEmailLocked(email); u != nil {
+			return s.userJSON(r, u)
+		}
+		return nil
+	}
+	return map[string]any{
+		"sha": sha, "node_id": "C_" + sha[:12], "url": repoAPI + "/commits/" + sha,
+		"html_url": s.webURL() + "/" + s.opts.Org + "/" + g.repo.Name + "/commit/" + sha, "comments_url": repoAPI + "/commits/" + sha + "/comments",
+		"commit": map[string]any{
+			"url":       repoAPI + "/git/commits/" + sha,
+			"author":    map[string]any{"name": c.authorName, "email": c.authorEmail, "date": c.authorDate},
+			"committer": map[string]any{"name": c.committerName, "email": c.committerEmail, "date": c.committerDate},
+			"message":   strings.TrimRight(c.message, "\n"), "comment_count": 0,
+			"tree": map[string]any{"sha": c.tree, "url": repoAPI + "/git/trees/" + c.tree},
+		},
+		"author": who(c.authorEmail), "committer": who(c.committerEmail), "parents": parents,
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type pull struct {
 	MergedAt         time.Time
 	MergedBy         *user
 	MergeCommit      string
+	// rebased are the commits a rebase merge put on the base branch, oldest first (the
+	// last is MergeCommit): GitHub associates each with the pull request.
+	rebased          []string
 	labels           []*label
 	requested        []*user
 	requestedTeams   []*team
@@ -289,9 +293,7 @@ func (s *Server) updatePull(g *gitRepo, pr *pull, title, body, state, base *stri
 // default commit message when not nil.
 func (s *Server) mergePull(g *gitRepo, pr *pull, merger *user, method, sha string, title, message *string) (string, *fail) {
 	switch method {
-	case "", "merge", "squash":
-	case "rebase":
-		return "", failMsg(http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
+	case "", "merge", "squash", "rebase":
 	default:
 		return "", failValidation(fieldError{Resource: "PullRequest", Field: "merge_method", Code: "invalid"})
 	}
@@ -306,6 +308,28 @@ func (s *Server) mergePull(g *gitRepo, pr *pull, merger *user, method, sha strin
 	tree, clean := g.mergeTree(base, head)
 	if !clean {
 		return "", failMsg(http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+	}
+	if method == "rebase" {
+		// Each commit of the pull request replayed on the base, its author kept and GitHub
+		// as committer; the base moves to the last one.
+		cur := base
+		var rebased []string
+		for _, c := range g.revList(base, head) {
+			t, ok := g.pickTree(cur, c)
+			if !ok {
+				return "", failMsg(http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+			}
+			cur = g.replay(t, cur, c, s.stamp())
+			rebased = append(rebased, cur)
+		}
+		if !g.updateRef(pr.Base, cur, base) {
+			return "", failMsg(http.StatusMethodNotAllowed, "Base branch was modified. Review and try the merge again.")
+		}
+		now := s.stamp()
+		pr.State, pr.Merged, pr.MergedAt, pr.MergedBy, pr.MergeCommit, pr.rebased = "closed", true, now, merger, cur, rebased
+		pr.Closed, pr.Updated, pr.headSHA, pr.baseSHA = now, now, head, base
+		s.pushEventLocked(g, pr.Base, cur, merger)
+		return cur, nil
 	}
 	var subject, text string
 	parents := []string{base, head}
@@ -929,6 +953,29 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request, p map[strin
 	writeJSON(w, http.StatusOK, nonNil(out))
 }
 
+// listPullCommits lists a pull request's commits, oldest first (at most 250, as GitHub
+// documents), each linked to the users whose verified email authored and committed it.
+func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	g, pr := s.pullParam(w, p)
+	if pr == nil {
+		return
+	}
+	tips := s.sync(g)
+	head, base := pr.headSHA, pr.baseSHA
+	if pr.State == "open" {
+		head, base = tips[pr.Head], tips[pr.Base]
+	}
+	shas := g.revList(base, head)
+	if len(shas) > 250 {
+		shas = shas[:250]
+	}
+	var out []map[string]any
+	for _, sha := range page(w, r, shas) {
+		out = append(out, s.commitJSON(r, g, sha))
+	}
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
 func (s *Server) createReview(w http.ResponseWriter, r *http.Request, p map[string]string) {
 	g, pr := s.pullParam(w, p)
 	if pr == nil {
@@ -1302,7 +1349,7 @@ func (s *Server) pullsForCommit(w http.ResponseWriter, r *http.Request, p map[st
 	s.sync(g)
 	var prs []*pull
 	for _, pr := range g.pulls {
-		if (pr.Merged && pr.MergeCommit == sha) || pr.headSHA == sha {
+		if (pr.Merged && pr.MergeCommit == sha) || pr.headSHA == sha || slices.Contains(pr.rebased, sha) {
 			prs = append(prs, pr)
 		}
 	}

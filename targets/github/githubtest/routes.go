@@ -71,6 +71,7 @@ func (s *Server) table() []route {
 		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/merge", handle: (*Server).getMerged},
 		{method: "PUT", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/merge", handle: (*Server).mergePullHandler},
 		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", handle: (*Server).listReviews},
+		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/commits", handle: (*Server).listPullCommits},
 		{method: "POST", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", handle: (*Server).createReview},
 		{method: "GET", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", handle: (*Server).getReview},
 		{method: "PUT", pattern: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals", handle: (*Server).dismissReviewHandler},

@@ -80,6 +80,9 @@ type user struct {
 	ID    int64
 	Login string
 	Type  string // "User" when empty, "Bot" for an app's bot
+	// Emails are the addresses the user verified: commits authored or committed with one
+	// of them are the user's (GitHub links a commit to a user by its email).
+	Emails []string
 }
 
 type team struct {
@@ -213,6 +216,32 @@ func (s *Server) AddUser(login string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.userLocked(login).ID
+}
+
+// AddEmail gives login a verified email address: commits made with it are login's.
+func (s *Server) AddEmail(login, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userLocked(login)
+	u.Emails = append(u.Emails, email)
+}
+
+// userByEmail is the user who verified email, or nil; GitHub's noreply addresses
+// (ID+login@users.noreply.github.com, login@users.noreply.github.com) name their user.
+func (s *Server) userByEmailLocked(email string) *user {
+	for _, u := range s.users {
+		for _, e := range u.Emails {
+			if strings.EqualFold(e, email) {
+				return u
+			}
+		}
+		if local, ok := strings.CutSuffix(strings.ToLower(email), "@users.noreply.github.com"); ok {
+			if _, login, found := strings.Cut(local, "+"); found && strings.EqualFold(login, u.Login) || strings.EqualFold(local, u.Login) {
+				return u
+			}
+		}
+	}
+	return nil
 }
 
 // AddMember makes login a member of the organisation with role "admin" or "member".

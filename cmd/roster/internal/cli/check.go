@@ -118,6 +118,9 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 	if err != nil {
 		return "", false, standing{}, err
 	}
+	if ch.committers, err = o.committersOf(ctx, pr.Number, headRepo); err != nil {
+		return "", false, standing{}, err
+	}
 	fresh, stale := o.currentApprovers(ctx, head, headRepo, reviews)
 	st := judge(headRepo, ch, pr.Author, fresh)
 	if len(stale) > 0 && len(st.missing) > 0 {

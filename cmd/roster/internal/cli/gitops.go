@@ -197,6 +197,9 @@ func (o *gitops) parentRepo(ctx context.Context, c *gitrepo.Commit) (*model.Repo
 // change is what a change to the access repo does, planned without any live system.
 type change struct {
 	plan *reconcile.Plan
+	// committers are the logins (lower case) that wrote or committed a commit of the pull
+	// request, with how: their approval does not count as someone else's.
+	committers map[string]string
 	// owners maps each role whose members or grants change to its owner (a person id; ""
 	// when the role has none).
 	owners map[string]string
@@ -438,6 +441,9 @@ func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *mod
 		return nil, fmt.Errorf("read the reviews of #%d: %w", pr.Number, err)
 	}
 	ch := reviewChange(base, head, at)
+	if ch.committers, err = o.committersOf(ctx, pr.Number, head); err != nil {
+		return nil, err
+	}
 	fresh, stale := o.currentApprovers(ctx, pr.HeadSHA, head, reviews)
 	st := judge(head, ch, pr.Author, fresh)
 	if len(st.missing) > 0 {
@@ -448,6 +454,43 @@ func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *mod
 		return nil, &notApproved{fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, msg)}
 	}
 	return &approval{pr: pr, approvers: st.counted, note: fmt.Sprintf("#%d", pr.Number)}, nil
+}
+
+// committersOf returns who wrote or committed a commit of pull request n (lower-case
+// logins, with how): the users GitHub links the commits to, and the people of head whose
+// email the commits carry (by their accounts.github login). Someone who pushed a commit onto
+// another person's pull request cannot then approve it as "someone other than the author".
+// GitHub's own committer for web edits and merges (web-flow) is not anyone.
+func (o *gitops) committersOf(ctx context.Context, n int, head *model.Repo) (map[string]string, error) {
+	commits, err := o.fg.PullCommits(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("read the commits of #%d: %w", n, err)
+	}
+	out := map[string]string{}
+	add := func(l, how string) {
+		if l = strings.ToLower(l); l != "" && l != "web-flow" {
+			if _, ok := out[l]; !ok {
+				out[l] = how
+			}
+		}
+	}
+	for _, c := range commits {
+		add(c.Author, "wrote a commit of it")
+		add(c.Committer, "committed to it")
+		for _, id := range model.SortedKeys(head.People) {
+			p := head.People[id]
+			if p.Email == "" {
+				continue
+			}
+			if strings.EqualFold(p.Email, c.AuthorEmail) {
+				add(login(head, id), "wrote a commit of it")
+			}
+			if strings.EqualFold(p.Email, c.CommitterEmail) {
+				add(login(head, id), "committed to it")
+			}
+		}
+	}
+	return out, nil
 }
 
 // currentApprovers splits a pull request's standing approvals into those that count for
@@ -563,6 +606,11 @@ func judge(head *model.Repo, ch *change, author string, approvers []string) stan
 			if _, ok := excluded[strings.ToLower(l)]; !ok {
 				excluded[strings.ToLower(l)] = "granted access by it"
 			}
+		}
+	}
+	for l, how := range ch.committers {
+		if _, ok := excluded[l]; !ok {
+			excluded[l] = how
 		}
 	}
 	var ignored []string
