@@ -78,10 +78,13 @@ type Executor struct {
 	Extra map[string]string
 	// Stop, when closed, stops Apply from starting on more accounts; the accounts in hand
 	// are finished (a daemon asked to stop). Changes not started get no evidence.
-	Stop  <-chan struct{}
-	Log   *slog.Logger
-	Now   func() time.Time
-	sleep func(context.Context, time.Duration) error
+	Stop <-chan struct{}
+	// Progress, when set, is told how far the apply has come on each system (see
+	// Progress); calls are serialised and the apply waits for each, so it must be quick.
+	Progress func(Progress)
+	Log      *slog.Logger
+	Now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
 }
 
 // NewExecutor returns an executor with roster's defaults: 8 accounts at once per system,
@@ -186,6 +189,7 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 		}
 	}
 	var wg sync.WaitGroup
+	var progMu sync.Mutex
 	breakers := make([]*breaker, len(systems))
 	for i, sys := range systems {
 		jobs := bySystem[sys]
@@ -197,6 +201,14 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 			tg := x.Targets[sys]
 			sem := make(chan struct{}, max(1, x.Parallel))
 			var swg sync.WaitGroup
+			accounts, changes := 0, 0
+			for _, jb := range jobs {
+				if !p.Changes[jb.from].Manual {
+					accounts, changes = accounts+1, changes+jb.to-jb.from
+				}
+			}
+			pr := newProgress(&progMu, x.Progress, sys, accounts, changes)
+			pr.start()
 			for _, jb := range jobs {
 				cs := p.Changes[jb.from:jb.to]
 				if br.isOpen() && !cs[0].Manual {
@@ -212,6 +224,7 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 					for k := range cs {
 						record(jb.from+k, x.evidence(p, &cs[k], nil, nil, StatusFailed, fmt.Errorf("system %s is not writable here", sys)))
 					}
+					pr.account(rep.Evidence[jb.from:jb.to])
 					continue
 				}
 				// Wait for a slot or Stop; when both came, Stop wins: not started, so
@@ -236,9 +249,11 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (*Report, error) {
 					defer swg.Done()
 					defer func() { <-sem }()
 					br.observe(x.applyAccount(ctx, p, tg, cs, br, func(k int, e Evidence) { record(jb.from+k, e) }))
+					pr.account(rep.Evidence[jb.from:jb.to])
 				}()
 			}
 			swg.Wait()
+			pr.done()
 		}()
 	}
 	wg.Wait()
