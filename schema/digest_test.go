@@ -32,7 +32,9 @@ func TestDigest(t *testing.T) {
 		{"a file that is not loaded", func(m fstest.MapFS) { m["plan.json"] = &fstest.MapFile{Data: []byte("[]")} }, true},
 		{"an export", func(m fstest.MapFS) { m["live/dir.csv"] = &fstest.MapFile{Data: []byte("account\nx\n")} }, true},
 		{"a hidden directory", func(m fstest.MapFS) { m[".hidden/y.cue"] = &fstest.MapFile{Data: []byte("x")} }, true},
-		{"an edit", func(m fstest.MapFS) { m["people/a.cue"] = &fstest.MapFile{Data: []byte("package acme\n\npeople: b: {}\n")} }, false},
+		{"an edit", func(m fstest.MapFS) {
+			m["people/a.cue"] = &fstest.MapFile{Data: []byte("package acme\n\npeople: b: {}\n")}
+		}, false},
 		{"a new file", func(m fstest.MapFS) { m["roles.cue"] = &fstest.MapFile{Data: []byte("package acme\n")} }, false},
 		{"a removed file", func(m fstest.MapFS) { delete(m, "people/a.cue") }, false},
 		{"a rename", func(m fstest.MapFS) { m["people/b.cue"] = m["people/a.cue"]; delete(m, "people/a.cue") }, false},
