@@ -69,7 +69,10 @@ func (p *Plan) summaryLine() string {
 		out = w
 	}
 	if unread := p.Unread(); len(unread) > 0 {
-		if s.Words() == "" {
+		switch {
+		case len(unread) == len(p.Systems):
+			out = "Nothing planned: no system could be read"
+		case s.Words() == "":
 			out = "No changes on the systems read"
 		}
 		out = fmt.Sprintf("%s; %s NOT READ (%s), so %s unknown", out, plural(len(unread), "system"), strings.Join(unread, ", "),
@@ -134,7 +137,13 @@ func (p *Plan) bySystem() map[string][]Change {
 
 // WriteText writes the plan for a reviewer to read and sign: grouped by system, then by
 // account, each change with its reason.
-func (p *Plan) WriteText(w io.Writer) error {
+func (p *Plan) WriteText(w io.Writer) error { return p.WriteTextMarked(w, nil) }
+
+// WriteTextMarked is WriteText with a mark before each change's op: mark returns what
+// fills the blank column there (a terminal's coloured "+" or "-"), one column wide as
+// printed; escape codes are the caller's to add or not. With mark nil the column stays
+// blank: the bytes of WriteText.
+func (p *Plan) WriteTextMarked(w io.Writer, mark func(Change) string) error {
 	var b strings.Builder
 	b.WriteString(p.heading())
 	b.WriteString("\n")
@@ -163,7 +172,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 				}
 				fmt.Fprintf(&b, "  %s (%s)\n", c.Account, who)
 			}
-			fmt.Fprintf(&b, "    %-7s %-*s  %s\n", c.Op, width, c.Entitlement, c.Reason)
+			m := " "
+			if mark != nil {
+				m = mark(c)
+			}
+			fmt.Fprintf(&b, "  %s %-7s %-*s  %s\n", m, c.Op, width, c.Entitlement, c.Reason)
 		}
 	}
 	if unread := p.Unread(); len(unread) > 0 {

@@ -79,7 +79,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	}
 	defer pl.live.Close()
 	p := pl.plan
-	if err := p.WriteText(e.stdout); err != nil {
+	if err := writeText(e.stdout, p); err != nil {
 		return err
 	}
 	toApply := 0
@@ -117,7 +117,10 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	}
 	x.Record = ev.Record
 	x.Stop = stop
+	progress := startProgress(e, nil)
+	x.Progress = progress.update
 	rep, applyErr := x.Apply(ctx, p)
+	progress.finish()
 	evErr := ev.Close()
 	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", rep.Summary())
 	if l := reconcile.LicenseLine(rep.Licenses(pl.repo.Settings.Licenses)); l != "" {

@@ -41,7 +41,8 @@ func Main() int {
 			}
 		}
 	}
-	return Run(ctx, os.Args[1:], Streams{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Terminal: isTerminal(os.Stdin)}, os.Getenv)
+	return Run(ctx, os.Args[1:], Streams{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Terminal: isTerminal(os.Stdin),
+		StdoutTerminal: isTerminal(os.Stdout), StderrTerminal: isTerminal(os.Stderr)}, os.Getenv)
 }
 
 // Streams are a run's standard streams. Terminal says whether Stdin is a person at a
@@ -50,6 +51,10 @@ type Streams struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Terminal       bool
+	// StdoutTerminal and StderrTerminal say whether those are terminals: the text plan is
+	// then marked and coloured (NO_COLOR turns colours off) and apply's progress redrawn
+	// in place (see newTTYs).
+	StdoutTerminal, StderrTerminal bool
 	// Now is the clock applies of the protected branch plan at (time.Now when nil): tests
 	// move it to see time-bound access end without waiting.
 	Now func() time.Time
@@ -117,7 +122,7 @@ func commands() []command {
 // Run runs one roster command and returns its exit code. It is Main without the process:
 // tests call it in-process.
 func Run(ctx context.Context, args []string, st Streams, getenv func(string) string) int {
-	stdout, stderr := st.Stdout, st.Stderr
+	stdout, stderr := newTTYs(st.Stdout, st.Stderr, st.StdoutTerminal, st.StderrTerminal, getenv)
 	if st.Stdin == nil {
 		st.Stdin = strings.NewReader("")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"time"
@@ -228,7 +229,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	}
 	if !opts.quiet {
 		fmt.Fprintf(e.stdout, "== %s, %s\n", subject, approvalWords(ap))
-		if err := p.WriteText(e.stdout); err != nil {
+		if err := writeText(e.stdout, p); err != nil {
 			return err
 		}
 	}
@@ -252,7 +253,14 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 		rec.pr = ap.pr.Number
 		x.Extra["pullRequest"] = fmt.Sprintf("#%d", ap.pr.Number)
 	}
+	var progressLog *slog.Logger
+	if opts.quiet {
+		progressLog = e.log // the daemon logs how far it has come
+	}
+	progress := startProgress(e, progressLog)
+	x.Progress = progress.update
 	rep, applyErr := x.Apply(ctx, p)
+	progress.finish()
 	for _, ev := range rep.Evidence {
 		if ev.Result == "" {
 			continue // not started: the run is stopping

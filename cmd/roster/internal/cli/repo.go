@@ -383,7 +383,7 @@ func writePlan(w io.Writer, p *reconcile.Plan, format string) error {
 	case "markdown":
 		err = p.WriteMarkdown(w)
 	default:
-		err = p.WriteText(w)
+		err = writeText(w, p)
 	}
 	if err != nil {
 		return fmt.Errorf("write plan: %w", err)
