@@ -344,3 +344,16 @@ func TestProtectedEntitlementsAreFindings(t *testing.T) {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
+
+func TestNothingReadSaysNothingPlanned(t *testing.T) {
+	r := fixture()
+	p := Compute(r, map[string]*targets.Snapshot{}, Options{At: time.Date(2026, 11, 23, 12, 0, 0, 0, ams),
+		Unread: map[string]string{"dir": "connection refused", "gh": "bad token", "mail": "timeout"}})
+	var b strings.Builder
+	if err := p.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Nothing planned: no system could be read; 3 systems NOT READ (dir, gh, mail)") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}
