@@ -139,10 +139,10 @@ func (p *Plan) bySystem() map[string][]Change {
 // account, each change with its reason.
 func (p *Plan) WriteText(w io.Writer) error { return p.WriteTextMarked(w, nil) }
 
-// WriteTextMarked is WriteText with a mark before each change's op: mark returns what
-// fills the blank column there (a terminal's coloured "+" or "-"), one column wide as
-// printed; escape codes are the caller's to add or not. With mark nil the column stays
-// blank: the bytes of WriteText.
+// WriteTextMarked is WriteText with a mark before each change's op: mark returns it (a
+// terminal's coloured "+" or "-"), one column wide as printed, and it is put with a space
+// where the op was, the op moving right; escape codes are the caller's to add or not. With
+// mark nil it writes the bytes of WriteText.
 func (p *Plan) WriteTextMarked(w io.Writer, mark func(Change) string) error {
 	var b strings.Builder
 	b.WriteString(p.heading())
@@ -172,11 +172,11 @@ func (p *Plan) WriteTextMarked(w io.Writer, mark func(Change) string) error {
 				}
 				fmt.Fprintf(&b, "  %s (%s)\n", c.Account, who)
 			}
-			m := " "
+			b.WriteString("    ")
 			if mark != nil {
-				m = mark(c)
+				b.WriteString(mark(c) + " ")
 			}
-			fmt.Fprintf(&b, "  %s %-7s %-*s  %s\n", m, c.Op, width, c.Entitlement, c.Reason)
+			fmt.Fprintf(&b, "%-7s %-*s  %s\n", c.Op, width, c.Entitlement, c.Reason)
 		}
 	}
 	if unread := p.Unread(); len(unread) > 0 {

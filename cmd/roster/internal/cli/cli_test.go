@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,16 +18,30 @@ var update = os.Getenv("UPDATE") != ""
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runTTY(t, false, false, nil, args...)
+}
+
+// runTTY is run with stdout and stderr taken for terminals as asked, and env added to the
+// environment.
+func runTTY(t *testing.T, ttyOut, ttyErr bool, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string { return map[string]string{"DIR_PASSWORD": "s3cret-value"}[k] }
-	code = Run(context.Background(), args, Streams{Stdout: &out, Stderr: &errb}, getenv)
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return map[string]string{"DIR_PASSWORD": "s3cret-value"}[k]
+	}
+	code = Run(context.Background(), args, Streams{Stdout: &out, Stderr: &errb, StdoutTerminal: ttyOut, StderrTerminal: ttyErr}, getenv)
 	return out.String(), errb.String(), code
 }
 
 // TestScripts runs each testdata/script/*.txtar: its files form an access repo in a temp
 // dir ($REPO), the comment's "args:" line is the command line and "exit:" the exit code,
 // and the want-stdout / want-stderr sections are the exact output ($REPO substituted).
-// UPDATE=1 rewrites the want sections.
+// "tty: stdout stderr" takes those streams for terminals, "env: NAME=VALUE" lines set
+// variables; an escape character is written ␛ in the want sections, and a stream that is
+// no terminal must have none. UPDATE=1 rewrites the want sections.
 func TestScripts(t *testing.T) {
 	paths, err := filepath.Glob("testdata/script/*.txtar")
 	if err != nil || len(paths) == 0 {
@@ -40,7 +55,16 @@ func TestScripts(t *testing.T) {
 			}
 			var args []string
 			wantCode := -1
+			var ttyOut, ttyErr bool
+			env := map[string]string{}
 			for _, l := range strings.Split(string(ar.Comment), "\n") {
+				if s, ok := strings.CutPrefix(l, "tty:"); ok {
+					ttyOut, ttyErr = slices.Contains(strings.Fields(s), "stdout"), slices.Contains(strings.Fields(s), "stderr")
+				}
+				if s, ok := strings.CutPrefix(l, "env:"); ok {
+					k, v, _ := strings.Cut(strings.TrimSpace(s), "=")
+					env[k] = v
+				}
 				if s, ok := strings.CutPrefix(l, "args:"); ok {
 					args = strings.Fields(s)
 				}
@@ -69,10 +93,14 @@ func TestScripts(t *testing.T) {
 			for i := range args {
 				args[i] = strings.ReplaceAll(args[i], "$REPO", dir)
 			}
-			stdout, stderr, code := run(t, args...)
+			stdout, stderr, code := runTTY(t, ttyOut, ttyErr, env, args...)
+			if !ttyOut && strings.Contains(stdout, "\x1b") || !ttyErr && strings.Contains(stderr, "\x1b") {
+				t.Errorf("an escape sequence on a stream that is no terminal")
+			}
+			esc := strings.NewReplacer(dir, "$REPO", "\x1b", "␛")
 			got := map[string]string{
-				"want-stdout": strings.ReplaceAll(stdout, dir, "$REPO"),
-				"want-stderr": strings.ReplaceAll(stderr, dir, "$REPO"),
+				"want-stdout": esc.Replace(stdout),
+				"want-stderr": esc.Replace(stderr),
 			}
 			if strings.Contains(stdout+stderr, "s3cret-value") {
 				t.Errorf("a secret's value was printed")
