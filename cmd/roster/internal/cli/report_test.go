@@ -520,9 +520,124 @@ func TestReportBrowserAcme(t *testing.T) {
 		}
 	})
 
+	t.Run("layout at 1400 px", func(t *testing.T) {
+		l := reportLayout(t, page, 1400)
+		if l.Width != 1400 {
+			t.Fatalf("the page was laid out %d px wide, want 1400", l.Width)
+		}
+		if l.Headers == 0 {
+			t.Fatal("no header cell measured")
+		}
+		for _, h := range l.SplitHeaders {
+			t.Errorf("header cell split across lines at 1400 px: %s", h)
+		}
+		if l.Addresses == 0 {
+			t.Fatal("no address measured: acme's crm accounts are email addresses")
+		}
+		for _, b := range l.BadBreaks {
+			t.Errorf("address broken inside a word at 1400 px: %s", b)
+		}
+	})
+
+	t.Run("addresses in a narrow window", func(t *testing.T) {
+		// Narrow enough that addresses must wrap: they do so only before an @ or a dot.
+		l := reportLayout(t, page, 700)
+		if l.Wrapped == 0 {
+			t.Fatalf("no address wraps at 700 px (%d measured): the check would prove nothing", l.Addresses)
+		}
+		for _, b := range l.BadBreaks {
+			t.Errorf("address broken inside a word at 700 px: %s", b)
+		}
+	})
+
 	t.Run("screenshot", func(t *testing.T) {
 		reportScreenshot(t, url, "acme-report.png")
 	})
+}
+
+// layoutCheck runs in the page and writes what it measured, as JSON, into
+// <pre id="layout-check">, which --dump-dom then shows. A node's text is on as many lines
+// as its line boxes have distinct tops (Range.getClientRects gives one box a line); an
+// address is each code cell with an @ in it, and each of its lines after the first must
+// start with an @ or a dot.
+const layoutCheck = `<script>
+(function () {
+  var out = {width: window.innerWidth, headers: 0, splitHeaders: [], addresses: 0, wrapped: 0, badBreaks: []};
+  function tops(rects) {
+    var seen = [];
+    for (var i = 0; i < rects.length; i++) {
+      var top = Math.round(rects[i].top);
+      if (rects[i].width > 0 && seen.every(function (s) { return Math.abs(s - top) > 3; })) seen.push(top);
+    }
+    return seen.length;
+  }
+  document.querySelectorAll("th").forEach(function (th) {
+    var r = document.createRange();
+    r.selectNodeContents(th);
+    var n = tops(r.getClientRects());
+    if (n === 0) return;
+    out.headers++;
+    if (n > 1) out.splitHeaders.push(JSON.stringify(th.textContent) + " on " + n + " lines, " + Math.round(th.getBoundingClientRect().width) + " px wide");
+  });
+  document.querySelectorAll("td code").forEach(function (code) {
+    var text = code.textContent;
+    if (text.indexOf("@") < 0) return;
+    out.addresses++;
+    var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT), prev = null, at = 0, wrapped = false;
+    while (walker.nextNode()) {
+      var node = walker.currentNode;
+      for (var i = 0; i < node.data.length; i++, at++) {
+        var r = document.createRange();
+        r.setStart(node, i);
+        r.setEnd(node, i + 1);
+        var rects = r.getClientRects();
+        if (rects.length === 0) continue;
+        var top = Math.round(rects[rects.length - 1].top);
+        if (prev !== null && top > prev + 3) {
+          wrapped = true;
+          var c = node.data[i];
+          if (c !== "@" && c !== ".") out.badBreaks.push(JSON.stringify(text.slice(0, at) + "|" + text.slice(at)));
+        }
+        prev = top;
+      }
+    }
+    if (wrapped) out.wrapped++;
+  });
+  var pre = document.createElement("pre");
+  pre.id = "layout-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>`
+
+// layout is what layoutCheck measured.
+type layout struct {
+	Width        int      `json:"width"`
+	Headers      int      `json:"headers"`
+	SplitHeaders []string `json:"splitHeaders"`
+	Addresses    int      `json:"addresses"`
+	Wrapped      int      `json:"wrapped"`
+	BadBreaks    []string `json:"badBreaks"`
+}
+
+// reportLayout opens page in a window width px wide and measures its layout there.
+func reportLayout(t *testing.T, page string, width int) layout {
+	t.Helper()
+	i := strings.LastIndex(page, "</body>")
+	if i < 0 {
+		t.Fatal("the page has no </body>")
+	}
+	url := reportServe(t, page[:i]+layoutCheck+page[i:])
+	doc := parseDOM(reportBrowse(t, "--dump-dom", fmt.Sprintf("--window-size=%d,1000", width), url))
+	pre := doc.find(byAttr("id", "layout-check"))
+	if len(pre) != 1 {
+		t.Fatal("the layout check did not run")
+	}
+	var l layout
+	if err := json.Unmarshal([]byte(html.UnescapeString(pre[0].textContent())), &l); err != nil {
+		t.Fatalf("layout check: %v", err)
+	}
+	return l
 }
 
 func countOn(r *report.Report, system string) int {

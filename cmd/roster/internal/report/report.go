@@ -550,7 +550,31 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return out
 	},
 	"notInGit": func() string { return NotInGit },
+	"addr":     addr,
 }).Parse(pageSource))
+
+// addr is s escaped for the page; an address (s has an @) is cut before its @ and each dot
+// into pieces that do not wrap (span, styled white-space: nowrap), with a <wbr> between
+// them, so that it wraps only there: "fatima@acme.example" never ends a line in "exampl".
+func addr(s string) template.HTML {
+	if !strings.Contains(s, "@") {
+		return template.HTML(template.HTMLEscapeString(s))
+	}
+	var b strings.Builder
+	b.WriteString(`<span class="addr">`)
+	start := 0
+	for i := 1; i <= len(s); i++ {
+		if i == len(s) || s[i] == '@' || s[i] == '.' {
+			if start > 0 {
+				b.WriteString("<wbr>")
+			}
+			b.WriteString("<span>" + template.HTMLEscapeString(s[start:i]) + "</span>")
+			start = i
+		}
+	}
+	b.WriteString("</span>")
+	return template.HTML(b.String())
+}
 
 // WriteHTML writes the report as one self-contained page: inline CSS and JavaScript, no
 // external resources. Each table row carries data-system, data-roles (space-separated)
