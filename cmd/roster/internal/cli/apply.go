@@ -14,6 +14,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets"
 )
 
 func runApply(ctx context.Context, e *env, args []string) error {
@@ -28,7 +29,9 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	evidence := flags.String("evidence", "", "append each change's evidence as a JSON line to this file")
 	branch := flags.String("branch", "", "with a remote repo: the protected branch whose commits are applied (default: the repo's default branch)")
 	baseline := flags.String("baseline", "", "with a remote repo that has no roster/audit branch yet: the commit to start from, applied on your approval")
-	if err := parse(flags, args, e, &common); err != nil {
+	planFile := flags.String("plan", "", "apply this saved plan (roster plan --out FILE) exactly, as the argument FILE does")
+	saved, err := applyArgs(flags, args, e, &common, planFile)
+	if err != nil {
 		return err
 	}
 	remote := gitrepo.IsRemote(pf.dir)
@@ -51,6 +54,12 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	}
 	if *parallel < 1 {
 		return invalidf("--parallel %d: want at least 1", *parallel)
+	}
+	if saved != "" {
+		if err := notWithSavedPlan(flags); err != nil {
+			return err
+		}
+		return applySaved(ctx, e, savedApply{file: saved, repo: pf.repoFlags, limit: limit, parallel: *parallel, evidence: *evidence})
 	}
 	if remote {
 		// The approvals on the pull requests are the confirmation.
@@ -107,11 +116,26 @@ func runApply(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("apply cancelled; nothing was changed")
 		}
 	}
-	x := reconcile.NewExecutor(pl.live.writers)
-	x.Parallel = *parallel
+	err = execute(ctx, e, p, pl.live.writers, pl.repo, executeOptions{parallel: *parallel, evidence: *evidence})
+	return joinErrs(err, pl.readErr)
+}
+
+// executeOptions are the settings of one local apply of a plan.
+type executeOptions struct {
+	parallel int
+	evidence string            // --evidence: the file each change's evidence is appended to
+	extra    map[string]string // copied into every evidence record
+}
+
+// execute applies p to writers (the systems of repo), showing its progress, verifying
+// each change, recording its evidence and printing what was done.
+func execute(ctx context.Context, e *env, p *reconcile.Plan, writers map[string]targets.Writer, repo *model.Repo, o executeOptions) error {
+	x := reconcile.NewExecutor(writers)
+	x.Parallel = o.parallel
 	x.Log = e.log
+	x.Extra = o.extra
 	stop, evFail := stopOnFail(nil)
-	ev, err := openEvidence(*evidence, nil, evFail)
+	ev, err := openEvidence(o.evidence, nil, evFail)
 	if err != nil {
 		return err
 	}
@@ -123,15 +147,15 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	progress.finish()
 	evErr := ev.Close()
 	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", rep.Summary())
-	if l := reconcile.LicenseLine(rep.Licenses(pl.repo.Settings.Licenses)); l != "" {
+	if l := reconcile.LicenseLine(rep.Licenses(repo.Settings.Licenses)); l != "" {
 		fmt.Fprintln(e.stdout, "Reclaimed "+strings.TrimPrefix(l, "Licenses: "))
 	}
 	if evErr != nil {
 		evErr = evidenceLost(evErr, rep)
-	} else if *evidence != "" {
-		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", *evidence)
+	} else if o.evidence != "" {
+		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", o.evidence)
 	}
-	return joinErrs(applyErr, evErr, pl.readErr)
+	return joinErrs(applyErr, evErr)
 }
 
 // evidenceLost is the error of an apply whose evidence could not be written: it says so,

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +30,9 @@ func init() {
 	extraTypes = append(extraTypes, &targets.Type{
 		Name: "memory", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
+			if seed, ok := sys.Config["seed"].(string); ok {
+				return seededMemory(env.Repo, seed)
+			}
 			memMu.Lock()
 			defer memMu.Unlock()
 			m, ok := memories[sys.Config["store"].(string)]
@@ -37,6 +42,25 @@ func init() {
 			return m, nil
 		},
 	})
+}
+
+// seededMemory is a new in-memory system holding the accounts of the repo's file path, one
+// a line: account, enabled or disabled, then its entitlements separated by spaces. Scripts
+// (testdata/script) use it as a writable system: each command opens it afresh.
+func seededMemory(repo fs.FS, path string) (*targettest.Memory, error) {
+	data, err := fs.ReadFile(repo, path)
+	if err != nil {
+		return nil, err
+	}
+	m := targettest.NewMemory()
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(l, ",", 3)
+		if len(f) != 3 || (f[1] != "enabled" && f[1] != "disabled") {
+			return nil, fmt.Errorf("%s: want account,enabled|disabled,entitlements: %q", path, l)
+		}
+		m.Put(targets.Account{ID: f[0], Enabled: f[1] == "enabled", Entitlements: strings.Fields(f[2])})
+	}
+	return m, nil
 }
 
 // applyRepo writes a repo whose system "dir" is the in-memory store named store: ann is a

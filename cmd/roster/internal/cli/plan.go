@@ -13,6 +13,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	pf.register(flags)
 	format := flags.String("format", "text", "output: text, json or markdown")
 	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when the plan has changes")
+	out := flags.String("out", "", "also save the plan to this file, for roster apply FILE to apply exactly it later")
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
@@ -32,6 +33,11 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	}
 	if err := writePlan(e.stdout, pl.plan, *format); err != nil {
 		return err
+	}
+	if *out != "" {
+		if err := savePlan(e, pl, *out, pf.dir); err != nil {
+			return joinErrs(pl.readErr, err)
+		}
 	}
 	if pl.readErr != nil {
 		return pl.readErr
