@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/roster-dev/roster/reconcile"
@@ -28,12 +27,11 @@ func (t *tty) Write(b []byte) (int, error) { return t.screen.write(t.w, b) }
 // screen is the terminal behind stdout and stderr. It holds the status lines drawn at its
 // bottom (on stderr): other writes erase them first and draw them again after.
 type screen struct {
-	mu      sync.Mutex
-	status  io.Writer  // where the status lines are drawn; nil when stderr is no terminal
-	width   func() int // columns; 0 when unknown
-	lines   []string   // the status lines, drawn when drawn > 0
-	drawn   int        // status lines on the screen, the cursor below them
-	midline bool       // the last write did not end a line: no status below it
+	mu     sync.Mutex
+	status io.Writer  // where the status lines are drawn; nil when stderr is no terminal
+	width  func() int // columns; 0 when unknown
+	lines  []string   // the status lines, drawn when drawn > 0
+	drawn  int        // status lines on the screen, the cursor below them
 }
 
 // Escape sequences of ANSI terminals.
@@ -67,28 +65,20 @@ func newTTYs(stdout, stderr io.Writer, outTerm, errTerm bool, getenv func(string
 	return stdout, stderr
 }
 
-// write writes b to w with the status lines out of the way.
+// write writes b to w with the status lines out of the way: erased first, drawn again
+// below unless b ends inside a line (a question waiting for its answer there; the next
+// status update draws them).
 func (s *screen) write(w io.Writer, b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.drawn == 0 {
-		n, err := w.Write(b)
-		if len(b) > 0 {
-			s.midline = b[len(b)-1] != '\n'
-		}
-		return n, err
+		return w.Write(b)
 	}
 	if err := s.erase(); err != nil {
 		return 0, err
 	}
 	n, err := w.Write(b)
-	if err != nil {
-		return n, err
-	}
-	if len(b) > 0 {
-		s.midline = b[len(b)-1] != '\n'
-	}
-	if !s.midline {
+	if err == nil && len(b) > 0 && b[len(b)-1] == '\n' {
 		err = s.draw()
 	}
 	return n, err
@@ -115,10 +105,6 @@ func (s *screen) draw() error {
 		width = 80
 	}
 	var b bytes.Buffer
-	if s.midline {
-		b.WriteByte('\n')
-		s.midline = false
-	}
 	for _, l := range s.lines {
 		if r := []rune(l); len(r) >= width {
 			l = string(r[:width-1])
@@ -192,6 +178,3 @@ func writeText(w io.Writer, p *reconcile.Plan) error {
 	}
 	return p.WriteTextMarked(w, func(c reconcile.Change) string { return planMark(c.Op, t.color) })
 }
-
-// hasEscape reports whether s holds an escape sequence.
-func hasEscape(s string) bool { return strings.ContainsRune(s, '\x1b') }

@@ -126,6 +126,31 @@ func TestScreenCutsLongLines(t *testing.T) {
 	}
 }
 
+// TestScreenQuestion: text that ends inside a line (a question) is not followed by the
+// status lines, which the next update draws.
+func TestScreenQuestion(t *testing.T) {
+	var term bytes.Buffer
+	sc := &screen{status: &term, width: func() int { return 80 }}
+	w := &tty{w: &term, screen: sc}
+	if err := sc.setStatus([]string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	term.Reset()
+	if _, err := w.Write([]byte("Sure? ")); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\r\x1b[1A\x1b[J" + "Sure? "; term.String() != want {
+		t.Fatalf("wrote %q, want %q", term.String(), want)
+	}
+	term.Reset()
+	if err := sc.setStatus([]string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if term.String() != "b\n" {
+		t.Fatalf("the next update drew %q, want %q", term.String(), "b\n")
+	}
+}
+
 // TestApplyProgressWithoutTerminal: an apply whose stderr is no terminal says how far it
 // has come in lines, with no escape sequence anywhere; on a terminal the same counts are
 // drawn in place and the plan is coloured.
