@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/targets"
 )
 
 // Commit-status contexts roster sets on a pull request's head.
@@ -27,6 +29,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	var rf repoFlags
 	rf.register(flags)
 	n := flags.Int("pr", 0, "the pull request to check (required)")
+	live := flags.Bool("live", false, "also plan the pull request's head against the live systems whose credentials are present here")
 	if err := parse(flags, args, e, &common); err != nil {
 		return err
 	}
@@ -59,9 +62,19 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, valid, st, err := o.checkBody(ctx, pr, base, head, time.Now())
+	now := time.Now()
+	body, valid, st, err := o.checkBody(ctx, pr, base, head, now)
 	if err != nil {
 		return err
+	}
+	var liveErr error
+	if *live && valid {
+		section, err := o.liveSection(ctx, e, base, head, now)
+		if section == "" {
+			return err
+		}
+		body += section
+		liveErr = err
 	}
 	fmt.Fprint(e.stdout, body)
 	if _, err := o.fg.StickyComment(ctx, pr.Number, checkMarker, body); err != nil {
@@ -86,7 +99,109 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if !valid {
 		return &exitError{code: ExitInvalid}
 	}
-	return nil
+	return liveErr
+}
+
+// liveSection is the check comment's plan of head against the live systems, as an apply
+// right after merging would make it (emergency holds included), for the start of today.
+// Only systems whose credentials (every secret reference of their settings) are present
+// here are read; the others are listed as not read, and a comment without any says so: a
+// CI job without the systems' secrets still passes. The error is for systems that have
+// credentials but could not be read; the section names them too.
+func (o *gitops) liveSection(ctx context.Context, e *env, base, head string, now time.Time) (string, error) {
+	repo, err := o.load(ctx, head)
+	if err != nil {
+		return "", err
+	}
+	fsys, err := o.g.FS(head)
+	if err != nil {
+		return "", err
+	}
+	loc := repo.Settings.Location
+	at := model.DateOf(now, loc).Start(loc)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n#### Against the live systems\n\n")
+	tenv := targets.Env{Repo: fsys, Getenv: e.getenv, SecretsDir: repo.Settings.SecretsDir}
+	var names []string
+	noCreds := map[string]string{}
+	for _, name := range model.SortedKeys(repo.Systems) {
+		if missing := missingSecrets(repo.Systems[name].Config, tenv); len(missing) > 0 {
+			noCreds[name] = "no credentials here: " + strings.Join(missing, "; ")
+			continue
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		fmt.Fprintf(&b, "Not planned against the live systems: no system's credentials are present where this check ran:\n\n")
+		for _, name := range model.SortedKeys(noCreds) {
+			fmt.Fprintf(&b, "- `%s`: %s\n", name, noCreds[name])
+		}
+		b.WriteString("\nGive the check job the systems' credentials to see what merging would change on them now.\n")
+		return b.String(), nil
+	}
+	// As apply would plan the merged head: with the emergency actions that still hold, and
+	// the scope of the commit applied before (else the merge base).
+	var prev *model.Repo
+	log, err := o.auditLog()
+	if err != nil {
+		return "", err
+	}
+	if last := lastApplied(log); last != nil {
+		prev, _ = o.load(ctx, last.applied)
+	}
+	if prev == nil {
+		if prev, _ = o.load(ctx, base); prev == nil {
+			prev = &model.Repo{}
+		}
+	}
+	holds, err := o.emergencyHolds(ctx, log)
+	if err != nil {
+		return "", err
+	}
+	grants, err := o.grantHolds(ctx, log)
+	if err != nil {
+		return "", err
+	}
+	repo = withGrants(withTerminations(repo, holds), grants)
+	l, readErr := readSystems(ctx, e, repo, prev, fsys, o.reg, names)
+	if l == nil {
+		// Input a system reads from the repo (an export) is wrong at the head.
+		fmt.Fprintf(&b, "Not planned against the live systems:\n\n```\n%s\n```\n", strings.TrimSpace(readErr.Error()))
+		return b.String(), readErr
+	}
+	defer l.Close()
+	opts := l.options(at, head)
+	opts.Previous = prev
+	for name, why := range noCreds {
+		opts.Unread[name] = why
+	}
+	p := reconcile.Compute(repo, l.snaps, opts)
+	fmt.Fprintf(&b, "%s planned against what the systems hold now, as an apply right after merging would change them.\n\n", short(head))
+	if err := p.WriteMarkdown(&b); err != nil {
+		return "", err
+	}
+	return b.String(), readErr
+}
+
+// missingSecrets lists the secret references in a system's settings (at any depth) that
+// cannot be resolved here, each as its reference and why, never a value.
+func missingSecrets(v any, tenv targets.Env) []string {
+	var out []string
+	switch x := v.(type) {
+	case model.Secret:
+		if _, err := tenv.Secret(x); err != nil {
+			out = append(out, err.Error())
+		}
+	case map[string]any:
+		for _, k := range model.SortedKeys(x) {
+			out = append(out, missingSecrets(x[k], tenv)...)
+		}
+	case []any:
+		for _, y := range x {
+			out = append(out, missingSecrets(y, tenv)...)
+		}
+	}
+	return out
 }
 
 // checkBody renders what merging pr does: the problems when head is invalid, else the
