@@ -43,12 +43,26 @@ const (
 	ansiErase  = "\x1b[J" // erase from the cursor to the end of the screen
 )
 
-// newTTYs wraps stdout and stderr in ttys where they are terminals (a nil wrap leaves a
-// stream as it is). TERM=dumb is no terminal for this: it has no colours and cannot move
-// the cursor. NO_COLOR (https://no-color.org) set to anything turns colours off.
+// lockedWriter serialises writes: the log and apply's progress write to stderr from
+// different goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// newTTYs wraps stdout and stderr in ttys where they are terminals; stderr is otherwise
+// wrapped so that its writes are serialised (a tty's are). TERM=dumb is no terminal for
+// this: it has no colours and cannot move the cursor. NO_COLOR (https://no-color.org) set
+// to anything turns colours off.
 func newTTYs(stdout, stderr io.Writer, outTerm, errTerm bool, getenv func(string) string) (io.Writer, io.Writer) {
 	if getenv("TERM") == "dumb" || !outTerm && !errTerm {
-		return stdout, stderr
+		return stdout, &lockedWriter{w: stderr}
 	}
 	color := getenv("NO_COLOR") == ""
 	sc := &screen{width: func() int { return 0 }}
@@ -58,6 +72,8 @@ func newTTYs(stdout, stderr io.Writer, outTerm, errTerm bool, getenv func(string
 			sc.width = func() int { return terminalWidth(f) }
 		}
 		stderr = &tty{w: stderr, color: color, screen: sc}
+	} else {
+		stderr = &lockedWriter{w: stderr}
 	}
 	if outTerm {
 		stdout = &tty{w: stdout, color: color, screen: sc}
