@@ -44,7 +44,7 @@ type progressState struct {
 }
 
 // startProgress starts the view of one apply on e's stderr; with log set (the daemon) the
-// lines are log records there. Call stop when the apply returned.
+// lines are log records there. Call finish when the apply returned.
 func startProgress(e *env, log *slog.Logger) *progressView {
 	v := &progressView{w: e.stderr, log: log, now: time.Now, state: map[string]*progressState{}, stop: make(chan struct{})}
 	if log == nil {
