@@ -10,6 +10,7 @@ import (
 	"path"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -233,11 +234,19 @@ type personEntry struct {
 // against rules mirroring #Person, which keeps Load linear in people; everything else, and
 // any person the fast path declines, is evaluated by CUE.
 func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
+	var errs errorList
+	// An access repo starts at its root, where settings lives: a directory without a .cue
+	// file there is not one (and its subdirectories, /tmp's say, are not walked).
+	if root, err := fs.ReadDir(fsys, "."); err == nil && !slices.ContainsFunc(root, func(d fs.DirEntry) bool {
+		return !d.IsDir() && path.Ext(d.Name()) == ".cue" && !strings.HasPrefix(d.Name(), ".")
+	}) {
+		errs.add(model.Pos{}, "", "not an access repo: no .cue file at its root (an access repo starts with a settings.cue there, beside people/ and the rest)")
+		return nil, errs.err()
+	}
 	names, err := cueFiles(fsys)
 	if err != nil {
 		return nil, err
 	}
-	var errs errorList
 	if len(names) == 0 {
 		errs.add(model.Pos{}, "", "no .cue files found")
 		return nil, errs.err()
@@ -292,6 +301,11 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		}
 	}
 	if errs.len() > 0 {
+		return nil, errs.err()
+	}
+	if !mayDefineSettings(files) {
+		errs.add(model.Pos{File: files[0].name, Line: 1, Col: 1}, "settings", "no file sets settings: an access repo needs "+
+			"settings: {organization: \"…\", timezone: \"Europe/Amsterdam\"} (in settings.cue, say)")
 		return nil, errs.err()
 	}
 
@@ -893,4 +907,25 @@ func LoadRoles(ctx context.Context, fsys fs.FS) (*model.Repo, error) {
 		return r, nil
 	}
 	return Load(ctx, fsys, Options{})
+}
+
+// mayDefineSettings reports whether some file could set settings: one declares a top-level
+// field named settings, or embeds a value (which could). Plain people files never do.
+func mayDefineSettings(files []*file) bool {
+	for _, f := range files {
+		if f.ast == nil {
+			continue
+		}
+		for _, d := range f.ast.Decls {
+			switch d := d.(type) {
+			case *ast.Field:
+				if name, _, err := ast.LabelName(d.Label); err == nil && name == "settings" {
+					return true
+				}
+			case *ast.EmbedDecl:
+				return true
+			}
+		}
+	}
+	return false
 }

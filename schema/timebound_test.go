@@ -45,3 +45,14 @@ people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", sta
 		})
 	}
 }
+
+// TestNotAnAccessRepo protects issue 12: roster plan in a directory without an access repo
+// walked and loaded every .cue file below it (24,488 in /tmp). Without a .cue file at the
+// root it says so at once.
+func TestNotAnAccessRepo(t *testing.T) {
+	fsys := fstest.MapFS{"deep/down/x.cue": {Data: []byte("package x\n\na: 1\n")}, "notes.txt": {Data: []byte("hi")}}
+	_, err := Load(context.Background(), fsys, Options{})
+	if errs := Errors(err); len(errs) != 1 || !strings.Contains(errs[0].Error(), "not an access repo: no .cue file at its root") {
+		t.Errorf("Load = %v", err)
+	}
+}
