@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/roster-dev/roster/schema"
 	"io"
 	"log/slog"
 	"os"
@@ -127,19 +128,25 @@ func Run(ctx context.Context, args []string, st Streams, getenv func(string) str
 		st.Stdin = strings.NewReader("")
 	}
 	e := &env{stdin: st.Stdin, terminal: st.Terminal, stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil)), now: st.Now}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
+		// No command is a mistake: the usage goes where errors go, with exit 2.
+		usage(stderr)
+		return ExitInvalid
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		usage(stdout)
-		if len(args) == 0 {
-			return ExitInvalid
-		}
 		return ExitOK
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
+	var names []string
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return exitCode(e, c.run(ctx, e, args[1:]))
 		}
+		names = append(names, c.name)
 	}
-	fmt.Fprintf(stderr, "roster: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "roster: unknown command %q%s\n", args[0], schema.Suggest(args[0], names))
 	usage(stderr)
 	return ExitInvalid
 }
@@ -261,8 +268,32 @@ func (m *multiFlag) Set(s string) error {
 var version = "dev"
 
 func runVersion(ctx context.Context, e *env, args []string) error {
-	fmt.Fprintf(e.stdout, "roster %s\n", version)
+	fmt.Fprintf(e.stdout, "roster %s%s\n", version, buildWords())
 	return nil
+}
+
+// buildWords says which commit roster was built from, as the Go toolchain recorded it
+// (" (commit 1a2b3c4d5e6f, modified)"); "" when it recorded none (go run, tests).
+func buildWords() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (commit %s%s, %s)", short(rev), modified, info.GoVersion)
 }
 
 // leadingArg takes the argument a command names before its flags (roster revoke alice

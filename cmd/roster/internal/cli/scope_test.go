@@ -200,3 +200,15 @@ func TestOperatorIsNeverUnknown(t *testing.T) {
 		t.Errorf("ROSTER_OPERATOR: %q", op)
 	}
 }
+
+// TestNoCommandIsAnError protects issue 12: bare roster printed its usage on stdout.
+func TestNoCommandIsAnError(t *testing.T) {
+	stdout, stderr, code := runWith(t, "", false)
+	if code != ExitInvalid || stdout != "" || !strings.Contains(stderr, "usage: roster <command> [flags]") {
+		t.Errorf("bare roster: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	stdout, _, code = runWith(t, "", false, "help")
+	if code != ExitOK || !strings.Contains(stdout, "usage: roster") {
+		t.Errorf("roster help: exit %d, stdout %q", code, stdout)
+	}
+}
