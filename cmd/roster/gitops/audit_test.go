@@ -63,7 +63,7 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	w.mustRoster("revoke", "alice", "--reason", "laptop stolen")
 
 	r := w.mustRoster("audit", "verify", "--keyring", keyring)
-	for _, want := range []string{"3 chained", "2 commits applied", "1 emergency actions", "3 signatures verified", "baseline ", "emergency ",
+	for _, want := range []string{"3 chained", "2 commits applied", "1 emergency action,", "3 signatures verified", "baseline ", "emergency ",
 		"alice revoked by oncall-ops (laptop stolen)", "still open, not reviewed yet", "Verified: the chain is unbroken"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("audit verify lacks %q:\n%s", want, r.stdout)

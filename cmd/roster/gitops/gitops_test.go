@@ -257,7 +257,7 @@ func TestGitOpsLoop(t *testing.T) {
 	}
 	head := w.branchTip("main")
 	r = w.mustRoster("apply", "--baseline", "main")
-	if !strings.Contains(r.stdout, "1 commits applied from main") {
+	if !strings.Contains(r.stdout, "1 commit applied from main") {
 		t.Errorf("baseline apply output:\n%s", r.stdout)
 	}
 	if tr := w.auditTrailers(); !strings.Contains(tr, "Roster-Applied-Commit: "+head) || !strings.Contains(tr, "Roster-Approved-By: oncall-ops") {

@@ -73,7 +73,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
-		fmt.Fprintf(e.stdout, "\n%d commits applied from %s, %d changes verified, %d failed.\n", tot.commits, o.branch, tot.changes, tot.failures)
+		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", countNoun(tot.commits, "commit", "commits"), o.branch,
+			countNoun(tot.changes, "change", "changes"), tot.failures)
 		if evErr := ev.Close(); evErr != nil {
 			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, auditBranch))
 		}

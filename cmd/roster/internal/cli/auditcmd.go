@@ -204,8 +204,9 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 		}
 		base = head
 	}
-	fmt.Fprintf(e.stdout, "Audit trail of %s: %d entries (%d chained, %d from before chaining), %d commits applied, %d emergency actions",
-		o.name, chained+unchained, chained, unchained, applied, emergencies)
+	fmt.Fprintf(e.stdout, "Audit trail of %s: %s (%d chained, %d from before chaining), %s applied, %s",
+		o.name, countNoun(chained+unchained, "entry", "entries"), chained, unchained, countNoun(applied, "commit", "commits"),
+		countNoun(emergencies, "emergency action", "emergency actions"))
 	if keys != "" {
 		fmt.Fprintf(e.stdout, ", %d signatures verified", signed)
 	}
