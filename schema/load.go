@@ -372,6 +372,13 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		mergeRest(repo, rest)
 		return finish(repo, opts)
 	}
+	// Held from AddSyntax on: it resolves identifiers in the syntax trees, which a cache
+	// shares between loads (concurrent ones too: roster history).
+	cctx, sch, release, err := opts.Cache.cueContext()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { release() }()
 	for _, syn := range syns {
 		indexKeys(syn, keys)
 		if err := bi.AddSyntax(syn); err != nil {
@@ -381,12 +388,6 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	if errs.len() > 0 {
 		return nil, errs.err()
 	}
-
-	cctx, sch, release, err := opts.Cache.cueContext()
-	if err != nil {
-		return nil, err
-	}
-	defer func() { release() }()
 	v := cctx.BuildInstance(bi)
 	resolve := func(sels []string) model.Pos {
 		for n := len(sels); n >= 1; n-- {
