@@ -96,6 +96,11 @@ func (o *gitops) afterEmergency(ctx context.Context, e *env, rec auditRecord, re
 	if _, err := o.record(gctx, rec, loc); err != nil {
 		errs = append(errs, err)
 	}
+	if o.fg == nil && len(errs) == 0 {
+		// Nothing to open the review on: say what the reviewers need to do instead.
+		fmt.Fprintf(e.stderr, "roster: recorded on %s; the access repo has no settings.forge, so open a pull request from %s into %s yourself "+
+			"for review after the fact (merging it keeps the %s in the access repo)\n", auditBranch, pr.Head, o.branch, what)
+	}
 	if o.fg != nil && len(errs) == 0 {
 		pr.Base, pr.Labels = o.branch, []string{"roster", "emergency"}
 		opened, err := o.fg.CreatePull(gctx, pr)

@@ -47,6 +47,12 @@ type evaluated struct {
 // its forge (settings.forge at the protected branch's head) when there is one. branch
 // overrides the protected branch (default: the forge's default branch, else the repo's).
 func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gitops, error) {
+	return openGitopsWith(ctx, e, f, branch, true)
+}
+
+// openGitopsWith is openGitops that connects the forge only when forge is set: a command
+// that will not use it (hr import --dry-run) needs no token.
+func openGitopsWith(ctx context.Context, e *env, f *repoFlags, branch string, forge bool) (*gitops, error) {
 	g, err := openGit(ctx, e, f)
 	if err != nil {
 		return nil, err
@@ -64,6 +70,9 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 	t, err := o.tip(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !forge {
+		return o, nil
 	}
 	if err := o.connectForge(t.repo); err != nil {
 		return nil, invalid(err)

@@ -124,7 +124,7 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 		head string
 	)
 	if gitrepo.IsRemote(f.dir) {
-		if o, err = openGitops(ctx, e, &f.repoFlags, ""); err != nil {
+		if o, err = openGitopsWith(ctx, e, &f.repoFlags, "", f.openPR); err != nil {
 			return err
 		}
 		if f.openPR && o.fg == nil {
