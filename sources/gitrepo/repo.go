@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/go-git/go-billy/v5/osfs"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"net"
 	"net/url"
@@ -65,6 +64,12 @@ type Repo struct {
 	// past maxCached bytes.
 	objects     map[plumbing.Hash]any // *object.Tree or []byte
 	cachedBytes int
+	// walked are the trees the last ChangedFiles read on its newer side: the next call of
+	// a walk over history reads them again on its older side.
+	walked map[plumbing.Hash]*object.Tree
+	// decoded is go-git's cache of decoded objects when the repo was opened bare (a work
+	// tree keeps go-git's own); it is fitted to each blob before the blob is read.
+	decoded *objectCache
 }
 
 // maxCached bounds the object cache; maxCachedBlob is the largest blob it keeps.
@@ -122,15 +127,16 @@ func (r *Repo) openLocal(dir string) error {
 	if !st.IsDir() {
 		return r.errorf("open repo %s: not a directory", r.name)
 	}
-	repo, err := openBare(dir)
+	repo, oc, err := openBare(dir)
 	if err != nil {
+		oc = nil
 		// A work tree, or a folder of one: the access repo may live below its root.
 		repo, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	}
 	if err != nil {
 		return r.errorf("open repo %s: %w", r.name, err)
 	}
-	r.repo, r.dir = repo, dir
+	r.repo, r.dir, r.decoded = repo, dir, oc
 	if rem, err := repo.Remote(originName); err == nil {
 		for _, u := range rem.Config().URLs {
 			r.secrets = append(r.secrets, secretsOf(u, Options{})...)
@@ -180,11 +186,11 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 	r.dir = filepath.Join(cache, hex.EncodeToString(sum[:16]))
 
 	if _, err := os.Stat(r.dir); err == nil {
-		repo, err := openBare(r.dir)
+		repo, oc, err := openBare(r.dir)
 		if err != nil {
 			return r.errorf("open cached clone of %s in %s (remove the directory to clone afresh): %w", r.name, r.dir, err)
 		}
-		r.repo = repo
+		r.repo, r.decoded = repo, oc
 		if err := r.forgetCredentials(); err != nil {
 			return err
 		}
@@ -220,7 +226,7 @@ func (r *Repo) openRemote(ctx context.Context, rawURL string) error {
 		}
 		// Another process finished the same clone first; use its copy.
 	}
-	if r.repo, err = openBare(r.dir); err != nil {
+	if r.repo, r.decoded, err = openBare(r.dir); err != nil {
 		return r.errorf("open cached clone of %s in %s: %w", r.name, r.dir, err)
 	}
 	return nil
@@ -274,14 +280,17 @@ func withoutCredentials(spec string) string {
 // openBare opens a bare repository keeping its pack files open between reads: a walk over
 // history reads thousands of objects, and reopening the pack for each costs more than
 // decoding them. The descriptors live as long as the process (a Repo is not closed).
-func openBare(dir string) (*gogit.Repository, error) {
+// Its decoded objects are kept in an objectCache.
+func openBare(dir string) (*gogit.Repository, *objectCache, error) {
 	for _, name := range []string{"HEAD", "objects", "refs"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			return nil, err // not a bare repository
+			return nil, nil, err // not a bare repository
 		}
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true, MaxOpenDescriptors: 32})
-	return gogit.Open(st, nil)
+	oc := newObjectCache()
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), oc, filesystem.Options{KeepDescriptors: true, MaxOpenDescriptors: 32})
+	repo, err := gogit.Open(st, nil)
+	return repo, oc, err
 }
 
 // Remote reports whether the repo was opened from a URL.

@@ -119,6 +119,7 @@ func (f *treeFS) read(op, name string, e object.TreeEntry) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
+	f.r.decoded.fit(b.Size)
 	rd, err := b.Reader()
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}

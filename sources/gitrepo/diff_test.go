@@ -1,0 +1,127 @@
+package gitrepo
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/google/go-cmp/cmp"
+)
+
+// changed lists ChangedFiles(from, to) as "path from→to" with short blob names.
+func changed(t *testing.T, r *Repo, from, to string, blobs map[string]string) []string {
+	t.Helper()
+	cs, err := r.ChangedFiles(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(h string) string {
+		if h == "" {
+			return "-"
+		}
+		return blobs[h]
+	}
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Path+" "+name(c.From)+"→"+name(c.To))
+	}
+	return out
+}
+
+// TestChangedFiles: the files that differ between two commits — added, changed, removed,
+// nested, a directory replaced by a file — and nothing of an unchanged subtree; a root
+// commit against "" lists every file; Blob reads each side.
+func TestChangedFiles(t *testing.T) {
+	work := t.TempDir()
+	git(t, work, "init", "-q", "-b", "main")
+	c1 := commitAll(t, work, "one", map[string]string{
+		"settings.cue": "s1", "people/a.cue": "a1", "people/b.cue": "b1",
+		"roles/x/r.cue": "r1", "keep/k.cue": "k1", "d/inner.cue": "i1",
+	})
+	git(t, work, "rm", "-q", "-r", "d", "people/b.cue")
+	c2 := commitAll(t, work, "two", map[string]string{
+		"people/a.cue": "a2", "roles/x/r.cue": "r2", "roles/y.cue": "y2", "d": "file now",
+	})
+	r := open(t, work, Options{})
+	blobs := map[string]string{}
+	for _, c := range []string{c1, c2} {
+		cs, err := r.ChangedFiles("", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range cs {
+			b, err := r.Blob(ch.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs[ch.To] = string(b)
+		}
+	}
+	if diff := cmp.Diff([]string{
+		"d/inner.cue -→i1", "keep/k.cue -→k1", "people/a.cue -→a1", "people/b.cue -→b1", "roles/x/r.cue -→r1", "settings.cue -→s1",
+	}, changed(t, r, "", c1, blobs)); diff != "" {
+		t.Errorf("root commit (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{
+		"d -→file now", "d/inner.cue i1→-", "people/a.cue a1→a2", "people/b.cue b1→-", "roles/x/r.cue r1→r2", "roles/y.cue -→y2",
+	}, changed(t, r, c1, c2, blobs)); diff != "" {
+		t.Errorf("c1 to c2 (-want +got):\n%s", diff)
+	}
+	if got := changed(t, r, c2, c2, blobs); len(got) != 0 {
+		t.Errorf("a commit against itself: %v", got)
+	}
+}
+
+// TestChangedFilesSubfolder: in a folder of a work tree, paths are the folder's and
+// changes outside it do not show; a commit without the folder is empty.
+func TestChangedFilesSubfolder(t *testing.T) {
+	work := t.TempDir()
+	git(t, work, "init", "-q", "-b", "main")
+	c1 := commitAll(t, work, "before", map[string]string{"README": "top\n"})
+	c2 := commitAll(t, work, "access", map[string]string{"access/settings.cue": "s", "access/people/x.cue": "x"})
+	c3 := commitAll(t, work, "outside", map[string]string{"README": "changed\n"})
+	r, err := Open(t.Context(), filepath.Join(work, "access"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := func(from, to string) []string {
+		cs, err := r.ChangedFiles(from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Path)
+		}
+		return out
+	}
+	if got := paths("", c1); len(got) != 0 {
+		t.Errorf("a commit without the folder: %v", got)
+	}
+	if diff := cmp.Diff([]string{"people/x.cue", "settings.cue"}, paths(c1, c2)); diff != "" {
+		t.Errorf("the folder added (-want +got):\n%s", diff)
+	}
+	if got := paths(c2, c3); len(got) != 0 {
+		t.Errorf("a change outside the folder: %v", got)
+	}
+}
+
+// TestObjectCacheFits: go-git's cache of decoded objects starts small and grows to hold a
+// delta chain's worth of the largest blob read, within go-git's default.
+func TestObjectCacheFits(t *testing.T) {
+	c := newObjectCache()
+	for _, tt := range []struct {
+		blob int64
+		want cache.FileSize
+	}{
+		{1 << 10, minObjectCache},
+		{1 << 20, 64 * cache.MiByte},
+		{100 << 10, 64 * cache.MiByte}, // never shrinks
+		{10 << 20, maxObjectCache},
+	} {
+		c.fit(tt.blob)
+		if c.lru.MaxSize != tt.want {
+			t.Errorf("after a blob of %d bytes: %d, want %d", tt.blob, c.lru.MaxSize, tt.want)
+		}
+	}
+}
