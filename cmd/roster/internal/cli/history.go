@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
@@ -184,59 +185,199 @@ func orDash(s string) string {
 	return s
 }
 
-// history evaluates every commit of the protected branch (each distinct tree once) and
-// keeps those that changed the person's access, with what the audit branch says of them.
+// history lists the commits of the protected branch that changed the person's access, with
+// what the audit branch says of them. It evaluates only the commits whose changes can bear on
+// that person (see bearing), each distinct tree once; the others cannot change the answer.
 func (o *gitops) history(ctx context.Context, person string) (*personHistory, error) {
+	h, _, err := o.walkHistory(ctx, person, false)
+	return h, err
+}
+
+// walkHistory is history; every evaluates every commit instead of only those that can bear on
+// the person (tests compare both). evaluated lists the commits it evaluated, oldest first.
+func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h *personHistory, evaluated []string, err error) {
 	head, err := o.head()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	commits, err := o.g.FirstParents("", head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	audits, err := o.auditIndex()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	h := &personHistory{Person: person, Branch: o.branch, Commits: len(commits), Entries: []historyEntry{}}
+	need := make([]bool, len(commits))
+	if every {
+		for i := range need {
+			need[i] = true
+		}
+	} else if need, err = o.bearing(ctx, commits, person); err != nil {
+		return nil, nil, err
+	}
+	h = &personHistory{Person: person, Branch: o.branch, Commits: len(commits), Entries: []historyEntry{}}
 	var prev access
 	seen := false
-	// Commits are evaluated a chunk at a time on every core, then compared in order.
+	// stale is set while prev, the access at the last valid commit evaluated, may not be the
+	// access now: after an invalid commit, every commit is evaluated until one is valid, as
+	// a commit that bears on nobody may still make valid what the invalid one changed. (A
+	// commit that does not bear on the person leaves the access as it was, or is invalid;
+	// before the first commit the access is none.)
+	stale := false
+	// The commits that need it are evaluated a chunk at a time on every core, then compared
+	// in order.
 	const chunk = 64
 	repos := make([]*model.Repo, chunk)
 	errs := make([]error, chunk)
-	for i, c := range commits {
-		if i%chunk == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	for start := 0; start < len(commits); start += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		batch := commits[start:min(start+chunk, len(commits))]
+		o.loadAll(ctx, batch, need[start:], repos, errs)
+		for i, c := range batch {
+			if !need[start+i] {
+				if !stale {
+					continue // cannot change the person's access
+				}
+				repos[i], errs[i] = o.load(ctx, c.Hash)
 			}
-			o.loadAll(ctx, commits[i:min(i+chunk, len(commits))], repos, errs)
-		}
-		repo, err := repos[i%chunk], errs[i%chunk]
-		if repo == nil {
-			var xe *exitError
-			if err != nil && !errors.As(err, &xe) {
-				return nil, err
+			evaluated = append(evaluated, c.Hash)
+			repo, err := repos[i], errs[i]
+			if repo == nil {
+				var xe *exitError
+				if err != nil && !errors.As(err, &xe) {
+					return nil, nil, err
+				}
+				stale = true
+				continue // an invalid commit was never applied: it changed nobody's access
 			}
-			continue // an invalid commit was never applied: it changed nobody's access
+			stale = false
+			cur := accessOf(repo, person)
+			chg := prev.changes(cur)
+			prev = cur
+			if len(chg) == 0 {
+				continue
+			}
+			seen = true
+			en := historyEntry{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name, Changes: chg}
+			audits.fill(&en, person)
+			h.Entries = append(h.Entries, en)
 		}
-		cur := accessOf(repo, person)
-		chg := prev.changes(cur)
-		prev = cur
-		if len(chg) == 0 {
-			continue
-		}
-		seen = true
-		en := historyEntry{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name, Changes: chg}
-		audits.fill(&en, person)
-		h.Entries = append(h.Entries, en)
 	}
 	if !seen {
-		return nil, invalidf("history: %q was never in the access repo on %s", person, o.branch)
+		return nil, nil, invalidf("history: %q was never in the access repo on %s", person, o.branch)
 	}
-	return h, nil
+	return h, evaluated, nil
 }
+
+// bearing marks the commits (a first-parent chain, oldest first) whose changes against the
+// commit before can change person's access: one that changes a file the loader reads, unless
+// that file, before and after, holds only people written as plain data and not the person
+// (schema.PeopleOnly) while no file of the repo reads people's entries
+// (schema.RefersToPeople). So the person's own file, and roles, rules, systems, settings,
+// conflicts or anything written with CUE's expressive features count; another department's
+// file does not. A commit left unmarked leaves the person's access as it was, or is invalid.
+// Trees are compared by hash, so the cost is that of what changed; each version of a file is
+// read once, and sorted out on every core while the walk goes on.
+func (o *gitops) bearing(ctx context.Context, commits []*gitrepo.Commit, person string) ([]bool, error) {
+	changes := make([][]gitrepo.FileChange, len(commits))
+	var kinds sync.Map // blob → fileKind
+	type job struct {
+		path, blob string
+		src        []byte
+	}
+	jobs := make(chan job, 64)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				var k fileKind
+				if ids, ok := schema.PeopleOnly(j.path, j.src); ok {
+					k.bears = slices.Contains(ids, person)
+				} else {
+					k.bears, k.refers = true, schema.RefersToPeople(j.path, j.src)
+				}
+				kinds.Store(j.blob, k)
+			}
+		}()
+	}
+	// The walk reads (git is read one call at a time); the workers sort the files out.
+	walk := func() error {
+		queued := map[string]bool{}
+		parent := ""
+		for i, c := range commits {
+			if i%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			cs, err := o.g.ChangedFiles(parent, c.Hash)
+			if err != nil {
+				return err
+			}
+			parent = c.Hash
+			cs = slices.DeleteFunc(cs, func(ch gitrepo.FileChange) bool { return !schema.Reads(ch.Path) })
+			changes[i] = cs
+			for _, ch := range cs {
+				for _, b := range []string{ch.From, ch.To} {
+					if b == "" || queued[b] {
+						continue
+					}
+					queued[b] = true
+					src, err := o.g.Blob(b)
+					if err != nil {
+						return err
+					}
+					jobs <- job{ch.Path, b, src}
+				}
+			}
+		}
+		return nil
+	}
+	err := walk()
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	kindOf := func(blob string) fileKind {
+		if blob == "" {
+			return fileKind{}
+		}
+		k, _ := kinds.Load(blob)
+		return k.(fileKind)
+	}
+	need := make([]bool, len(commits))
+	refers := map[string]bool{} // the files, by path, that read people's entries
+	for i, cs := range changes {
+		otherPeople := false
+		for _, ch := range cs {
+			from, to := kindOf(ch.From), kindOf(ch.To)
+			if to.refers {
+				refers[ch.Path] = true
+			} else {
+				delete(refers, ch.Path)
+			}
+			if from.bears || to.bears {
+				need[i] = true
+			} else {
+				otherPeople = true
+			}
+		}
+		if otherPeople && len(refers) > 0 {
+			need[i] = true // some file reads people: anyone's entry may bear on anyone
+		}
+	}
+	return need, nil
+}
+
+// fileKind is what one version of a file can bear on: bears when it may change the person's
+// access (it is not only other people), refers when it reads people's entries.
+type fileKind struct{ bears, refers bool }
 
 func (h *personHistory) write(e *env) {
 	fmt.Fprintf(e.stdout, "Access history of %s on %s (%d commits examined, %d changed it):\n", h.Person, h.Branch, h.Commits, len(h.Entries))
@@ -602,15 +743,22 @@ func subjectOf(msg string) string {
 	return subject
 }
 
-// loadAll evaluates commits in parallel into repos and errs, by index.
-func (o *gitops) loadAll(ctx context.Context, commits []*gitrepo.Commit, repos []*model.Repo, errs []error) {
+// loadAll evaluates in parallel the commits whose need is set into repos and errs, by index.
+func (o *gitops) loadAll(ctx context.Context, commits []*gitrepo.Commit, need []bool, repos []*model.Repo, errs []error) {
+	var todo []int
+	for i := range commits {
+		if need[i] {
+			todo = append(todo, i)
+		}
+	}
 	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(commits); i += workers {
+			for k := w; k < len(todo); k += workers {
+				i := todo[k]
 				repos[i], errs[i] = o.load(ctx, commits[i].Hash)
 			}
 		}()

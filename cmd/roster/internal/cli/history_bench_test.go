@@ -19,25 +19,8 @@ import (
 // roles.cue, so both the fast path and CUE's evaluation change along the way.
 func acmeHistory(tb testing.TB, n int) string {
 	tb.Helper()
-	tmp := tb.TempDir()
-	work, dir := filepath.Join(tmp, "work"), filepath.Join(tmp, "acme.git")
-	if err := os.CopyFS(work, os.DirFS("../../../../examples/acme")); err != nil {
-		tb.Fatal(err)
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "Import acme"}, {"clone", "-q", "--bare", ".", dir}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=HR", "GIT_AUTHOR_EMAIL=hr@acme.example", "GIT_COMMITTER_NAME=HR",
-			"GIT_COMMITTER_EMAIL=hr@acme.example", "GIT_AUTHOR_DATE=2025-01-01T09:00:00Z", "GIT_COMMITTER_DATE=2025-01-01T09:00:00Z")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	g, err := gitrepo.Open(context.Background(), dir, gitrepo.Options{Ref: "main"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	first := g.Head()
+	dir, work, g, first := acmeBare(tb)
+	var err error
 	read := func(p string) string {
 		b, err := os.ReadFile(filepath.Join(work, p))
 		if err != nil {
@@ -56,7 +39,7 @@ func acmeHistory(tb testing.TB, n int) string {
 			roles = strings.Replace(roles, "\n}", fmt.Sprintf("\n\t// revision %d\n}", i), 1)
 			edit["roles.cue"] = []byte(roles)
 		case i%7 == 0:
-			// Alice's title changes: her access does not.
+			// Carol's title changes: nobody's access does.
 			finance = replaceField(finance, "title", fmt.Sprintf("Analyst grade %d", i%5))
 			edit["people/finance.cue"] = []byte(finance)
 		default:
@@ -76,6 +59,31 @@ func acmeHistory(tb testing.TB, n int) string {
 	return dir
 }
 
+// acmeBare writes a bare repo whose main holds examples/acme in one commit, "Import acme"; it
+// returns the repo's directory, a work tree with the same files, the repo opened and the commit.
+func acmeBare(tb testing.TB) (dir, work string, g *gitrepo.Repo, first string) {
+	tb.Helper()
+	tmp := tb.TempDir()
+	work, dir = filepath.Join(tmp, "work"), filepath.Join(tmp, "acme.git")
+	if err := os.CopyFS(work, os.DirFS("../../../../examples/acme")); err != nil {
+		tb.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "Import acme"}, {"clone", "-q", "--bare", ".", dir}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=HR", "GIT_AUTHOR_EMAIL=hr@acme.example", "GIT_COMMITTER_NAME=HR",
+			"GIT_COMMITTER_EMAIL=hr@acme.example", "GIT_AUTHOR_DATE=2025-01-01T09:00:00Z", "GIT_COMMITTER_DATE=2025-01-01T09:00:00Z")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	g, err := gitrepo.Open(context.Background(), dir, gitrepo.Options{Ref: "main"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dir, work, g, g.Head()
+}
+
 // replaceField replaces the value of the first `field:` line in src.
 func replaceField(src, field, value string) string {
 	lines := strings.Split(src, "\n")
@@ -89,7 +97,9 @@ func replaceField(src, field, value string) string {
 	return strings.Join(lines, "\n")
 }
 
-// BenchmarkHistory5000 is roster history over 5,000 commits of the acme repo (goal: ≤ 3 s).
+// BenchmarkHistory5000 is roster history over 5,000 commits of the acme repo (goal: ≤ 1 s and
+// ≤ 200 MB for the whole process). Alice is in none of the files the commits change but
+// roles.cue: 101 commits bear on her.
 func BenchmarkHistory5000(b *testing.B) {
 	dir := acmeHistory(b, 5000)
 	e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, log: discardLogger}
@@ -100,12 +110,13 @@ func BenchmarkHistory5000(b *testing.B) {
 			b.Fatal(err)
 		}
 		o.withoutPolicies()
-		h, err := o.history(context.Background(), "alice")
+		h, evaluated, err := o.walkHistory(context.Background(), "alice", false)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if h.Commits != 5001 {
 			b.Fatalf("%d commits examined", h.Commits)
 		}
+		b.ReportMetric(float64(len(evaluated)), "evaluated/op")
 	}
 }
