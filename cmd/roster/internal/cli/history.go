@@ -493,6 +493,7 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	}
 	if ent != "" && !reconcile.Scopes(headRepo, nil)[sys].Manages(ent) {
 		res.Unmanaged = true // git cannot say who holds it: roster does not manage it
+		res.DidYouMean = strings.TrimSuffix(strings.TrimPrefix(schema.Suggest(ent, headRepo.Index().GrantedOn(sys)), ` (did you mean "`), `"?)`)
 	}
 	if *format == "json" {
 		return writeJSON(e.stdout, res)
@@ -531,6 +532,9 @@ type whoResult struct {
 	// head: no role grants it and no manage pattern claims it, so the access repo does not
 	// say who holds it (roster report and status read it live).
 	Unmanaged bool `json:"unmanaged,omitempty"`
+	// DidYouMean is the entitlement a role grants on the system closest to an unmanaged
+	// one asked about (a typo, likely); "" when none is close.
+	DidYouMean string `json:"didYouMean,omitempty"`
 }
 
 type whoHolder struct {
@@ -708,6 +712,9 @@ func (r *whoResult) write(e *env) {
 	fmt.Fprintf(e.stdout, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), countNoun(len(r.Holders), "person", "people"), short(r.Commit), how)
 	if r.Unmanaged {
 		fmt.Fprintf(e.stdout, "  %s is unmanaged: outside roster's scope on %s (no role grants it, no manage pattern claims it), so the access repo does not say who holds it; roster report reads who holds it live\n", r.Entitlement, r.System)
+		if r.DidYouMean != "" {
+			fmt.Fprintf(e.stdout, "  did you mean %s? (roster who --has %s:%s)\n", r.DidYouMean, r.System, r.DidYouMean)
+		}
 	}
 	for _, h := range r.Holders {
 		approval := "not applied by roster"

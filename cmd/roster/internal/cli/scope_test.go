@@ -212,3 +212,12 @@ func TestNoCommandIsAnError(t *testing.T) {
 		t.Errorf("roster help: exit %d, stdout %q", code, stdout)
 	}
 }
+
+// TestWhoSuggestsAMisspelledEntitlement protects issue 12: who with a misspelled
+// entitlement printed "0 people" and nothing else.
+func TestWhoSuggestsAMisspelledEntitlement(t *testing.T) {
+	stdout, stderr, code := run(t, "who", "--has", "directory:group:finnance", "--repo", acmeDir)
+	if code != ExitOK || !strings.Contains(stdout, "group:finnance is unmanaged") || !strings.Contains(stdout, "did you mean group:finance?") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
