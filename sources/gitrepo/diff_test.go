@@ -125,3 +125,26 @@ func TestObjectCacheFits(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLinkedWorkTree: a work tree made by git worktree add (its objects in the main
+// repository's common directory) opens, reads its own branch's files and walks its history.
+func TestOpenLinkedWorkTree(t *testing.T) {
+	root := t.TempDir()
+	main := filepath.Join(root, "main")
+	git(t, root, "init", "-q", "-b", "main", main)
+	c1 := commitAll(t, main, "one", map[string]string{"settings.cue": "s1"})
+	linked := filepath.Join(root, "linked")
+	git(t, main, "worktree", "add", "-q", "-b", "side", linked)
+	c2 := commitAll(t, linked, "two", map[string]string{"people/a.cue": "a"})
+	r := open(t, linked, Options{})
+	if r.Head() != c2 {
+		t.Fatalf("head %s, want the linked work tree's %s", r.Head(), c2)
+	}
+	cs, err := r.ChangedFiles(c1, c2)
+	if err != nil || len(cs) != 1 || cs[0].Path != "people/a.cue" {
+		t.Fatalf("ChangedFiles: %v, %v", cs, err)
+	}
+	if b, err := r.Blob(cs[0].To); err != nil || string(b) != "a" {
+		t.Errorf("Blob: %q, %v", b, err)
+	}
+}

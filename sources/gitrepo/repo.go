@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"net"
@@ -67,8 +68,8 @@ type Repo struct {
 	// walked are the trees the last ChangedFiles read on its newer side: the next call of
 	// a walk over history reads them again on its older side.
 	walked map[plumbing.Hash]*object.Tree
-	// decoded is go-git's cache of decoded objects when the repo was opened bare (a work
-	// tree keeps go-git's own); it is fitted to each blob before the blob is read.
+	// decoded is go-git's cache of decoded objects (nil where go-git keeps its own); it is
+	// fitted to each blob before the blob is read.
 	decoded *objectCache
 }
 
@@ -129,9 +130,8 @@ func (r *Repo) openLocal(dir string) error {
 	}
 	repo, oc, err := openBare(dir)
 	if err != nil {
-		oc = nil
 		// A work tree, or a folder of one: the access repo may live below its root.
-		repo, err = gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+		repo, oc, err = openWorkTree(dir)
 	}
 	if err != nil {
 		return r.errorf("open repo %s: %w", r.name, err)
@@ -291,6 +291,29 @@ func openBare(dir string) (*gogit.Repository, *objectCache, error) {
 	st := filesystem.NewStorageWithOptions(osfs.New(dir), oc, filesystem.Options{KeepDescriptors: true, MaxOpenDescriptors: 32})
 	repo, err := gogit.Open(st, nil)
 	return repo, oc, err
+}
+
+// openWorkTree opens the repository of a work tree, or of a folder of one, as go-git finds
+// it, then reads its objects as openBare does (pack files kept open, an objectCache).
+func openWorkTree(dir string) (*gogit.Repository, *objectCache, error) {
+	repo, err := gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, ok := repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return repo, nil, nil
+	}
+	var wt billy.Filesystem
+	if w, err := repo.Worktree(); err == nil {
+		wt = w.Filesystem
+	}
+	oc := newObjectCache()
+	kept, err := gogit.Open(filesystem.NewStorageWithOptions(st.Filesystem(), oc, filesystem.Options{KeepDescriptors: true, MaxOpenDescriptors: 32}), wt)
+	if err != nil {
+		return repo, nil, nil // as go-git opened it
+	}
+	return kept, oc, nil
 }
 
 // Remote reports whether the repo was opened from a URL.
