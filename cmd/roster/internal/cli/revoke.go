@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/roster-dev/roster/sources/localdir"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -99,39 +99,12 @@ func writeTermination(e *env, f *repoFlags, src *source, person string, at time.
 		return cannot(fmt.Sprintf("roster could not edit the person's file (%v)", err))
 	}
 	path := filepath.Join(f.dir, filepath.FromSlash(file))
-	if err := replaceFile(path, content); err != nil {
+	if err := localdir.WriteAtomic(path, content, 0); err != nil {
 		return cannot(fmt.Sprintf("writing %s failed (%v)", path, err))
 	}
 	fmt.Fprintf(e.stderr, "roster: wrote terminated: %q for %s into %s; commit it (git add %s && git commit) and merge it, so that later applies keep %s offboarded\n",
 		value, person, path, path, person)
 	return nil
-}
-
-// replaceFile writes data to path through a temporary file renamed into place, keeping
-// path's permissions: the file is either old or new, never half written.
-func replaceFile(path string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".roster-revoke-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), st.Mode().Perm())
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // revokeNow applies a repo in which p is terminated to p's accounts only: each system is

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/roster-dev/roster/sources/localdir"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +51,7 @@ func savePlan(e *env, pl *planned, path, repoDir string) error {
 	if err := saved.Write(&b); err != nil {
 		return fmt.Errorf("save the plan: %w", err)
 	}
-	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
+	if err := localdir.WriteAtomic(path, b.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("save the plan: %w", err)
 	}
 	apply := "roster apply " + path
@@ -60,28 +60,6 @@ func savePlan(e *env, pl *planned, path, repoDir string) error {
 	}
 	fmt.Fprintf(e.stderr, "roster: saved this plan to %s; to apply exactly these changes: %s\n", path, apply)
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file renamed into place.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".roster-plan-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // savedApply is an apply of a saved plan.
