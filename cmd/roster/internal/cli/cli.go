@@ -250,6 +250,36 @@ func parse(fs *flag.FlagSet, args []string, e *env, common *commonFlags) error {
 	return nil
 }
 
+// parseArg is parse for a command that takes one positional argument (roster revoke
+// PERSON …): it may stand before, between or after the flags, as people type them in a
+// hurry (roster revoke --reason x --repo . alice). It returns the argument, "" when none.
+func parseArg(fs *flag.FlagSet, args []string, e *env, common *commonFlags) (string, error) {
+	var arg string
+	var rest []string
+	for {
+		fs.SetOutput(e.stderr)
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", &exitError{code: ExitInvalid}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(rest) {
+	case 0:
+	case 1:
+		arg = rest[0]
+	default:
+		return "", invalidf("%s: unexpected argument %q", fs.Name(), rest[1])
+	}
+	return arg, parse(fs, nil, e, common)
+}
+
 // multiFlag collects a repeatable string flag.
 type multiFlag []string
 
@@ -296,14 +326,6 @@ func buildWords() string {
 	return fmt.Sprintf(" (commit %s%s, %s)", short(rev), modified, info.GoVersion)
 }
 
-// leadingArg takes the argument a command names before its flags (roster revoke alice
-// --reason …); "" when the first argument is a flag.
-func leadingArg(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
-	}
-	return "", args
-}
 
 // writeJSON prints v as indented JSON.
 func writeJSON(w io.Writer, v any) error {

@@ -34,8 +34,8 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	reason := flags.String("reason", "", "why, or the incident (required): recorded with the evidence")
 	emergency := flags.Bool("emergency", false, "apply at once and review after the fact (required: without it, use roster request)")
 	evidence := flags.String("evidence", "", "also append the evidence to this file")
-	role, rest := leadingArg(args)
-	if err := parse(flags, rest, e, &common); err != nil {
+	role, err := parseArg(flags, args, e, &common)
+	if err != nil {
 		return err
 	}
 	switch {

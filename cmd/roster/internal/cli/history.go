@@ -27,8 +27,8 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
 	format := flags.String("format", "text", "output: text or json")
 	var person string
-	person, args = leadingArg(args)
-	if err := parse(flags, args, e, &common); err != nil {
+	person, err := parseArg(flags, args, e, &common)
+	if err != nil {
 		return err
 	}
 	if person == "" {

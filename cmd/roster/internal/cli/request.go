@@ -30,8 +30,8 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 	until := flags.String("until", "", "when it ends: YYYY-MM-DD (through that day, in the organisation's time zone) or an RFC 3339 time (required)")
 	reason := flags.String("reason", "", "why, or the ticket: INC-4711 (required)")
 	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
-	role, rest := leadingArg(args)
-	if err := parse(flags, rest, e, &common); err != nil {
+	role, err := parseArg(flags, args, e, &common)
+	if err != nil {
 		return err
 	}
 	switch {

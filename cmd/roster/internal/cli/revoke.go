@@ -27,8 +27,8 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	evidence := flags.String("evidence", "", "also append the evidence to this file")
 	// The person comes first: roster revoke alice --reason "…".
 	var person string
-	person, args = leadingArg(args)
-	if err := parse(flags, args, e, &common); err != nil {
+	person, err := parseArg(flags, args, e, &common)
+	if err != nil {
 		return err
 	}
 	if person == "" {

@@ -221,3 +221,16 @@ func TestWhoSuggestsAMisspelledEntitlement(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestPositionalAfterFlags protects issue 12: roster revoke --reason x --repo . alice failed
+// with "unexpected argument" — worst in an emergency. The person may come anywhere.
+func TestPositionalAfterFlags(t *testing.T) {
+	first, _, code1 := run(t, "history", "alice", "--repo", acmeDir)
+	last, stderr, code2 := run(t, "history", "--repo", acmeDir, "alice")
+	if code1 != ExitOK || code2 != ExitOK || first != last || !strings.Contains(first, "Access history of alice") {
+		t.Errorf("history with the person first (exit %d) and last (exit %d, %s) differ:\n%s\n---\n%s", code1, code2, stderr, first, last)
+	}
+	if _, stderr, code := run(t, "history", "--repo", acmeDir, "alice", "bob"); code != ExitInvalid || !strings.Contains(stderr, `unexpected argument "bob"`) {
+		t.Errorf("two people: exit %d, %s", code, stderr)
+	}
+}

@@ -36,8 +36,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	format := flags.String("format", "text", "output: text or json")
 	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when offboarding is not done")
 	var person string
-	person, args = leadingArg(args)
-	if err := parse(flags, args, e, &common); err != nil {
+	person, err := parseArg(flags, args, e, &common)
+	if err != nil {
 		return err
 	}
 	if person == "" {
