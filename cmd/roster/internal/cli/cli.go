@@ -326,7 +326,6 @@ func buildWords() string {
 	return fmt.Sprintf(" (commit %s%s, %s)", short(rev), modified, info.GoVersion)
 }
 
-
 // writeJSON prints v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
