@@ -446,6 +446,15 @@ func (r *Repo) ShareIndex(from *Repo) {
 	})
 }
 
+// WithPeople returns a copy of r whose people are people, sharing everything else with r,
+// its role index included (an index does not depend on people). r is not changed.
+func (r *Repo) WithPeople(people map[string]*Person) *Repo {
+	out := &Repo{Settings: r.Settings, People: people, Roles: r.Roles, Rules: r.Rules, Conflicts: r.Conflicts,
+		Systems: r.Systems, ServiceAccounts: r.ServiceAccounts, Revocations: r.Revocations, Certifications: r.Certifications}
+	out.ShareIndex(r)
+	return out
+}
+
 // SortedKeys returns the keys of m in order.
 func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -315,25 +315,33 @@ func (o *gitops) emergencyHolds(ctx context.Context, log []auditEntry) (map[stri
 		if err != nil || repo.People[en.person] == nil || repo.People[en.person].Terminated.IsZero() {
 			continue
 		}
-		if o.fg != nil {
-			prs, err := o.fg.Pulls(ctx, "closed", emergencyPrefix+en.person)
-			if err != nil {
-				return nil, err
-			}
-			reversed := false
-			for _, pr := range prs {
-				if !pr.Merged && pr.Head == emergencyPrefix+en.person {
-					reversed = true
-				}
-			}
-			if reversed {
-				delete(holds, en.person)
-				continue
-			}
+		if reversed, err := o.reversed(ctx, emergencyPrefix+en.person); err != nil {
+			return nil, err
+		} else if reversed {
+			delete(holds, en.person)
+			continue
 		}
 		holds[en.person] = repo.People[en.person].Terminated
 	}
 	return holds, nil
+}
+
+// reversed reports whether reviewers closed the pull request of an emergency's branch
+// without merging it: the emergency is then undone. False without a forge.
+func (o *gitops) reversed(ctx context.Context, branch string) (bool, error) {
+	if o.fg == nil {
+		return false, nil
+	}
+	prs, err := o.fg.Pulls(ctx, "closed", branch)
+	if err != nil {
+		return false, err
+	}
+	for _, pr := range prs {
+		if !pr.Merged && pr.Head == branch {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // withTerminations is repo with each held person terminated, unless repo already says when.
@@ -355,6 +363,5 @@ func withTerminations(repo *model.Repo, holds map[string]time.Time) *model.Repo 
 	if people == nil {
 		return repo
 	}
-	return &model.Repo{Settings: repo.Settings, People: people, Roles: repo.Roles, Rules: repo.Rules, Conflicts: repo.Conflicts,
-		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations, Certifications: repo.Certifications}
+	return repo.WithPeople(people)
 }

@@ -124,22 +124,11 @@ func (o *gitops) grantHolds(ctx context.Context, log []auditEntry) (grantHolds, 
 		if !ok {
 			continue
 		}
-		if o.fg != nil {
-			branch := grantPrefix + en.person + "/" + en.grant
-			prs, err := o.fg.Pulls(ctx, "closed", branch)
-			if err != nil {
-				return nil, err
-			}
-			reversed := false
-			for _, pr := range prs {
-				if !pr.Merged && pr.Head == branch {
-					reversed = true
-				}
-			}
-			if reversed {
-				delete(holds[en.person], en.grant)
-				continue
-			}
+		if reversed, err := o.reversed(ctx, grantPrefix+en.person+"/"+en.grant); err != nil {
+			return nil, err
+		} else if reversed {
+			delete(holds[en.person], en.grant)
+			continue
 		}
 		if holds[en.person] == nil {
 			holds[en.person] = map[string]model.RoleExpiry{}
@@ -189,8 +178,5 @@ func withGrants(repo *model.Repo, holds grantHolds) *model.Repo {
 	if people == nil {
 		return repo
 	}
-	out := &model.Repo{Settings: repo.Settings, People: people, Roles: repo.Roles, Rules: repo.Rules, Conflicts: repo.Conflicts,
-		Systems: repo.Systems, ServiceAccounts: repo.ServiceAccounts, Revocations: repo.Revocations, Certifications: repo.Certifications}
-	out.ShareIndex(repo)
-	return out
+	return repo.WithPeople(people)
 }

@@ -826,12 +826,8 @@ func mdCellEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-func countNoun(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+// countNoun says n things: "1 commit", "2 commits" (plural picks the word).
+func countNoun(n int, one, many string) string { return fmt.Sprintf("%d %s", n, plural(n, one, many)) }
 
 // pastDue says " (past due)" for a review due before the window starts.
 func (r *upcomingReport) pastDue(rv reconcile.ReviewDue) string {
