@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // down is a system whose server went away: every call fails with a transient connection

@@ -12,7 +12,7 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // applyFixture: ann joins (create + grants), bob left (revoke + disable), cid moves.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // TestInterruptedApplySaysSo protects the audit record of a stopped run (serve asked to

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // Regression (reconcile/execute.go, Executor.Apply): Stop is checked once before the dispatcher

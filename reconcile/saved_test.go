@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // savedFixture is the apply fixture's plan (ann joins, bob leaves, cid moves), saved with

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // buildRoster builds cmd/roster once for the tests of this package.

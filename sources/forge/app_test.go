@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 // appClient is a forge client authenticated as app's installation.

@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
 
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 // env is an emulated GitHub serving acme/access from a bare repository, and a clone to

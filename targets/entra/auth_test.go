@@ -15,7 +15,7 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/entra/graphtest"
+	"github.com/roster-dev/roster/targets/testing/graphtest"
 )
 
 // clock is a settable clock for the target's token cache.

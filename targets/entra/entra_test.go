@@ -15,8 +15,8 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/entra/graphtest"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/graphtest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 const (

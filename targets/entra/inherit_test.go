@@ -11,7 +11,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/entra/graphtest"
+	"github.com/roster-dev/roster/targets/testing/graphtest"
 )
 
 // accounts indexes a snapshot's accounts by name.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/entra/graphtest"
+	"github.com/roster-dev/roster/targets/testing/graphtest"
 )
 
 // TestRequestsAreInGraphsDescription: every kind of request roster makes — full and scoped

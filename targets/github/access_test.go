@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 // readBoth returns login's account from a fresh Read, and checks that ReadAccount agrees.

@@ -10,7 +10,7 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/github/githubapi"
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 // clock is a fake time shared by the emulator and the target.

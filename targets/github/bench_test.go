@@ -3,7 +3,7 @@ package github
 import (
 	"testing"
 
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 // BenchmarkRead5000Members200Teams reads an organisation of 5,000 members in 200 teams

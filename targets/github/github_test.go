@@ -14,8 +14,8 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/github/githubtest"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 func testCtx(t testing.TB) context.Context {

@@ -20,8 +20,8 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/targettest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // One Samba AD DC serves every AD test of the package: provisioning takes about 10 s. It

@@ -12,7 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // BenchmarkRead100k reads 100,000 accounts in 50 groups (two groups each) from slapd and,

@@ -15,8 +15,8 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/targettest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // shared is one slapd for the tests that do not need a server of their own.

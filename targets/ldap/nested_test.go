@@ -13,7 +13,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // dir is one directory under test, OpenLDAP or AD, with the fixture operations the nested

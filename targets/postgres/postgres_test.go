@@ -16,8 +16,8 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/targettest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 func TestConformance(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/targettest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 func groupEnts(names ...string) []string {

@@ -15,9 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/scim/internal/dialecttest"
-	"github.com/roster-dev/roster/targets/targettest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/dialecttest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // vendor is scimmy behind the proxy of one vendor's dialect.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // One scimmy server, with ETags and pages of at most pageMax resources, serves the tests

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // TestReadCost proves Read costs ⌈users/page⌉ + ⌈groups/page⌉ requests: 130 users, each in

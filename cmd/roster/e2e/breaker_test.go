@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // TestBreakerStopsApplyWhenSlapdDies kills slapd (SIGKILL) in the middle of a large apply

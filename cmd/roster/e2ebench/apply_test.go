@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // applySetup is an access repo of p whose one system is a slapd ("slapd") or a

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // planSetup is an access repo of p whose one system, ldap, is a slapd holding p's live

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // revokeSetup is an access repo of p with systems ldap (slapd), pg (PostgreSQL) and,

@@ -16,7 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // account is an account as a server holds it, looked at behind roster's back.

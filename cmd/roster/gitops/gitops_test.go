@@ -24,8 +24,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/roster-dev/roster/cmd/roster/internal/cli"
-	"github.com/roster-dev/roster/targets/github/githubtest"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // world is one organisation: its access repo on a git remote, its forge and its directory.

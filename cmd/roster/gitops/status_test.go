@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/cmd/roster/internal/cli"
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // hrSystem is a second directory, "hr", which roster reads as a user allowed to read and

@@ -17,7 +17,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // memories are the in-memory systems of the apply tests, by system name.

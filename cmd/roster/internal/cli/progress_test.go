@@ -14,7 +14,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // scriptmem is an in-memory system a txtar script declares whole: its entitlements that

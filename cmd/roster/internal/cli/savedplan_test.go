@@ -14,7 +14,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // counted wraps an in-memory store and counts how it is read, to see that an apply of a

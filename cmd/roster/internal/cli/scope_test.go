@@ -9,7 +9,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // TestUnmanagedAndInheritedEndToEnd: a live account holds groups no role grants (outside

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/roster-dev/roster/targets/targettest"
+	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // logWatch is a stderr that signals when a JSON log record with message msg was written.

@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-dev/roster/targets/testenv"
+	"github.com/roster-dev/roster/targets/testing/testenv"
 )
 
 // Dialects are the vendors the proxy can play.

@@ -45,8 +45,8 @@ func Extract(src map[string]any, ops []operation, source map[string]any) (map[st
 			"title":   "Microsoft Graph v1.0: the subset roster's entra target uses",
 			"version": info["version"],
 			"description": "The operations roster's entra target calls and its emulator serves, extracted by " +
-				"targets/entra/graphtest/internal/specgen from Microsoft Graph's OpenAPI description, navigation " +
-				"properties left out. Regenerate with go run ./targets/entra/graphtest/internal/specgen -openapi <msgraph-metadata>/openapi/v1.0/openapi.yaml.",
+				"targets/testing/graphtest/internal/specgen from Microsoft Graph's OpenAPI description, navigation " +
+				"properties left out. Regenerate with go run ./targets/testing/graphtest/internal/specgen -openapi <msgraph-metadata>/openapi/v1.0/openapi.yaml.",
 			"x-source": source,
 		},
 		"servers":    src["servers"],

@@ -58,7 +58,7 @@
 // against it with kin-openapi; testdata/schema.github.graphql.json is the part of GitHub's
 // GraphQL schema (npm @octokit/graphql-schema) the GraphQL emulator serves. What does not
 // fit fails the test that started the Server (SpecViolations takes what a test sends off
-// spec on purpose). Regenerate both with go run ./targets/github/githubtest/internal/specgen.
+// spec on purpose). Regenerate both with go run ./targets/testing/githubtest/internal/specgen.
 //
 // A Server is also a test fixture: Add* seed state, the accessors inspect it, AcceptInvitation
 // turns an invitation into membership (or Options.AutoAccept does so at once), and Requests

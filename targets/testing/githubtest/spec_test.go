@@ -53,7 +53,7 @@ func TestOperationsAreTheSubset(t *testing.T) {
 	}
 	sort.Strings(inSpec)
 	if diff := cmp.Diff(inSpec, Operations()); diff != "" {
-		t.Errorf("operations in testdata/api.github.com.json (-) and served (+); regenerate with go run ./targets/github/githubtest/internal/specgen\n%s", diff)
+		t.Errorf("operations in testdata/api.github.com.json (-) and served (+); regenerate with go run ./targets/testing/githubtest/internal/specgen\n%s", diff)
 	}
 }
 
@@ -140,7 +140,7 @@ func TestGraphQLSchemaIsGitHubs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := len(spec.Types), len(GraphQLSchema()); got != want {
-		t.Errorf("testdata/schema.github.graphql.json has %d types, the emulator %d: regenerate with go run ./targets/github/githubtest/internal/specgen", got, want)
+		t.Errorf("testdata/schema.github.graphql.json has %d types, the emulator %d: regenerate with go run ./targets/testing/githubtest/internal/specgen", got, want)
 	}
 	for typ, fields := range gqlSchema {
 		st, ok := spec.Types[typ]

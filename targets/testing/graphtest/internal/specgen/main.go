@@ -4,7 +4,7 @@
 // metadata that description is converted from:
 //
 //	git clone https://github.com/microsoftgraph/msgraph-metadata
-//	go run ./targets/entra/graphtest/internal/specgen \
+//	go run ./targets/testing/graphtest/internal/specgen \
 //		-openapi msgraph-metadata/openapi/v1.0/openapi.yaml \
 //		-commit "$(git -C msgraph-metadata rev-parse HEAD)"
 //
@@ -82,7 +82,7 @@ func main() {
 	metadata := flag.String("metadata", "", "Graph v1.0 CSDL metadata: clean_v10_metadata/cleanMetadata.xml of microsoftgraph/msgraph-metadata")
 	published := flag.String("openapi", "", "or Graph v1.0's OpenAPI description: openapi/v1.0/openapi.yaml of microsoftgraph/msgraph-metadata")
 	commit := flag.String("commit", "", "the msgraph-metadata commit the file is from, recorded in the output")
-	out := flag.String("o", "targets/entra/graphtest/testdata/graph-v1.0.json", "where to write the subset")
+	out := flag.String("o", "targets/testing/graphtest/testdata/graph-v1.0.json", "where to write the subset")
 	flag.Parse()
 	if (*metadata == "") == (*published == "") {
 		fmt.Fprintln(os.Stderr, "specgen: give one of -metadata and -openapi (see the package documentation)")
@@ -610,9 +610,9 @@ func Generate(r io.Reader, ops []operation, source map[string]any) (map[string]a
 			"title":   "Microsoft Graph v1.0: the subset roster's entra target uses",
 			"version": "v1.0",
 			"description": "The operations roster's entra target calls and its emulator serves, converted by " +
-				"targets/entra/graphtest/internal/specgen from Microsoft Graph's CSDL metadata with the conventions of " +
+				"targets/testing/graphtest/internal/specgen from Microsoft Graph's CSDL metadata with the conventions of " +
 				"Microsoft's OpenAPI conversion (msgraph-metadata conversion-settings/openapi.json). Regenerate with " +
-				"go run ./targets/entra/graphtest/internal/specgen -metadata <msgraph-metadata>/clean_v10_metadata/cleanMetadata.xml.",
+				"go run ./targets/testing/graphtest/internal/specgen -metadata <msgraph-metadata>/clean_v10_metadata/cleanMetadata.xml.",
 			"x-source": source,
 		},
 		"servers": []any{map[string]any{"url": "https://graph.microsoft.com/v1.0", "description": "Core"}},

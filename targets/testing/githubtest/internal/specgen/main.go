@@ -14,9 +14,9 @@
 //
 // From the repository root:
 //
-//	go run ./targets/github/githubtest/internal/specgen                  # the versions in testdata
-//	go run ./targets/github/githubtest/internal/specgen -version latest -graphql-version latest
-//	go run ./targets/github/githubtest/internal/specgen -tgz openapi-23.0.2.tgz -graphql-tgz graphql-schema-15.26.1.tgz
+//	go run ./targets/testing/githubtest/internal/specgen                  # the versions in testdata
+//	go run ./targets/testing/githubtest/internal/specgen -version latest -graphql-version latest
+//	go run ./targets/testing/githubtest/internal/specgen -tgz openapi-23.0.2.tgz -graphql-tgz graphql-schema-15.26.1.tgz
 //
 // It runs "npm pack PACKAGE@VERSION" (the npm registry) unless a tarball is given, and
 // records each subset's source (package, version, file and the tarball's SHA-512).
@@ -39,7 +39,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/roster-dev/roster/targets/github/githubtest"
+	"github.com/roster-dev/roster/targets/testing/githubtest"
 )
 
 const (
@@ -58,7 +58,7 @@ func main() {
 }
 
 func run() error {
-	dir := flag.String("dir", "targets/github/githubtest/testdata", "where the subsets are")
+	dir := flag.String("dir", "targets/testing/githubtest/testdata", "where the subsets are")
 	version := flag.String("version", "", "the @octokit/openapi version (default: the one the current subset names)")
 	tgz := flag.String("tgz", "", "an @octokit/openapi tarball to read instead of asking npm")
 	gqlVersion := flag.String("graphql-version", "", "the @octokit/graphql-schema version (default: the one the current subset names)")
@@ -170,7 +170,7 @@ func rest(out, version, tgz, tmp string) error {
 	info := sub["info"].(map[string]any)
 	info["x-roster-subset"] = source{Package: pkg, Version: version,
 		File: strings.TrimPrefix(member, "package/"), Integrity: tb.integrity(),
-		Note: "the operations githubtest serves, with the components they reference; examples removed. Regenerate with go run ./targets/github/githubtest/internal/specgen"}
+		Note: "the operations githubtest serves, with the components they reference; examples removed. Regenerate with go run ./targets/testing/githubtest/internal/specgen"}
 	return writeJSON(out, sub)
 }
 
@@ -429,7 +429,7 @@ func graphql(out, version, tgz, tmp string) error {
 		return fmt.Errorf("%s: %w", gqlMember, err)
 	}
 	sub := gqlSubset{Source: source{Package: gqlPkg, Version: version, File: strings.TrimPrefix(gqlMember, "package/"),
-		Integrity: tb.integrity(), Note: "the types and fields githubtest serves. Regenerate with go run ./targets/github/githubtest/internal/specgen"},
+		Integrity: tb.integrity(), Note: "the types and fields githubtest serves. Regenerate with go run ./targets/testing/githubtest/internal/specgen"},
 		Types: map[string]gqlType{}}
 	want := githubtest.GraphQLSchema()
 	for _, t := range in.Schema.Types {
