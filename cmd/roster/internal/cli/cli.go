@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
 	"io"
 	"log/slog"
 	"os"
@@ -188,9 +189,14 @@ func exitCode(e *env, err error) int {
 	}
 	code := ExitFailure
 	var xe *exitError
-	if errors.As(err, &xe) {
+	var ie *model.InvalidError
+	switch {
+	case errors.As(err, &xe):
 		code = xe.code
 		err = xe.err
+	case errors.As(err, &ie):
+		// Invalid input from a package below the command line.
+		code = ExitInvalid
 	}
 	if err != nil {
 		msg := err.Error()
