@@ -102,3 +102,19 @@ people: bo: {name: "Bo", email: "bo@acme.example", type: "employee", start: "202
 		t.Errorf("bo: %v\n%s", err, src)
 	}
 }
+
+func TestPackageName(t *testing.T) {
+	fsys := fstest.MapFS{
+		"README.md":       {Data: []byte("# access")},
+		"a/settings.cue":  {Data: []byte("// comment\npackage access\n\nsettings: {}\n")},
+		"b/people.cue":    {Data: []byte("package access\n")},
+		"cue.mod/x.cue":   {Data: []byte("package other\n")},
+		"notes/empty.cue": {Data: []byte("")},
+	}
+	if got, err := PackageName(fsys); err != nil || got != "access" {
+		t.Errorf("PackageName = %q, %v; want access", got, err)
+	}
+	if _, err := PackageName(fstest.MapFS{"x.cue": {Data: []byte("a: 1\n")}}); err == nil {
+		t.Error("PackageName of a repo without a package clause: no error")
+	}
+}

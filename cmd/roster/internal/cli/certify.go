@@ -170,7 +170,7 @@ const certifyMarkerStart = "<!-- roster:certify "
 
 func (c *campaign) marker() string {
 	b, _ := json.Marshal(c)
-	return certifyMarkerStart + string(b) + markerEnd
+	return certifyMarkerStart + string(b) + " -->"
 }
 
 func parseCampaign(body string) (*campaign, bool) {
@@ -179,7 +179,7 @@ func parseCampaign(body string) (*campaign, bool) {
 		return nil, false
 	}
 	rest := body[i+len(certifyMarkerStart):]
-	j := strings.Index(rest, markerEnd)
+	j := strings.Index(rest, " -->")
 	var c campaign
 	if j < 0 || json.Unmarshal([]byte(rest[:j]), &c) != nil {
 		return nil, false
@@ -207,6 +207,12 @@ func (c *campaign) file(pkg string) ([]byte, error) {
 	}
 	b.WriteString("}\n}\n")
 	return format.Source(b.Bytes())
+}
+
+// quote is s as a CUE (and JSON) string literal.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func (c *campaign) path() string { return "certifications/" + c.ID + ".cue" }
@@ -386,6 +392,19 @@ func (o *gitops) reviewsDueBefore(ctx context.Context, head *model.Repo, today m
 		}
 	}
 	return out
+}
+
+// overlay is base with some files replaced: the access repo as edits made so far leave it.
+type overlay struct {
+	base  fs.FS
+	edits fstest.MapFS
+}
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if _, ok := o.edits[name]; ok {
+		return o.edits.Open(name)
+	}
+	return o.base.Open(name)
 }
 
 var _ fs.FS = overlay{}

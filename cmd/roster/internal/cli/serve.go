@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/drift"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
@@ -260,7 +261,7 @@ func (d *daemon) drift(ctx context.Context) {
 		}
 		quiet := *d.e
 		quiet.stdout = io.Discard
-		return joinErrs(o.propose(ctx, &quiet, repo, head, findDrift(repo, p, now, wanted), now), readErr)
+		return joinErrs(o.propose(ctx, &quiet, repo, head, drift.Find(repo, p, now, wanted), now), readErr)
 	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()
