@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,17 +11,13 @@ import (
 	"testing/fstest"
 	"time"
 
-	"cuelang.org/go/cue/format"
-
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/certify"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
-
-// certifyPrefix starts the branches of access-review campaigns.
-const certifyPrefix = "roster/certify/"
 
 func runCertify(ctx context.Context, e *env, args []string) error {
 	flags := flag.NewFlagSet("certify", flag.ContinueOnError)
@@ -99,10 +93,10 @@ func runCertify(ctx context.Context, e *env, args []string) error {
 	}
 	var errs []error
 	for _, owner := range model.SortedKeys(byOwner) {
-		c := newCampaign(repo, owner, byOwner[owner], today, dueDate, now)
+		c := certify.NewCampaign(repo, owner, byOwner[owner], today, dueDate, now)
 		var cur *forge.PR
 		for _, pr := range open {
-			if pr.Head == c.branch() {
+			if pr.Head == c.Branch() {
 				cur = pr
 			}
 		}
@@ -118,108 +112,9 @@ func runCertify(ctx context.Context, e *env, args []string) error {
 	return joinErrs(errs...)
 }
 
-// campaign is one owner's access review.
-type campaign struct {
-	ID      string              `json:"id"`
-	Owner   string              `json:"owner"`
-	Opened  string              `json:"opened"`
-	Due     string              `json:"due"`
-	Members map[string][]string `json:"roles"` // role → members when opened
-	how     map[string]string   // role\x00person → how they hold it
-}
-
-func (c *campaign) branch() string { return certifyPrefix + c.ID }
-
-// newCampaign lists the people employed at now who hold each role, directly, through a rule
-// or through an include.
-func newCampaign(repo *model.Repo, owner string, roles []string, today, due model.Date, now time.Time) *campaign {
-	c := &campaign{ID: fmt.Sprintf("%s-%s", due, owner), Owner: owner, Opened: today.String(), Due: due.String(),
-		Members: map[string][]string{}, how: map[string]string{}}
-	ix := repo.Index()
-	for _, id := range model.SortedKeys(repo.People) {
-		p := repo.People[id]
-		if !reconcile.Active(p, &repo.Settings, now) {
-			continue
-		}
-		eff := ix.Effective(p)
-		rules := ix.RuleRoles(p)
-		for _, role := range roles {
-			if !slices.Contains(eff, role) {
-				continue
-			}
-			c.Members[role] = append(c.Members[role], id)
-			switch {
-			case slices.Contains(p.Roles, role):
-				c.how[role+"\x00"+id] = "direct"
-			case rules[role] != "":
-				c.how[role+"\x00"+id] = "rule " + rules[role]
-			default:
-				c.how[role+"\x00"+id] = "included by another role"
-			}
-		}
-	}
-	for _, role := range roles {
-		if c.Members[role] == nil {
-			c.Members[role] = []string{}
-		}
-	}
-	return c
-}
-
-const certifyMarkerStart = "<!-- roster:certify "
-
-func (c *campaign) marker() string {
-	b, _ := json.Marshal(c)
-	return certifyMarkerStart + string(b) + " -->"
-}
-
-func parseCampaign(body string) (*campaign, bool) {
-	i := strings.Index(body, certifyMarkerStart)
-	if i < 0 {
-		return nil, false
-	}
-	rest := body[i+len(certifyMarkerStart):]
-	j := strings.Index(rest, " -->")
-	var c campaign
-	if j < 0 || json.Unmarshal([]byte(rest[:j]), &c) != nil {
-		return nil, false
-	}
-	return &c, true
-}
-
-// file renders the campaign as a certifications entry.
-func (c *campaign) file(pkg string) ([]byte, error) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "package %s\n\n// Access review of %s's roles, opened %s by roster certify, due %s.\n", pkg, c.Owner, c.Opened, c.Due)
-	b.WriteString("// Approving the pull request attests that everyone listed still needs the role. To revoke\n")
-	b.WriteString("// someone, delete their name here: roster certify, run again, then removes the role from\n")
-	b.WriteString("// their entry in this pull request.\n")
-	fmt.Fprintf(&b, "certifications: %s: {\nowner: %s\nopened: %s\ndue: %s\nroles: {\n", quote(c.ID), quote(c.Owner), quote(c.Opened), quote(c.Due))
-	for _, role := range model.SortedKeys(c.Members) {
-		fmt.Fprintf(&b, "%s: [", quote(role))
-		for i, m := range c.Members[role] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(quote(m))
-		}
-		b.WriteString("]\n")
-	}
-	b.WriteString("}\n}\n")
-	return format.Source(b.Bytes())
-}
-
-// quote is s as a CUE (and JSON) string literal.
-func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-func (c *campaign) path() string { return "certifications/" + c.ID + ".cue" }
-
 // openCampaign commits the campaign on its branch and opens its pull request, with the
 // owner asked to review.
-func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, head string, c *campaign) error {
+func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, head string, c *certify.Campaign) error {
 	fsys, err := o.g.FS(head)
 	if err != nil {
 		return err
@@ -228,50 +123,16 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 	if err != nil {
 		return err
 	}
-	src, err := c.file(pkg)
+	src, err := c.File(pkg)
 	if err != nil {
-		return fmt.Errorf("format %s: %w", c.path(), err)
+		return fmt.Errorf("format %s: %w", c.Path(), err)
 	}
-	total := 0
-	for _, ms := range c.Members {
-		total += len(ms)
-	}
-	title := fmt.Sprintf("Access review: %s's roles (%s), due %s", c.Owner, count(total, "member", "members"), c.Due)
 	var reviewers []string
 	if l := login(repo, c.Owner); l != "" {
 		reviewers = append(reviewers, l)
 	}
-	return o.publish(ctx, e, nil, proposal{branch: c.branch(), head: head, title: title, body: c.marker() + "\n" + campaignBody(repo, c),
-		why: "Opened by roster certify.", files: map[string][]byte{c.path(): src}, labels: []string{"roster", "certification"}, reviewers: reviewers})
-}
-
-func campaignBody(repo *model.Repo, c *campaign) string {
-	var b strings.Builder
-	owner := c.Owner
-	if p := repo.People[owner]; p != nil {
-		owner = p.Name + " (" + owner + ")"
-	}
-	fmt.Fprintf(&b, "**%s**, please review who holds your roles, by **%s**.\n\n", owner, c.Due)
-	b.WriteString("- **Approve** this pull request to attest that everyone listed still needs the role; merging records it.\n")
-	fmt.Fprintf(&b, "- **To revoke** someone, delete their name in `%s` and push: roster removes the role from their entry in this pull request; they lose it when it is merged.\n", c.path())
-	b.WriteString("- Left unattested past the due date, the review shows in `roster plan` and `roster upcoming`.\n")
-	for _, role := range model.SortedKeys(c.Members) {
-		desc := ""
-		if r := repo.Roles[role]; r != nil && r.Description != "" {
-			desc = " — " + r.Description
-		}
-		fmt.Fprintf(&b, "\n#### `%s`%s\n\n", role, desc)
-		if len(c.Members[role]) == 0 {
-			b.WriteString("No members.\n")
-			continue
-		}
-		b.WriteString("| person | name | type | department | holds it through |\n|---|---|---|---|---|\n")
-		for _, m := range c.Members[role] {
-			p := repo.People[m]
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", m, p.Name, p.Type, p.Department, c.how[role+"\x00"+m])
-		}
-	}
-	return b.String()
+	return o.publish(ctx, e, nil, proposal{branch: c.Branch(), head: head, title: c.Title(), body: c.Marker() + "\n" + c.Body(repo),
+		why: "Opened by roster certify.", files: map[string][]byte{c.Path(): src}, labels: []string{"roster", "certification"}, reviewers: reviewers})
 }
 
 // refreshCampaign acts on the owner's edits to an open campaign: members they deleted from
@@ -279,26 +140,26 @@ func campaignBody(repo *model.Repo, c *campaign) string {
 // it from their entry. Someone who holds the role through a rule or an include is named in
 // a comment instead: the rule or the including role must change.
 func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) error {
-	proposed, ok := parseCampaign(pr.Body)
+	proposed, ok := certify.ParseMarker(pr.Body)
 	if !ok {
 		return fmt.Errorf("#%d: no roster marker in its description; leave it alone or close it", pr.Number)
 	}
-	tip, ok, err := o.g.Branch(proposed.branch())
+	tip, ok, err := o.g.Branch(proposed.Branch())
 	if err != nil || !ok {
-		return fmt.Errorf("#%d: branch %s: not found (%v)", pr.Number, proposed.branch(), err)
+		return fmt.Errorf("#%d: branch %s: not found (%v)", pr.Number, proposed.Branch(), err)
 	}
 	repo, err := o.load(ctx, tip)
 	if err != nil {
 		var xe *exitError
 		if errors.As(err, &xe) {
-			fmt.Fprintf(e.stdout, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", proposed.branch(), pr.Number, short(tip), xe.err)
+			fmt.Fprintf(e.stdout, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", proposed.Branch(), pr.Number, short(tip), xe.err)
 			return nil
 		}
 		return err
 	}
 	cert := repo.Certifications[proposed.ID]
 	if cert == nil {
-		fmt.Fprintf(e.stdout, "%s: #%d no longer has certifications.%s; nothing to do\n", proposed.branch(), pr.Number, proposed.ID)
+		fmt.Fprintf(e.stdout, "%s: #%d no longer has certifications.%s; nothing to do\n", proposed.Branch(), pr.Number, proposed.ID)
 		return nil
 	}
 	fsys, err := o.g.FS(tip)
@@ -315,7 +176,7 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 				continue // kept, gone, or already without the role
 			}
 			if !slices.Contains(p.Roles, role) {
-				manual = append(manual, fmt.Sprintf("`%s` holds `%s` through %s: change that rule or role, or %s's attributes", m, role, proposed.how[role+"\x00"+m], m))
+				manual = append(manual, fmt.Sprintf("`%s` holds `%s` through %s: change that rule or role, or %s's attributes", m, role, proposed.How(role, m), m))
 				continue
 			}
 			file, src, changed, err := schema.RemoveFromList(overlay{base: fsys, edits: edits}, "people", m, "roles", role)
@@ -330,7 +191,7 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 	}
 	if len(removed) == 0 {
 		if len(manual) == 0 {
-			fmt.Fprintf(e.stdout, "%s: #%d unchanged\n", proposed.branch(), pr.Number)
+			fmt.Fprintf(e.stdout, "%s: #%d unchanged\n", proposed.Branch(), pr.Number)
 		}
 	} else {
 		files := map[string][]byte{}
@@ -338,13 +199,13 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 			files[p] = f.Data
 		}
 		msg := "Revoke " + strings.Join(removed, ", ") + "\n\nRemoved in the access review " + proposed.ID + " by its owner."
-		if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.branch(), Parent: tip, Files: files, Message: msg, Author: rosterSignature(e, time.Now())}); err != nil {
-			return fmt.Errorf("commit %s: %w", proposed.branch(), err)
+		if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.Branch(), Parent: tip, Files: files, Message: msg, Author: rosterSignature(e, time.Now())}); err != nil {
+			return fmt.Errorf("commit %s: %w", proposed.Branch(), err)
 		}
-		if err := o.g.Push(ctx, proposed.branch(), false); err != nil {
-			return fmt.Errorf("push %s: %w", proposed.branch(), err)
+		if err := o.g.Push(ctx, proposed.Branch(), false); err != nil {
+			return fmt.Errorf("push %s: %w", proposed.Branch(), err)
 		}
-		fmt.Fprintf(e.stdout, "%s: #%d revokes %s\n", proposed.branch(), pr.Number, strings.Join(removed, ", "))
+		fmt.Fprintf(e.stdout, "%s: #%d revokes %s\n", proposed.Branch(), pr.Number, strings.Join(removed, ", "))
 	}
 	if len(removed) > 0 || len(manual) > 0 {
 		var b strings.Builder
@@ -369,7 +230,7 @@ func (o *gitops) reviewsDue(ctx context.Context, head *model.Repo, at time.Time)
 
 // reviewsDueBefore is reviewsDue for campaigns due before a date.
 func (o *gitops) reviewsDueBefore(ctx context.Context, head *model.Repo, today model.Date) []reconcile.ReviewDue {
-	branches, err := o.g.Branches(certifyPrefix)
+	branches, err := o.g.Branches(certify.BranchPrefix)
 	if err != nil {
 		return nil
 	}
@@ -383,13 +244,7 @@ func (o *gitops) reviewsDueBefore(ctx context.Context, head *model.Repo, today m
 		if err != nil {
 			continue
 		}
-		for _, id := range model.SortedKeys(repo.Certifications) {
-			c := repo.Certifications[id]
-			if head.Certifications[id] != nil || !c.Due.Before(today) {
-				continue
-			}
-			out = append(out, reconcile.ReviewDue{ID: id, Owner: c.Owner, Due: c.Due.String(), Branch: br, Roles: model.SortedKeys(c.Roles)})
-		}
+		out = append(out, certify.Due(head, repo, br, today)...)
 	}
 	return out
 }
