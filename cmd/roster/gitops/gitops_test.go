@@ -11,17 +11,22 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/roster-dev/roster/cmd/roster/internal/cli"
 	"github.com/roster-dev/roster/targets/testing/githubtest"
@@ -505,14 +510,23 @@ func TestServe(t *testing.T) {
 		_, _, groups := w.ldapEntry("bob")
 		return strings.Contains(strings.Join(groups, ","), "finance")
 	}, &out)
-	var m string
+	var m map[string]*dto.MetricFamily
 	waitFor(t, func() bool {
-		m = httpGet(base + "/metrics")
-		return strings.Contains(m, "roster_commits_applied_total 1")
+		m = scrape(base + "/metrics")
+		return value(m, "roster_commits_applied_total") == 1
 	}, &out)
-	for _, want := range []string{"roster_commits_applied_total 1", "roster_webhooks_total 1", "roster_webhooks_rejected_total 1", "# TYPE roster_orphans gauge"} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %q:\n%s", want, m)
+	for name, want := range map[string]float64{"roster_commits_applied_total": 1, "roster_webhooks_total": 1, "roster_webhooks_rejected_total": 1,
+		"roster_runs_total": 2, "roster_run_failures_total": 0} {
+		if got := value(m, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if f := m["roster_orphans"]; f == nil || f.GetType() != dto.MetricType_GAUGE {
+		t.Errorf("roster_orphans: %v, want a gauge", f)
+	}
+	for _, prefix := range []string{"go_", "process_"} {
+		if !slices.ContainsFunc(slices.Sorted(maps.Keys(m)), func(n string) bool { return strings.HasPrefix(n, prefix) }) {
+			t.Errorf("no %s* metrics in /metrics", prefix)
 		}
 	}
 	cancel()
@@ -552,6 +566,36 @@ func httpGet(url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// scrape reads a Prometheus text exposition; nil when it cannot be read or parsed.
+func scrape(url string) map[string]*dto.MetricFamily {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	m, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// value is the value of the unlabelled counter or gauge name in m, -1 when it is missing.
+func value(m map[string]*dto.MetricFamily, name string) float64 {
+	f := m[name]
+	if f == nil || len(f.GetMetric()) != 1 {
+		return -1
+	}
+	switch mt := f.GetMetric()[0]; f.GetType() {
+	case dto.MetricType_COUNTER:
+		return mt.GetCounter().GetValue()
+	case dto.MetricType_GAUGE:
+		return mt.GetGauge().GetValue()
+	}
+	return -1
 }
 
 func freeAddr(t *testing.T) string {
@@ -605,7 +649,7 @@ func TestServeDriftSchedule(t *testing.T) {
 		args := []string{"serve", "--repo", w.remote, "--cache-dir", w.cache, "--listen", addr, "--interval", "1h", "--drift-interval", "300ms"}
 		done <- cli.Run(ctx, args, cli.Streams{Stdout: &out, Stderr: &out}, w.env)
 	}()
-	waitFor(t, func() bool { return strings.Contains(httpGet("http://"+addr+"/metrics"), "roster_drift_scans_total 1") }, &out)
+	waitFor(t, func() bool { return value(scrape("http://"+addr+"/metrics"), "roster_drift_scans_total") == 1 }, &out)
 	if pr := w.gh.Pull(1); pr.Head != "roster/drift/dir" {
 		t.Errorf("drift PR from serve: %+v", pr)
 	}

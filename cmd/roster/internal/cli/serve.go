@@ -107,19 +107,6 @@ type daemon struct {
 	m  metrics
 }
 
-// metrics are what /metrics reports.
-type metrics struct {
-	runs, failedRuns       int
-	lastRun, lastSuccess   time.Time
-	lastErr                string
-	commits, changes, fail int
-	orphans, manual        int
-	driftRuns              int
-	lastDrift              time.Time
-	webhooks, badWebhooks  int
-	standby                bool // another replica holds the lease
-}
-
 // loop applies at once, then on every tick or push, and scans for drift on its own
 // schedule, until ctx ends. A run in progress when ctx ends finishes the accounts in hand
 // (see gitApply.stop) and records them.
@@ -285,44 +272,9 @@ func (d *daemon) handler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		d.mu.Lock()
-		m := d.m
-		d.mu.Unlock()
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		writeMetrics(w, m)
-	})
+	mux.Handle("GET /metrics", metricsHandler(d))
 	mux.HandleFunc("POST /webhook", d.webhook)
 	return mux
-}
-
-func writeMetrics(w io.Writer, m metrics) {
-	metric := func(name, typ, help string, v float64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
-	}
-	ts := func(t time.Time) float64 {
-		if t.IsZero() {
-			return 0
-		}
-		return float64(t.UnixMilli()) / 1000
-	}
-	metric("roster_runs_total", "counter", "Apply runs.", float64(m.runs))
-	metric("roster_run_failures_total", "counter", "Apply runs that ended with an error.", float64(m.failedRuns))
-	metric("roster_last_run_timestamp_seconds", "gauge", "When the last apply run ended.", ts(m.lastRun))
-	metric("roster_last_success_timestamp_seconds", "gauge", "When the last apply run without an error ended.", ts(m.lastSuccess))
-	metric("roster_commits_applied_total", "counter", "Access-repo commits applied.", float64(m.commits))
-	metric("roster_changes_applied_total", "counter", "Changes applied and verified.", float64(m.changes))
-	metric("roster_change_failures_total", "counter", "Changes that failed or could not be verified.", float64(m.fail))
-	metric("roster_orphans", "gauge", "Orphaned accounts in the last plan.", float64(m.orphans))
-	metric("roster_manual_tasks_pending", "gauge", "Manual tasks (read-only systems) in the last plan.", float64(m.manual))
-	metric("roster_drift_scans_total", "counter", "Drift scans run.", float64(m.driftRuns))
-	metric("roster_webhooks_total", "counter", "Push webhooks accepted.", float64(m.webhooks))
-	metric("roster_webhooks_rejected_total", "counter", "Webhook deliveries rejected (bad signature or body).", float64(m.badWebhooks))
-	standby := 0.0
-	if m.standby {
-		standby = 1
-	}
-	metric("roster_standby", "gauge", "1 while another replica holds the serve lease and this one stands by.", standby)
 }
 
 // webhook takes GitHub push events for the protected branch: a valid signature (HMAC-SHA256
