@@ -1,0 +1,23 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/roster-dev/roster/targets"
+)
+
+// CapsOf are the Caps of each system l read (targets.ReadAll), by name.
+func CapsOf(l *targets.Live) map[string]Caps {
+	caps := make(map[string]Caps, len(l.Caps))
+	for name, c := range l.Caps {
+		caps[name] = Caps{Type: c.Type, ReadOnly: c.ReadOnly, CanDisable: c.CanDisable, KeepsAccounts: c.KeepsAccounts}
+	}
+	return caps
+}
+
+// LiveOptions are the options of a plan at at, from commit, against what l read: the
+// systems' Caps, the scopes they were read with, and the systems that could not be read.
+// Previous is left for the caller. Unread is l's own map.
+func LiveOptions(l *targets.Live, at time.Time, commit string) Options {
+	return Options{At: at, Commit: commit, Caps: CapsOf(l), Scopes: l.Scopes, Unread: l.Unread}
+}
