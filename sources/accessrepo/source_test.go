@@ -8,10 +8,96 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets/builtin"
 )
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ name, spec, want string }{
+		{"user and token", "https://x-access-token:ghp_s3cret@github.com/acme/access.git", "https://x-access-token:***@github.com/acme/access.git"},
+		{"user and password over ssh", "ssh://git:hunter2@git.example:2222/acme/access", "ssh://git:***@git.example:2222/acme/access"},
+		{"no credentials", "https://github.com/acme/access.git", "https://github.com/acme/access.git"},
+		{"a user name only over ssh", "ssh://git@github.com/acme/access.git", "ssh://git@github.com/acme/access.git"},
+		{"scp form is untouched", "git@github.com:acme/access.git", "git@github.com:acme/access.git"},
+		{"a path with @ is not user information", "https://git.example/acme/access@v2", "https://git.example/acme/access@v2"},
+		{"file URL", "file:///srv/git/access.git", "file:///srv/git/access.git"},
+		{"a directory", "./access", "./access"},
+		{"an empty password", "https://user:@git.example/x", "https://user:***@git.example/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := accessrepo.Redact(tt.spec); got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.spec, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseSecretRef(t *testing.T) {
+	tests := []struct {
+		name, ref string
+		want      model.Secret
+		bad       bool
+	}{
+		{name: "env", ref: "env:ROSTER_GIT_TOKEN", want: model.Secret{Env: "ROSTER_GIT_TOKEN"}},
+		{name: "file", ref: "file:/run/secrets/git", want: model.Secret{File: "/run/secrets/git"}},
+		{name: "a relative file with a colon", ref: "file:secrets/a:b", want: model.Secret{File: "secrets/a:b"}},
+		{name: "env without a name", ref: "env:", bad: true},
+		{name: "file without a path", ref: "file:", bad: true},
+		{name: "empty", ref: "", bad: true},
+		{name: "upper-case scheme", ref: "ENV:X", bad: true},
+		{name: "another scheme", ref: "vault:secret/git", bad: true},
+		{name: "a bare name", ref: "ROSTER_GIT_TOKEN", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := accessrepo.ParseSecretRef(tt.ref)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("ParseSecretRef(%q) = %+v, want an error", tt.ref, got)
+				}
+				if !strings.Contains(err.Error(), "env:NAME or file:PATH") {
+					t.Errorf("error does not say what is wanted: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseSecretRef(%q) (-want +got):\n%s", tt.ref, diff)
+			}
+		})
+	}
+}
+
+// Regression (source.go, redact): a token given as the lone user name of an http(s) URL
+// ("https://ghp_…@github.com/acme/access", which GitHub accepts) is not redacted, so it
+// shows in every message naming the repo (gitops.name, source.name: "… has no branch",
+// "load … at …: …"). gitrepo.redactURL already hides it; Redact did not.
+// Fix: in Redact, when the user information has no ':' and the scheme is http or https,
+// replace the whole user with "***" (or export gitrepo's redactURL and use it here).
+func TestRegressionRedactLoneToken(t *testing.T) {
+	for _, spec := range []string{"https://ghp_s3cret@github.com/acme/access.git", "http://ghp_s3cret@git.example/x"} {
+		if got := accessrepo.Redact(spec); strings.Contains(got, "ghp_s3cret") {
+			t.Errorf("Redact(%q) = %q: the token is shown", spec, got)
+		}
+	}
+}
+
+// Regression (source.go, parseSecretRef): the error quotes the value it was given. The value is
+// exactly what an operator pastes by mistake instead of a reference (--repo-token ghp_…,
+// --webhook-secret s3cret), so the secret is printed to stderr / CI logs.
+// Fix: drop %q of s from the message: fmt.Errorf("want env:NAME or file:PATH, never the
+// secret itself (the value given is not shown)").
+func TestRegressionParseSecretRefEchoesSecret(t *testing.T) {
+	_, err := accessrepo.ParseSecretRef("ghp_s3cretvalue")
+	if err == nil || strings.Contains(err.Error(), "ghp_s3cretvalue") {
+		t.Errorf("error shows the value: %v", err)
+	}
+}
 
 func TestSpecIsGit(t *testing.T) {
 	tests := []struct {

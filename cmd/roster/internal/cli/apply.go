@@ -12,9 +12,11 @@ import (
 	"sync"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runApply(ctx context.Context, e *env, args []string) error {
@@ -83,12 +85,12 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	if !*auto && !e.terminal {
 		return invalidf("refusing to apply without confirmation: no terminal to ask on; review the plan with `roster plan` and pass --auto-approve")
 	}
-	pl, err := makePlan(ctx, e, &pf, nil)
+	pl, err := planner.Plan(ctx, e.planEnv(builtin.Registry()), pf.options(e))
 	if err != nil {
 		return err
 	}
-	defer pl.live.Close()
-	p := pl.plan
+	defer pl.Live.Close()
+	p := pl.Plan
 	if err := writeText(e.stdout, p); err != nil {
 		return err
 	}
@@ -100,10 +102,10 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	}
 	if toApply == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing for roster to apply.")
-		return pl.readErr
+		return pl.ReadErr
 	}
 	if limit == nil {
-		limit = &pl.repo.Settings.MaxRevocations
+		limit = &pl.Repo.Settings.MaxRevocations
 	}
 	if err := reconcile.Guard(p, *limit); err != nil {
 		return err
@@ -117,8 +119,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("apply cancelled; nothing was changed")
 		}
 	}
-	err = execute(ctx, e, p, pl.live.writers, pl.repo, executeOptions{parallel: *parallel, evidence: *evidence})
-	return joinErrs(err, pl.readErr)
+	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, executeOptions{parallel: *parallel, evidence: *evidence})
+	return joinErrs(err, pl.ReadErr)
 }
 
 // executeOptions are the settings of one local apply of a plan.

@@ -17,6 +17,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
@@ -27,7 +28,7 @@ var (
 )
 
 func init() {
-	extraTypes = append(extraTypes, &targets.Type{
+	builtin.Extend(&targets.Type{
 		Name: "memory", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
 			if seed, ok := sys.Config["seed"].(string); ok {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -150,9 +149,8 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 	}
 	repo, err := o.load(ctx, tip)
 	if err != nil {
-		var xe *exitError
-		if errors.As(err, &xe) {
-			fmt.Fprintf(e.stdout, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", proposed.Branch(), pr.Number, short(tip), xe.err)
+		if model.IsInvalid(err) {
+			fmt.Fprintf(e.stdout, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", proposed.Branch(), pr.Number, short(tip), err)
 			return nil
 		}
 		return err

@@ -3,13 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/targets"
@@ -163,19 +163,19 @@ func (o *gitops) liveSection(ctx context.Context, e *env, base, head string, now
 		return "", err
 	}
 	repo = withGrants(withTerminations(repo, holds), grants)
-	l, readErr := readSystems(ctx, e, repo, prev, fsys, o.reg, names)
+	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.reg), repo, prev, fsys, names)
 	if l == nil {
 		// Input a system reads from the repo (an export) is wrong at the head.
 		fmt.Fprintf(&b, "Not planned against the live systems:\n\n```\n%s\n```\n", strings.TrimSpace(readErr.Error()))
 		return b.String(), readErr
 	}
 	defer l.Close()
-	opts := l.options(at, head)
+	opts := reconcile.LiveOptions(l, at, head)
 	opts.Previous = prev
 	for name, why := range noCreds {
 		opts.Unread[name] = why
 	}
-	p := reconcile.Compute(repo, l.snaps, opts)
+	p := reconcile.Compute(repo, l.Snapshots, opts)
 	fmt.Fprintf(&b, "%s planned against what the systems hold now, as an apply right after merging would change them.\n\n", short(head))
 	if err := p.WriteMarkdown(&b); err != nil {
 		return "", err
@@ -211,11 +211,10 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 	fmt.Fprintf(&b, "%s\n### roster: what merging #%d changes\n\n", checkMarker, pr.Number)
 	headRepo, err := o.load(ctx, head)
 	if err != nil {
-		var xe *exitError
-		if !errors.As(err, &xe) {
+		if !model.IsInvalid(err) {
 			return "", false, standing{}, err
 		}
-		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(xe.err.Error()))
+		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(err.Error()))
 		return b.String(), false, standing{}, nil
 	}
 	baseRepo, err := o.load(ctx, base)

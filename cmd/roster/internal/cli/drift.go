@@ -10,10 +10,13 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/drift"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runDrift(ctx context.Context, e *env, args []string) error {
@@ -52,23 +55,23 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 		}
 		head, repo, fsys = t.commit, t.repo, t.fsys
 	} else {
-		src, err := openSource(ctx, e, &pf.repoFlags)
+		src, err := accessrepo.Open(ctx, pf.spec(), e.getenv)
 		if err != nil {
 			return err
 		}
-		if repo, err = loadSource(ctx, e, src, registry(), nil, nil, nil); err != nil {
+		if repo, err = accessrepo.Load(ctx, src, e.loadOptions(builtin.Registry())); err != nil {
 			return err
 		}
-		fsys, head = src.fsys, src.commit
+		fsys, head = src.FS, src.Commit
 	}
 	if *openPR && o.fg == nil {
 		return invalidf("--open-pr: the access repo has no settings.forge to open pull requests on")
 	}
-	names, err := selectSystems(repo, pf.systems)
+	names, err := planner.SelectSystems(repo, pf.systems)
 	if err != nil {
 		return err
 	}
-	reg := registry()
+	reg := builtin.Registry()
 	if o != nil {
 		reg = o.reg
 	}
@@ -76,15 +79,15 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 	if o != nil {
 		applied = o.appliedRepo(ctx)
 	}
-	l, readErr := readSystems(ctx, e, repo, applied, fsys, reg, names)
+	l, readErr := planner.ReadSystems(ctx, e.planEnv(reg), repo, applied, fsys, names)
 	if l == nil {
 		return readErr
 	}
 	defer l.Close()
 	now := time.Now()
-	opts := l.options(now, head)
+	opts := reconcile.LiveOptions(l, now, head)
 	opts.Previous = applied
-	p := reconcile.Compute(repo, l.snaps, opts)
+	p := reconcile.Compute(repo, l.Snapshots, opts)
 	var prev map[string]*targets.Snapshot
 	if applied != nil {
 		prev = reconcile.Desired(applied, now)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -113,9 +114,8 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		default:
 		}
 		repo, err := o.load(ctx, c.Hash)
-		var xe *exitError
 		switch {
-		case err != nil && !errors.As(err, &xe):
+		case err != nil && !model.IsInvalid(err):
 			return tot, joinErrs(append(errs, err)...)
 		case err != nil && c.Hash != head:
 			// Never applied: the next valid commit is judged with its changes too.
@@ -201,19 +201,19 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	if err != nil {
 		return err
 	}
-	names, err := selectSystems(repo, opts.systems)
+	names, err := planner.SelectSystems(repo, opts.systems)
 	if err != nil {
 		return err
 	}
 	repo = withGrants(withTerminations(repo, opts.holds), opts.grants)
-	l, readErr := readSystems(ctx, e, repo, prev, fsys, o.reg, names)
+	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.reg), repo, prev, fsys, names)
 	if l == nil {
 		return readErr
 	}
 	defer l.Close()
-	popts := l.options(at, commit)
+	popts := reconcile.LiveOptions(l, at, commit)
 	popts.Previous = prev
-	p := reconcile.Compute(repo, l.snaps, popts)
+	p := reconcile.Compute(repo, l.Snapshots, popts)
 	tot.orphans, tot.manual = len(p.Orphans), 0
 	toApply := 0
 	for _, c := range p.Changes {
@@ -242,7 +242,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 			return fmt.Errorf("%s: %w", subject, err)
 		}
 	}
-	x := reconcile.NewExecutor(l.writers)
+	x := reconcile.NewExecutor(l.Writers)
 	x.Parallel = opts.parallel
 	x.Log = e.log
 	x.Stop = opts.stop

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -15,9 +14,11 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // gitops is an access repo in git, read at any commit, and its forge when one is configured.
@@ -30,8 +31,8 @@ type gitops struct {
 	e      *env
 
 	cache *schema.Cache
-	// checks are the policy checks each load runs: policyChecks, or none when only what
-	// a commit grants matters (history, who), not whether it passes the guardrails.
+	// checks are the policy checks each load runs: accessrepo.PolicyChecks, or none when
+	// only what a commit grants matters (history, who), not whether it passes the guardrails.
 	checks []func(*model.Repo) []*schema.Error
 	mu     sync.Mutex
 	evals  map[string]*evaluated // by tree hash
@@ -53,11 +54,11 @@ func openGitops(ctx context.Context, e *env, f *repoFlags, branch string) (*gito
 // openGitopsWith is openGitops that connects the forge only when forge is set: a command
 // that will not use it (hr import --dry-run) needs no token.
 func openGitopsWith(ctx context.Context, e *env, f *repoFlags, branch string, forge bool) (*gitops, error) {
-	g, err := openGit(ctx, e, f)
+	g, err := accessrepo.OpenGit(ctx, f.spec(), e.getenv)
 	if err != nil {
 		return nil, err
 	}
-	o := gitopsFrom(e, &source{git: g, name: redact(f.dir)})
+	o := gitopsFrom(e, &accessrepo.Source{Git: g, Name: accessrepo.Redact(f.dir)})
 	if branch != "" {
 		o.branch = branch
 	}
@@ -82,9 +83,9 @@ func openGitopsWith(ctx context.Context, e *env, f *repoFlags, branch string, fo
 
 // gitopsFrom wraps an opened git source for reading at other commits; its protected branch
 // is the repo's default branch.
-func gitopsFrom(e *env, src *source) *gitops {
-	return &gitops{g: src.git, name: src.name, branch: src.git.DefaultBranch(), reg: registry(), e: e,
-		cache: schema.NewCache(), checks: policyChecks, evals: map[string]*evaluated{}}
+func gitopsFrom(e *env, src *accessrepo.Source) *gitops {
+	return &gitops{g: src.Git, name: src.Name, branch: src.Git.DefaultBranch(), reg: builtin.Registry(), e: e,
+		cache: schema.NewCache(), checks: accessrepo.PolicyChecks, evals: map[string]*evaluated{}}
 }
 
 // connectForge connects settings.forge of repo, if it has one.
@@ -170,11 +171,9 @@ func (o *gitops) load(ctx context.Context, commit string) (*model.Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	quiet := *o.e
-	quiet.log = discardLogger
-	repo, err := loadSourceChecked(ctx, &quiet, &source{name: o.name, fsys: fsys, git: o.g, commit: c.Hash}, o.reg, o.cache, o.checks, nil, nil)
-	var xe *exitError
-	if err != nil && !errors.As(err, &xe) {
+	repo, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.name, FS: fsys, Git: o.g, Commit: c.Hash},
+		accessrepo.LoadOptions{Types: o.reg, Cache: o.cache, Checks: o.checks})
+	if err != nil && !model.IsInvalid(err) {
 		return nil, err // a failure to read, not a verdict on the commit
 	}
 	o.mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // unitSettings is an access repo the approval tests plan against: a csv system (nothing is
@@ -56,7 +57,7 @@ func loadUnit(t *testing.T, files map[string]string) *model.Repo {
 	for name, src := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: registry()})
+	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: builtin.Registry()})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -711,65 +712,6 @@ func TestSubjectOf(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := subjectOf(tt.msg); got != tt.want {
 				t.Errorf("subjectOf(%q) = %q, want %q", tt.msg, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRedact(t *testing.T) {
-	tests := []struct{ name, spec, want string }{
-		{"user and token", "https://x-access-token:ghp_s3cret@github.com/acme/access.git", "https://x-access-token:***@github.com/acme/access.git"},
-		{"user and password over ssh", "ssh://git:hunter2@git.example:2222/acme/access", "ssh://git:***@git.example:2222/acme/access"},
-		{"no credentials", "https://github.com/acme/access.git", "https://github.com/acme/access.git"},
-		{"a user name only over ssh", "ssh://git@github.com/acme/access.git", "ssh://git@github.com/acme/access.git"},
-		{"scp form is untouched", "git@github.com:acme/access.git", "git@github.com:acme/access.git"},
-		{"a path with @ is not user information", "https://git.example/acme/access@v2", "https://git.example/acme/access@v2"},
-		{"file URL", "file:///srv/git/access.git", "file:///srv/git/access.git"},
-		{"a directory", "./access", "./access"},
-		{"an empty password", "https://user:@git.example/x", "https://user:***@git.example/x"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := redact(tt.spec); got != tt.want {
-				t.Errorf("redact(%q) = %q, want %q", tt.spec, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseSecretRef(t *testing.T) {
-	tests := []struct {
-		name, ref string
-		want      model.Secret
-		bad       bool
-	}{
-		{name: "env", ref: "env:ROSTER_GIT_TOKEN", want: model.Secret{Env: "ROSTER_GIT_TOKEN"}},
-		{name: "file", ref: "file:/run/secrets/git", want: model.Secret{File: "/run/secrets/git"}},
-		{name: "a relative file with a colon", ref: "file:secrets/a:b", want: model.Secret{File: "secrets/a:b"}},
-		{name: "env without a name", ref: "env:", bad: true},
-		{name: "file without a path", ref: "file:", bad: true},
-		{name: "empty", ref: "", bad: true},
-		{name: "upper-case scheme", ref: "ENV:X", bad: true},
-		{name: "another scheme", ref: "vault:secret/git", bad: true},
-		{name: "a bare name", ref: "ROSTER_GIT_TOKEN", bad: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseSecretRef(tt.ref)
-			if tt.bad {
-				if err == nil {
-					t.Fatalf("parseSecretRef(%q) = %+v, want an error", tt.ref, got)
-				}
-				if !strings.Contains(err.Error(), "env:NAME or file:PATH") {
-					t.Errorf("error does not say what is wanted: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("parseSecretRef(%q) (-want +got):\n%s", tt.ref, diff)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -246,8 +246,7 @@ func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h 
 			evaluated = append(evaluated, c.Hash)
 			repo, err := repos[i], errs[i]
 			if repo == nil {
-				var xe *exitError
-				if err != nil && !errors.As(err, &xe) {
+				if err != nil && !model.IsInvalid(err) {
 					return nil, nil, err
 				}
 				stale = true
@@ -479,9 +478,9 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	when, err := parseAt(*at, headRepo.Settings.Location, time.Now())
+	when, err := planner.ParseAt(*at, headRepo.Settings.Location, time.Now())
 	if err != nil {
-		return invalid(err)
+		return err
 	}
 	if _, ok := headRepo.Systems[sys]; !ok {
 		return invalidf("--has %q: no system %q at %s", *has, sys, short(head))

@@ -17,9 +17,11 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/sources/hr"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 const hrUsage = `usage: roster hr import --from FILE [--mapping FILE] [--repo DIR] [--full=true] [--dry-run]
@@ -116,7 +118,7 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 		return invalidf("--from %s: %v", f.from, errors.Unwrap(err))
 	}
 
-	reg := registry()
+	reg := builtin.Registry()
 	var (
 		repo *model.Repo
 		fsys fs.FS
@@ -136,8 +138,15 @@ func runHRImport(ctx context.Context, e *env, args []string) error {
 		}
 		head, repo, fsys = t.commit, t.repo, t.fsys
 		reg = o.reg
-	} else if repo, fsys, err = loadRepo(ctx, e, f.dir, reg); err != nil {
-		return err
+	} else {
+		src, err := accessrepo.OpenDir(f.dir)
+		if err != nil {
+			return err
+		}
+		if repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg)); err != nil {
+			return err
+		}
+		fsys = src.FS
 	}
 	date := model.DateOf(time.Now(), repo.Settings.Location)
 	if f.date != "" {

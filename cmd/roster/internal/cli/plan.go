@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"flag"
+
+	"github.com/roster-dev/roster/reconcile/planner"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runPlan(ctx context.Context, e *env, args []string) error {
@@ -22,27 +25,27 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	default:
 		return invalidf("--format %q: want text, json or markdown", *format)
 	}
-	pl, err := makePlan(ctx, e, &pf, nil)
+	pl, err := planner.Plan(ctx, e.planEnv(builtin.Registry()), pf.options(e))
 	if err != nil {
 		return err
 	}
-	defer pl.live.Close()
-	if pl.src.git != nil {
+	defer pl.Live.Close()
+	if pl.Source.Git != nil {
 		// Access reviews are branches of the git repo: past due and unmerged, they are news.
-		pl.plan.ReviewsDue = gitopsFrom(e, pl.src).reviewsDue(ctx, pl.repo, pl.plan.At)
+		pl.Plan.ReviewsDue = gitopsFrom(e, pl.Source).reviewsDue(ctx, pl.Repo, pl.Plan.At)
 	}
-	if err := writePlan(e.stdout, pl.plan, *format); err != nil {
+	if err := writePlan(e.stdout, pl.Plan, *format); err != nil {
 		return err
 	}
 	if *out != "" {
 		if err := savePlan(e, pl, *out, pf.dir); err != nil {
-			return joinErrs(pl.readErr, err)
+			return joinErrs(pl.ReadErr, err)
 		}
 	}
-	if pl.readErr != nil {
-		return pl.readErr
+	if pl.ReadErr != nil {
+		return pl.ReadErr
 	}
-	if *detailed && !pl.plan.Empty() {
+	if *detailed && !pl.Plan.Empty() {
 		return &exitError{code: ExitChanges}
 	}
 	return nil

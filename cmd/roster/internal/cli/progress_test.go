@@ -14,13 +14,14 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
 // scriptmem is an in-memory system a txtar script declares whole: its entitlements that
 // exist, and accounts whose every change fails (broken). It starts without accounts.
 func init() {
-	extraTypes = append(extraTypes, &targets.Type{
+	builtin.Extend(&targets.Type{
 		Name: "scriptmem", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
 			m := targettest.NewMemory(configStrings(sys.Config["entitlements"])...)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,9 +12,12 @@ import (
 
 	"github.com/roster-dev/roster/cmd/roster/internal/report"
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
@@ -32,8 +34,8 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	default:
 		return invalidf("--format %q: want html, csv or json", f.format)
 	}
-	if _, err := parseAt(f.at, time.UTC, time.Now()); err != nil {
-		return invalid(err)
+	if _, err := planner.ParseAt(f.at, time.UTC, time.Now()); err != nil {
+		return err
 	}
 	r, err := gatherReport(ctx, e, &f)
 	if err != nil {
@@ -85,32 +87,32 @@ func (f *reportFlags) register(flags *flag.FlagSet) {
 // at --at with the role or rule behind each; with git, the commit that granted each and
 // its approval on the audit branch; with --live, the live plan's orphans and findings.
 func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, error) {
-	reg := registry()
-	src, err := openSource(ctx, e, &f.repoFlags)
+	reg := builtin.Registry()
+	src, err := accessrepo.Open(ctx, f.spec(), e.getenv)
 	if err != nil {
 		return nil, err
 	}
 	var o *gitops
 	var repo *model.Repo
-	if src.git != nil {
+	if src.Git != nil {
 		// Only the history and the audit branch are needed: no protected branch, no forge.
 		o = gitopsFrom(e, src)
 		o.reg = reg
-		repo, err = o.load(ctx, src.commit)
+		repo, err = o.load(ctx, src.Commit)
 	} else {
-		repo, err = loadSource(ctx, e, src, reg, nil, nil, nil)
+		repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg))
 	}
 	if err != nil {
 		return nil, err
 	}
-	at, err := parseAt(f.at, repo.Settings.Location, time.Now())
+	at, err := planner.ParseAt(f.at, repo.Settings.Location, time.Now())
 	if err != nil {
-		return nil, invalid(err)
+		return nil, err
 	}
 	r := holdingsReport(repo, at)
-	r.Source, r.Commit, r.History = src.name, src.commit, report.NotInGit
+	r.Source, r.Commit, r.History = src.Name, src.Commit, report.NotInGit
 	if o != nil {
-		if err := o.grantHistory(ctx, src.commit, r.Holdings); err != nil {
+		if err := o.grantHistory(ctx, src.Commit, r.Holdings); err != nil {
 			return nil, err
 		}
 		r.History = report.HistoryGit
@@ -293,8 +295,7 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 				return err
 			}
 			r, err := o.load(ctx, commits[k-1].Hash)
-			var xe *exitError
-			if errors.As(err, &xe) {
+			if model.IsInvalid(err) {
 				continue
 			}
 			if err != nil {
@@ -332,10 +333,10 @@ func holdsIn(r *model.Repo, person, sys, entitlement string) bool {
 // malformed export) becomes a finding rather than the end of the report, then plans
 // against those that could be read: the plan's changes are the open findings and its
 // orphans the orphans. Each holding is marked held or missing on a system that was read.
-func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, reg *targets.Registry, at time.Time, r *report.Report) error {
+func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *accessrepo.Source, reg *targets.Registry, at time.Time, r *report.Report) error {
 	names := model.SortedKeys(repo.Systems)
 	type result struct {
-		l   *live
+		l   *targets.Live
 		err error
 	}
 	results := make([]result, len(names))
@@ -347,7 +348,7 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			l, err := readSystems(ctx, e, repo, nil, src.fsys, reg, []string{name})
+			l, err := planner.ReadSystems(ctx, e.planEnv(reg), repo, nil, src.FS, []string{name})
 			results[i] = result{l, err}
 		}()
 	}
@@ -361,8 +362,8 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 	for i, name := range names {
 		res := results[i]
 		if res.l != nil {
-			if s := res.l.snaps[name]; s != nil {
-				snaps[name], caps[name] = s, res.l.caps[name]
+			if s := res.l.Snapshots[name]; s != nil {
+				snaps[name], caps[name] = s, reconcile.CapsOf(res.l)[name]
 			}
 			res.l.Close()
 		}
@@ -383,7 +384,7 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *source, re
 		s.Read, s.Error = snaps[s.Name] != nil, unread[s.Name]
 	}
 	scopes := reconcile.Scopes(repo, nil)
-	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.commit, Scopes: scopes})
+	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.Commit, Scopes: scopes})
 	ix := repo.Index()
 	for _, f := range p.Findings {
 		rf := report.Finding{System: f.System, Account: f.Account, Person: f.Person, Kind: report.FindingInherited, Entitlement: f.Entitlement,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/forge"
 )
 
@@ -62,7 +63,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 	files := map[string][]byte{file: src}
 	// The change must make a valid repo (a conflict with the person's other roles, say).
 	edits := fstest.MapFS{file: {Data: src}}
-	if _, err := loadSource(ctx, e, &source{name: o.name, fsys: overlay{base: t.fsys, edits: edits}}, o.reg, nil, nil, nil); err != nil {
+	if _, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.name, FS: overlay{base: t.fsys, edits: edits}}, e.loadOptions(o.reg)); err != nil {
 		return err
 	}
 	op, err := operator(e)

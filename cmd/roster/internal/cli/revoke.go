@@ -4,17 +4,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	gitconfig "github.com/go-git/go-git/v5/config"
-	"github.com/roster-dev/roster/sources/localdir"
 	"io/fs"
 	"path/filepath"
 	"time"
 
+	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/sources/localdir"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runRevoke(ctx context.Context, e *env, args []string) error {
@@ -45,12 +48,12 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	}
 	now := time.Now()
 	start := now
-	reg := registry()
-	src, err := openSource(ctx, e, &pf.repoFlags)
+	reg := builtin.Registry()
+	src, err := accessrepo.Open(ctx, pf.spec(), e.getenv)
 	if err != nil {
 		return err
 	}
-	repo, err := loadSource(ctx, e, src, reg, nil, nil, nil)
+	repo, err := accessrepo.Load(ctx, src, e.loadOptions(reg))
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := revokeNow(ctx, e, repo, src.fsys, reg, pf.systems, &cp, src.commit, map[string]string{"emergency": "true", "reason": *reason, "operator": op}, *evidence)
+	rep, err := revokeNow(ctx, e, repo, src.FS, reg, pf.systems, &cp, src.Commit, map[string]string{"emergency": "true", "reason": *reason, "operator": op}, *evidence)
 	if rep == nil {
 		return err
 	}
@@ -86,15 +89,15 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 // set on the person's entry, edited on the CUE syntax tree of their file (schema.SetField)
 // and written in place. Where roster cannot (the repo was read at a commit, or the entry is
 // not plain data), the error says exactly what to add and commit.
-func writeTermination(e *env, f *repoFlags, src *source, person string, at time.Time) error {
+func writeTermination(e *env, f *repoFlags, src *accessrepo.Source, person string, at time.Time) error {
 	value := at.Format(time.RFC3339)
 	cannot := func(why string) error {
 		return fmt.Errorf("revoked %s, but %s, so the next apply would restore the access: add this to the access repo and commit it now:\n\n\tpeople: %s: terminated: %q\n", person, why, person, value)
 	}
-	if src.git != nil {
+	if src.Git != nil {
 		return cannot("the access repo was read at a commit (--ref), not from files roster can edit")
 	}
-	file, content, err := schema.SetField(src.fsys, "people", person, "terminated", value)
+	file, content, err := schema.SetField(src.FS, "people", person, "terminated", value)
 	if err != nil {
 		return cannot(fmt.Sprintf("roster could not edit the person's file (%v)", err))
 	}
@@ -118,18 +121,18 @@ func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *t
 // emergency grant).
 func applyPersonNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, now time.Time, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
 	person := p.ID
-	names, err := selectSystems(repo, systems)
+	names, err := planner.SelectSystems(repo, systems)
 	if err != nil {
 		return nil, err
 	}
 	// Read only this person's account on each system: an emergency must not wait for a
 	// full read of a large directory.
-	l, readErr := readAccountsOf(ctx, e, repo, fsys, reg, names, p)
+	l, readErr := planner.ReadPerson(ctx, e.planEnv(reg), repo, fsys, names, p)
 	if l == nil {
 		return nil, readErr
 	}
 	defer l.Close()
-	full := reconcile.Compute(repo, l.snaps, l.options(now, commit))
+	full := reconcile.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, now, commit))
 	// Only this person's accounts, without the mass-revocation guard.
 	plan := *full
 	plan.Changes = nil
@@ -138,7 +141,7 @@ func applyPersonNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, r
 			plan.Changes = append(plan.Changes, c)
 		}
 	}
-	x := reconcile.NewExecutor(l.writers)
+	x := reconcile.NewExecutor(l.Writers)
 	x.Log = e.log
 	x.Extra = extra
 	// An emergency is not stopped by a full disk: the evidence that could not be written
@@ -171,21 +174,4 @@ func operator(e *env) (string, error) {
 		return c.User.Name, nil
 	}
 	return "", invalidf("who is operating roster? The audit record names the operator: set ROSTER_OPERATOR (or USER, or git's user.name)")
-}
-
-// readAccountsOf is readSystems for one person: writable systems are asked for that
-// person's account only; read-only ones (local exports) are read whole.
-func readAccountsOf(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, names []string, p *model.Person) (*live, error) {
-	return readLive(ctx, e, repo, reconcile.Scopes(repo, nil), fsys, reg, names, func(ctx context.Context, sys *model.System, t targets.Target) (*targets.Snapshot, error) {
-		w, ok := t.(targets.Writer)
-		if !ok {
-			return t.Read(ctx)
-		}
-		snap := &targets.Snapshot{System: sys.ID}
-		a, err := w.ReadAccount(ctx, model.AccountFor(sys, p))
-		if a != nil {
-			snap.Accounts = []targets.Account{*a}
-		}
-		return snap, err
-	})
 }

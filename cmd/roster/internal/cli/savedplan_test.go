@@ -14,6 +14,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
@@ -51,7 +52,7 @@ func (c *counted) reset() (reads int, singles []string) {
 var countedStores = map[string]*counted{}
 
 func init() {
-	extraTypes = append(extraTypes, &targets.Type{
+	builtin.Extend(&targets.Type{
 		Name: "counted", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
 			memMu.Lock()
@@ -264,28 +265,4 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// readOnly is a system without ReadAccount: an export.
-type readOnly struct{ snap *targets.Snapshot }
-
-func (r readOnly) Read(ctx context.Context) (*targets.Snapshot, error) { return r.snap, nil }
-
-// TestReadAccountsOfAnExport: a read-only system is read whole and the plan's accounts are
-// found in it as a plan finds them: the exact spelling first, else without regard to case.
-func TestReadAccountsOfAnExport(t *testing.T) {
-	snap := &targets.Snapshot{Accounts: []targets.Account{{ID: "ANN@acme.example", Enabled: true}, {ID: "bob@acme.example"}, {ID: "Bob@acme.example", Enabled: true}}}
-	got, err := readAccounts(context.Background(), readOnly{snap}, []string{"ann@acme.example", "Bob@acme.example", "cid@acme.example"}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a := got["ann@acme.example"]; a == nil || a.ID != "ANN@acme.example" {
-		t.Errorf("ann: %+v", a)
-	}
-	if a := got["Bob@acme.example"]; a == nil || a.ID != "Bob@acme.example" || !a.Enabled {
-		t.Errorf("Bob: %+v, want the exact spelling", a)
-	}
-	if a := got["cid@acme.example"]; a != nil {
-		t.Errorf("cid: %+v, want absent", a)
-	}
 }

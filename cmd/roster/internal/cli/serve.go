@@ -20,7 +20,9 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/drift"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
 )
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	var secret []byte
 	if *secretRef != "" {
-		ref, err := parseSecretRef(*secretRef)
+		ref, err := accessrepo.ParseSecretRef(*secretRef)
 		if err != nil {
 			return invalidf("--webhook-secret: %v", err)
 		}
@@ -233,15 +235,15 @@ func (d *daemon) drift(ctx context.Context) {
 		}
 		head, repo := t.commit, t.repo
 		applied := o.appliedRepo(ctx)
-		l, readErr := readSystems(ctx, d.e, repo, applied, t.fsys, o.reg, model.SortedKeys(repo.Systems))
+		l, readErr := planner.ReadSystems(ctx, d.e.planEnv(o.reg), repo, applied, t.fsys, model.SortedKeys(repo.Systems))
 		if l == nil {
 			return readErr
 		}
 		defer l.Close()
 		now := time.Now()
-		opts := l.options(now, head)
+		opts := reconcile.LiveOptions(l, now, head)
 		opts.Previous = applied
-		p := reconcile.Compute(repo, l.snaps, opts)
+		p := reconcile.Compute(repo, l.Snapshots, opts)
 		var wanted map[string]*targets.Snapshot
 		if applied != nil {
 			wanted = reconcile.Desired(applied, now)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
@@ -38,7 +39,7 @@ func (g *gatedStore) Apply(ctx context.Context, c targets.Change) error {
 var gatedStores = map[string]*gatedStore{}
 
 func init() {
-	extraTypes = append(extraTypes, &targets.Type{
+	builtin.Extend(&targets.Type{
 		Name: "gated", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
 			memMu.Lock()

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // Offboarding states of one system, as roster status reports them.
@@ -46,29 +49,29 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return invalidf("--format %q: want text or json", *format)
 	}
-	if _, err := parseAt(pf.at, time.UTC, time.Now()); err != nil {
-		return invalid(err)
+	if _, err := planner.ParseAt(pf.at, time.UTC, time.Now()); err != nil {
+		return err
 	}
-	reg := registry()
-	src, err := openSource(ctx, e, &pf.repoFlags)
+	reg := builtin.Registry()
+	src, err := accessrepo.Open(ctx, pf.spec(), e.getenv)
 	if err != nil {
 		return err
 	}
-	repo, err := loadSource(ctx, e, src, reg, nil, nil, nil)
+	repo, err := accessrepo.Load(ctx, src, e.loadOptions(reg))
 	if err != nil {
 		return err
 	}
 	if repo.People[person] == nil {
 		return invalidf("status: no person %q in the access repo", person)
 	}
-	names, err := selectSystems(repo, pf.systems)
+	names, err := planner.SelectSystems(repo, pf.systems)
 	if err != nil {
 		return err
 	}
-	at, _ := parseAt(pf.at, repo.Settings.Location, time.Now())
-	in := statusInput{repo: repo, person: person, at: at, commit: src.commit}
-	if src.git == nil {
-		in.auditNote = fmt.Sprintf("%s: %s is a plain directory; closed systems are judged by reading them now (use the git remote to see roster's verified evidence)", auditNoneWords, src.name)
+	at, _ := planner.ParseAt(pf.at, repo.Settings.Location, time.Now())
+	in := statusInput{repo: repo, person: person, at: at, commit: src.Commit}
+	if src.Git == nil {
+		in.auditNote = fmt.Sprintf("%s: %s is a plain directory; closed systems are judged by reading them now (use the git remote to see roster's verified evidence)", auditNoneWords, src.Name)
 	} else {
 		o := gitopsFrom(e, src)
 		if err := o.connectForge(repo); err != nil {
@@ -79,7 +82,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if len(log) == 0 {
-			in.auditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.name, auditBranch)
+			in.auditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.Name, auditBranch)
 		} else {
 			ix, err := o.auditIndex()
 			if err != nil {
@@ -98,16 +101,16 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	p := in.repo.People[person]
-	l, readErr := readAccountsOf(ctx, e, in.repo, src.fsys, reg, names, p)
+	l, readErr := planner.ReadPerson(ctx, e.planEnv(reg), in.repo, src.FS, names, p)
 	if l == nil {
 		return readErr
 	}
 	defer l.Close()
-	in.snaps, in.caps = l.snaps, l.caps
+	in.snaps, in.caps = l.Snapshots, reconcile.CapsOf(l)
 	in.names = names
-	in.unread = unreadSystems(names, l.snaps, readErr)
-	in.scopes = l.scopes
-	in.plan = reconcile.Compute(in.repo, l.snaps, l.options(at, src.commit))
+	in.unread = unreadSystems(names, l.Snapshots, readErr)
+	in.scopes = l.Scopes
+	in.plan = reconcile.Compute(in.repo, l.Snapshots, reconcile.LiveOptions(l, at, src.Commit))
 	st := computeStatus(in)
 	if *format == "json" {
 		err = writeJSON(e.stdout, st)

@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // decisionDays is how close to its end a non-employee's contract may come without a
@@ -46,37 +49,37 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 	if *days < 0 {
 		return invalidf("--days %d: want 0 or more", *days)
 	}
-	if _, err := parseAt(pf.at, time.UTC, time.Now()); err != nil {
-		return invalid(err)
+	if _, err := planner.ParseAt(pf.at, time.UTC, time.Now()); err != nil {
+		return err
 	}
-	reg := registry()
+	reg := builtin.Registry()
 	var (
 		repo    *model.Repo
-		src     *source
+		src     *accessrepo.Source
 		plan    *reconcile.Plan
 		readErr error
 	)
 	if *withLive {
-		pl, err := makePlan(ctx, e, &pf, nil)
+		pl, err := planner.Plan(ctx, e.planEnv(reg), pf.options(e))
 		if err != nil {
 			return err
 		}
-		defer pl.live.Close()
-		repo, src, plan, readErr = pl.repo, pl.src, pl.plan, pl.readErr
+		defer pl.Live.Close()
+		repo, src, plan, readErr = pl.Repo, pl.Source, pl.Plan, pl.ReadErr
 	} else {
 		var err error
-		if src, err = openSource(ctx, e, &pf.repoFlags); err != nil {
+		if src, err = accessrepo.Open(ctx, pf.spec(), e.getenv); err != nil {
 			return err
 		}
-		if repo, err = loadSource(ctx, e, src, reg, nil, nil, nil); err != nil {
+		if repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg)); err != nil {
 			return err
 		}
-		if _, err := selectSystems(repo, pf.systems); err != nil {
+		if _, err := planner.SelectSystems(repo, pf.systems); err != nil {
 			return err
 		}
 	}
-	at, _ := parseAt(pf.at, repo.Settings.Location, time.Now())
-	names, _ := selectSystems(repo, pf.systems)
+	at, _ := planner.ParseAt(pf.at, repo.Settings.Location, time.Now())
+	names, _ := planner.SelectSystems(repo, pf.systems)
 	caps := map[string]reconcile.Caps{}
 	for _, name := range names {
 		sys := repo.Systems[name]
@@ -86,9 +89,9 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 	}
 	proposals := proposedEnds(ctx, e, src, repo, leavingIn(repo, at, *days))
 	r := computeUpcoming(repo, at, *days, caps, proposals)
-	r.Commit = src.commit
+	r.Commit = src.Commit
 	r.Reviews = []reconcile.ReviewDue{}
-	if src.git != nil {
+	if src.Git != nil {
 		through, _ := model.ParseDate(r.Through)
 		r.Reviews = append(r.Reviews, gitopsFrom(e, src).reviewsDueBefore(ctx, repo, through.AddDays(1))...)
 	}
@@ -519,8 +522,8 @@ func daysFromTo(a, b model.Date) int {
 // whose diff changes their end (or removes them): compared between the repo at its head and at its merge base. It
 // needs the repo in git and settings.forge; without them, or when the forge cannot be
 // asked, it returns nothing and says so only in the debug log.
-func proposedEnds(ctx context.Context, e *env, src *source, repo *model.Repo, ids []string) map[string]*endDecision {
-	if src == nil || src.git == nil || repo.Settings.Forge == nil || len(ids) == 0 {
+func proposedEnds(ctx context.Context, e *env, src *accessrepo.Source, repo *model.Repo, ids []string) map[string]*endDecision {
+	if src == nil || src.Git == nil || repo.Settings.Forge == nil || len(ids) == 0 {
 		return nil
 	}
 	o := gitopsFrom(e, src)

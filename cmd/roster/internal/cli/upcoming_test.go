@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // upcomingBase is a small org: boss has no manager; dir is writable, crm read-only (caps
@@ -41,7 +41,7 @@ func loadTestRepo(t *testing.T, files map[string]string) *model.Repo {
 	for name, src := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: registry()})
+	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: builtin.Registry()})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func runValidate(ctx context.Context, e *env, args []string) error {
@@ -33,21 +35,25 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if len(watchOnly) > 0 {
 		return invalidf("validate: %s needs --watch", watchOnly[0])
 	}
-	reg := registry()
-	if pf.isGit() {
+	reg := builtin.Registry()
+	if pf.spec().IsGit() {
 		// --ref (or a remote): judge that commit, not the files on disk.
-		src, err := openSource(ctx, e, &pf.repoFlags)
+		src, err := accessrepo.Open(ctx, pf.spec(), e.getenv)
 		if err != nil {
 			return refInvalid(err)
 		}
-		repo, err := loadSource(ctx, e, src, reg, nil, nil, nil)
+		repo, err := accessrepo.Load(ctx, src, e.loadOptions(reg))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.name, short(src.commit), repoCounts(repo))
+		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.Name, short(src.Commit), repoCounts(repo))
 		return nil
 	}
-	repo, _, err := loadRepo(ctx, e, pf.dir, reg)
+	src, err := accessrepo.OpenDir(pf.dir)
+	if err != nil {
+		return err
+	}
+	repo, err := accessrepo.Load(ctx, src, e.loadOptions(reg))
 	if err != nil {
 		return err
 	}

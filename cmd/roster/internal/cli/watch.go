@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-
 	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // Debouncing: a re-run starts watchDebounce after the last event of a burst, and at the
@@ -62,8 +63,8 @@ type watchProblem struct{ key, text string }
 // watchRepo runs `validate --watch` until ctx is cancelled: a full first run, then one
 // re-run per burst of saves under pf.dir, each printing only what changed.
 func watchRepo(ctx context.Context, e *env, pf *planFlags, plan bool) error {
-	if _, err := parseAt(pf.at, time.UTC, time.Now()); err != nil {
-		return invalid(err)
+	if _, err := planner.ParseAt(pf.at, time.UTC, time.Now()); err != nil {
+		return err
 	}
 	st, err := os.Stat(pf.dir)
 	if err != nil {
@@ -77,7 +78,7 @@ func watchRepo(ctx context.Context, e *env, pf *planFlags, plan bool) error {
 		return fmt.Errorf("watch %s: %w", pf.dir, err)
 	}
 	defer fw.Close()
-	w := &watcher{e: e, dir: pf.dir, pf: pf, plan: plan, reg: registry(), cache: schema.NewCache(), fw: fw}
+	w := &watcher{e: e, dir: pf.dir, pf: pf, plan: plan, reg: builtin.Registry(), cache: schema.NewCache(), fw: fw}
 	// Watch first, then run: a save during the first run is not missed.
 	if err := w.addTree(pf.dir); err != nil {
 		return fmt.Errorf("watch %s: %w", pf.dir, err)
@@ -313,7 +314,7 @@ func (w *watcher) run(ctx context.Context) (*watchResult, error) {
 		early = nil
 	}
 	w.systems = repo.Systems
-	if _, err := selectSystems(repo, w.pf.systems); err != nil {
+	if _, err := planner.SelectSystems(repo, w.pf.systems); err != nil {
 		early.discard()
 		if w.prev == nil {
 			return nil, err // a mistyped --system on the first run: exit 2
@@ -338,8 +339,8 @@ func (w *watcher) run(ctx context.Context) (*watchResult, error) {
 		return res, nil // an export is malformed: nothing to plan against
 	}
 	defer l.Close()
-	when, _ := parseAt(w.pf.at, repo.Settings.Location, time.Now())
-	p := reconcile.Compute(repo, l.snaps, l.options(when, ""))
+	when, _ := planner.ParseAt(w.pf.at, repo.Settings.Location, time.Now())
+	p := reconcile.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, when, ""))
 	res.planned = true
 	res.summary = planSummary(p)
 	for _, c := range p.Changes {
@@ -358,7 +359,7 @@ func (w *watcher) run(ctx context.Context) (*watchResult, error) {
 // liveReading is a read of the live systems under way.
 type liveReading struct {
 	done chan struct{}
-	l    *live
+	l    *targets.Live
 	err  error
 }
 
@@ -366,20 +367,20 @@ type liveReading struct {
 // the selection does not fit them (the caller reports that).
 func (w *watcher) startReading(ctx context.Context, systems map[string]*model.System, fsys fs.FS) *liveReading {
 	repo := &model.Repo{Systems: systems}
-	names, err := selectSystems(repo, w.pf.systems)
+	names, err := planner.SelectSystems(repo, w.pf.systems)
 	if err != nil {
 		return nil
 	}
 	r := &liveReading{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.l, r.err = readSystems(ctx, w.e, repo, nil, fsys, w.reg, names)
+		r.l, r.err = planner.ReadSystems(ctx, w.e.planEnv(w.reg), repo, nil, fsys, names)
 	}()
 	return r
 }
 
 // wait returns what was read; the caller must Close it.
-func (r *liveReading) wait() (*live, error) {
+func (r *liveReading) wait() (*targets.Live, error) {
 	<-r.done
 	return r.l, r.err
 }
