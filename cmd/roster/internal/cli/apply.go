@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -78,7 +79,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", countNoun(tot.commits, "commit", "commits"), o.branch,
 			countNoun(tot.changes, "change", "changes"), tot.failures)
 		if evErr := ev.Close(); evErr != nil {
-			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, auditBranch))
+			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, audit.Branch))
 		}
 		return err
 	}

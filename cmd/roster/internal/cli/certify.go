@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/certify"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
@@ -127,7 +129,7 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 		return fmt.Errorf("format %s: %w", c.Path(), err)
 	}
 	var reviewers []string
-	if l := login(repo, c.Owner); l != "" {
+	if l := approval.Login(repo, c.Owner); l != "" {
 		reviewers = append(reviewers, l)
 	}
 	return o.publish(ctx, e, nil, proposal{branch: c.Branch(), head: head, title: c.Title(), body: c.Marker() + "\n" + c.Body(repo),
@@ -197,7 +199,7 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 			files[p] = f.Data
 		}
 		msg := "Revoke " + strings.Join(removed, ", ") + "\n\nRemoved in the access review " + proposed.ID + " by its owner."
-		if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.Branch(), Parent: tip, Files: files, Message: msg, Author: rosterSignature(e, time.Now())}); err != nil {
+		if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.Branch(), Parent: tip, Files: files, Message: msg, Author: audit.Signature(e.getenv, time.Now())}); err != nil {
 			return fmt.Errorf("commit %s: %w", proposed.Branch(), err)
 		}
 		if err := o.g.Push(ctx, proposed.Branch(), false); err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -88,9 +90,9 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if valid {
-		astate, adesc := "success", "approved: "+strings.Join(st.counted, ", ")
-		if len(st.missing) > 0 {
-			astate, adesc = "pending", st.missing[0]
+		astate, adesc := "success", "approved: "+strings.Join(st.Counted, ", ")
+		if len(st.Missing) > 0 {
+			astate, adesc = "pending", st.Missing[0]
 		}
 		if err := o.fg.SetStatus(ctx, head, astate, statusApproval, adesc, pr.URL); err != nil {
 			return err
@@ -142,12 +144,12 @@ func (o *gitops) liveSection(ctx context.Context, e *env, base, head string, now
 	// As apply would plan the merged head: with the emergency actions that still hold, and
 	// the scope of the commit applied before (else the merge base).
 	var prev *model.Repo
-	log, err := o.auditLog()
+	log, err := o.trail.Log()
 	if err != nil {
 		return "", err
 	}
-	if last := lastApplied(log); last != nil {
-		prev, _ = o.load(ctx, last.applied)
+	if last := audit.LastApplied(log); last != nil {
+		prev, _ = o.load(ctx, last.Applied)
 	}
 	if prev == nil {
 		if prev, _ = o.load(ctx, base); prev == nil {
@@ -206,58 +208,58 @@ func missingSecrets(v any, tenv targets.Env) []string {
 
 // checkBody renders what merging pr does: the problems when head is invalid, else the
 // plan of head against base and the approvals it needs.
-func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string, at time.Time) (string, bool, standing, error) {
+func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string, at time.Time) (string, bool, approval.Standing, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\n### roster: what merging #%d changes\n\n", checkMarker, pr.Number)
 	headRepo, err := o.load(ctx, head)
 	if err != nil {
 		if !model.IsInvalid(err) {
-			return "", false, standing{}, err
+			return "", false, approval.Standing{}, err
 		}
 		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(err.Error()))
-		return b.String(), false, standing{}, nil
+		return b.String(), false, approval.Standing{}, nil
 	}
 	baseRepo, err := o.load(ctx, base)
 	if err != nil {
 		baseRepo = &model.Repo{}
 	}
-	if lapsed := lapsedGrants(baseRepo, headRepo, at); len(lapsed) > 0 {
+	if lapsed := approval.LapsedGrants(baseRepo, headRepo, at); len(lapsed) > 0 {
 		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.Join(lapsed, "\n"))
-		return b.String(), false, standing{}, nil
+		return b.String(), false, approval.Standing{}, nil
 	}
 	// Planned for the start of today, so the comment stays the same all day.
 	at = model.DateOf(at, headRepo.Settings.Location).Start(headRepo.Settings.Location)
-	ch := reviewChange(baseRepo, headRepo, at)
+	ch := approval.Review(baseRepo, headRepo, at)
 	reviews, err := o.fg.Reviews(ctx, pr.Number)
 	if err != nil {
-		return "", false, standing{}, err
+		return "", false, approval.Standing{}, err
 	}
-	if ch.committers, err = o.committersOf(ctx, pr.Number, headRepo); err != nil {
-		return "", false, standing{}, err
+	if ch.Committers, err = o.committersOf(ctx, pr.Number, headRepo); err != nil {
+		return "", false, approval.Standing{}, err
 	}
 	fresh, stale := o.currentApprovers(ctx, head, headRepo, reviews)
-	st := judge(headRepo, ch, pr.Author, fresh)
-	if len(stale) > 0 && len(st.missing) > 0 {
-		st.missing = append(st.missing, "stale approvals do not count (given before a later push changed access): "+strings.Join(stale, ", "))
+	st := approval.Judge(headRepo, ch, pr.Author, fresh)
+	if len(stale) > 0 && len(st.Missing) > 0 {
+		st.Missing = append(st.Missing, "stale approvals do not count (given before a later push changed access): "+strings.Join(stale, ", "))
 	}
 	fmt.Fprintf(&b, "Valid at %s. Planned against what %s grants at %s, without reading any system.\n\n", short(head), short(base), model.DateOf(at, headRepo.Settings.Location))
-	if err := ch.plan.WriteMarkdown(&b); err != nil {
-		return "", false, standing{}, err
+	if err := ch.Plan.WriteMarkdown(&b); err != nil {
+		return "", false, approval.Standing{}, err
 	}
-	if len(ch.revoked) > 0 {
+	if len(ch.Revoked) > 0 {
 		b.WriteString("\n#### Accounts its revocations entries close\n\n| system | account | revocation |\n|---|---|---|\n")
-		for _, a := range ch.revoked {
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", a.System, a.Account, a.revocation)
+		for _, a := range ch.Revoked {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", a.System, a.Account, a.Revocation)
 		}
 	}
 	b.WriteString("\n#### Approvals\n\n")
-	for _, r := range st.required {
+	for _, r := range st.Required {
 		fmt.Fprintf(&b, "- needs %s\n", r)
 	}
-	if len(ch.grantees) > 0 {
+	if len(ch.Grantees) > 0 {
 		var who []string
-		for _, p := range ch.grantees {
-			if l := login(headRepo, p); l != "" {
+		for _, p := range ch.Grantees {
+			if l := approval.Login(headRepo, p); l != "" {
 				who = append(who, p+" (@"+l+")")
 			} else {
 				who = append(who, p)
@@ -265,11 +267,11 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 		}
 		fmt.Fprintf(&b, "- does not count approvals from the author or from people it grants access to: %s\n", strings.Join(who, ", "))
 	}
-	if len(st.missing) == 0 {
-		fmt.Fprintf(&b, "\nApproved by %s.\n", strings.Join(st.counted, ", "))
+	if len(st.Missing) == 0 {
+		fmt.Fprintf(&b, "\nApproved by %s.\n", strings.Join(st.Counted, ", "))
 	} else {
 		b.WriteString("\nStill missing:\n\n")
-		for _, m := range st.missing {
+		for _, m := range st.Missing {
 			fmt.Fprintf(&b, "- %s\n", m)
 		}
 	}

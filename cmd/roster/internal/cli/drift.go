@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/drift"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
@@ -121,12 +123,12 @@ func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*t
 // appliedRepo is the repo at the last commit the audit branch records as applied; nil when
 // there is none or it cannot be read.
 func (o *gitops) appliedRepo(ctx context.Context) *model.Repo {
-	log, err := o.auditLog()
-	last := lastApplied(log)
+	log, err := o.trail.Log()
+	last := audit.LastApplied(log)
 	if err != nil || last == nil {
 		return nil
 	}
-	repo, err := o.load(ctx, last.applied)
+	repo, err := o.load(ctx, last.Applied)
 	if err != nil {
 		return nil
 	}
@@ -198,7 +200,7 @@ func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head str
 			continue
 		}
 		body := m.String() + "\n" + drift.OrphanBody(repo, sys, propose, now)
-		reviewer := login(repo, repo.Systems[sys].Owner)
+		reviewer := approval.Login(repo, repo.Systems[sys].Owner)
 		if err := o.openOrUpdate(ctx, e, cur, branch, head, title, body, m, files, reviewer); err != nil {
 			errs = append(errs, err)
 		}
@@ -259,7 +261,7 @@ type proposal struct {
 // request, or updates cur, the one already open.
 func (o *gitops) publish(ctx context.Context, e *env, cur *forge.PR, p proposal) error {
 	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: p.branch, Parent: p.head, Files: p.files, Message: p.title + "\n\n" + p.why,
-		Author: rosterSignature(e, time.Now())}); err != nil {
+		Author: audit.Signature(e.getenv, time.Now())}); err != nil {
 		return fmt.Errorf("commit %s: %w", p.branch, err)
 	}
 	if err := o.g.Push(ctx, p.branch, true); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -47,8 +49,8 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	}
 	branch := emergencyPrefix + person
 	msg := fmt.Sprintf("Emergency offboarding of %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", person, reason,
-		trailerEmergency, trailerOperator, op, trailerReason, oneLine(reason))
-	sig := rosterSignature(e, now)
+		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(reason))
+	sig := audit.Signature(e.getenv, now)
 	sig.Name = op
 	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
 	if err != nil {
@@ -63,10 +65,10 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	fmt.Fprintf(e.stderr, "roster: revoked %s in %v: %s\n", person, time.Since(start).Round(time.Millisecond), rep.Summary())
 
 	// Then the record: none of this may be lost, so each step runs even if one fails.
-	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()),
-		emergency: true, person: person, operator: op, reason: reason}
+	rec := audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()),
+		Emergency: true, Person: person, Operator: op, Reason: reason}
 	var reviewers []string
-	if l := login(repo, p0.Manager); l != "" {
+	if l := approval.Login(repo, p0.Manager); l != "" {
 		reviewers = append(reviewers, l)
 	}
 	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
@@ -78,28 +80,28 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 // failed): it pushes the branch pr.Head, commits rec with the evidence on the audit branch
 // and opens pr for review after the fact. Each step runs even if one before it failed:
 // none of it may be lost.
-func (o *gitops) afterEmergency(ctx context.Context, e *env, rec auditRecord, rep *reconcile.Report, applyErr error, loc *time.Location, pr forge.NewPR, what string) error {
+func (o *gitops) afterEmergency(ctx context.Context, e *env, rec audit.Record, rep *reconcile.Report, applyErr error, loc *time.Location, pr forge.NewPR, what string) error {
 	gctx := context.WithoutCancel(ctx)
 	var errs []error
 	if err := o.g.Push(gctx, pr.Head, true); err != nil {
 		errs = append(errs, fmt.Errorf("push %s: %w", pr.Head, err))
 	}
-	rec.result = rep.Summary()
+	rec.Result = rep.Summary()
 	for _, ev := range rep.Evidence {
 		if ev.Result != "" {
-			rec.evidence = append(rec.evidence, ev)
+			rec.Evidence = append(rec.Evidence, ev)
 		}
 	}
 	if applyErr != nil {
-		rec.result += " (with failures)"
+		rec.Result += " (with failures)"
 	}
-	if _, err := o.record(gctx, rec, loc); err != nil {
+	if _, err := o.trail.Record(gctx, rec, loc); err != nil {
 		errs = append(errs, err)
 	}
 	if o.fg == nil && len(errs) == 0 {
 		// Nothing to open the review on: say what the reviewers need to do instead.
 		fmt.Fprintf(e.stderr, "roster: recorded on %s; the access repo has no settings.forge, so open a pull request from %s into %s yourself "+
-			"for review after the fact (merging it keeps the %s in the access repo)\n", auditBranch, pr.Head, o.branch, what)
+			"for review after the fact (merging it keeps the %s in the access repo)\n", audit.Branch, pr.Head, o.branch, what)
 	}
 	if o.fg != nil && len(errs) == 0 {
 		pr.Base, pr.Labels = o.branch, []string{"roster", "emergency"}
@@ -107,7 +109,7 @@ func (o *gitops) afterEmergency(ctx context.Context, e *env, rec auditRecord, re
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the %s in #%d\n", auditBranch, what, opened.Number)
+			fmt.Fprintf(e.stderr, "roster: recorded on %s; review the %s in #%d\n", audit.Branch, what, opened.Number)
 		}
 	}
 	return joinErrs(append([]error{applyErr}, errs...)...)
@@ -115,8 +117,8 @@ func (o *gitops) afterEmergency(ctx context.Context, e *env, rec auditRecord, re
 
 func emergencyBody(person string, p *model.Person, op, reason string, at time.Time, rep *reconcile.Report) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** (%s) was offboarded in an emergency by **%s** at %s.\n\n> %s\n\n", p.Name, person, op, at.Format(time.RFC3339), oneLine(reason))
-	b.WriteString("Their accounts were closed before this pull request was opened; merging it keeps `terminated` in the access repo. The evidence is on the `" + auditBranch + "` branch.\n\n")
+	fmt.Fprintf(&b, "**%s** (%s) was offboarded in an emergency by **%s** at %s.\n\n> %s\n\n", p.Name, person, op, at.Format(time.RFC3339), audit.OneLine(reason))
+	b.WriteString("Their accounts were closed before this pull request was opened; merging it keeps `terminated` in the access repo. The evidence is on the `" + audit.Branch + "` branch.\n\n")
 	b.WriteString("| system | account | op | entitlement | result |\n|---|---|---|---|---|\n")
 	for _, ev := range rep.Evidence {
 		if ev.Result != "" {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -52,17 +54,17 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	if err != nil {
 		return tot, err
 	}
-	log, err := o.auditLog()
+	log, err := o.trail.Log()
 	if err != nil {
 		return tot, err
 	}
-	last := lastApplied(log)
+	last := audit.LastApplied(log)
 	var commits []*gitrepo.Commit
 	baseline := ""
 	switch {
 	case last == nil && opts.baseline == "":
 		return tot, invalidf("nothing has been applied from %s yet (it has no %s branch): review %s at %s and start with roster apply --baseline %s",
-			o.name, auditBranch, o.branch, short(head), short(head))
+			o.name, audit.Branch, o.branch, short(head), short(head))
 	case last == nil:
 		b, err := o.g.Resolve(opts.baseline)
 		if err != nil {
@@ -81,9 +83,9 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		}
 		commits, baseline = chain[i:], b
 	case opts.baseline != "":
-		return tot, invalidf("--baseline: %s already records applied commits (the last is %s)", auditBranch, short(last.applied))
+		return tot, invalidf("--baseline: %s already records applied commits (the last is %s)", audit.Branch, short(last.Applied))
 	default:
-		commits, err = o.g.FirstParents(last.applied, head)
+		commits, err = o.g.FirstParents(last.Applied, head)
 		if err != nil {
 			return tot, err
 		}
@@ -103,7 +105,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	// Invalid commits are skipped, so their changes are judged with the next valid one.
 	var base *model.Repo
 	if last != nil {
-		if base, err = o.load(ctx, last.applied); err != nil {
+		if base, err = o.load(ctx, last.Applied); err != nil {
 			base = nil
 		}
 	}
@@ -127,13 +129,13 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 		if stopped != nil {
 			break
 		}
-		var ap *approval
+		var ap *commitApproval
 		if c.Hash == baseline {
 			op, err := operator(e)
 			if err != nil {
 				return tot, err
 			}
-			ap = &approval{approvers: []string{op}, note: "baseline chosen by " + op}
+			ap = &commitApproval{approvers: []string{op}, note: "baseline chosen by " + op}
 		} else {
 			if base == nil {
 				if base, err = o.parentRepo(ctx, c); err != nil {
@@ -148,7 +150,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 				continue
 			}
 			if err != nil {
-				var na *notApproved
+				var na *approval.NotApproved
 				if !errors.As(err, &na) {
 					return tot, joinErrs(append(errs, err)...)
 				}
@@ -166,22 +168,22 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	if tot.commits == 0 && last != nil {
 		// Nothing new applied: plan the last applied commit again, so that dates reached
 		// since (a last working day) take effect even while a newer commit waits.
-		repo, err := o.load(ctx, last.applied)
+		repo, err := o.load(ctx, last.Applied)
 		if err != nil {
 			return tot, joinErrs(stopped, err)
 		}
-		ap := &approval{approvers: last.approvers, note: "re-plan"}
-		if last.pr > 0 {
-			ap.pr = &forge.PR{Number: last.pr}
+		ap := &commitApproval{approvers: last.Approvers, note: "re-plan"}
+		if last.PR > 0 {
+			ap.pr = &forge.PR{Number: last.PR}
 		}
-		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.applied), at.In(repo.Settings.Location).Format(time.RFC3339))
+		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.Applied), at.In(repo.Settings.Location).Format(time.RFC3339))
 		// The scope stays that of the commit applied before too, so that a system that
 		// was down when a role was removed still has the role's grants revoked.
 		var prev *model.Repo
-		if before := appliedBefore(log, last.applied); before != "" {
+		if before := audit.AppliedBefore(log, last.Applied); before != "" {
 			prev, _ = o.load(ctx, before)
 		}
-		if err := o.applyCommit(ctx, e, repo, prev, last.applied, subject, ap, at, opts, &tot); err != nil {
+		if err := o.applyCommit(ctx, e, repo, prev, last.Applied, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -196,7 +198,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 // before (nil when unknown): what its roles granted stays in the default scope, so a
 // removed role's grants are revoked. A commit is recorded even when it changes
 // nothing, so that the next run starts after it; a re-plan that changes nothing is not.
-func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo, commit, subject string, ap *approval, at time.Time, opts gitApply, tot *applyTotals) error {
+func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo, commit, subject string, ap *commitApproval, at time.Time, opts gitApply, tot *applyTotals) error {
 	fsys, err := o.g.FS(commit)
 	if err != nil {
 		return err
@@ -248,9 +250,9 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	x.Stop = opts.stop
 	x.Record = opts.record
 	x.Extra = map[string]string{"approvedBy": strings.Join(ap.approvers, ",")}
-	rec := auditRecord{applied: commit, approvers: ap.approvers}
+	rec := audit.Record{Applied: commit, Approvers: ap.approvers}
 	if ap.pr != nil {
-		rec.pr = ap.pr.Number
+		rec.PR = ap.pr.Number
 		x.Extra["pullRequest"] = fmt.Sprintf("#%d", ap.pr.Number)
 	}
 	var progressLog *slog.Logger
@@ -265,7 +267,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 		if ev.Result == "" {
 			continue // not started: the run is stopping
 		}
-		rec.evidence = append(rec.evidence, ev)
+		rec.Evidence = append(rec.Evidence, ev)
 		switch {
 		case ev.Verified:
 			tot.changes++
@@ -273,22 +275,22 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 			tot.failures++
 		}
 	}
-	rec.result = rep.Summary()
+	rec.Result = rep.Summary()
 	if applyErr != nil {
-		rec.result += " (with failures)"
+		rec.Result += " (with failures)"
 	}
-	rec.subject = "Applied " + subject + ": " + rep.Summary()
+	rec.Subject = "Applied " + subject + ": " + rep.Summary()
 	if !opts.quiet {
 		fmt.Fprintf(e.stdout, "Applied: %s.\n", rep.Summary())
 	}
 	// The record is written even when the run is being stopped: what was done is known.
-	if _, err := o.record(context.WithoutCancel(ctx), rec, repo.Settings.Location); err != nil {
+	if _, err := o.trail.Record(context.WithoutCancel(ctx), rec, repo.Settings.Location); err != nil {
 		return joinErrs(applyErr, readErr, err)
 	}
 	return joinErrs(applyErr, readErr)
 }
 
-func approvalWords(ap *approval) string {
+func approvalWords(ap *commitApproval) string {
 	var b strings.Builder
 	if ap.pr != nil {
 		fmt.Fprintf(&b, "pull request #%d", ap.pr.Number)
@@ -305,23 +307,23 @@ func approvalWords(ap *approval) string {
 // the audit branch whose pull request has not been closed unmerged (reviewers reversing
 // it). A merged one holds too until the commit being applied has it: otherwise applying an
 // older commit of the protected branch would re-enable the person.
-func (o *gitops) emergencyHolds(ctx context.Context, log []auditEntry) (map[string]time.Time, error) {
+func (o *gitops) emergencyHolds(ctx context.Context, log []audit.Entry) (map[string]time.Time, error) {
 	holds := map[string]time.Time{}
 	for _, en := range log {
-		if !en.emergency || en.person == "" {
+		if !en.Emergency || en.Person == "" {
 			continue
 		}
-		repo, err := o.load(ctx, en.applied)
-		if err != nil || repo.People[en.person] == nil || repo.People[en.person].Terminated.IsZero() {
+		repo, err := o.load(ctx, en.Applied)
+		if err != nil || repo.People[en.Person] == nil || repo.People[en.Person].Terminated.IsZero() {
 			continue
 		}
-		if reversed, err := o.reversed(ctx, emergencyPrefix+en.person); err != nil {
+		if reversed, err := o.reversed(ctx, emergencyPrefix+en.Person); err != nil {
 			return nil, err
 		} else if reversed {
-			delete(holds, en.person)
+			delete(holds, en.Person)
 			continue
 		}
-		holds[en.person] = repo.People[en.person].Terminated
+		holds[en.Person] = repo.People[en.Person].Terminated
 	}
 	return holds, nil
 }

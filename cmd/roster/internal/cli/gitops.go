@@ -2,16 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -29,6 +27,7 @@ type gitops struct {
 	branch string // the protected branch: only its commits are applied
 	reg    *targets.Registry
 	e      *env
+	trail  *audit.Trail // the audit branch
 
 	cache *schema.Cache
 	// checks are the policy checks each load runs: accessrepo.PolicyChecks, or none when
@@ -84,7 +83,7 @@ func openGitopsWith(ctx context.Context, e *env, f *repoFlags, branch string, fo
 // gitopsFrom wraps an opened git source for reading at other commits; its protected branch
 // is the repo's default branch.
 func gitopsFrom(e *env, src *accessrepo.Source) *gitops {
-	return &gitops{g: src.Git, name: src.Name, branch: src.Git.DefaultBranch(), reg: builtin.Registry(), e: e,
+	return &gitops{g: src.Git, name: src.Name, branch: src.Git.DefaultBranch(), reg: builtin.Registry(), e: e, trail: audit.NewTrail(src.Git, e.getenv),
 		cache: schema.NewCache(), checks: accessrepo.PolicyChecks, evals: map[string]*evaluated{}}
 }
 
@@ -202,196 +201,8 @@ func (o *gitops) parentRepo(ctx context.Context, c *gitrepo.Commit) (*model.Repo
 	return o.load(ctx, c.Parents[0])
 }
 
-// change is what a change to the access repo does, planned without any live system.
-type change struct {
-	plan *reconcile.Plan
-	// committers are the logins (lower case) that wrote or committed a commit of the pull
-	// request, with how: their approval does not count as someone else's.
-	committers map[string]string
-	// owners maps each role whose members or grants change to its owner (a person id; ""
-	// when the role has none).
-	owners map[string]string
-	// grantees are the people the change gives access to: created, enabled or granted.
-	grantees []string
-	// certOwners maps each access review (certifications entry) the change adds or edits
-	// to its owner: merging it is their attestation.
-	certOwners map[string]string
-	// revoked are the live accounts of revocations entries the change adds: the plan
-	// cannot show them, as no person wants them.
-	revoked []revokedAccount
-	// overLimit is set when the change revokes more than settings.maxRevocations: it
-	// needs two approvals.
-	overLimit error
-}
-
-// revokedAccount is one account of a revocations entry.
-type revokedAccount struct {
-	revocation string
-	model.AccountRef
-}
-
-// reviewChange plans head against what base wants at at: the accounts a merge creates,
-// enables, grants, revokes, disables or deletes.
-func reviewChange(base, head *model.Repo, at time.Time) *change {
-	snaps := reconcile.Desired(base, at)
-	for id := range head.Systems {
-		if snaps[id] == nil {
-			snaps[id] = &targets.Snapshot{System: id}
-		}
-	}
-	// base's roles keep their grants in scope: a change removing a role shows (and is
-	// judged by) the revocations it makes.
-	p := reconcile.Compute(head, snaps, reconcile.Options{At: at, Previous: base})
-	p.Orphans = nil // accounts of people removed from the repo, not findings in live systems
-	p.Summary.Orphans = 0
-	ch := &change{plan: p, owners: map[string]string{}}
-	seen := map[string]bool{}
-	for _, c := range p.Changes {
-		switch c.Op {
-		case targets.OpCreate, targets.OpEnable, targets.OpGrant:
-			if c.Person != "" && !seen[c.Person] {
-				seen[c.Person] = true
-				ch.grantees = append(ch.grantees, c.Person)
-			}
-		}
-	}
-	sort.Strings(ch.grantees)
-	for _, role := range changedRoles(base, head) {
-		owner := ""
-		if r := head.Roles[role]; r != nil {
-			owner = r.Owner
-		} else if r := base.Roles[role]; r != nil {
-			owner = r.Owner
-		}
-		ch.owners[role] = owner
-	}
-	for _, id := range model.SortedKeys(head.Certifications) {
-		c := head.Certifications[id]
-		if old := base.Certifications[id]; old == nil || certKey(old) != certKey(c) {
-			if ch.certOwners == nil {
-				ch.certOwners = map[string]string{}
-			}
-			ch.certOwners[id] = c.Owner
-		}
-	}
-	for _, id := range model.SortedKeys(head.Revocations) {
-		seen := map[string]bool{}
-		if old := base.Revocations[id]; old != nil {
-			for _, a := range old.Accounts {
-				seen[a.System+"\x00"+model.AccountKey(a.Account)] = true
-			}
-		}
-		for _, a := range head.Revocations[id].Accounts {
-			if !seen[a.System+"\x00"+model.AccountKey(a.Account)] {
-				ch.revoked = append(ch.revoked, revokedAccount{revocation: id, AccountRef: a})
-			}
-		}
-	}
-	ch.overLimit = reconcile.Guard(p, head.Settings.MaxRevocations)
-	if ch.overLimit == nil && len(ch.revoked) > 0 {
-		// Counted against what the repo knows of each system: the accounts it wants there
-		// plus those the entries name.
-		per := map[string]int{}
-		for _, a := range ch.revoked {
-			per[a.System]++
-		}
-		for sys, n := range per {
-			total := n
-			if s := snaps[sys]; s != nil {
-				total += len(s.Accounts)
-			}
-			if allowed := head.Settings.MaxRevocations.Limit(total); n > allowed {
-				ch.overLimit = fmt.Errorf("revocations entries revoke %d accounts on %s, more than settings.maxRevocations (%s) allows: %d", n, sys, head.Settings.MaxRevocations, allowed)
-			}
-		}
-	}
-	return ch
-}
-
-// changedRoles lists the roles whose definition (grants, includes, owner, privileged) or
-// effective members differ between base and head, sorted.
-func changedRoles(base, head *model.Repo) []string {
-	changed := map[string]bool{}
-	for id := range union(base.Roles, head.Roles) {
-		if roleKey(base.Roles[id]) != roleKey(head.Roles[id]) {
-			changed[id] = true
-		}
-	}
-	members := func(r *model.Repo, id string) []string {
-		p := r.People[id]
-		if p == nil || len(r.Roles) == 0 {
-			return nil
-		}
-		return r.Index().Effective(p)
-	}
-	for id := range union(base.People, head.People) {
-		a, b := members(base, id), members(head, id)
-		if slices.Equal(a, b) {
-			continue
-		}
-		for _, role := range a {
-			if !slices.Contains(b, role) {
-				changed[role] = true
-			}
-		}
-		for _, role := range b {
-			if !slices.Contains(a, role) {
-				changed[role] = true
-			}
-		}
-	}
-	return model.SortedKeys(changed)
-}
-
-func union[V any](a, b map[string]V) map[string]bool {
-	out := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
-}
-
-// roleKey is what of a role matters for approval; "" for no role.
-func roleKey(r *model.Role) string {
-	if r == nil {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "owner=%s privileged=%t includes=%v", r.Owner, r.Privileged, r.Includes)
-	gs := make([]string, len(r.Grants))
-	for i, g := range r.Grants {
-		gs[i] = g.System + ":" + g.Kind + ":" + g.Name + ":" + g.Permission
-	}
-	sort.Strings(gs)
-	fmt.Fprintf(&b, " grants=%v", gs)
-	return b.String()
-}
-
-// login returns a person's GitHub login: accounts.github, else their account on a system
-// of type github; "" when the repo does not say.
-func login(repo *model.Repo, person string) string {
-	p := repo.People[person]
-	if p == nil {
-		return ""
-	}
-	if l := p.Accounts["github"]; l != "" {
-		return l
-	}
-	for _, id := range model.SortedKeys(repo.Systems) {
-		if sys := repo.Systems[id]; sys.Type == "github" {
-			if l := p.Accounts[id]; l != "" {
-				return l
-			}
-		}
-	}
-	return ""
-}
-
-// approval is how a commit came to the protected branch and who approved it.
-type approval struct {
+// commitApproval is how a commit came to the protected branch and who approved it.
+type commitApproval struct {
 	pr        *forge.PR // nil without a forge
 	approvers []string  // logins whose approvals count
 	note      string    // how it was approved, for the audit record
@@ -405,19 +216,14 @@ func (p *partOfPR) Error() string {
 	return fmt.Sprintf("part of #%d, merged by rebase: applied with its last commit %s", p.pr.Number, short(p.pr.MergeCommit))
 }
 
-// notApproved says why a commit may not be applied.
-type notApproved struct{ msg string }
-
-func (n *notApproved) Error() string { return n.msg }
-
 // approve checks that c came through a merged pull request into the protected branch,
 // approved by someone other than its author and the people it grants access to, including
 // the owner of every role it changes, and by two such people when it revokes more than
-// settings.maxRevocations. Without a forge every commit on the protected branch counts as
-// approved by the branch's protection.
-func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *model.Repo, at time.Time) (*approval, error) {
+// settings.maxRevocations (the rules: approval.Judge). Without a forge every commit on the
+// protected branch counts as approved by the branch's protection.
+func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *model.Repo, at time.Time) (*commitApproval, error) {
 	if o.fg == nil {
-		return &approval{note: "on " + o.branch + " (no forge configured)"}, nil
+		return &commitApproval{note: "on " + o.branch + " (no forge configured)"}, nil
 	}
 	subject := firstLine(c.Message)
 	prs, err := o.fg.PullsForCommit(ctx, c.Hash)
@@ -442,26 +248,26 @@ func (o *gitops) approve(ctx context.Context, c *gitrepo.Commit, base, head *mod
 				}
 			}
 		}
-		return nil, &notApproved{fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", short(c.Hash), subject, o.branch)}
+		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", short(c.Hash), subject, o.branch)}
 	}
 	reviews, err := o.fg.Reviews(ctx, pr.Number)
 	if err != nil {
 		return nil, fmt.Errorf("read the reviews of #%d: %w", pr.Number, err)
 	}
-	ch := reviewChange(base, head, at)
-	if ch.committers, err = o.committersOf(ctx, pr.Number, head); err != nil {
+	ch := approval.Review(base, head, at)
+	if ch.Committers, err = o.committersOf(ctx, pr.Number, head); err != nil {
 		return nil, err
 	}
 	fresh, stale := o.currentApprovers(ctx, pr.HeadSHA, head, reviews)
-	st := judge(head, ch, pr.Author, fresh)
-	if len(st.missing) > 0 {
-		msg := strings.Join(st.missing, "; ")
+	st := approval.Judge(head, ch, pr.Author, fresh)
+	if len(st.Missing) > 0 {
+		msg := strings.Join(st.Missing, "; ")
 		if len(stale) > 0 {
 			msg += "; stale approvals, given before access changed: " + strings.Join(stale, ", ")
 		}
-		return nil, &notApproved{fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, msg)}
+		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, msg)}
 	}
-	return &approval{pr: pr, approvers: st.counted, note: fmt.Sprintf("#%d", pr.Number)}, nil
+	return &commitApproval{pr: pr, approvers: st.Counted, note: fmt.Sprintf("#%d", pr.Number)}, nil
 }
 
 // committersOf returns who wrote or committed a commit of pull request n (lower-case
@@ -491,10 +297,10 @@ func (o *gitops) committersOf(ctx context.Context, n int, head *model.Repo) (map
 				continue
 			}
 			if strings.EqualFold(p.Email, c.AuthorEmail) {
-				add(login(head, id), "wrote a commit of it")
+				add(approval.Login(head, id), "wrote a commit of it")
 			}
 			if strings.EqualFold(p.Email, c.CommitterEmail) {
-				add(login(head, id), "committed to it")
+				add(approval.Login(head, id), "committed to it")
 			}
 		}
 	}
@@ -516,191 +322,15 @@ func (o *gitops) currentApprovers(ctx context.Context, headSHA string, head *mod
 			continue
 		}
 		if want == "" {
-			want = accessFingerprint(head)
+			want = approval.AccessFingerprint(head)
 		}
-		if old, err := o.load(ctx, rv.Commit); err == nil && accessFingerprint(old) == want {
+		if old, err := o.load(ctx, rv.Commit); err == nil && approval.AccessFingerprint(old) == want {
 			fresh = append(fresh, rv.User)
 			continue
 		}
 		stale = append(stale, fmt.Sprintf("@%s on %s", rv.User, short(rv.Commit)))
 	}
 	return fresh, stale
-}
-
-// accessFingerprint is everything of r that decides access, without source positions:
-// two commits with the same fingerprint grant the same access to the same people at every
-// time. Settings (the organisation's name, the forge) are left out, but not the lifecycle
-// settings that move dates (provisionLeadDays, deleteAfterDays, timezone).
-func accessFingerprint(r *model.Repo) string {
-	v := map[string]any{
-		"people": r.People, "roles": r.Roles, "rules": r.Rules, "conflicts": r.Conflicts, "systems": r.Systems,
-		"serviceAccounts": r.ServiceAccounts, "revocations": r.Revocations, "certifications": r.Certifications,
-		"lifecycle": []any{r.Settings.Timezone, r.Settings.ProvisionLeadDays, r.Settings.DeleteAfterDays, r.Settings.MaxRevocations.String()},
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "unmarshalable: " + err.Error() // never equal to a real fingerprint
-	}
-	var tree any
-	if err := json.Unmarshal(b, &tree); err != nil {
-		return "unmarshalable: " + err.Error()
-	}
-	b, _ = json.Marshal(withoutPositions(tree))
-	return string(b)
-}
-
-// withoutPositions drops every field whose name ends in Pos (source positions) from a
-// decoded JSON tree.
-func withoutPositions(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if strings.HasSuffix(k, "Pos") {
-				delete(x, k)
-				continue
-			}
-			x[k] = withoutPositions(e)
-		}
-	case []any:
-		for i := range x {
-			x[i] = withoutPositions(x[i])
-		}
-	}
-	return v
-}
-
-// lapsedGrants lists, with their positions, the time-bound role assignments head adds or
-// changes against base whose end has passed at at (the merge): merged, they would grant
-// nothing, which is never what their author meant.
-func lapsedGrants(base, head *model.Repo, at time.Time) []string {
-	loc := head.Settings.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	var out []string
-	for _, id := range model.SortedKeys(head.People) {
-		p := head.People[id]
-		for i, role := range p.Roles {
-			exp, ok := p.Expiry[role]
-			if !ok || at.Before(exp.Ends(loc)) {
-				continue
-			}
-			if bp := base.People[id]; bp != nil {
-				if old, had := bp.Expiry[role]; had && old.Ends(loc).Equal(exp.Ends(loc)) {
-					continue // unchanged: it lapsed after it was merged
-				}
-			}
-			out = append(out, fmt.Sprintf("%s: people.%s.roles[%d].until: role %s until %s has already passed (at %s)", p.RolesPos[i], id, i, role, exp,
-				at.In(loc).Format(time.RFC3339)))
-		}
-	}
-	return out
-}
-
-// standing is a change's approvals judged against its rules.
-type standing struct {
-	counted  []string // approvers whose approval counts
-	required []string // what the change needs, in words, for the PR comment
-	missing  []string // what it still lacks
-}
-
-// judge applies the approval rules to a change authored by author and approved by
-// approvers (GitHub logins).
-func judge(head *model.Repo, ch *change, author string, approvers []string) standing {
-	var st standing
-	excluded := map[string]string{strings.ToLower(author): "the author"}
-	for _, p := range ch.grantees {
-		if l := login(head, p); l != "" {
-			if _, ok := excluded[strings.ToLower(l)]; !ok {
-				excluded[strings.ToLower(l)] = "granted access by it"
-			}
-		}
-	}
-	for l, how := range ch.committers {
-		if _, ok := excluded[l]; !ok {
-			excluded[l] = how
-		}
-	}
-	var ignored []string
-	for _, a := range approvers {
-		if why, ok := excluded[strings.ToLower(a)]; ok {
-			ignored = append(ignored, a+" ("+why+")")
-			continue
-		}
-		st.counted = append(st.counted, a)
-	}
-	need := 1
-	if ch.overLimit != nil {
-		need = 2
-		st.required = append(st.required, "two approvals: it revokes more than settings.maxRevocations")
-	} else {
-		st.required = append(st.required, "one approval from someone other than the author and the people it grants access to")
-	}
-	if len(st.counted) < need {
-		msg := fmt.Sprintf("needs %d approval(s) from someone other than its author and the people it grants access to, has %d", need, len(st.counted))
-		if len(ignored) > 0 {
-			msg += " (not counted: " + strings.Join(ignored, ", ") + ")"
-		}
-		st.missing = append(st.missing, msg)
-	}
-	for _, role := range model.SortedKeys(ch.owners) {
-		owner := ch.owners[role]
-		if owner == "" {
-			continue
-		}
-		l := login(head, owner)
-		switch {
-		case l == "":
-			st.required = append(st.required, fmt.Sprintf("role %s: its owner %s (no GitHub login in accounts.github)", role, owner))
-			st.missing = append(st.missing, fmt.Sprintf("role %s changes and its owner %s has no GitHub login (accounts.github) to approve with", role, owner))
-		case strings.EqualFold(l, author):
-			// The owner wrote the change: their authorship is their consent; someone else
-			// still has to approve it (above).
-			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s (the author)", role, l))
-		default:
-			st.required = append(st.required, fmt.Sprintf("role %s: its owner @%s", role, l))
-			// The owner's consent counts even when the change grants them access too; it
-			// is the approval "from someone else" above that must not be theirs.
-			if !containsFold(approvers, l) {
-				st.missing = append(st.missing, fmt.Sprintf("role %s changes and its owner @%s has not approved", role, l))
-			}
-		}
-	}
-	for _, id := range model.SortedKeys(ch.certOwners) {
-		owner := ch.certOwners[id]
-		l := login(head, owner)
-		switch {
-		case l == "":
-			st.required = append(st.required, fmt.Sprintf("access review %s: its owner %s (no GitHub login in accounts.github)", id, owner))
-			st.missing = append(st.missing, fmt.Sprintf("access review %s needs its owner %s, who has no GitHub login (accounts.github) to approve with", id, owner))
-		default:
-			// The attestation is the owner's approval, whoever opened the pull request.
-			st.required = append(st.required, fmt.Sprintf("access review %s: its owner @%s (the attestation)", id, l))
-			if !containsFold(approvers, l) {
-				st.missing = append(st.missing, fmt.Sprintf("access review %s is not attested: its owner @%s has not approved", id, l))
-			}
-		}
-	}
-	return st
-}
-
-// certKey is what of an access review matters for approval.
-func certKey(c *model.Certification) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", c.Owner, c.Opened, c.Due)
-	for _, role := range model.SortedKeys(c.Roles) {
-		fmt.Fprintf(&b, " %s=%v", role, c.Roles[role])
-	}
-	return b.String()
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {

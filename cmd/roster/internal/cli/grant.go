@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -73,8 +75,8 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	}
 	branch := grantPrefix + *person + "/" + role
 	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, *person, until, *reason,
-		trailerEmergency, trailerOperator, op, trailerReason, oneLine(*reason))
-	sig := rosterSignature(e, now)
+		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(*reason))
+	sig := audit.Signature(e.getenv, now)
 	sig.Name = op
 	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
 	if err != nil {
@@ -89,16 +91,16 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, *person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
 
-	rec := auditRecord{applied: commit, subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, *person, until, rep.Summary()),
-		emergency: true, person: *person, grant: role, operator: op, reason: *reason}
+	rec := audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, *person, until, rep.Summary()),
+		Emergency: true, Person: *person, Grant: role, Operator: op, Reason: *reason}
 	var reviewers []string
-	if l := login(repo, repo.Roles[role].Owner); l != "" {
+	if l := approval.Login(repo, repo.Roles[role].Owner); l != "" {
 		reviewers = append(reviewers, l)
 	}
 	body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
 		"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
 		"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
-		repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, oneLine(*reason), until, auditBranch)
+		repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, audit.OneLine(*reason), until, audit.Branch)
 	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
 		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, *person, *hours),
 		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
@@ -110,30 +112,30 @@ type grantHolds map[string]map[string]model.RoleExpiry
 // grantHolds returns the emergency grants recorded on the audit branch whose pull request
 // was not closed unmerged: applies keep them (each until its end) although the protected
 // branch does not list them yet.
-func (o *gitops) grantHolds(ctx context.Context, log []auditEntry) (grantHolds, error) {
+func (o *gitops) grantHolds(ctx context.Context, log []audit.Entry) (grantHolds, error) {
 	holds := grantHolds{}
 	for _, en := range log {
-		if !en.emergency || en.grant == "" || en.person == "" {
+		if !en.Emergency || en.Grant == "" || en.Person == "" {
 			continue
 		}
-		repo, err := o.load(ctx, en.applied)
-		if err != nil || repo.People[en.person] == nil {
+		repo, err := o.load(ctx, en.Applied)
+		if err != nil || repo.People[en.Person] == nil {
 			continue
 		}
-		exp, ok := repo.People[en.person].Expiry[en.grant]
+		exp, ok := repo.People[en.Person].Expiry[en.Grant]
 		if !ok {
 			continue
 		}
-		if reversed, err := o.reversed(ctx, grantPrefix+en.person+"/"+en.grant); err != nil {
+		if reversed, err := o.reversed(ctx, grantPrefix+en.Person+"/"+en.Grant); err != nil {
 			return nil, err
 		} else if reversed {
-			delete(holds[en.person], en.grant)
+			delete(holds[en.Person], en.Grant)
 			continue
 		}
-		if holds[en.person] == nil {
-			holds[en.person] = map[string]model.RoleExpiry{}
+		if holds[en.Person] == nil {
+			holds[en.Person] = map[string]model.RoleExpiry{}
 		}
-		holds[en.person][en.grant] = exp
+		holds[en.Person][en.Grant] = exp
 	}
 	return holds, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
@@ -404,23 +405,23 @@ func (h *personHistory) write(e *env) {
 
 // auditIndex is the audit branch indexed by applied commit.
 type auditIndex struct {
-	entries map[string][]auditEntry         // by applied commit
+	entries map[string][]audit.Entry        // by applied commit
 	ev      map[string][]reconcile.Evidence // by applied commit
-	log     []auditEntry
+	log     []audit.Entry
 }
 
 func (o *gitops) auditIndex() (*auditIndex, error) {
-	log, err := o.auditLog()
+	log, err := o.trail.Log()
 	if err != nil {
 		return nil, err
 	}
-	evs, err := o.auditEvidence()
+	evs, err := o.trail.Evidence()
 	if err != nil {
 		return nil, err
 	}
-	ix := &auditIndex{entries: map[string][]auditEntry{}, ev: map[string][]reconcile.Evidence{}, log: log}
+	ix := &auditIndex{entries: map[string][]audit.Entry{}, ev: map[string][]reconcile.Evidence{}, log: log}
 	for _, en := range log {
-		ix.entries[en.applied] = append(ix.entries[en.applied], en)
+		ix.entries[en.Applied] = append(ix.entries[en.Applied], en)
 	}
 	for _, ev := range evs {
 		ix.ev[ev.Commit] = append(ix.ev[ev.Commit], ev)
@@ -435,7 +436,7 @@ func (ix *auditIndex) fill(en *historyEntry, person string) {
 	if len(applies) == 0 {
 		return
 	}
-	en.PR, en.Approvers, en.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+	en.PR, en.Approvers, en.Applied = applies[0].PR, applies[0].Approvers, applies[0].When
 	for _, ev := range ix.ev[en.Commit] {
 		if ev.Person != person {
 			continue
@@ -566,8 +567,8 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 	}
 	res := &whoResult{System: sys, Entitlement: ent, At: at, Holders: []whoHolder{}}
 	for i := len(ix.log) - 1; i >= 0; i-- {
-		if en := ix.log[i]; !en.emergency && !en.when.After(at) {
-			res.Commit, res.Applied = en.applied, true
+		if en := ix.log[i]; !en.Emergency && !en.When.After(at) {
+			res.Commit, res.Applied = en.Applied, true
 			break
 		}
 	}
@@ -601,8 +602,8 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 	// Emergency revocations after the commit in effect and before at closed accounts too.
 	terminated := map[string]bool{}
 	for _, en := range ix.log {
-		if en.emergency && !en.when.After(at) {
-			for _, ev := range ix.ev[en.applied] {
+		if en.Emergency && !en.When.After(at) {
+			for _, ev := range ix.ev[en.Applied] {
 				terminated[ev.Person] = true
 			}
 		}
@@ -640,7 +641,7 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 		since := commits[oldest]
 		hd.Since, hd.SinceDate = since.Hash, since.Committer.When
 		if applies := ix.entries[since.Hash]; len(applies) > 0 {
-			hd.PR, hd.Approvers, hd.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+			hd.PR, hd.Approvers, hd.Applied = applies[0].PR, applies[0].Approvers, applies[0].When
 		}
 		res.Holders = append(res.Holders, hd)
 	}

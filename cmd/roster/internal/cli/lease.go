@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -167,7 +168,7 @@ func (l *lease) swap(ctx context.Context, old string, st leaseState, msg string)
 		return "", err
 	}
 	return l.g.SwapBranch(ctx, old, gitrepo.NewCommit{Branch: leaseBranch, Files: map[string][]byte{"lease.json": append(b, '\n')},
-		Message: msg, Author: rosterSignature(l.e, l.now())})
+		Message: msg, Author: audit.Signature(l.e.getenv, l.now())})
 }
 
 // read is the lease at commit tip; the zero state when there is none.

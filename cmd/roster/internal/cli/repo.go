@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
@@ -48,9 +49,9 @@ func (f *planFlags) register(flags *flag.FlagSet) {
 // audit branch records as applied.
 func (f *planFlags) options(e *env) planner.Options {
 	return planner.Options{Repo: f.spec(), At: f.at, Systems: f.systems, LastApplied: func(src *accessrepo.Source) string {
-		if log, err := gitopsFrom(e, src).auditLog(); err == nil {
-			if last := lastApplied(log); last != nil {
-				return last.applied
+		if log, err := audit.NewTrail(src.Git, e.getenv).Log(); err == nil {
+			if last := audit.LastApplied(log); last != nil {
+				return last.Applied
 			}
 		}
 		return ""

@@ -276,7 +276,7 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 		}
 		g := &report.Grant{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name}
 		if applies := ix.entries[c.Hash]; len(applies) > 0 {
-			g.PR, g.Approvers, g.Applied = applies[0].pr, applies[0].approvers, applies[0].when
+			g.PR, g.Approvers, g.Applied = applies[0].PR, applies[0].Approvers, applies[0].When
 		}
 		grants[c.Hash] = g
 		return g

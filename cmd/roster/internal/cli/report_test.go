@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/roster-dev/roster/cmd/roster/internal/report"
+	"github.com/roster-dev/roster/reconcile/audit"
 )
 
 // The report tests render a report in-process, open the HTML page in headless Chromium
@@ -717,10 +718,10 @@ people: bob: {name: "Bob Mol", email: "bob@beta.example", type: "employee", star
 	}
 	reportGit(t, work, d2, "commit", "-q", "-am", "Bob joins eng")
 	second = reportGit(t, work, d2, "rev-parse", "HEAD")
-	msg := auditMessage(auditRecord{applied: second, subject: "Apply " + short(second) + ": Bob joins eng", pr: 7, approvers: []string{"carol"}, result: "applied"})
+	msg := audit.Message(audit.Record{Applied: second, Subject: "Apply " + short(second) + ": Bob joins eng", PR: 7, Approvers: []string{"carol"}, Result: "applied"})
 	tree := reportGit(t, work, d2, "hash-object", "-t", "tree", "/dev/null")
-	audit := reportGit(t, work, "2026-02-11T08:00:00Z", "commit-tree", tree, "-m", msg)
-	reportGit(t, work, d2, "update-ref", "refs/heads/"+auditBranch, audit)
+	entry := reportGit(t, work, "2026-02-11T08:00:00Z", "commit-tree", tree, "-m", msg)
+	reportGit(t, work, d2, "update-ref", "refs/heads/"+audit.Branch, entry)
 	reportGit(t, tmp, d2, "clone", "-q", "--bare", work, bare)
 	return "file://" + bare, first, second
 }

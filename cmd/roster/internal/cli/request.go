@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -76,7 +77,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 	var reviewers []string
 	if r.Owner != "" {
 		owner = r.Owner
-		if l := login(repo, r.Owner); l != "" {
+		if l := approval.Login(repo, r.Owner); l != "" {
 			owner, reviewers = "@"+l, []string{l}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
@@ -111,9 +112,9 @@ people: ann: {name: "Ann Smit", email: "ann@acme.example", type: "employee", sta
 		`roles: ["eng"]`, `roles: ["staff"]`).Replace(base)
 	b := loadTestRepo(t, map[string]string{"repo.cue": base})
 	h := loadTestRepo(t, map[string]string{"repo.cue": head})
-	ch := reviewChange(b, h, mustTime(t, "2026-11-23T09:00:00+01:00"))
+	ch := approval.Review(b, h, mustTime(t, "2026-11-23T09:00:00+01:00"))
 	var got []string
-	for _, c := range ch.plan.Changes {
+	for _, c := range ch.Plan.Changes {
 		got = append(got, c.Op.String()+" "+c.Account+" "+c.Entitlement)
 	}
 	if strings.Join(got, "; ") != "revoke ann group:eng" {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
@@ -109,7 +110,7 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not stop")
 	}
-	msg := gitCLI(t, bare, "log", "-1", "--format=%B", auditBranch)
+	msg := gitCLI(t, bare, "log", "-1", "--format=%B", audit.Branch)
 	for _, want := range []string{"interrupted after 2 of 24 changes: 2 verified, 22 not attempted", "Roster-Result: interrupted after 2 of 24 changes"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the audit commit lacks %q:\n%s", want, msg)

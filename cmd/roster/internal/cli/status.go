@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -77,12 +78,12 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		if err := o.connectForge(repo); err != nil {
 			e.log.Info("status: no forge", "err", err)
 		}
-		log, err := o.auditLog()
+		log, err := o.trail.Log()
 		if err != nil {
 			return err
 		}
 		if len(log) == 0 {
-			in.auditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.Name, auditBranch)
+			in.auditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.Name, audit.Branch)
 		} else {
 			ix, err := o.auditIndex()
 			if err != nil {
@@ -444,7 +445,7 @@ func judgeSystem(ss *systemStatus, leaver bool, liveAcc *targets.Account, evs []
 		case in.audit == nil:
 			ss.Detail = "closed when read now"
 		default:
-			ss.Detail = "closed when read now; no evidence of roster closing it on " + auditBranch
+			ss.Detail = "closed when read now; no evidence of roster closing it on " + audit.Branch
 		}
 		switch {
 		case liveAcc == nil:
@@ -530,12 +531,12 @@ func (ix *auditIndex) commitOf(ev *reconcile.Evidence) string {
 	}
 	applies := ix.entries[ev.Commit]
 	for _, en := range applies {
-		if !en.when.Before(ev.Time.Truncate(time.Second)) {
-			return en.hash
+		if !en.When.Before(ev.Time.Truncate(time.Second)) {
+			return en.Hash
 		}
 	}
 	if len(applies) > 0 {
-		return applies[len(applies)-1].hash
+		return applies[len(applies)-1].Hash
 	}
 	return ""
 }
@@ -556,7 +557,7 @@ func (st *personStatus) writeText(w io.Writer) error {
 		if !ss.Verified.IsZero() {
 			line := "verified " + ss.Verified.Format("2006-01-02 15:04 MST")
 			if ss.AuditCommit != "" {
-				line += fmt.Sprintf(", evidence in %s commit %s (applied %s)", auditBranch, short(ss.AuditCommit), short(ss.AppliedCommit))
+				line += fmt.Sprintf(", evidence in %s commit %s (applied %s)", audit.Branch, short(ss.AuditCommit), short(ss.AppliedCommit))
 			}
 			fmt.Fprintf(&b, "  %-*s  %s\n", sw+aw+tw+4, "", line)
 		}

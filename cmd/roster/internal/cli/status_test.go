@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -182,9 +183,9 @@ func TestComputeStatus(t *testing.T) {
 				in.unread = map[string]string{}
 			}
 			if !tc.noAudit {
-				in.audit = &auditIndex{entries: map[string][]auditEntry{
-					applied: {{hash: auditHash, when: verifiedAt.Add(time.Second)}},
-					later:   {{hash: laterAudit, when: verifiedAt.Add(time.Hour + time.Second)}},
+				in.audit = &auditIndex{entries: map[string][]audit.Entry{
+					applied: {{Hash: auditHash, When: verifiedAt.Add(time.Second)}},
+					later:   {{Hash: laterAudit, When: verifiedAt.Add(time.Hour + time.Second)}},
 				}, ev: map[string][]reconcile.Evidence{}}
 				for _, e := range tc.evidence {
 					in.audit.ev[e.Commit] = append(in.audit.ev[e.Commit], e)
@@ -224,9 +225,9 @@ func TestComputeStatus(t *testing.T) {
 }
 
 func TestCommitOf(t *testing.T) {
-	ix := &auditIndex{entries: map[string][]auditEntry{"c": {
-		{hash: "first", when: mustTime(t, "2026-11-20T10:00:00Z")},
-		{hash: "replan", when: mustTime(t, "2026-11-21T10:00:05Z")},
+	ix := &auditIndex{entries: map[string][]audit.Entry{"c": {
+		{Hash: "first", When: mustTime(t, "2026-11-20T10:00:00Z")},
+		{Hash: "replan", When: mustTime(t, "2026-11-21T10:00:05Z")},
 	}}}
 	for _, tc := range []struct {
 		at   string

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -263,7 +264,7 @@ func computeUpcoming(repo *model.Repo, at time.Time, days int, caps map[string]r
 		if g == nil {
 			g = &upcomingGroup{Responsible: up.Responsible, Name: "no " + up.Relation}
 			if rp := repo.People[up.Responsible]; rp != nil {
-				g.Name, g.Login = rp.Name, login(repo, up.Responsible)
+				g.Name, g.Login = rp.Name, approval.Login(repo, up.Responsible)
 			}
 			groups[key] = g
 		}
