@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
@@ -20,25 +22,62 @@ import (
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
-func runApply(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("apply", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	auto := flags.Bool("auto-approve", false, "apply without asking (required when no terminal is attached)")
-	maxRev := flags.String("max-revocations", "", "override settings.maxRevocations for this run: a count (25) or a percentage (10%)")
-	parallel := flags.Int("parallel", 8, "accounts changed at once on each system")
-	evidence := flags.String("evidence", "", "append each change's evidence as a JSON line to this file")
-	branch := flags.String("branch", "", "with a remote repo: the protected branch whose commits are applied (default: the repo's default branch)")
-	baseline := flags.String("baseline", "", "with a remote repo that has no roster/audit branch yet: the commit to start from, applied on your approval")
-	planFile := flags.String("plan", "", "apply this saved plan (roster plan --out FILE) exactly, as the argument FILE does")
-	saved, err := applyArgs(flags, args, e, &common, planFile)
+// applyOptions are roster apply's flags.
+type applyOptions struct {
+	planFlags
+	auto     bool
+	maxRev   string
+	parallel int
+	evidence string
+	branch   string
+	baseline string
+	planFile string
+}
+
+func newApplyCmd(e *env) *cobra.Command {
+	var opt applyOptions
+	cmd := &cobra.Command{
+		Use:   "apply [FILE]",
+		Short: "make the systems match the access repo, verify each change and record evidence",
+		Long: `Make the systems match the access repo: plan, ask (or --auto-approve), apply each change,
+read it back to verify it and record its evidence. With FILE (or --plan FILE), apply exactly
+that saved plan (roster plan --out FILE). From a remote --repo, apply the protected branch's
+merged, approved commits and record each on the roster/audit branch.`,
+		Example: `  roster apply --repo examples/acme --at 2026-11-23 --auto-approve
+  roster apply plan.json --repo .
+  roster apply --repo https://github.com/acme/access.git --max-revocations 10%`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return invalidf("apply: unexpected argument %q: apply takes one saved plan", args[1])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runApply(cmd.Context(), e, &opt, firstArg(args), cmd.Flags())
+		},
+	}
+	opt.planFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.BoolVar(&opt.auto, "auto-approve", false, "apply without asking (required when no terminal is attached)")
+	flags.StringVar(&opt.maxRev, "max-revocations", "", "override settings.maxRevocations for this run: a count (25) or a percentage (10%)")
+	flags.IntVar(&opt.parallel, "parallel", 8, "accounts changed at once on each system")
+	flags.StringVar(&opt.evidence, "evidence", "", "append each change's evidence as a JSON line to this file")
+	flags.StringVar(&opt.branch, "branch", "", "with a remote repo: the protected branch whose commits are applied (default: the repo's default branch)")
+	flags.StringVar(&opt.baseline, "baseline", "", "with a remote repo that has no roster/audit branch yet: the commit to start from, applied on your approval")
+	flags.StringVar(&opt.planFile, "plan", "", "apply this saved plan (roster plan --out FILE) exactly, as the argument FILE does")
+	return cmd
+}
+
+// runApply applies; file is the saved plan given as the argument ("" for none), flags
+// tells which flags were given (a saved plan refuses some).
+func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags *pflag.FlagSet) error {
+	pf := opt.planFlags
+	saved, err := savedPlanArg(file, opt.planFile)
 	if err != nil {
 		return err
 	}
 	remote := gitrepo.IsRemote(pf.dir)
-	if !remote && (*branch != "" || *baseline != "") {
+	if !remote && (opt.branch != "" || opt.baseline != "") {
 		return invalidf("--branch and --baseline need a remote --repo (https://, ssh:// or file://)")
 	}
 	if remote && pf.ref != "" {
@@ -48,34 +87,34 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		return invalidf("--at: an apply from a remote applies now")
 	}
 	var limit *model.MaxRevocations
-	if *maxRev != "" {
-		l, err := reconcile.ParseMaxRevocations(*maxRev)
+	if opt.maxRev != "" {
+		l, err := reconcile.ParseMaxRevocations(opt.maxRev)
 		if err != nil {
 			return invalidf("--max-revocations %v", err)
 		}
 		limit = &l
 	}
-	if *parallel < 1 {
-		return invalidf("--parallel %d: want at least 1", *parallel)
+	if opt.parallel < 1 {
+		return invalidf("--parallel %d: want at least 1", opt.parallel)
 	}
 	if saved != "" {
 		if err := notWithSavedPlan(flags); err != nil {
 			return err
 		}
-		return applySaved(ctx, e, savedApply{file: saved, repo: pf.repoFlags, limit: limit, parallel: *parallel, evidence: *evidence})
+		return applySaved(ctx, e, savedApply{file: saved, repo: pf.repoFlags, limit: limit, parallel: opt.parallel, evidence: opt.evidence})
 	}
 	if remote {
 		// The approvals on the pull requests are the confirmation.
-		o, err := openGitops(ctx, e, &pf.repoFlags, *branch)
+		o, err := openGitops(ctx, e, &pf.repoFlags, opt.branch)
 		if err != nil {
 			return err
 		}
 		stop, evFail := stopOnFail(nil)
-		ev, err := openEvidence(*evidence, nil, evFail)
+		ev, err := openEvidence(opt.evidence, nil, evFail)
 		if err != nil {
 			return err
 		}
-		tot, err := applyPending(ctx, e, o, gitApply{baseline: *baseline, parallel: *parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
+		tot, err := applyPending(ctx, e, o, gitApply{baseline: opt.baseline, parallel: opt.parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
 		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", countNoun(tot.commits, "commit", "commits"), o.branch,
 			countNoun(tot.changes, "change", "changes"), tot.failures)
 		if evErr := ev.Close(); evErr != nil {
@@ -83,7 +122,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	if !*auto && !e.terminal {
+	if !opt.auto && !e.terminal {
 		return invalidf("refusing to apply without confirmation: no terminal to ask on; review the plan with `roster plan` and pass --auto-approve")
 	}
 	pl, err := planner.Plan(ctx, e.planEnv(builtin.Registry()), pf.options(e))
@@ -111,7 +150,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	if err := reconcile.Guard(p, *limit); err != nil {
 		return err
 	}
-	if !*auto {
+	if !opt.auto {
 		ok, err := confirm(e, fmt.Sprintf("\nApply %d changes? Only 'yes' is accepted: ", toApply))
 		if err != nil {
 			return err
@@ -120,7 +159,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("apply cancelled; nothing was changed")
 		}
 	}
-	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, executeOptions{parallel: *parallel, evidence: *evidence})
+	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, executeOptions{parallel: opt.parallel, evidence: opt.evidence})
 	return joinErrs(err, pl.ReadErr)
 }
 

@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema/model"
@@ -24,45 +25,75 @@ verify  checks the audit trail without trusting roster's operators: the audit br
 export  every access change in the period: who, what, system, when applied, verified,
         commit, pull request, approvers, emergency or not.`
 
-func runAudit(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, auditUsage)
-		return &exitError{code: ExitInvalid}
+func newAuditCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "for auditors: verify the audit trail (chain, evidence, approvals, emergencies) or export the access changes of a period",
+		Long: `For auditors: roster audit verify checks the audit trail (the roster/audit branch's chain,
+evidence, approvals and emergencies) without trusting roster's operators; roster audit
+export lists the access changes of a period.`,
+		Example: `  roster audit verify --repo https://github.com/acme/access.git --keyring auditors.asc
+  roster audit export --repo https://github.com/acme/access.git --from 2026-01-01 --to 2026-06-30 --format json`,
+		Args: subcommandArgs("verify or export"),
+		// roster audit alone is a mistake: its usage goes where errors go, with exit 2.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 { // roster audit help
+				return cmd.Help()
+			}
+			fmt.Fprintln(e.stderr, auditUsage)
+			return &exitError{code: ExitInvalid}
+		},
 	}
-	switch args[0] {
-	case "verify":
-		return runAuditVerify(ctx, e, args[1:])
-	case "export":
-		return runAuditExport(ctx, e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, auditUsage)
-		return nil
-	}
-	return invalidf("audit: unknown subcommand %q (want verify or export)", args[0])
+	cmd.AddCommand(newAuditVerifyCmd(e), newAuditExportCmd(e))
+	return cmd
 }
 
-func runAuditVerify(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var rf repoFlags
-	rf.register(flags)
-	from := flags.String("from", "", "check approvals of commits applied from this date (YYYY-MM-DD)")
-	to := flags.String("to", "", "… through this date, inclusive")
-	keyring := flags.String("keyring", "", "armored OpenPGP public keys: every chained audit entry must be signed by one of them")
-	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// auditVerifyOptions are roster audit verify's flags.
+type auditVerifyOptions struct {
+	repoFlags
+	from    string
+	to      string
+	keyring string
+	branch  string
+}
+
+func newAuditVerifyCmd(e *env) *cobra.Command {
+	var opt auditVerifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify --repo URL",
+		Short: "check the audit trail: chain, evidence, approvals, emergencies",
+		Long: `Check the audit trail without trusting roster's operators: the audit branch is an unbroken
+chain only ever appended to, each entry's evidence is what it says it is (and signed, with
+--keyring), every applied commit came through a merged pull request whose approvals satisfy
+the rules, and every emergency action was reviewed after the fact. It exits 1 naming each
+break.`,
+		Example: `  roster audit verify --repo https://github.com/acme/access.git
+  roster audit verify --repo https://github.com/acme/access.git --from 2026-01-01 --to 2026-06-30 --keyring auditors.asc`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAuditVerify(cmd.Context(), e, &opt)
+		},
 	}
+	opt.repoFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.StringVar(&opt.from, "from", "", "check approvals of commits applied from this date (YYYY-MM-DD)")
+	flags.StringVar(&opt.to, "to", "", "… through this date, inclusive")
+	flags.StringVar(&opt.keyring, "keyring", "", "armored OpenPGP public keys: every chained audit entry must be signed by one of them")
+	flags.StringVar(&opt.branch, "branch", "", "the protected branch (default: the repo's default branch)")
+	return cmd
+}
+
+func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error {
+	rf := opt.repoFlags
 	opts := audit.VerifyOptions{ReviewBranch: reviewBranch}
-	if *keyring != "" {
-		b, err := os.ReadFile(*keyring)
+	if opt.keyring != "" {
+		b, err := os.ReadFile(opt.keyring)
 		if err != nil {
 			return invalidf("--keyring: %v", errors.Unwrap(err))
 		}
 		opts.Keyring = string(b)
 	}
-	o, err := openGitops(ctx, e, &rf, *branch)
+	o, err := openGitops(ctx, e, &rf, opt.branch)
 	if err != nil {
 		return err
 	}
@@ -70,7 +101,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if opts.Period, err = audit.ParsePeriod(*from, *to, orgLoc(t.repo)); err != nil {
+	if opts.Period, err = audit.ParsePeriod(opt.from, opt.to, orgLoc(t.repo)); err != nil {
 		return err
 	}
 	tip, ok, err := o.trail.Tip()
@@ -115,26 +146,48 @@ func reviewBranch(person, role string) string {
 	return emergencyPrefix + person
 }
 
-func runAuditExport(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var rf repoFlags
-	rf.register(flags)
-	from := flags.String("from", "", "the first day (YYYY-MM-DD, required)")
-	to := flags.String("to", "", "the last day, inclusive (YYYY-MM-DD, required)")
-	format := flags.String("format", "csv", "csv or json")
-	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// auditExportOptions are roster audit export's flags.
+type auditExportOptions struct {
+	repoFlags
+	from   string
+	to     string
+	format string
+	branch string
+}
+
+func newAuditExportCmd(e *env) *cobra.Command {
+	var opt auditExportOptions
+	cmd := &cobra.Command{
+		Use:   "export --repo URL --from DATE --to DATE",
+		Short: "every access change of a period, for auditors (CSV or JSON)",
+		Long: `Every access change in the period: who, what, system, when applied, verified, commit,
+pull request, approvers, emergency or not.`,
+		Example: `  roster audit export --repo https://github.com/acme/access.git --from 2026-01-01 --to 2026-06-30
+  roster audit export --repo https://github.com/acme/access.git --from 2026-01-01 --to 2026-06-30 --format json`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAuditExport(cmd.Context(), e, &opt)
+		},
 	}
-	if *from == "" || *to == "" {
+	opt.repoFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.StringVar(&opt.from, "from", "", "the first day (YYYY-MM-DD, required)")
+	flags.StringVar(&opt.to, "to", "", "the last day, inclusive (YYYY-MM-DD, required)")
+	flags.StringVar(&opt.format, "format", "csv", "csv or json")
+	flags.StringVar(&opt.branch, "branch", "", "the protected branch (default: the repo's default branch)")
+	completeValues(cmd, "format", "csv", "json")
+	return cmd
+}
+
+func runAuditExport(ctx context.Context, e *env, opt *auditExportOptions) error {
+	rf := opt.repoFlags
+	if opt.from == "" || opt.to == "" {
 		return invalidf("audit export needs --from and --to")
 	}
-	if *format != "csv" && *format != "json" {
-		return invalidf("--format %q: want csv or json", *format)
+	if opt.format != "csv" && opt.format != "json" {
+		return invalidf("--format %q: want csv or json", opt.format)
 	}
-	o, err := openGitops(ctx, e, &rf, *branch)
+	o, err := openGitops(ctx, e, &rf, opt.branch)
 	if err != nil {
 		return err
 	}
@@ -142,7 +195,7 @@ func runAuditExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	period, err := audit.ParsePeriod(*from, *to, orgLoc(t.repo))
+	period, err := audit.ParsePeriod(opt.from, opt.to, orgLoc(t.repo))
 	if err != nil {
 		return err
 	}
@@ -150,7 +203,7 @@ func runAuditExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if opt.format == "json" {
 		return writeJSON(e.stdout, rows)
 	}
 	return audit.WriteCSV(e.stdout, rows)

@@ -2,13 +2,14 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
 	"testing/fstest"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
@@ -20,27 +21,49 @@ import (
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
-func runCertify(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("certify", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var rf repoFlags
-	rf.register(flags)
-	var roles multiFlag
-	flags.Var(&roles, "role", "review this role (repeatable)")
-	all := flags.Bool("all", false, "review every role that has an owner")
-	due := flags.String("due", "", "the date the review is due (YYYY-MM-DD; default 14 days from today)")
-	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// certifyOptions are roster certify's flags.
+type certifyOptions struct {
+	repoFlags
+	roles  multiFlag
+	all    bool
+	due    string
+	branch string
+}
+
+func newCertifyCmd(e *env) *cobra.Command {
+	var opt certifyOptions
+	cmd := &cobra.Command{
+		Use:   "certify --role NAME... | --all",
+		Short: "access reviews as pull requests: each role owner attests its members, removals are revoked on merge",
+		Long: `Access reviews as pull requests: one per role owner, listing the members of each role they
+own, due by --due. The owner attests by approving, removes by editing the pull request;
+removals are revoked on merge. Reviews past due and unmerged are listed by plan.`,
+		Example: `  roster certify --role finance-analyst --role payment-approver --repo https://github.com/acme/access.git
+  roster certify --all --due 2026-12-07 --repo https://github.com/acme/access.git`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCertify(cmd.Context(), e, &opt)
+		},
 	}
-	if (len(roles) == 0) == !*all {
+	opt.repoFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.Var(&opt.roles, "role", "review this role (repeatable)")
+	flags.BoolVar(&opt.all, "all", false, "review every role that has an owner")
+	flags.StringVar(&opt.due, "due", "", "the date the review is due (YYYY-MM-DD; default 14 days from today)")
+	flags.StringVar(&opt.branch, "branch", "", "the protected branch (default: the repo's default branch)")
+	complete(cmd, "role", completeRoles)
+	return cmd
+}
+
+func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
+	rf, roles := opt.repoFlags, opt.roles
+	if (len(roles) == 0) == !opt.all {
 		return invalidf("certify: name the roles to review (--role NAME, repeatable) or --all")
 	}
 	if !gitrepo.IsRemote(rf.dir) || rf.ref != "" {
 		return invalidf("certify: --repo must be a remote (https://, ssh:// or file://): the campaign is a pull request")
 	}
-	o, err := openGitops(ctx, e, &rf, *branch)
+	o, err := openGitops(ctx, e, &rf, opt.branch)
 	if err != nil {
 		return err
 	}
@@ -56,16 +79,16 @@ func runCertify(ctx context.Context, e *env, args []string) error {
 	loc := repo.Settings.Location
 	today := model.DateOf(now, loc)
 	dueDate := today.AddDays(14)
-	if *due != "" {
-		if dueDate, err = model.ParseDate(*due); err != nil {
-			return invalidf("--due %q: want a date (2026-12-07)", *due)
+	if opt.due != "" {
+		if dueDate, err = model.ParseDate(opt.due); err != nil {
+			return invalidf("--due %q: want a date (2026-12-07)", opt.due)
 		}
 		if dueDate.Before(today) {
 			return invalidf("--due %s is in the past", dueDate)
 		}
 	}
 	selected := roles
-	if *all {
+	if opt.all {
 		for _, id := range model.SortedKeys(repo.Roles) {
 			if repo.Roles[id].Owner != "" {
 				selected = append(selected, id)

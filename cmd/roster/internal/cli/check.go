@@ -3,10 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
@@ -24,18 +25,38 @@ const (
 	checkMarker    = "<!-- roster:check -->"
 )
 
-func runCheck(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("check", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var rf repoFlags
-	rf.register(flags)
-	n := flags.Int("pr", 0, "the pull request to check (required)")
-	live := flags.Bool("live", false, "also plan the pull request's head against the live systems whose credentials are present here")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// checkOptions are roster check's flags.
+type checkOptions struct {
+	repoFlags
+	pr   int
+	live bool
+}
+
+func newCheckCmd(e *env) *cobra.Command {
+	var opt checkOptions
+	cmd := &cobra.Command{
+		Use:   "check --pr N",
+		Short: "CI on a pull request: validate, plan what merging changes, list the approvals it needs",
+		Long: `CI on a pull request: validate its head, plan what merging it changes against the merge
+base and list the approvals it needs; the result is one comment on the pull request, kept
+up to date, and the roster/validate and roster/approval commit statuses. --live also plans
+the head against the live systems whose credentials are present.`,
+		Example: `  roster check --pr 42 --repo https://github.com/acme/access.git
+  roster check --pr 42 --live --repo https://github.com/acme/access.git`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd.Context(), e, &opt)
+		},
 	}
-	if *n <= 0 {
+	opt.repoFlags.register(cmd)
+	cmd.Flags().IntVar(&opt.pr, "pr", 0, "the pull request to check (required)")
+	cmd.Flags().BoolVar(&opt.live, "live", false, "also plan the pull request's head against the live systems whose credentials are present here")
+	return cmd
+}
+
+func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
+	rf := opt.repoFlags
+	if opt.pr <= 0 {
 		return invalidf("check: which pull request? roster check --pr N")
 	}
 	if rf.ref != "" {
@@ -46,9 +67,9 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if o.fg == nil {
-		return invalidf("check: the access repo has no settings.forge to read pull request #%d from", *n)
+		return invalidf("check: the access repo has no settings.forge to read pull request #%d from", opt.pr)
 	}
-	pr, err := o.fg.Pull(ctx, *n)
+	pr, err := o.fg.Pull(ctx, opt.pr)
 	if err != nil {
 		return err
 	}
@@ -70,7 +91,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var liveErr error
-	if *live && valid {
+	if opt.live && valid {
 		section, err := o.liveSection(ctx, e, base, head, now)
 		if section == "" {
 			return err

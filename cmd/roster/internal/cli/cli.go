@@ -1,15 +1,14 @@
-// Package cli is roster's command line: flag parsing, wiring and exit codes. Everything it
-// calls takes a context and returns errors; only Main turns them into an exit code.
+// Package cli is roster's command line: flags, wiring and exit codes. Each command is a
+// cobra command built by its file's newXCmd, which declares its flags and calls its runX;
+// Run builds the tree afresh for every call. Everything it calls takes a context and
+// returns errors; only Run turns them into an exit code.
 package cli
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/schema/model"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +18,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
 )
 
 // Exit codes, as DESIGN.md defines them.
@@ -91,34 +96,127 @@ func (e *env) clock() time.Time {
 	return e.now()
 }
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
+// newRootCmd builds roster's command tree for one run: every command's flags are bound to
+// values of this call, and e is what their runs see of the world. Run builds a fresh tree
+// per call, so nothing of one run survives into the next.
+func newRootCmd(e *env) *cobra.Command {
+	var common commonFlags
+	var showVersion bool
+	// The commands in the order the usage lists them.
+	cmds := []*cobra.Command{
+		newValidateCmd(e),
+		newPlanCmd(e),
+		newApplyCmd(e),
+		newRevokeCmd(e),
+		newDriftCmd(e),
+		newCheckCmd(e),
+		newHistoryCmd(e),
+		newWhoCmd(e),
+		newGrantCmd(e),
+		newRequestCmd(e),
+		newCertifyCmd(e),
+		newServeCmd(e),
+		newHRCmd(e),
+		newReportCmd(e),
+		newUpcomingCmd(e),
+		newStatusCmd(e),
+		newAuditCmd(e),
+		newVersionCmd(e),
+	}
+	root := &cobra.Command{
+		Use:  "roster",
+		Long: "roster keeps who-may-access-what in a Git repository of CUE files and makes the systems match it.",
+		// roster with no command is a mistake: the usage goes where errors go, with exit 2.
+		// An unknown command gets the closest one's name.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			names := []string{"completion", "help"}
+			for _, c := range cmds {
+				names = append(names, c.Name())
+			}
+			fmt.Fprintf(e.stderr, "roster: unknown command %q%s\n", args[0], schema.Suggest(args[0], names))
+			usage(e.stderr, cmds)
+			return &exitError{code: ExitInvalid}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return runVersion(cmd.Context(), e)
+			}
+			usage(e.stderr, cmds)
+			return &exitError{code: ExitInvalid}
+		},
+		// The diagnostics the flags ask for, once they are parsed.
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			log, err := common.logger(e.stderr)
+			if err != nil {
+				return invalid(err)
+			}
+			e.log = log
+			return nil
+		},
+		// Errors are printed once, by exitCode; a usage problem says how to get help.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	common.register(root.PersistentFlags())
+	root.Flags().BoolVar(&showVersion, "version", false, "print roster's version")
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(cmds...)
+	// roster --help and roster help: the command list, as the usage shows it; a command's
+	// help is cobra's, with its synopsis, flags and examples.
+	commandHelp := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		if cmd != root {
+			commandHelp(cmd, args)
+			return
+		}
+		usage(cmd.OutOrStdout(), cmds)
+		fmt.Fprintln(cmd.OutOrStdout(), "Shell completion: roster completion bash|zsh|fish|powershell (see roster completion --help).")
+	})
+	// roster help COMMAND is COMMAND --help; an unknown one is an unknown command.
+	root.InitDefaultHelpCmd()
+	if c, _, err := root.Find([]string{"help"}); err == nil && c != root {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if target, rest, err := root.Find(args); err == nil && target == root && len(rest) > 0 {
+				return root.Args(root, rest)
+			}
+			return nil
+		}
+	}
+	commandUsage := root.UsageFunc()
+	root.SetUsageFunc(func(cmd *cobra.Command) error {
+		if cmd != root {
+			return commandUsage(cmd)
+		}
+		usage(cmd.OutOrStderr(), cmds)
+		return nil
+	})
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	// Shell completion: roster completion SHELL prints the script (to the stdout set
+	// above); its problems are usage problems like any other command's, and roster
+	// completion alone is one, like roster alone.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			fmt.Fprint(e.stderr, cmd.UsageString())
+			return &exitError{code: ExitInvalid}
+		}
+	}
+	invalidArgs(root)
+	return root
 }
 
-func commands() []command {
-	return []command{
-		{"validate", "check an access repo and report every problem with its position", runValidate},
-		{"plan", "show what each system must change to match the access repo at a time", runPlan},
-		{"apply", "make the systems match the access repo, verify each change and record evidence", runApply},
-		{"revoke", "emergency offboarding: revoke one person everywhere at once", runRevoke},
-		{"drift", "the scheduled scan: report orphans and out-of-band grants, propose revocations in pull requests", runDrift},
-		{"check", "CI on a pull request: validate, plan what merging changes, list the approvals it needs", runCheck},
-		{"history", "every commit that changed a person's access, with its approvals and when it was applied", runHistory},
-		{"who", "who held an entitlement at a time, and on whose approval", runWho},
-		{"grant", "break-glass: a role for N hours, applied at once, reviewed after the fact (--emergency)", runGrant},
-		{"request", "ask for a role until a time: a pull request the role's owner approves; it expires by itself", runRequest},
-		{"certify", "access reviews as pull requests: each role owner attests its members, removals are revoked on merge", runCertify},
-		{"serve", "the daemon: apply merged commits, re-plan on a schedule, scan for drift, serve metrics", runServe},
-		{"hr", "turn an HR or contractor-register export into access-repo changes", runHR},
-		{"report", "an access-review report: who holds what, why, since when, approved by whom (HTML, CSV, JSON)", runReport},
-		{"upcoming", "leavers and contract ends coming up, by sponsor or manager, with what will be revoked", runUpcoming},
-		{"status", "offboarding completion for one person, system by system", runStatus},
-		{"audit", "for auditors: verify the audit trail (chain, evidence, approvals, emergencies) or export the access changes of a period", runAudit},
-		{"version", "print roster's version", runVersion},
+// usage lists the commands with their summaries.
+func usage(w io.Writer, cmds []*cobra.Command) {
+	fmt.Fprintln(w, "usage: roster <command> [flags]\n\ncommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-9s %s\n", c.Name(), c.Short)
 	}
+	fmt.Fprintln(w, "\nRun roster <command> -h for a command's flags.")
 }
 
 // Run runs one roster command and returns its exit code. It is Main without the process:
@@ -129,35 +227,84 @@ func Run(ctx context.Context, args []string, st Streams, getenv func(string) str
 		st.Stdin = strings.NewReader("")
 	}
 	e := &env{stdin: st.Stdin, terminal: st.Terminal, stdout: stdout, stderr: stderr, getenv: getenv, log: slog.New(slog.NewTextHandler(stderr, nil)), now: st.Now}
-	switch {
-	case len(args) == 0:
-		// No command is a mistake: the usage goes where errors go, with exit 2.
-		usage(stderr)
-		return ExitInvalid
-	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
-		usage(stdout)
-		return ExitOK
-	case args[0] == "--version" || args[0] == "-version":
-		args = []string{"version"}
+	root := newRootCmd(e)
+	if args == nil {
+		args = []string{} // cobra reads the process's arguments when given none
 	}
-	var names []string
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return exitCode(e, c.run(ctx, e, args[1:]))
-		}
-		names = append(names, c.name)
-	}
-	fmt.Fprintf(stderr, "roster: unknown command %q%s\n", args[0], schema.Suggest(args[0], names))
-	usage(stderr)
-	return ExitInvalid
+	root.SetArgs(args)
+	_, err := root.ExecuteContextC(ctx)
+	return exitCode(e, err)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: roster <command> [flags]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+// flagError makes a flag problem a usage error (exit 2) that says where help is. A long
+// flag given with one dash (-repo, as Go's flag package took it) is read as shorthands;
+// the message names the flag meant.
+func flagError(cmd *cobra.Command, err error) error {
+	where := ""
+	if cmd.HasParent() {
+		where = commandName(cmd) + ": "
 	}
-	fmt.Fprintln(w, "\nRun roster <command> -h for a command's flags.")
+	hint := ""
+	var ne *pflag.NotExistError
+	if errors.As(err, &ne) && ne.GetSpecifiedShortnames() != "" {
+		name, _, _ := strings.Cut(ne.GetSpecifiedShortnames(), "=")
+		if cmd.Flags().Lookup(name) != nil {
+			hint = fmt.Sprintf(" (a long flag takes two dashes: --%s)", name)
+		}
+	}
+	return invalid(fmt.Errorf("roster: %s%w%s\nRun '%s --help' for usage.", where, err, hint, cmd.CommandPath()))
+}
+
+// commandName is cmd's name in messages: "revoke", "hr import".
+func commandName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// maxArgs accepts at most n positional arguments (a person, a role, a saved plan).
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return invalidf("%s: unexpected argument %q", commandName(cmd), args[n])
+		}
+		return nil
+	}
+}
+
+// subcommandArgs are the arguments of a command that only groups subcommands (cobra has
+// run the subcommand if one was named): none, or help; want names the subcommands.
+func subcommandArgs(want string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 || len(args) == 1 && args[0] == "help" {
+			return nil
+		}
+		return invalidf("%s: unknown subcommand %q (want %s)", commandName(cmd), args[0], want)
+	}
+}
+
+// firstArg is the positional argument of a command that takes one, "" when none was given.
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+// invalidArgs makes every argument problem below root a usage error, exit 2: cobra's own
+// commands (completion) report theirs as plain errors.
+func invalidArgs(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				err := check(cmd, args)
+				var xe *exitError
+				if err != nil && !errors.As(err, &xe) {
+					return invalid(err)
+				}
+				return err
+			}
+		}
+		invalidArgs(c)
+	}
 }
 
 // outcome errors carry their exit code; everything else is a runtime failure.
@@ -184,7 +331,7 @@ func exitCode(e *env, err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, pflag.ErrHelp) {
 		return ExitOK
 	}
 	code := ExitFailure
@@ -208,13 +355,13 @@ func exitCode(e *env, err error) int {
 	return code
 }
 
-// commonFlags are the flags every command takes.
+// commonFlags are the flags every command takes (roster's persistent flags).
 type commonFlags struct {
 	logLevel  string
 	logFormat string
 }
 
-func (c *commonFlags) register(fs *flag.FlagSet) {
+func (c *commonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "diagnostics on stderr from this level up: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "diagnostics format: text or json")
 }
@@ -235,59 +382,13 @@ func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 }
 
-// parse parses args into fs, turning flag problems into exit code 2. The flag package
-// prints its own message and the usage for those.
-func parse(fs *flag.FlagSet, args []string, e *env, common *commonFlags) error {
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: ExitInvalid}
-	}
-	if fs.NArg() > 0 {
-		return invalidf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	log, err := common.logger(e.stderr)
-	if err != nil {
-		return invalid(err)
-	}
-	e.log = log
-	return nil
-}
-
-// parseArg is parse for a command that takes one positional argument (roster revoke
-// PERSON …): it may stand before, between or after the flags, as people type them in a
-// hurry (roster revoke --reason x --repo . alice). It returns the argument, "" when none.
-func parseArg(fs *flag.FlagSet, args []string, e *env, common *commonFlags) (string, error) {
-	var arg string
-	var rest []string
-	for {
-		fs.SetOutput(e.stderr)
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", err
-			}
-			return "", &exitError{code: ExitInvalid}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	switch len(rest) {
-	case 0:
-	case 1:
-		arg = rest[0]
-	default:
-		return "", invalidf("%s: unexpected argument %q", fs.Name(), rest[1])
-	}
-	return arg, parse(fs, nil, e, common)
-}
-
-// multiFlag collects a repeatable string flag.
+// multiFlag collects a repeatable string flag: each value may list several, comma-separated
+// (--system a,b --system c), trimmed, empty ones dropped.
 type multiFlag []string
+
+// Type names the flag's kind for pflag: a string slice, which shell completion may offer
+// again after it was given once.
+func (m *multiFlag) Type() string { return "stringSlice" }
 
 func (m *multiFlag) String() string { return strings.Join(*m, ",") }
 
@@ -303,7 +404,21 @@ func (m *multiFlag) Set(s string) error {
 // version is set by the build (-ldflags "-X …cli.version=…").
 var version = "dev"
 
-func runVersion(ctx context.Context, e *env, args []string) error {
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print roster's version",
+		Long: `Print roster's version and, when the build recorded it, the commit and Go version it was
+built from (roster --version says the same).`,
+		Example: "  roster version",
+		Args:    maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVersion(cmd.Context(), e)
+		},
+	}
+}
+
+func runVersion(ctx context.Context, e *env) error {
 	fmt.Fprintf(e.stdout, "roster %s%s\n", version, buildWords())
 	return nil
 }

@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
@@ -21,23 +22,44 @@ import (
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
-func runDrift(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("drift", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	openPR := flags.Bool("open-pr", false, "propose the orphans' revocation in one pull request per system (needs a remote --repo and settings.forge)")
-	branch := flags.String("branch", "", "with a remote repo: the branch to scan and propose against (default: the repo's default branch)")
-	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when there are findings")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// driftOptions are roster drift's flags.
+type driftOptions struct {
+	planFlags
+	openPR   bool
+	branch   string
+	detailed bool
+}
+
+func newDriftCmd(e *env) *cobra.Command {
+	var opt driftOptions
+	cmd := &cobra.Command{
+		Use:   "drift",
+		Short: "the scheduled scan: report orphans and out-of-band grants, propose revocations in pull requests",
+		Long: `The scheduled scan: read the systems now and report orphaned accounts and entitlements
+granted outside roster. With --open-pr (a remote --repo with settings.forge) it proposes the
+orphans' revocation in one pull request per system.`,
+		Example: `  roster drift --repo examples/acme
+  roster drift --open-pr --branch main --repo https://github.com/acme/access.git`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDrift(cmd.Context(), e, &opt)
+		},
 	}
+	opt.planFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.BoolVar(&opt.openPR, "open-pr", false, "propose the orphans' revocation in one pull request per system (needs a remote --repo and settings.forge)")
+	flags.StringVar(&opt.branch, "branch", "", "with a remote repo: the branch to scan and propose against (default: the repo's default branch)")
+	flags.BoolVar(&opt.detailed, "detailed-exitcode", false, "exit 3 when there are findings")
+	return cmd
+}
+
+func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
+	pf := opt.planFlags
 	if pf.at != "" {
 		return invalidf("--at: the drift scan looks at the systems now")
 	}
 	remote := gitrepo.IsRemote(pf.dir)
-	if *openPR && !remote {
+	if opt.openPR && !remote {
 		return invalidf("--open-pr needs a remote --repo (https://, ssh:// or file://) to push branches to")
 	}
 	var (
@@ -48,7 +70,7 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 		err  error
 	)
 	if remote {
-		if o, err = openGitops(ctx, e, &pf.repoFlags, *branch); err != nil {
+		if o, err = openGitops(ctx, e, &pf.repoFlags, opt.branch); err != nil {
 			return err
 		}
 		t, err := o.tip(ctx)
@@ -66,7 +88,7 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 		}
 		fsys, head = src.FS, src.Commit
 	}
-	if *openPR && o.fg == nil {
+	if opt.openPR && o.fg == nil {
 		return invalidf("--open-pr: the access repo has no settings.forge to open pull requests on")
 	}
 	names, err := planner.SelectSystems(repo, pf.systems)
@@ -96,7 +118,7 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 	}
 	fd := drift.Find(repo, p, now, prev)
 	fd.WriteText(e.stdout)
-	if *openPR {
+	if opt.openPR {
 		if err := o.propose(ctx, e, repo, head, fd, now); err != nil {
 			return joinErrs(err, readErr)
 		}
@@ -104,7 +126,7 @@ func runDrift(ctx context.Context, e *env, args []string) error {
 	if readErr != nil {
 		return readErr
 	}
-	if *detailed && !fd.Empty() {
+	if opt.detailed && !fd.Empty() {
 		return &exitError{code: ExitChanges}
 	}
 	return nil

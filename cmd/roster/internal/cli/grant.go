@@ -2,12 +2,13 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
@@ -20,30 +21,54 @@ import (
 // grantPrefix starts the branches emergency grants are committed on.
 const grantPrefix = emergencyPrefix + "grant/"
 
+// grantOptions are roster grant's flags.
+type grantOptions struct {
+	planFlags
+	person    string
+	hours     int
+	reason    string
+	emergency bool
+	evidence  string
+}
+
+func newGrantCmd(e *env) *cobra.Command {
+	var opt grantOptions
+	cmd := &cobra.Command{
+		Use:   "grant ROLE --for PERSON --for-hours N --reason TEXT --emergency",
+		Short: "break-glass: a role for N hours, applied at once, reviewed after the fact (--emergency)",
+		Long: `Break-glass access: ROLE for PERSON for N hours, applied at once. Like an emergency
+revocation it is committed on a branch, recorded on the audit branch and proposed in a pull
+request for review after the fact; it ends by itself. Access outside an emergency goes
+through review first: roster request.`,
+		Example:           `  roster grant prod-admin --for ana --for-hours 4 --reason "INC-4711 database down" --emergency --repo URL`,
+		Args:              maxArgs(1),
+		ValidArgsFunction: firstArgFrom(completeRoles),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGrant(cmd.Context(), e, &opt, firstArg(args))
+		},
+	}
+	opt.planFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.StringVar(&opt.person, "for", "", "the person (required)")
+	flags.IntVar(&opt.hours, "for-hours", 0, "how long the access lasts, in hours (required)")
+	flags.StringVar(&opt.reason, "reason", "", "why, or the incident (required): recorded with the evidence")
+	flags.BoolVar(&opt.emergency, "emergency", false, "apply at once and review after the fact (required: without it, use roster request)")
+	flags.StringVar(&opt.evidence, "evidence", "", "also append the evidence to this file")
+	complete(cmd, "for", completePeople)
+	return cmd
+}
+
 // runGrant is break-glass access: the role for N hours, applied at once. Like an
 // emergency revocation it is committed on a branch (roster/emergency/grant/<person>/<role>),
 // recorded on the audit branch and proposed in a pull request for review after the fact;
 // applies keep it until it ends (even if the pull request is never merged), and a pull
 // request closed unmerged revokes it at the next apply.
-func runGrant(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("grant", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	person := flags.String("for", "", "the person (required)")
-	hours := flags.Int("for-hours", 0, "how long the access lasts, in hours (required)")
-	reason := flags.String("reason", "", "why, or the incident (required): recorded with the evidence")
-	emergency := flags.Bool("emergency", false, "apply at once and review after the fact (required: without it, use roster request)")
-	evidence := flags.String("evidence", "", "also append the evidence to this file")
-	role, err := parseArg(flags, args, e, &common)
-	if err != nil {
-		return err
-	}
+func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error {
+	pf := opt.planFlags
 	switch {
-	case !*emergency:
+	case !opt.emergency:
 		return invalidf("grant: access outside an emergency goes through review first: roster request %s --for PERSON --until T --reason TEXT", orDash(role))
-	case role == "" || *person == "" || *hours <= 0 || strings.TrimSpace(*reason) == "":
+	case role == "" || opt.person == "" || opt.hours <= 0 || strings.TrimSpace(opt.reason) == "":
 		return invalidf("grant needs ROLE, --for, --for-hours (> 0) and --reason: roster grant ROLE --for PERSON --for-hours N --reason TEXT --emergency")
 	case !gitrepo.IsRemote(pf.dir):
 		return invalidf("grant --emergency needs the access repo's remote (--repo URL): it is committed, recorded and reviewed there")
@@ -61,11 +86,11 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	}
 	head, repo, fsys := t.commit, t.repo, t.fsys
 	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
-	until := now.Add(time.Duration(*hours) * time.Hour).Format(time.RFC3339)
-	if err := checkRequest(repo, role, *person, until, now); err != nil {
+	until := now.Add(time.Duration(opt.hours) * time.Hour).Format(time.RFC3339)
+	if err := checkRequest(repo, role, opt.person, until, now); err != nil {
 		return err
 	}
-	file, src, err := schema.AddTimedRole(fsys, *person, role, until, *reason)
+	file, src, err := schema.AddTimedRole(fsys, opt.person, role, until, opt.reason)
 	if err != nil {
 		return invalid(err)
 	}
@@ -73,9 +98,9 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	branch := grantPrefix + *person + "/" + role
-	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, *person, until, *reason,
-		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(*reason))
+	branch := grantPrefix + opt.person + "/" + role
+	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, opt.person, until, opt.reason,
+		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(opt.reason))
 	sig := audit.Signature(e.getenv, now)
 	sig.Name = op
 	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
@@ -83,16 +108,16 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("commit %s: %w", branch, err)
 	}
 	exp, _ := parseUntil(until)
-	edited := withGrants(repo, grantHolds{*person: {role: exp}})
-	extra := map[string]string{"emergency": "true", "reason": *reason, "operator": op}
-	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[*person], now, commit, extra, *evidence)
+	edited := withGrants(repo, grantHolds{opt.person: {role: exp}})
+	extra := map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}
+	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[opt.person], now, commit, extra, opt.evidence)
 	if rep == nil {
 		return applyErr
 	}
-	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, *person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
+	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, opt.person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
 
-	rec := audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, *person, until, rep.Summary()),
-		Emergency: true, Person: *person, Grant: role, Operator: op, Reason: *reason}
+	rec := audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, opt.person, until, rep.Summary()),
+		Emergency: true, Person: opt.person, Grant: role, Operator: op, Reason: opt.reason}
 	var reviewers []string
 	if l := approval.Login(repo, repo.Roles[role].Owner); l != "" {
 		reviewers = append(reviewers, l)
@@ -100,9 +125,9 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
 		"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
 		"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
-		repo.People[*person].Name, *person, role, op, now.Format(time.RFC3339), until, audit.OneLine(*reason), until, audit.Branch)
+		repo.People[opt.person].Name, opt.person, role, op, now.Format(time.RFC3339), until, audit.OneLine(opt.reason), until, audit.Branch)
 	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
-		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, *person, *hours),
+		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, opt.person, opt.hours),
 		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
 }
 

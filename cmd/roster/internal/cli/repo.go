@@ -1,9 +1,10 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
@@ -39,10 +40,12 @@ type planFlags struct {
 	systems multiFlag
 }
 
-func (f *planFlags) register(flags *flag.FlagSet) {
-	f.repoFlags.register(flags)
+func (f *planFlags) register(cmd *cobra.Command) {
+	f.repoFlags.register(cmd)
+	flags := cmd.Flags()
 	flags.StringVar(&f.at, "at", "", "plan for this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")
 	flags.Var(&f.systems, "system", "only this system (repeatable)")
+	complete(cmd, "system", completeSystems)
 }
 
 // options are the plan the flags ask for; the default scopes come from the commit the

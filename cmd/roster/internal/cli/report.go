@@ -3,12 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/cmd/roster/internal/report"
 	"github.com/roster-dev/roster/reconcile"
@@ -20,15 +21,30 @@ import (
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
-func runReport(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("report", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
+func newReportCmd(e *env) *cobra.Command {
 	var f reportFlags
-	f.register(flags)
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "an access-review report: who holds what, why, since when, approved by whom (HTML, CSV, JSON)",
+		Long: `An access-review report at a time: who holds what, through which role or rule, since
+which commit and approved by whom (from git and the audit branch), with the orphans and open
+findings of the live systems (--live=false skips reading them): one self-contained HTML
+page, CSV or JSON.`,
+		Example: `  roster report --repo examples/acme --at 2026-11-23 --out access-review.html
+  roster report --repo examples/acme --format csv --out access-review.csv
+  roster report --repo . --ref main --at 2026-06-30
+  roster report --repo examples/acme --live=false`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(cmd.Context(), e, &f)
+		},
 	}
+	f.register(cmd)
+	return cmd
+}
+
+func runReport(ctx context.Context, e *env, fp *reportFlags) error {
+	f := *fp
 	switch f.format {
 	case "html", "csv", "json":
 	default:
@@ -75,8 +91,9 @@ type reportFlags struct {
 	live   bool
 }
 
-func (f *reportFlags) register(flags *flag.FlagSet) {
-	f.repoFlags.register(flags)
+func (f *reportFlags) register(cmd *cobra.Command) {
+	f.repoFlags.register(cmd)
+	flags := cmd.Flags()
 	flags.StringVar(&f.format, "format", "html", "output: html (one self-contained page), csv or json")
 	flags.StringVar(&f.out, "out", "", "write the report to this file (default stdout)")
 	flags.StringVar(&f.at, "at", "", "report on this date (YYYY-MM-DD, in the organisation's time zone) or RFC 3339 time; default now")

@@ -3,11 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"testing/fstest"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/schema"
@@ -19,30 +20,52 @@ import (
 // requestPrefix is where access requests are proposed: one branch per person and role.
 const requestPrefix = "roster/request/"
 
+// requestOptions are roster request's flags.
+type requestOptions struct {
+	repoFlags
+	person string
+	until  string
+	reason string
+	branch string
+}
+
+func newRequestCmd(e *env) *cobra.Command {
+	var opt requestOptions
+	cmd := &cobra.Command{
+		Use:   "request ROLE --for PERSON --until T --reason TEXT",
+		Short: "ask for a role until a time: a pull request the role's owner approves; it expires by itself",
+		Long: `Ask for ROLE for PERSON until a time: a pull request adding the time-bound assignment,
+which the role's owner reviews; once merged with their approval, apply grants it, and it
+expires by itself at --until.`,
+		Example:           `  roster request prod-admin --for ana --until 2026-12-10T18:00:00+01:00 --reason INC-4711 --repo URL`,
+		Args:              maxArgs(1),
+		ValidArgsFunction: firstArgFrom(completeRoles),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRequest(cmd.Context(), e, &opt, firstArg(args))
+		},
+	}
+	opt.repoFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.StringVar(&opt.person, "for", "", "the person the role is for (required)")
+	flags.StringVar(&opt.until, "until", "", "when it ends: YYYY-MM-DD (through that day, in the organisation's time zone) or an RFC 3339 time (required)")
+	flags.StringVar(&opt.reason, "reason", "", "why, or the ticket: INC-4711 (required)")
+	flags.StringVar(&opt.branch, "branch", "", "the protected branch (default: the repo's default branch)")
+	complete(cmd, "for", completePeople)
+	return cmd
+}
+
 // runRequest proposes a time-bound role assignment as a pull request: the role's owner
 // reviews it, and apply grants it once merged with their approval (the approval rules of
 // every role-membership change). It expires by itself at --until.
-func runRequest(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("request", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var rf repoFlags
-	rf.register(flags)
-	person := flags.String("for", "", "the person the role is for (required)")
-	until := flags.String("until", "", "when it ends: YYYY-MM-DD (through that day, in the organisation's time zone) or an RFC 3339 time (required)")
-	reason := flags.String("reason", "", "why, or the ticket: INC-4711 (required)")
-	branch := flags.String("branch", "", "the protected branch (default: the repo's default branch)")
-	role, err := parseArg(flags, args, e, &common)
-	if err != nil {
-		return err
-	}
+func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) error {
+	rf := opt.repoFlags
 	switch {
 	case role == "":
 		return invalidf("request: name the role: roster request ROLE --for PERSON --until T --reason TEXT --repo URL")
-	case *person == "" || *until == "" || strings.TrimSpace(*reason) == "":
+	case opt.person == "" || opt.until == "" || strings.TrimSpace(opt.reason) == "":
 		return invalidf("request needs --for, --until and --reason")
 	}
-	o, err := openGitops(ctx, e, &rf, *branch)
+	o, err := openGitops(ctx, e, &rf, opt.branch)
 	if err != nil {
 		return err
 	}
@@ -54,10 +77,10 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	repo := t.repo
-	if err := checkRequest(repo, role, *person, *until, time.Now()); err != nil {
+	if err := checkRequest(repo, role, opt.person, opt.until, time.Now()); err != nil {
 		return err
 	}
-	file, src, err := schema.AddTimedRole(t.fsys, *person, role, *until, *reason)
+	file, src, err := schema.AddTimedRole(t.fsys, opt.person, role, opt.until, opt.reason)
 	if err != nil {
 		return invalid(err)
 	}
@@ -72,7 +95,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	r := repo.Roles[role]
-	who := repo.People[*person]
+	who := repo.People[opt.person]
 	owner := "no owner"
 	var reviewers []string
 	if r.Owner != "" {
@@ -81,11 +104,11 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 			owner, reviewers = "@"+l, []string{l}
 		}
 	}
-	title := fmt.Sprintf("Access request: %s for %s until %s", role, *person, *until)
+	title := fmt.Sprintf("Access request: %s for %s until %s", role, opt.person, opt.until)
 	body := fmt.Sprintf("%s (%s) asks for role **%s** until **%s**: %s\n\nRequested by %s. The role's owner, %s, reviews it: "+
 		"roster applies it once merged with their approval (not the requester's, not %s's), and revokes it by itself at the end.\n",
-		who.Name, *person, role, *until, *reason, op, owner, *person)
-	br := requestPrefix + *person + "/" + role
+		who.Name, opt.person, role, opt.until, opt.reason, op, owner, opt.person)
+	br := requestPrefix + opt.person + "/" + role
 	prs, err := o.fg.Pulls(ctx, "open", br)
 	if err != nil {
 		return err
@@ -97,7 +120,7 @@ func runRequest(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return o.publish(ctx, e, cur, proposal{branch: br, head: t.commit, title: title, body: body,
-		why: "Requested with roster request by " + op + ": " + *reason, files: files,
+		why: "Requested with roster request by " + op + ": " + opt.reason, files: files,
 		labels: []string{"roster", "access-request"}, reviewers: reviewers})
 }
 

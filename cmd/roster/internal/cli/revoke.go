@@ -2,13 +2,14 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"time"
 
 	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/spf13/cobra"
+
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
@@ -20,31 +21,49 @@ import (
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
-func runRevoke(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("revoke", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	reason := flags.String("reason", "", "why (required): recorded with the evidence")
-	evidence := flags.String("evidence", "", "also append the evidence to this file")
-	// The person comes first: roster revoke alice --reason "…".
-	var person string
-	person, err := parseArg(flags, args, e, &common)
-	if err != nil {
-		return err
+// revokeOptions are roster revoke's flags.
+type revokeOptions struct {
+	planFlags
+	reason   string
+	evidence string
+}
+
+func newRevokeCmd(e *env) *cobra.Command {
+	var opt revokeOptions
+	cmd := &cobra.Command{
+		Use:   "revoke PERSON --reason TEXT",
+		Short: "emergency offboarding: revoke one person everywhere at once",
+		Long: `Emergency offboarding: terminate PERSON now and revoke their access on every system at
+once, verified and recorded with the reason. Against a remote --repo the termination is
+committed on a branch, recorded on the audit branch and proposed for review after the fact.
+The person may stand before, between or after the flags.`,
+		Example: `  roster revoke alice --reason "INC-4711 laptop stolen" --repo .
+  roster revoke --reason "INC-4711" --repo https://github.com/acme/access.git alice`,
+		Args:              maxArgs(1),
+		ValidArgsFunction: firstArgFrom(completePeople),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRevoke(cmd.Context(), e, &opt, firstArg(args))
+		},
 	}
+	opt.planFlags.register(cmd)
+	cmd.Flags().StringVar(&opt.reason, "reason", "", "why (required): recorded with the evidence")
+	cmd.Flags().StringVar(&opt.evidence, "evidence", "", "also append the evidence to this file")
+	return cmd
+}
+
+func runRevoke(ctx context.Context, e *env, opt *revokeOptions, person string) error {
+	pf := opt.planFlags
 	if person == "" {
 		return invalidf("revoke: which person? roster revoke PERSON --reason TEXT")
 	}
-	if *reason == "" {
+	if opt.reason == "" {
 		return invalidf("revoke: --reason is required: it is recorded with the evidence")
 	}
 	if pf.at != "" {
 		return invalidf("revoke: --at does not apply: an emergency revocation takes effect now")
 	}
 	if gitrepo.IsRemote(pf.dir) {
-		return revokeInGit(ctx, e, &pf, person, *reason, *evidence)
+		return revokeInGit(ctx, e, &pf, person, opt.reason, opt.evidence)
 	}
 	now := time.Now()
 	start := now
@@ -72,7 +91,7 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := revokeNow(ctx, e, repo, src.FS, reg, pf.systems, &cp, src.Commit, map[string]string{"emergency": "true", "reason": *reason, "operator": op}, *evidence)
+	rep, err := revokeNow(ctx, e, repo, src.FS, reg, pf.systems, &cp, src.Commit, map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}, opt.evidence)
 	if rep == nil {
 		return err
 	}

@@ -6,10 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/planner"
@@ -158,44 +159,23 @@ func describeSource(s reconcile.SavedSource) string {
 	return fmt.Sprintf("the files of %s (%s…)", s.Name, s.Digest[:min(len(s.Digest), len("sha256:")+12)])
 }
 
-// applyArgs parses apply's command line: flags anywhere, and at most one positional
-// argument, the saved plan (roster apply plan.json --repo . or roster apply --repo .
-// plan.json); --plan FILE says the same.
-func applyArgs(flags *flag.FlagSet, args []string, e *env, common *commonFlags, planFlag *string) (string, error) {
-	var pos []string
-	flags.SetOutput(e.stderr)
-	for {
-		if err := flags.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", err
-			}
-			return "", &exitError{code: ExitInvalid}
-		}
-		args = flags.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
-	if err := parse(flags, nil, e, common); err != nil {
-		return "", err
-	}
+// savedPlanArg is the saved plan apply applies: its argument (roster apply plan.json --repo
+// . or roster apply --repo . plan.json) or --plan FILE, which says the same; "" for none.
+func savedPlanArg(arg, planFlag string) (string, error) {
 	switch {
-	case len(pos) > 1:
-		return "", invalidf("apply: unexpected argument %q: apply takes one saved plan", pos[1])
-	case len(pos) == 1 && *planFlag != "" && pos[0] != *planFlag:
-		return "", invalidf("apply: two saved plans (%s and --plan %s): apply one", pos[0], *planFlag)
-	case len(pos) == 1:
-		return pos[0], nil
+	case arg != "" && planFlag != "" && arg != planFlag:
+		return "", invalidf("apply: two saved plans (%s and --plan %s): apply one", arg, planFlag)
+	case arg != "":
+		return arg, nil
 	}
-	return *planFlag, nil
+	return planFlag, nil
 }
 
 // notWithSavedPlan refuses the flags a saved plan fixes (its commit, time and systems) or
 // that belong to a remote's apply.
-func notWithSavedPlan(flags *flag.FlagSet) error {
+func notWithSavedPlan(flags *pflag.FlagSet) error {
 	var set []string
-	flags.Visit(func(f *flag.Flag) {
+	flags.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "at", "ref", "system", "branch", "baseline":
 			set = append(set, "--"+f.Name)

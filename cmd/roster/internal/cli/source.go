@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"flag"
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/sources/accessrepo"
 )
@@ -17,13 +17,15 @@ type repoFlags struct {
 	cacheDir   string
 }
 
-func (f *repoFlags) register(flags *flag.FlagSet) {
+func (f *repoFlags) register(cmd *cobra.Command) {
+	flags := cmd.Flags()
 	flags.StringVar(&f.dir, "repo", ".", "the access repo: a directory of .cue files, a git repository, or a remote URL (https://, ssh://, file://)")
 	flags.StringVar(&f.ref, "ref", "", "read the repo at this branch, tag or commit instead of the directory's files (default for a remote: its default branch)")
 	flags.StringVar(&f.token, "repo-token", "", "https token for a remote repo, by reference: env:NAME or file:PATH (default env:ROSTER_GIT_TOKEN when set)")
 	flags.StringVar(&f.sshKey, "ssh-key", "", "private key file for an ssh remote (default: ssh-agent)")
 	flags.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for an ssh remote (default ~/.ssh/known_hosts)")
 	flags.StringVar(&f.cacheDir, "cache-dir", "", "where remotes are cloned (default: the user cache directory)")
+	completeRepoFlags(cmd)
 }
 
 // spec is the access repo the flags name.

@@ -3,12 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
@@ -31,24 +32,43 @@ const (
 	auditNoneWords = "no audit data"
 )
 
-func runStatus(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("status", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	format := flags.String("format", "text", "output: text or json")
-	detailed := flags.Bool("detailed-exitcode", false, "exit 3 when offboarding is not done")
-	var person string
-	person, err := parseArg(flags, args, e, &common)
-	if err != nil {
-		return err
+// statusOptions are roster status's flags.
+type statusOptions struct {
+	planFlags
+	format   string
+	detailed bool
+}
+
+func newStatusCmd(e *env) *cobra.Command {
+	var opt statusOptions
+	cmd := &cobra.Command{
+		Use:   "status PERSON",
+		Short: "offboarding completion for one person, system by system",
+		Long: `Offboarding completion for one person, system by system: closed (verified by roster or
+seen closed now), pending-manual, failed, open, nothing-to-do, with what is left in place
+outside roster's scope. --detailed-exitcode exits 3 while offboarding is not done.`,
+		Example: `  roster status pieter --repo examples/acme --at 2026-11-23
+  roster status pieter --repo examples/acme --at 2026-11-23 --detailed-exitcode --format json`,
+		Args:              maxArgs(1),
+		ValidArgsFunction: firstArgFrom(completePeople),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), e, &opt, firstArg(args))
+		},
 	}
+	opt.planFlags.register(cmd)
+	cmd.Flags().StringVar(&opt.format, "format", "text", "output: text or json")
+	cmd.Flags().BoolVar(&opt.detailed, "detailed-exitcode", false, "exit 3 when offboarding is not done")
+	completeValues(cmd, "format", "text", "json")
+	return cmd
+}
+
+func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) error {
+	pf := opt.planFlags
 	if person == "" {
 		return invalidf("status: whose? roster status PERSON")
 	}
-	if *format != "text" && *format != "json" {
-		return invalidf("--format %q: want text or json", *format)
+	if opt.format != "text" && opt.format != "json" {
+		return invalidf("--format %q: want text or json", opt.format)
 	}
 	if _, err := planner.ParseAt(pf.at, time.UTC, time.Now()); err != nil {
 		return err
@@ -113,7 +133,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	in.scopes = l.Scopes
 	in.plan = reconcile.Compute(in.repo, l.Snapshots, reconcile.LiveOptions(l, at, src.Commit))
 	st := computeStatus(in)
-	if *format == "json" {
+	if opt.format == "json" {
 		err = writeJSON(e.stdout, st)
 	} else {
 		err = st.writeText(e.stdout)
@@ -124,7 +144,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if readErr != nil {
 		return readErr
 	}
-	if *detailed && !st.Done {
+	if opt.detailed && !st.Done {
 		return &exitError{code: ExitChanges}
 	}
 	return nil

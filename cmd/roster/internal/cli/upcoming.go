@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
@@ -30,25 +31,48 @@ const decisionDays = 14
 // Anything else, or nothing, is no decision.
 const endDecisionAttr = "endDecision"
 
-func runUpcoming(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("upcoming", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	days := flags.Int("days", 30, "the window: last days from today through this many days ahead")
-	format := flags.String("format", "text", "output: text, markdown or json")
-	withLive := flags.Bool("live", false, "also read the live systems and list people past their last day whose access is still open (overdue)")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// upcomingOptions are roster upcoming's flags.
+type upcomingOptions struct {
+	planFlags
+	days     int
+	format   string
+	withLive bool
+}
+
+func newUpcomingCmd(e *env) *cobra.Command {
+	var opt upcomingOptions
+	cmd := &cobra.Command{
+		Use:   "upcoming",
+		Short: "leavers and contract ends coming up, by sponsor or manager, with what will be revoked",
+		Long: `People whose last day or contract end falls from today through --days ahead, by sponsor
+or manager, with what will be revoked; non-employees near their end without a decision are
+flagged. --live also reads the systems and lists people past their last day whose access is
+still open.`,
+		Example: `  roster upcoming --repo examples/acme --at 2026-11-23
+  roster upcoming --repo examples/acme --at 2026-11-23 --days 70 --live --format markdown`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUpcoming(cmd.Context(), e, &opt)
+		},
 	}
-	switch *format {
+	opt.planFlags.register(cmd)
+	flags := cmd.Flags()
+	flags.IntVar(&opt.days, "days", 30, "the window: last days from today through this many days ahead")
+	flags.StringVar(&opt.format, "format", "text", "output: text, markdown or json")
+	flags.BoolVar(&opt.withLive, "live", false, "also read the live systems and list people past their last day whose access is still open (overdue)")
+	completeValues(cmd, "format", "text", "markdown", "json")
+	return cmd
+}
+
+func runUpcoming(ctx context.Context, e *env, opt *upcomingOptions) error {
+	pf := opt.planFlags
+	switch opt.format {
 	case "text", "markdown", "json":
 	default:
-		return invalidf("--format %q: want text, markdown or json", *format)
+		return invalidf("--format %q: want text, markdown or json", opt.format)
 	}
-	if *days < 0 {
-		return invalidf("--days %d: want 0 or more", *days)
+	if opt.days < 0 {
+		return invalidf("--days %d: want 0 or more", opt.days)
 	}
 	if _, err := planner.ParseAt(pf.at, time.UTC, time.Now()); err != nil {
 		return err
@@ -60,7 +84,7 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 		plan    *reconcile.Plan
 		readErr error
 	)
-	if *withLive {
+	if opt.withLive {
 		pl, err := planner.Plan(ctx, e.planEnv(reg), pf.options(e))
 		if err != nil {
 			return err
@@ -88,19 +112,19 @@ func runUpcoming(ctx context.Context, e *env, args []string) error {
 			caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly, CanDisable: typ.CanDisable}
 		}
 	}
-	proposals := proposedEnds(ctx, e, src, repo, leavingIn(repo, at, *days))
-	r := computeUpcoming(repo, at, *days, caps, proposals)
+	proposals := proposedEnds(ctx, e, src, repo, leavingIn(repo, at, opt.days))
+	r := computeUpcoming(repo, at, opt.days, caps, proposals)
 	r.Commit = src.Commit
 	r.Reviews = []reconcile.ReviewDue{}
 	if src.Git != nil {
 		through, _ := model.ParseDate(r.Through)
 		r.Reviews = append(r.Reviews, gitopsFrom(e, src).reviewsDueBefore(ctx, repo, through.AddDays(1))...)
 	}
-	if *withLive {
+	if opt.withLive {
 		r.addOverdue(repo, plan, names)
 	}
 	var err error
-	switch *format {
+	switch opt.format {
 	case "json":
 		err = writeJSON(e.stdout, r)
 	case "markdown":

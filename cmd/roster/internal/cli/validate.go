@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -12,22 +14,43 @@ import (
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
-func runValidate(ctx context.Context, e *env, args []string) error {
-	flags := flag.NewFlagSet("validate", flag.ContinueOnError)
-	var common commonFlags
-	common.register(flags)
-	var pf planFlags
-	pf.register(flags)
-	watch := flags.Bool("watch", false, "keep running: re-validate after every save under --repo and print only what changed; Ctrl-C stops")
-	plan := flags.Bool("plan", true, "with --watch: also plan (reading the live systems) while the repo is valid")
-	if err := parse(flags, args, e, &common); err != nil {
-		return err
+// validateOptions are roster validate's flags.
+type validateOptions struct {
+	planFlags
+	watch bool
+	plan  bool
+}
+
+func newValidateCmd(e *env) *cobra.Command {
+	var opt validateOptions
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "check an access repo and report every problem with its position",
+		Long: `Check an access repo against the schema, the cross-reference rules and the built-in
+policies, and report every problem with its file:line:col (exit 2). --watch keeps running:
+it re-validates (and re-plans) after every save and prints only what changed.`,
+		Example: `  roster validate --repo examples/acme
+  roster validate --repo . --ref main
+  roster validate --repo . --watch --at 2026-11-23 --plan=false`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runValidate(cmd.Context(), e, &opt, cmd.Flags())
+		},
 	}
-	if *watch {
-		return watchRepo(ctx, e, &pf, *plan)
+	opt.planFlags.register(cmd)
+	cmd.Flags().BoolVar(&opt.watch, "watch", false, "keep running: re-validate after every save under --repo and print only what changed; Ctrl-C stops")
+	cmd.Flags().BoolVar(&opt.plan, "plan", true, "with --watch: also plan (reading the live systems) while the repo is valid")
+	return cmd
+}
+
+// runValidate validates; flags tells which flags were given (some need --watch).
+func runValidate(ctx context.Context, e *env, opt *validateOptions, flags *pflag.FlagSet) error {
+	pf := opt.planFlags
+	if opt.watch {
+		return watchRepo(ctx, e, &pf, opt.plan)
 	}
 	var watchOnly []string
-	flags.Visit(func(f *flag.Flag) {
+	flags.Visit(func(f *pflag.Flag) {
 		if f.Name == "at" || f.Name == "system" || f.Name == "plan" {
 			watchOnly = append(watchOnly, "--"+f.Name)
 		}
