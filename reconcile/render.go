@@ -75,7 +75,7 @@ func (p *Plan) summaryLine() string {
 		case s.Words() == "":
 			out = "No changes on the systems read"
 		}
-		out = fmt.Sprintf("%s; %s NOT READ (%s), so %s unknown", out, plural(len(unread), "system"), strings.Join(unread, ", "),
+		out = fmt.Sprintf("%s; %s NOT READ (%s), so %s unknown", out, CountNoun(len(unread), "system", "systems"), strings.Join(unread, ", "),
 			map[bool]string{true: "its changes are", false: "their changes are"}[len(unread) == 1])
 	}
 	if manual := p.manualCount(); manual > 0 {
@@ -85,20 +85,24 @@ func (p *Plan) summaryLine() string {
 	case 0:
 		out += "; no orphans"
 	default:
-		out += "; " + plural(s.Orphans, "orphan")
+		out += "; " + CountNoun(s.Orphans, "orphan", "orphans")
 	}
 	if n := len(p.Findings); n > 0 {
-		out += "; " + plural(n, "finding")
+		out += "; " + CountNoun(n, "finding", "findings")
 	}
 	return out + "."
 }
 
-// plural says n things, in the singular for one.
-func plural(n int, noun string) string {
+// CountNoun says n things, in the singular for one: "1 commit", "2 commits". The views
+// of the read models beside reconcile and the command line say counts with it.
+func CountNoun(n int, one, many string) string { return fmt.Sprintf("%d %s", n, Plural(n, one, many)) }
+
+// Plural is one when n is 1, else many: Plural(n, "change was", "changes were").
+func Plural(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + noun
+		return one
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return many
 }
 
 // UnmanagedLine says how many entitlements the plan left alone because they are outside
@@ -107,7 +111,7 @@ func (p *Plan) UnmanagedLine() string {
 	var parts []string
 	for _, s := range p.Systems {
 		if s.Unmanaged > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", s.Name, plural(s.Unmanaged, "entitlement")))
+			parts = append(parts, fmt.Sprintf("%s %s", s.Name, CountNoun(s.Unmanaged, "entitlement", "entitlements")))
 		}
 	}
 	if len(parts) == 0 {
@@ -238,20 +242,20 @@ func (p *Plan) WriteTextMarked(w io.Writer, mark func(Change) string) error {
 // before/after diff of each changed account's entitlements.
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n**%s**\n", mdEscape(p.heading()), p.summaryLine())
+	fmt.Fprintf(&b, "### %s\n\n**%s**\n", EscapeMarkdown(p.heading()), p.summaryLine())
 	if unread := p.Unread(); len(unread) > 0 {
 		b.WriteString("\n> [!WARNING]\n> Not read — nothing is planned for these systems; their changes are unknown:\n")
 		for _, s := range p.Systems {
 			if s.Error != "" {
-				fmt.Fprintf(&b, "> - `%s`: %s\n", s.Name, mdEscape(s.Error))
+				fmt.Fprintf(&b, "> - `%s`: %s\n", s.Name, EscapeMarkdown(s.Error))
 			}
 		}
 	}
 	if l := p.UnmanagedLine(); l != "" {
-		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
+		fmt.Fprintf(&b, "\n%s\n", EscapeMarkdown(l))
 	}
 	if l := LicenseLine(p.Licenses); l != "" {
-		fmt.Fprintf(&b, "\n%s\n", mdEscape(l))
+		fmt.Fprintf(&b, "\n%s\n", EscapeMarkdown(l))
 	}
 	groups := p.bySystem()
 	for _, sys := range p.Systems {
@@ -273,7 +277,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			if c.Entitlement != "" {
 				ent = "`" + c.Entitlement + "`"
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Account, mdEscape(c.Person), c.Op, ent, mdEscape(c.Reason))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Account, EscapeMarkdown(c.Person), c.Op, ent, EscapeMarkdown(c.Reason))
 		}
 		b.WriteString("\n<details><summary>Entitlements before → after</summary>\n\n```diff\n")
 		for _, a := range accounts {
@@ -287,7 +291,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\n#### Findings\n\nAccess held through something else, which no change here removes: change its source.\n\n")
 		b.WriteString("| system | account | person | entitlement | via | reason |\n|---|---|---|---|---|---|\n")
 		for _, f := range p.Findings {
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | `%s` | %s | %s |\n", f.System, f.Account, mdEscape(f.Person), f.Entitlement, mdEscape(f.Via), mdEscape(f.Reason))
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | `%s` | %s | %s |\n", f.System, f.Account, EscapeMarkdown(f.Person), f.Entitlement, EscapeMarkdown(f.Via), EscapeMarkdown(f.Reason))
 		}
 	}
 	if len(p.Orphans) > 0 {
@@ -298,13 +302,13 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			if o.Enabled {
 				state = "enabled"
 			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", o.System, o.Account, state, mdEscape(strings.Join(o.Entitlements, ", ")), mdEscape(o.Reason))
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", o.System, o.Account, state, EscapeMarkdown(strings.Join(o.Entitlements, ", ")), EscapeMarkdown(o.Reason))
 		}
 	}
 	if len(p.ReviewsDue) > 0 {
 		b.WriteString("\n#### Access reviews past due\n\nNot attested: their pull request is not merged.\n\n| review | owner | due | roles | branch |\n|---|---|---|---|---|\n")
 		for _, r := range p.ReviewsDue {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | `%s` |\n", mdEscape(r.ID), mdEscape(r.Owner), r.Due, mdEscape(strings.Join(r.Roles, ", ")), r.Branch)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | `%s` |\n", EscapeMarkdown(r.ID), EscapeMarkdown(r.Owner), r.Due, EscapeMarkdown(strings.Join(r.Roles, ", ")), r.Branch)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -355,4 +359,6 @@ func lineDiff(before, after []string) string {
 
 var mdReplacer = strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;", "\n", " ")
 
-func mdEscape(s string) string { return mdReplacer.Replace(s) }
+// EscapeMarkdown makes s safe on one line or in a table cell of markdown: pipes escaped,
+// angle brackets as entities, newlines as spaces.
+func EscapeMarkdown(s string) string { return mdReplacer.Replace(s) }

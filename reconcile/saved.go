@@ -92,7 +92,7 @@ func savedState(s AccountState) SavedState {
 func NewSaved(p *Plan, scopes map[string]targets.Scope, src SavedSource, roster string) (*Saved, error) {
 	if unread := p.Unread(); len(unread) > 0 {
 		return nil, fmt.Errorf("%s could not be read, so the plan is incomplete and was not saved; plan again when %s, or leave %s out with --system",
-			plural(len(unread), "system")+" ("+strings.Join(unread, ", ")+")", map[bool]string{true: "it can be read", false: "they can be read"}[len(unread) == 1],
+			CountNoun(len(unread), "system", "systems")+" ("+strings.Join(unread, ", ")+")", map[bool]string{true: "it can be read", false: "they can be read"}[len(unread) == 1],
 			map[bool]string{true: "it", false: "them"}[len(unread) == 1])
 	}
 	s := &Saved{Version: SavedVersion, Roster: roster, Source: src, Scopes: map[string]SavedScope{}, Accounts: []SavedAccount{}, Plan: p}

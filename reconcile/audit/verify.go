@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -201,27 +202,20 @@ func (v *Verification) WriteText(w io.Writer, repo string, keyring bool) error {
 		b.WriteString(n + "\n")
 	}
 	fmt.Fprintf(&b, "Audit trail of %s: %s (%d chained, %d from before chaining), %s applied, %s",
-		repo, countNoun(v.Chained+v.Unchained, "entry", "entries"), v.Chained, v.Unchained, countNoun(v.Applied, "commit", "commits"),
-		countNoun(v.Emergencies, "emergency action", "emergency actions"))
+		repo, reconcile.CountNoun(v.Chained+v.Unchained, "entry", "entries"), v.Chained, v.Unchained, reconcile.CountNoun(v.Applied, "commit", "commits"),
+		reconcile.CountNoun(v.Emergencies, "emergency action", "emergency actions"))
 	if keyring {
 		fmt.Fprintf(&b, ", %d signatures verified", v.Signed)
 	}
 	b.WriteString(".\n")
 	if len(v.Breaks) > 0 {
-		fmt.Fprintf(&b, "BROKEN: %s\n", countNoun(len(v.Breaks), "problem", "problems"))
+		fmt.Fprintf(&b, "BROKEN: %s\n", reconcile.CountNoun(len(v.Breaks), "problem", "problems"))
 		for _, br := range v.Breaks {
 			fmt.Fprintf(&b, "  - %s\n", br.What)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func countNoun(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // MarkVerified remembers tip as checked, locally: the next Verify breaks unless the branch

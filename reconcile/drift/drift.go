@@ -117,7 +117,7 @@ func (f *Findings) text(b *strings.Builder) {
 		return
 	}
 	for _, sys := range model.SortedKeys(f.Orphans) {
-		fmt.Fprintf(b, "%s: %s\n", sys, countNoun(len(f.Orphans[sys]), "orphaned account", "orphaned accounts"))
+		fmt.Fprintf(b, "%s: %s\n", sys, reconcile.CountNoun(len(f.Orphans[sys]), "orphaned account", "orphaned accounts"))
 		for _, o := range f.Orphans[sys] {
 			fmt.Fprintf(b, "  %-24s %-8s %s  (%s)\n", o.Account, status(o.Enabled), strings.Join(o.Entitlements, ","), o.Reason)
 		}
@@ -127,13 +127,13 @@ func (f *Findings) text(b *strings.Builder) {
 		if len(f.OutOfBand) == 1 {
 			them = "it"
 		}
-		fmt.Fprintf(b, "%s granted outside roster (the next apply revokes %s: git wins):\n", countNoun(len(f.OutOfBand), "entitlement", "entitlements"), them)
+		fmt.Fprintf(b, "%s granted outside roster (the next apply revokes %s: git wins):\n", reconcile.CountNoun(len(f.OutOfBand), "entitlement", "entitlements"), them)
 		for _, c := range f.OutOfBand {
 			fmt.Fprintf(b, "  %s %s %s\n", c.System, c.Account, c.Entitlement)
 		}
 	}
 	if fs := f.Plan.Findings; len(fs) > 0 {
-		fmt.Fprintf(b, "%s held through something else (no change of roster's removes it: change its source):\n", countNoun(len(fs), "entitlement", "entitlements"))
+		fmt.Fprintf(b, "%s held through something else (no change of roster's removes it: change its source):\n", reconcile.CountNoun(len(fs), "entitlement", "entitlements"))
 		for _, pf := range fs {
 			fmt.Fprintf(b, "  %s %s %s via %s\n", pf.System, pf.Account, pf.Entitlement, pf.Via)
 		}
@@ -153,12 +153,4 @@ func status(enabled bool) string {
 		return "enabled"
 	}
 	return "disabled"
-}
-
-// countNoun says n things: "1 orphaned account", "2 orphaned accounts".
-func countNoun(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -412,6 +412,14 @@ type Settings struct {
 	FieldPos    map[string]Pos
 }
 
+// Loc is the organisation's time zone: Location, or UTC when the settings name none.
+func (s *Settings) Loc() *time.Location {
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.UTC
+}
+
 // Repo is a whole decoded access repo.
 type Repo struct {
 	Settings        Settings

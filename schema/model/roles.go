@@ -262,6 +262,49 @@ func (ix *RoleIndex) GrantedOn(system string) []string {
 	return out
 }
 
+// Gives reports whether person's roles in r give entitlement on system ("" for an
+// account there); false when r has no such person or system.
+func (r *Repo) Gives(person, system, entitlement string) bool {
+	p := r.People[person]
+	if p == nil || r.Systems[system] == nil {
+		return false
+	}
+	ents, ok := r.Index().Access(p).Grants[system]
+	return ok && (entitlement == "" || slices.Contains(ents, entitlement))
+}
+
+// HeldUntil is when p's hold on what granting gives ends, when p holds it only through
+// time-bound role assignments (directly, or by roles they include): the latest end, as
+// written, and its reason; "" when some assignment leading to it has no end (a rule, or a
+// role listed plainly).
+func (r *Repo) HeldUntil(p *Person, granting []string) (until, reason string) {
+	ix := r.Index()
+	loc := r.Settings.Loc()
+	var best RoleExpiry
+	found := false
+	for role := range ix.RuleRoles(p) {
+		if slices.ContainsFunc(ix.Closure(role), func(x string) bool { return slices.Contains(granting, x) }) {
+			return "", "" // a rule gives it: no end
+		}
+	}
+	for _, d := range p.Roles {
+		if !slices.ContainsFunc(ix.Closure(d), func(x string) bool { return slices.Contains(granting, x) }) {
+			continue
+		}
+		exp, timed := p.Expiry[d]
+		if !timed {
+			return "", ""
+		}
+		if !found || exp.Ends(loc).After(best.Ends(loc)) {
+			best, found = exp, true
+		}
+	}
+	if !found {
+		return "", ""
+	}
+	return best.String(), best.Reason
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -115,8 +115,8 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 			return err
 		}
 		tot, err := applyPending(ctx, e, o, gitApply{baseline: opt.baseline, parallel: opt.parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
-		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", countNoun(tot.commits, "commit", "commits"), o.branch,
-			countNoun(tot.changes, "change", "changes"), tot.failures)
+		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", reconcile.CountNoun(tot.commits, "commit", "commits"), o.branch,
+			reconcile.CountNoun(tot.changes, "change", "changes"), tot.failures)
 		if evErr := ev.Close(); evErr != nil {
 			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, audit.Branch))
 		}
@@ -206,7 +206,7 @@ func execute(ctx context.Context, e *env, p *reconcile.Plan, writers map[string]
 func evidenceLost(err error, rep *reconcile.Report) error {
 	msg := fmt.Sprintf("%v: the evidence of this apply is incomplete", err)
 	if n := notAttempted(rep); n > 0 {
-		msg += fmt.Sprintf("; roster stopped there: %d %s not attempted (the next apply finishes them)", n, plural(n, "change was", "changes were"))
+		msg += fmt.Sprintf("; roster stopped there: %d %s not attempted (the next apply finishes them)", n, reconcile.Plural(n, "change was", "changes were"))
 	}
 	return errors.New(msg)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -101,7 +102,7 @@ func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error 
 	if err != nil {
 		return err
 	}
-	if opts.Period, err = audit.ParsePeriod(opt.from, opt.to, orgLoc(t.repo)); err != nil {
+	if opts.Period, err = audit.ParsePeriod(opt.from, opt.to, t.repo.Settings.Loc()); err != nil {
 		return err
 	}
 	tip, ok, err := o.trail.Tip()
@@ -128,7 +129,7 @@ func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error 
 	}
 	_ = v.WriteText(e.stdout, o.name, opts.Keyring != "") // the verdict stands whether or not stdout takes it
 	if len(v.Breaks) > 0 {
-		return &exitError{code: ExitFailure, err: fmt.Errorf("the audit trail of %s does not verify: %s", o.name, countNoun(len(v.Breaks), "problem", "problems"))}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("the audit trail of %s does not verify: %s", o.name, reconcile.CountNoun(len(v.Breaks), "problem", "problems"))}
 	}
 	if err := o.trail.MarkVerified(tip); err != nil {
 		return err
@@ -195,7 +196,7 @@ func runAuditExport(ctx context.Context, e *env, opt *auditExportOptions) error 
 	if err != nil {
 		return err
 	}
-	period, err := audit.ParsePeriod(opt.from, opt.to, orgLoc(t.repo))
+	period, err := audit.ParsePeriod(opt.from, opt.to, t.repo.Settings.Loc())
 	if err != nil {
 		return err
 	}

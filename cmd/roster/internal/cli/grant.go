@@ -169,7 +169,7 @@ func (o *gitops) grantHolds(ctx context.Context, log []audit.Entry) (grantHolds,
 // holds the role without an end, or with a later one. repo is shared through the
 // evaluation cache: a changed copy is returned.
 func withGrants(repo *model.Repo, holds grantHolds) *model.Repo {
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	var people map[string]*model.Person
 	for id, roles := range holds {
 		p := repo.People[id]

@@ -653,14 +653,6 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 		}
 	}
 	system := repo.Systems[sys]
-	holds := func(r *model.Repo, id string) bool {
-		p := r.People[id]
-		if p == nil || r.Systems[sys] == nil {
-			return false
-		}
-		ents, ok := r.Index().Access(p).Grants[sys]
-		return ok && (ent == "" || slices.Contains(ents, ent))
-	}
 	for _, id := range model.SortedKeys(repo.People) {
 		p := repo.People[id]
 		account := model.AccountFor(system, p)
@@ -668,7 +660,7 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 			continue
 		}
 		hd := whoHolder{Person: id, Name: p.Name, Account: account, Roles: grantingRoles(repo, p, sys, ent)}
-		hd.Until, hd.Reason = heldUntil(repo, p, hd.Roles)
+		hd.Until, hd.Reason = repo.HeldUntil(p, hd.Roles)
 		// The grant came with the oldest valid commit of the run that gives it: an invalid
 		// commit was never applied, so it granted nothing.
 		oldest := upto
@@ -677,7 +669,7 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 			if err != nil {
 				continue
 			}
-			if !holds(r, id) {
+			if !r.Gives(id, sys, ent) {
 				break
 			}
 			oldest = k - 1
@@ -709,37 +701,6 @@ func grantingRoles(repo *model.Repo, p *model.Person, sys, ent string) []string 
 	return out
 }
 
-// heldUntil is when p's hold on what granting gives ends, when p holds it only through
-// time-bound role assignments (directly, or by roles they include): the latest end, as
-// written, and its reason; "" when some assignment leading to it has no end.
-func heldUntil(repo *model.Repo, p *model.Person, granting []string) (string, string) {
-	ix := repo.Index()
-	loc := orgLoc(repo)
-	var best model.RoleExpiry
-	found := false
-	for r := range ix.RuleRoles(p) {
-		if slices.ContainsFunc(ix.Closure(r), func(x string) bool { return slices.Contains(granting, x) }) {
-			return "", "" // a rule gives it: no end
-		}
-	}
-	for _, d := range p.Roles {
-		if !slices.ContainsFunc(ix.Closure(d), func(r string) bool { return slices.Contains(granting, r) }) {
-			continue
-		}
-		exp, timed := p.Expiry[d]
-		if !timed {
-			return "", ""
-		}
-		if !found || exp.Ends(loc).After(best.Ends(loc)) {
-			best, found = exp, true
-		}
-	}
-	if !found {
-		return "", ""
-	}
-	return best.String(), best.Reason
-}
-
 func (r *whoResult) write(e *env) {
 	what := r.System + " " + r.Entitlement
 	if r.Entitlement == "" {
@@ -753,7 +714,7 @@ func (r *whoResult) write(e *env) {
 	if !r.Applied {
 		how = "committed; roster had applied nothing by then"
 	}
-	fmt.Fprintf(e.stdout, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), countNoun(len(r.Holders), "person", "people"), short(r.Commit), how)
+	fmt.Fprintf(e.stdout, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), reconcile.CountNoun(len(r.Holders), "person", "people"), short(r.Commit), how)
 	if r.Unmanaged {
 		fmt.Fprintf(e.stdout, "  %s is unmanaged: outside roster's scope on %s (no role grants it, no manage pattern claims it), so the access repo does not say who holds it; roster report reads who holds it live\n", r.Entitlement, r.System)
 		if r.DidYouMean != "" {

@@ -221,10 +221,10 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 		if len(probs) == 0 {
 			return fmt.Errorf("validate the changed access repo: %w", err)
 		}
-		fmt.Fprintf(e.stderr, "warning: with these changes %s has %d %s; fix them before merging:\n%v\n", f.dir, len(probs), plural(len(probs), "problem", "problems"), err)
+		fmt.Fprintf(e.stderr, "warning: with these changes %s has %d %s; fix them before merging:\n%v\n", f.dir, len(probs), reconcile.Plural(len(probs), "problem", "problems"), err)
 	}
 	if f.dryRun {
-		fmt.Fprintf(e.stdout, "\nDry run: would write %d %s:\n", len(files), plural(len(files), "file", "files"))
+		fmt.Fprintf(e.stdout, "\nDry run: would write %d %s:\n", len(files), reconcile.Plural(len(files), "file", "files"))
 		listFiles(e.stdout, sortedNames(files))
 		return nil
 	}
@@ -235,7 +235,7 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	if err != nil {
 		return fmt.Errorf("write the changes: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "\nWrote %d %s:\n", len(written), plural(len(written), "file", "files"))
+	fmt.Fprintf(e.stdout, "\nWrote %d %s:\n", len(written), reconcile.Plural(len(written), "file", "files"))
 	listFiles(e.stdout, written)
 	return nil
 }
@@ -246,16 +246,9 @@ func hrInvalid(err error, file, what string) error {
 		return err
 	}
 	if list, ok := err.(hr.Errors); ok {
-		return invalid(fmt.Errorf("%v\n%s: %d %s in %s; nothing was written", err, file, len(list), plural(len(list), "problem", "problems"), what))
+		return invalid(fmt.Errorf("%v\n%s: %d %s in %s; nothing was written", err, file, len(list), reconcile.Plural(len(list), "problem", "problems"), what))
 	}
 	return invalid(fmt.Errorf("%v", err))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func sortedNames(m map[string][]byte) []string { return model.SortedKeys(m) }

@@ -151,10 +151,7 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 // reconcile.Desired, each with its person and the roles (and how the person holds them)
 // that grant it. It reads nothing.
 func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
-	loc := repo.Settings.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := repo.Settings.Loc()
 	ix := repo.Index()
 	r := &report.Report{Organization: repo.Settings.Organization, Timezone: loc.String(), At: at.In(loc)}
 	onSystem := map[string]map[string]bool{} // system → roles with a grant there
@@ -212,7 +209,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name, Disabled: !a.Enabled}
 			if len(a.Entitlements) == 0 {
 				h.Roles = acc.Reach[sysID]
-				h.Until, h.UntilReason = heldUntil(repo, p, h.Roles)
+				h.Until, h.UntilReason = repo.HeldUntil(p, h.Roles)
 				r.Holdings = append(r.Holdings, withVia(ix, p, h))
 				continue
 			}
@@ -225,7 +222,7 @@ func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
 					}
 				}
 				slices.Sort(h.Roles)
-				h.Until, h.UntilReason = heldUntil(repo, p, h.Roles)
+				h.Until, h.UntilReason = repo.HeldUntil(p, h.Roles)
 				r.Holdings = append(r.Holdings, withVia(ix, p, h))
 			}
 		}
@@ -320,7 +317,7 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 			}
 			still := pending[:0:0]
 			for _, i := range pending {
-				if holdsIn(r, person, holdings[i].System, holdings[i].Entitlement) {
+				if r.Gives(person, holdings[i].System, holdings[i].Entitlement) {
 					still = append(still, i)
 				} else {
 					holdings[i].Granted = grantOf(commits[oldest])
@@ -334,16 +331,6 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 		}
 	}
 	return nil
-}
-
-// holdsIn reports whether person's roles in r give entitlement on sys ("" for an account).
-func holdsIn(r *model.Repo, person, sys, entitlement string) bool {
-	p := r.People[person]
-	if p == nil || r.Systems[sys] == nil {
-		return false
-	}
-	ents, ok := r.Index().Access(p).Grants[sys]
-	return ok && (entitlement == "" || slices.Contains(ents, entitlement))
 }
 
 // liveFindings reads every system on its own, so that one that cannot be read (down, or a

@@ -139,7 +139,7 @@ func checkRequest(repo *model.Repo, role, person, until string, now time.Time) e
 	if err != nil {
 		return invalidf("--until: %v", err)
 	}
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	ends := exp.Ends(loc)
 	if !ends.After(now) {
 		return invalidf("--until %s has already passed", until)

@@ -261,7 +261,7 @@ var stateOrder = []string{stateFailed, stateOpen, stateManual, stateUnknown, sta
 func computeStatus(in statusInput) *personStatus {
 	repo := in.repo
 	p := repo.People[in.person]
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	st := &personStatus{Person: p.ID, Name: p.Name, At: in.at.In(loc), Commit: in.commit, Audit: in.audit != nil, AuditNote: in.auditNote,
 		Systems: []systemStatus{}, Summary: map[string]int{}}
 	for state := range stateWords {
@@ -328,7 +328,7 @@ func computeStatus(in statusInput) *personStatus {
 		st.Systems = append(st.Systems, ss)
 		st.Summary[ss.State]++
 	}
-	loc0 := orgLoc(repo)
+	loc0 := repo.Settings.Loc()
 	for _, role := range model.SortedKeys(p.Expiry) {
 		if !p.Expired(role, in.at, loc0) {
 			continue
@@ -517,10 +517,7 @@ func taskWords(cs []reconcile.Change) string {
 
 // leaverReason says whether p has left at at, and in words why or why not.
 func leaverReason(p *model.Person, s *model.Settings, at time.Time) (bool, string) {
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := s.Loc()
 	today := model.DateOf(at, loc)
 	switch {
 	case !p.Terminated.IsZero() && !at.Before(p.Terminated):

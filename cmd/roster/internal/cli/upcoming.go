@@ -239,7 +239,7 @@ type upcomingSystem struct {
 
 // leavingIn lists the people whose last day is in the window, sorted.
 func leavingIn(repo *model.Repo, at time.Time, days int) []string {
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	today := model.DateOf(at, loc)
 	var out []string
 	for _, id := range model.SortedKeys(repo.People) {
@@ -259,7 +259,7 @@ func leavingIn(repo *model.Repo, at time.Time, days int) []string {
 // revoked where: their accounts and entitlements as the repo wants them now. proposals
 // are the open pull requests' end-date changes by person.
 func computeUpcoming(repo *model.Repo, at time.Time, days int, caps map[string]reconcile.Caps, proposals map[string]*endDecision) *upcomingReport {
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	today := model.DateOf(at, loc)
 	r := &upcomingReport{Organization: repo.Settings.Organization, Timezone: loc.String(), At: at.In(loc),
 		From: today.String(), Through: today.AddDays(days).String(), Days: days, Groups: []upcomingGroup{}, Overdue: []upcomingPerson{}}
@@ -337,7 +337,7 @@ func computeUpcoming(repo *model.Repo, at time.Time, days int, caps map[string]r
 // expiringIn lists the time-bound role assignments of people still employed that end in
 // [at, end), with what only each one gives.
 func expiringIn(repo *model.Repo, at, end time.Time) []upcomingExpiry {
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	ix := repo.Index()
 	out := []upcomingExpiry{}
 	for _, id := range model.SortedKeys(repo.People) {
@@ -452,7 +452,7 @@ func revokedAt(repo *model.Repo, p *model.Person, desired map[string]map[string]
 // still revokes, disables or deletes: their offboarding is late.
 func (r *upcomingReport) addOverdue(repo *model.Repo, plan *reconcile.Plan, names []string) {
 	r.Live = true
-	loc := orgLoc(repo)
+	loc := repo.Settings.Loc()
 	today := model.DateOf(plan.At, loc)
 	type key struct{ person, system, account string }
 	bySys := map[key]*upcomingSystem{}
@@ -522,18 +522,7 @@ func isLeaver(p *model.Person, s *model.Settings, at time.Time) bool {
 	if !p.Terminated.IsZero() && !at.Before(p.Terminated) {
 		return true
 	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return !p.End.IsZero() && p.End.Before(model.DateOf(at, loc)) && !p.End.Before(p.Start)
-}
-
-func orgLoc(repo *model.Repo) *time.Location {
-	if repo.Settings.Location != nil {
-		return repo.Settings.Location
-	}
-	return time.UTC
+	return !p.End.IsZero() && p.End.Before(model.DateOf(at, s.Loc())) && !p.End.Before(p.Start)
 }
 
 // daysFromTo is the number of calendar days from a to b (negative when b is earlier).
@@ -690,7 +679,7 @@ func (r *upcomingReport) writeText(w io.Writer) error {
 		if g.Responsible != "" {
 			head = fmt.Sprintf("%s (%s)", g.Responsible, g.Name)
 		}
-		fmt.Fprintf(&b, "\n%s — %s\n", head, countNoun(len(g.People), "person", "people"))
+		fmt.Fprintf(&b, "\n%s — %s\n", head, reconcile.CountNoun(len(g.People), "person", "people"))
 		for i := range g.People {
 			writePersonText(&b, &g.People[i], true)
 		}
@@ -721,7 +710,7 @@ func (r *upcomingReport) writeText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s: owner %s, due %s%s, roles %s (branch %s)\n", rv.ID, rv.Owner, rv.Due, r.pastDue(rv), strings.Join(rv.Roles, ", "), rv.Branch)
 		}
 	}
-	fmt.Fprintf(&b, "\n%s leaving by %s; %d without a decision", countNoun(r.Summary.Leaving, "person", "people"), r.Through, r.Summary.NoDecision)
+	fmt.Fprintf(&b, "\n%s leaving by %s; %d without a decision", reconcile.CountNoun(r.Summary.Leaving, "person", "people"), r.Through, r.Summary.NoDecision)
 	if r.Live {
 		fmt.Fprintf(&b, "; %d overdue", r.Summary.Overdue)
 	}
@@ -764,9 +753,9 @@ func writePersonText(b *bytes.Buffer, up *upcomingPerson, upcoming bool) {
 
 func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### Leavers and contract ends at %s\n\n", mdCellEscape(r.Organization))
+	fmt.Fprintf(&b, "### Leavers and contract ends at %s\n\n", reconcile.EscapeMarkdown(r.Organization))
 	fmt.Fprintf(&b, "Last days from **%s** through **%s** (today + %d days, %s): **%s** leaving, **%d** without a decision",
-		r.From, r.Through, r.Days, r.Timezone, countNoun(r.Summary.Leaving, "person", "people"), r.Summary.NoDecision)
+		r.From, r.Through, r.Days, r.Timezone, reconcile.CountNoun(r.Summary.Leaving, "person", "people"), r.Summary.NoDecision)
 	if r.Live {
 		fmt.Fprintf(&b, ", **%d** overdue", r.Summary.Overdue)
 	}
@@ -774,7 +763,7 @@ func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 	for _, g := range r.Groups {
 		head := g.Name
 		if g.Responsible != "" {
-			head = fmt.Sprintf("%s (`%s`)", mdCellEscape(g.Name), g.Responsible)
+			head = fmt.Sprintf("%s (`%s`)", reconcile.EscapeMarkdown(g.Name), g.Responsible)
 			if g.Login != "" {
 				head += " @" + g.Login
 			}
@@ -783,20 +772,20 @@ func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 		b.WriteString("| person | type | last day | access ends | decision | will be revoked |\n|---|---|---|---|---|---|\n")
 		for i := range g.People {
 			up := &g.People[i]
-			fmt.Fprintf(&b, "| `%s` %s | %s | %s (%s) | %s | %s | %s |\n", up.Person, mdCellEscape(up.Name), mdCellEscape(up.Type+", "+up.relationWords()),
+			fmt.Fprintf(&b, "| `%s` %s | %s | %s (%s) | %s | %s | %s |\n", up.Person, reconcile.EscapeMarkdown(up.Name), reconcile.EscapeMarkdown(up.Type+", "+up.relationWords()),
 				up.End, up.when(), up.AccessEnds.Format("2006-01-02 15:04 MST"), mdDecision(up), mdSystems(up.Systems))
 		}
 	}
 	if len(r.Expiring) > 0 {
 		b.WriteString("\n#### Time-bound access ending\n\n| person | role | until | reason | will be revoked |\n|---|---|---|---|---|\n")
 		for _, x := range r.Expiring {
-			fmt.Fprintf(&b, "| `%s` %s | %s | %s | %s | %s |\n", x.Person, mdCellEscape(x.Name), x.Role, x.Until, mdCellEscape(x.Reason), mdCellEscape(strings.Join(x.Revokes, ", ")))
+			fmt.Fprintf(&b, "| `%s` %s | %s | %s | %s | %s |\n", x.Person, reconcile.EscapeMarkdown(x.Name), x.Role, x.Until, reconcile.EscapeMarkdown(x.Reason), reconcile.EscapeMarkdown(strings.Join(x.Revokes, ", ")))
 		}
 	}
 	if len(r.Reviews) > 0 {
 		b.WriteString("\n#### Access reviews not attested yet\n\n| review | owner | due | roles |\n|---|---|---|---|\n")
 		for _, rv := range r.Reviews {
-			fmt.Fprintf(&b, "| %s | %s | %s%s | %s |\n", mdCellEscape(rv.ID), mdCellEscape(rv.Owner), rv.Due, r.pastDue(rv), mdCellEscape(strings.Join(rv.Roles, ", ")))
+			fmt.Fprintf(&b, "| %s | %s | %s%s | %s |\n", reconcile.EscapeMarkdown(rv.ID), reconcile.EscapeMarkdown(rv.Owner), rv.Due, r.pastDue(rv), reconcile.EscapeMarkdown(strings.Join(rv.Roles, ", ")))
 		}
 	}
 	if r.Live && len(r.Overdue) > 0 {
@@ -804,7 +793,7 @@ func (r *upcomingReport) writeMarkdown(w io.Writer) error {
 		b.WriteString("| person | type | last day | still to do |\n|---|---|---|---|\n")
 		for i := range r.Overdue {
 			up := &r.Overdue[i]
-			fmt.Fprintf(&b, "| `%s` %s | %s | %s (%s) | %s |\n", up.Person, mdCellEscape(up.Name), mdCellEscape(up.Type+", "+up.relationWords()),
+			fmt.Fprintf(&b, "| `%s` %s | %s | %s (%s) | %s |\n", up.Person, reconcile.EscapeMarkdown(up.Name), reconcile.EscapeMarkdown(up.Type+", "+up.relationWords()),
 				up.End, up.when(), mdSystems(up.Systems))
 		}
 	}
@@ -830,7 +819,7 @@ func mdDecision(up *upcomingPerson) string {
 		s = up.Decision.Kind
 	}
 	if up.Note != "" {
-		s += "<br>" + mdCellEscape(up.Note)
+		s += "<br>" + reconcile.EscapeMarkdown(up.Note)
 	}
 	return s
 }
@@ -841,21 +830,13 @@ func mdSystems(ss []upcomingSystem) string {
 	}
 	parts := make([]string, len(ss))
 	for i, s := range ss {
-		parts[i] = fmt.Sprintf("%s `%s`: %s", s.System, s.Account, mdCellEscape(s.what()))
+		parts[i] = fmt.Sprintf("%s `%s`: %s", s.System, s.Account, reconcile.EscapeMarkdown(s.what()))
 		if s.Manual {
 			parts[i] += " *(manual)*"
 		}
 	}
 	return strings.Join(parts, "<br>")
 }
-
-// mdCellEscape makes s safe in a markdown table cell.
-func mdCellEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-// countNoun says n things: "1 commit", "2 commits" (plural picks the word).
-func countNoun(n int, one, many string) string { return fmt.Sprintf("%d %s", n, plural(n, one, many)) }
 
 // pastDue says " (past due)" for a review due before the window starts.
 func (r *upcomingReport) pastDue(rv reconcile.ReviewDue) string {
