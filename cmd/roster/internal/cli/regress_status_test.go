@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/reconcile/status"
 )
 
 func TestStatusIgnoredEnabledAccountIsNotClosed(t *testing.T) {
@@ -35,12 +37,12 @@ func TestStatusIgnoredEnabledAccountIsNotClosed(t *testing.T) {
 	b, _ = os.ReadFile(live)
 	os.WriteFile(live, []byte(strings.Replace(string(b), "\npieter,", "\nsvc-pieter,", 1)), 0o644) // enabled, group:all-staff;group:sales
 	out, _, _ := run(t, "status", "pieter", "--repo", dir, "--at", "2026-11-23", "--format", "json")
-	var st personStatus
+	var st status.Person
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range st.Systems {
-		if s.System == "directory" && s.State == stateClosed {
+		if s.System == "directory" && s.State == status.Closed {
 			t.Errorf("directory %s is enabled with group:all-staff, group:sales, but status says %s: %s", s.Account, s.State, s.Detail)
 		}
 	}

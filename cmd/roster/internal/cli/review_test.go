@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/reconcile/status"
 )
 
 func reviewAcme(t *testing.T) string {
@@ -131,8 +133,8 @@ func TestReviewMinimalRepo(t *testing.T) {
 	}
 
 	out, stderr, code = run(t, "status", "gone", "--repo", dir, "--at", "2026-12-05", "--detailed-exitcode", "--format", "json")
-	var st personStatus
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Done || st.Summary[stateNothing] != 1 {
+	var st status.Person
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Done || st.Summary[status.NothingToDo] != 1 {
 		t.Errorf("status gone: exit %d %+v\n%s", code, st, stderr)
 	}
 
