@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/reconcile/status"
+	"github.com/roster-dev/roster/reconcile/upcoming"
 )
 
 func reviewAcme(t *testing.T) string {
@@ -124,7 +125,7 @@ func TestReviewMinimalRepo(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "live.csv"), []byte("account,status,entitlements\n"), 0o644)
 
 	out, stderr, code := run(t, "upcoming", "--repo", dir, "--at", "2026-11-23", "--live", "--format", "json")
-	var up upcomingReport
+	var up upcoming.Report
 	if code != 0 || json.Unmarshal([]byte(out), &up) != nil {
 		t.Fatalf("upcoming: exit %d\n%s%s", code, out, stderr)
 	}

@@ -1,20 +1,16 @@
-package cli
+package upcoming
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/roster-dev/roster/reconcile"
-	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // upcomingBase is a small org: boss has no manager; dir is writable, crm read-only (caps
@@ -35,28 +31,6 @@ var upcomingCaps = map[string]reconcile.Caps{
 	"crm": {Type: "memory", ReadOnly: true, CanDisable: true},
 }
 
-func loadTestRepo(t *testing.T, files map[string]string) *model.Repo {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, src := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(src)}
-	}
-	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: builtin.Registry()})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return repo
-}
-
-func mustTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	at, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return at
-}
-
 func TestComputeUpcoming(t *testing.T) {
 	const morning = "2026-11-23T09:00:00+01:00"
 	type want struct {
@@ -75,7 +49,7 @@ func TestComputeUpcoming(t *testing.T) {
 		person    string // the CUE of people: x
 		at        string
 		days      int
-		proposals map[string]*endDecision
+		proposals map[string]*Decision
 		want      want
 	}{
 		{name: "contractor 13 days before end, no decision: flagged",
@@ -98,7 +72,7 @@ func TestComputeUpcoming(t *testing.T) {
 			want:   want{in: true, responsible: "boss", groupName: "Bea Boss", relation: "sponsor", daysLeft: 8, noDecision: true, note: true, accessEnds: "2026-12-02T00:00:00+01:00"}},
 		{name: "an open pull request changing end is a decision",
 			person:    `{name: "Xi", email: "x@acme.example", type: "contractor", start: "2026-01-01", end: "2026-12-01", sponsor: "boss", roles: ["eng"]}`,
-			proposals: map[string]*endDecision{"x": {Kind: "pull-request", Source: "#7", PullRequest: 7, NewEnd: "2027-03-31"}},
+			proposals: map[string]*Decision{"x": {Kind: "pull-request", Source: "#7", PullRequest: 7, NewEnd: "2027-03-31"}},
 			want:      want{in: true, responsible: "boss", groupName: "Bea Boss", relation: "sponsor", daysLeft: 8, decision: "pull-request", accessEnds: "2026-12-02T00:00:00+01:00"}},
 		{name: "employee: grouped by manager, never flagged",
 			person: `{name: "Xi", email: "x@acme.example", type: "employee", start: "2026-01-01", end: "2026-11-25", manager: "mgr", sponsor: "boss", roles: ["eng"]}`,
@@ -148,9 +122,9 @@ func TestComputeUpcoming(t *testing.T) {
 			if days == 0 {
 				days = 30
 			}
-			r := computeUpcoming(repo, mustTime(t, at), days, upcomingCaps, tc.proposals)
-			var found *upcomingPerson
-			var group *upcomingGroup
+			r := Compute(repo, mustTime(t, at), days, upcomingCaps, tc.proposals)
+			var found *Person
+			var group *Group
 			for gi := range r.Groups {
 				for pi := range r.Groups[gi].People {
 					if r.Groups[gi].People[pi].Person == "x" {
@@ -201,7 +175,7 @@ people: {
 	e4: {name: "Ee Four", email: "e4@acme.example", type: "employee", start: "2026-01-01", end: "2027-06-30", manager: "mgr", roles: ["eng"]}
 }
 `})
-	r := computeUpcoming(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
+	r := Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
 	var got []string
 	for _, g := range r.Groups {
 		var ids []string
@@ -214,25 +188,25 @@ people: {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
-	wantSys := []upcomingSystem{
+	wantSys := []System{
 		{System: "crm", Account: "e1@acme.example", Entitlements: []string{"role:user"}, Action: "disable", Manual: true},
 		{System: "dir", Account: "e1", Entitlements: []string{"group:eng"}, Action: "disable"},
 	}
 	if diff := cmp.Diff(wantSys, r.Groups[0].People[0].Systems); diff != "" {
 		t.Errorf("e1's revocations (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantSys[1:], []upcomingSystem{r.Groups[1].People[0].Systems[1]}, cmp.Transformer("acct", func(s upcomingSystem) upcomingSystem { s.Account = "e1"; return s })); diff != "" {
+	if diff := cmp.Diff(wantSys[1:], []System{r.Groups[1].People[0].Systems[1]}, cmp.Transformer("acct", func(s System) System { s.Account = "e1"; return s })); diff != "" {
 		t.Errorf("e3 (on leave) revocations from roles (-want +got):\n%s", diff)
 	}
 	if len(r.Groups[2].People[0].Systems) != 0 {
 		t.Errorf("e2 has no roles, yet: %+v", r.Groups[2].People[0].Systems)
 	}
-	if r.Summary != (upcomingSummary{Leaving: 4, NoDecision: 1}) {
+	if r.Summary != (Summary{Leaving: 4, NoDecision: 1}) {
 		t.Errorf("summary %+v", r.Summary)
 	}
 	// A system that cannot disable deletes.
 	caps := map[string]reconcile.Caps{"dir": {Type: "memory"}}
-	r = computeUpcoming(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, caps, nil)
+	r = Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, caps, nil)
 	if s := r.Groups[0].People[0].Systems; len(s) != 1 || s[0].Action != "delete" {
 		t.Errorf("a system that cannot disable: %+v", s)
 	}
@@ -257,17 +231,17 @@ people: done: {name: "Done", email: "done@acme.example", type: "employee", start
 			"done": {Exists: true},
 		}}},
 	}
-	r := computeUpcoming(repo, plan.At, 30, upcomingCaps, nil)
-	r.addOverdue(repo, plan, []string{"crm", "dir"})
+	r := Compute(repo, plan.At, 30, upcomingCaps, nil)
+	r.AddOverdue(repo, plan)
 	if len(r.Overdue) != 1 || r.Overdue[0].Person != "gone" || r.Overdue[0].DaysLeft != -3 {
 		t.Fatalf("overdue: %+v", r.Overdue)
 	}
-	want := []upcomingSystem{{System: "dir", Account: "gone", Entitlements: []string{"group:eng"}, Action: "disable"}}
+	want := []System{{System: "dir", Account: "gone", Entitlements: []string{"group:eng"}, Action: "disable"}}
 	if diff := cmp.Diff(want, r.Overdue[0].Systems); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	var b bytes.Buffer
-	if err := r.writeText(&b); err != nil {
+	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "gone (Gone), employee, reports to mgr: last day 2026-11-20 (3 days ago)") || !strings.Contains(b.String(), "1 overdue") {
@@ -281,7 +255,7 @@ func TestUpcomingJSONShape(t *testing.T) {
 
 people: c1: {name: "Cee One", email: "c1@acme.example", type: "contractor", start: "2026-01-01", end: "2026-12-01", sponsor: "boss", roles: ["eng"]}
 `})
-	r := computeUpcoming(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
+	r := Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +296,7 @@ people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", sta
 people: bo: {name: "Bo Berg", email: "bo@acme.example", type: "employee", start: "2020-01-01",
 	roles: [{role: "eng", until: "2027-03-01"}]}
 `})
-	r := computeUpcoming(repo, mustTime(t, "2026-12-02T09:00:00+01:00"), 14, nil, nil)
+	r := Compute(repo, mustTime(t, "2026-12-02T09:00:00+01:00"), 14, nil, nil)
 	if len(r.Expiring) != 1 || r.Summary.Expiring != 1 {
 		t.Fatalf("expiring = %+v", r.Expiring)
 	}
@@ -331,7 +305,7 @@ people: bo: {name: "Bo Berg", email: "bo@acme.example", type: "employee", start:
 		t.Errorf("expiring = %+v (eng stays: ana holds it directly)", x)
 	}
 	var b bytes.Buffer
-	if err := r.writeText(&b); err != nil {
+	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "ana (Ana Lima): role prod-admin until 2026-12-10T18:00:00+01:00 (INC-4711); revokes db, dir:group:prod") {
