@@ -5,15 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/cmd/roster/internal/report"
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/planner"
+	"github.com/roster-dev/roster/reconcile/report"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -126,7 +125,7 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	if err != nil {
 		return nil, err
 	}
-	r := holdingsReport(repo, at)
+	r := report.Gather(repo, at)
 	r.Source, r.Commit, r.History = src.Name, src.Commit, report.NotInGit
 	if o != nil {
 		if err := o.grantHistory(ctx, src.Commit, r.Holdings); err != nil {
@@ -135,138 +134,14 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 		r.History = report.HistoryGit
 	}
 	if f.live {
-		if err := liveFindings(ctx, e, repo, src, reg, at, r); err != nil {
+		snaps, caps, unread, err := readEach(ctx, e, repo, src, reg)
+		if err != nil {
 			return nil, err
 		}
+		r.AddLive(repo, at, snaps, caps, unread)
 	}
-	prices := make(map[string]report.Price, len(repo.Settings.Licenses))
-	for name, l := range repo.Settings.Licenses {
-		prices[name] = report.Price{MonthlyCost: l.MonthlyCost, Currency: l.Currency}
-	}
-	r.Tally(prices)
+	r.Tally(report.Prices(repo.Settings.Licenses))
 	return r, nil
-}
-
-// holdingsReport lists what the repo gives at `at`: the accounts and entitlements of
-// reconcile.Desired, each with its person and the roles (and how the person holds them)
-// that grant it. It reads nothing.
-func holdingsReport(repo *model.Repo, at time.Time) *report.Report {
-	loc := repo.Settings.Loc()
-	ix := repo.Index()
-	r := &report.Report{Organization: repo.Settings.Organization, Timezone: loc.String(), At: at.In(loc)}
-	onSystem := map[string]map[string]bool{} // system → roles with a grant there
-	for _, id := range model.SortedKeys(repo.Roles) {
-		role := repo.Roles[id]
-		systems := map[string]bool{}
-		for _, g := range role.Grants {
-			systems[g.System] = true
-			if onSystem[g.System] == nil {
-				onSystem[g.System] = map[string]bool{}
-			}
-			onSystem[g.System][id] = true
-		}
-		r.Roles = append(r.Roles, report.Role{Name: id, Description: role.Description, Owner: role.Owner, Privileged: role.Privileged,
-			Members: []string{}, Systems: model.SortedKeys(systems)})
-	}
-	for _, id := range model.SortedKeys(repo.Systems) {
-		sys := repo.Systems[id]
-		r.Systems = append(r.Systems, report.System{Name: id, Type: sys.Type, Owner: sys.Owner, Roles: model.SortedKeys(onSystem[id])})
-	}
-	// Who each wanted account belongs to, by system and normalised account.
-	owner := map[string]map[string]string{}
-	for _, id := range model.SortedKeys(repo.People) {
-		p := repo.People[id]
-		for _, sysID := range ix.Access(p).Systems {
-			sys := repo.Systems[sysID]
-			if sys == nil {
-				continue
-			}
-			if owner[sysID] == nil {
-				owner[sysID] = map[string]string{}
-			}
-			key := model.AccountKey(model.AccountFor(sys, p))
-			if _, taken := owner[sysID][key]; !taken {
-				owner[sysID][key] = id
-			}
-		}
-	}
-	members := map[string]map[string]bool{}
-	desired := reconcile.Held(repo, at) // people on leave hold their entitlements too
-	for _, sysID := range model.SortedKeys(desired) {
-		for _, a := range desired[sysID].Accounts {
-			id := owner[sysID][model.AccountKey(a.ID)]
-			p := repo.People[id]
-			if p == nil {
-				continue
-			}
-			acc := ix.Access(p)
-			for _, role := range acc.Roles {
-				if members[role] == nil {
-					members[role] = map[string]bool{}
-				}
-				members[role][id] = true
-			}
-			h := report.Holding{System: sysID, Account: a.ID, Person: id, Name: p.Name, Disabled: !a.Enabled}
-			if len(a.Entitlements) == 0 {
-				h.Roles = acc.Reach[sysID]
-				h.Until, h.UntilReason = repo.HeldUntil(p, h.Roles)
-				r.Holdings = append(r.Holdings, withVia(ix, p, h))
-				continue
-			}
-			for _, ent := range a.Entitlements {
-				h.Entitlement = ent
-				h.Roles = nil
-				for _, role := range ix.GrantedBy(sysID, ent) {
-					if slices.Contains(acc.Roles, role) {
-						h.Roles = append(h.Roles, role)
-					}
-				}
-				slices.Sort(h.Roles)
-				h.Until, h.UntilReason = repo.HeldUntil(p, h.Roles)
-				r.Holdings = append(r.Holdings, withVia(ix, p, h))
-			}
-		}
-	}
-	for i := range r.Roles {
-		r.Roles[i].Members = model.SortedKeys(members[r.Roles[i].Name])
-	}
-	return r
-}
-
-// withVia fills h.Via: how p holds each of h.Roles.
-func withVia(ix *model.RoleIndex, p *model.Person, h report.Holding) report.Holding {
-	if h.Roles == nil {
-		h.Roles = []string{}
-	}
-	h.Via = make([]report.Via, len(h.Roles))
-	for i, role := range h.Roles {
-		h.Via[i] = viaOf(ix, p, role)
-	}
-	return h
-}
-
-// viaOf says how p holds role: as a direct role, by a rule, or included by a role they
-// hold directly (first, in the order of p.Roles sorted) or by a rule.
-func viaOf(ix *model.RoleIndex, p *model.Person, role string) report.Via {
-	if slices.Contains(p.Roles, role) {
-		return report.Via{Role: role, How: report.ViaDirect}
-	}
-	byRule := ix.RuleRoles(p)
-	if rule, ok := byRule[role]; ok {
-		return report.Via{Role: role, How: report.ViaRule, Rule: rule}
-	}
-	direct := slices.Sorted(slices.Values(p.Roles))
-	for _, from := range direct {
-		if slices.Contains(ix.Closure(from), role) {
-			return report.Via{Role: role, How: report.ViaInclude, From: from}
-		}
-	}
-	for _, from := range model.SortedKeys(byRule) {
-		if slices.Contains(ix.Closure(from), role) {
-			return report.Via{Role: role, How: report.ViaInclude, From: from, Rule: byRule[from]}
-		}
-	}
-	return report.Via{Role: role, How: report.ViaInclude}
 }
 
 // grantHistory sets each holding's Granted, walking the first-parent history of head as
@@ -333,11 +208,10 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 	return nil
 }
 
-// liveFindings reads every system on its own, so that one that cannot be read (down, or a
-// malformed export) becomes a finding rather than the end of the report, then plans
-// against those that could be read: the plan's changes are the open findings and its
-// orphans the orphans. Each holding is marked held or missing on a system that was read.
-func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *accessrepo.Source, reg *targets.Registry, at time.Time, r *report.Report) error {
+// readEach reads every system of repo on its own, so that one that cannot be read (down,
+// or a malformed export) is left out with why rather than ending the report: the
+// snapshots and capabilities of the systems read, and why each other one was not.
+func readEach(ctx context.Context, e *env, repo *model.Repo, src *accessrepo.Source, reg *targets.Registry) (map[string]*targets.Snapshot, map[string]reconcile.Caps, map[string]string, error) {
 	names := model.SortedKeys(repo.Systems)
 	type result struct {
 		l   *targets.Live
@@ -358,7 +232,7 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *accessrepo
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	snaps := map[string]*targets.Snapshot{}
 	caps := map[string]reconcile.Caps{}
@@ -380,87 +254,6 @@ func liveFindings(ctx context.Context, e *env, repo *model.Repo, src *accessrepo
 		}
 		unread[name] = err.Error()
 		e.log.Warn("system not read; listed as a finding", "system", name, "err", err)
-		r.Findings = append(r.Findings, report.Finding{System: name, Kind: report.FindingUnreadable, Reason: err.Error()})
 	}
-	r.Live = true
-	for i := range r.Systems {
-		s := &r.Systems[i]
-		s.Read, s.Error = snaps[s.Name] != nil, unread[s.Name]
-	}
-	scopes := reconcile.Scopes(repo, nil)
-	p := reconcile.Compute(repo, snaps, reconcile.Options{At: at, Caps: caps, Commit: src.Commit, Scopes: scopes})
-	ix := repo.Index()
-	for _, f := range p.Findings {
-		rf := report.Finding{System: f.System, Account: f.Account, Person: f.Person, Kind: report.FindingInherited, Entitlement: f.Entitlement,
-			Reason: f.Reason, Via: f.Via}
-		if pp := repo.People[f.Person]; pp != nil {
-			rf.Roles = ix.Access(pp).Reach[f.System]
-		}
-		r.Findings = append(r.Findings, rf)
-	}
-	for _, c := range p.Changes {
-		f := report.Finding{System: c.System, Account: c.Account, Person: c.Person, Kind: c.Op.String(), Entitlement: c.Entitlement,
-			Reason: c.Reason, Manual: c.Manual}
-		if pp := repo.People[c.Person]; pp != nil {
-			f.Roles = ix.Access(pp).Reach[c.System]
-		}
-		r.Findings = append(r.Findings, f)
-	}
-	for _, o := range p.Orphans {
-		ents := o.Entitlements
-		if ents == nil {
-			ents = []string{}
-		}
-		r.Orphans = append(r.Orphans, report.Orphan{System: o.System, Account: o.Account, Reason: o.Reason, Enabled: o.Enabled,
-			Entitlements: ents, LastLogin: o.LastLogin})
-	}
-	accounts := map[string]map[string]*targets.Account{}
-	for name, s := range snaps {
-		m := make(map[string]*targets.Account, len(s.Accounts))
-		for i := range s.Accounts {
-			m[model.AccountKey(s.Accounts[i].ID)] = &s.Accounts[i]
-		}
-		accounts[name] = m
-	}
-	// The people's accounts (holdings name them) show what they hold outside the scope.
-	seen := map[string]bool{}
-	for _, h := range r.Holdings {
-		m, read := accounts[h.System]
-		key := h.System + "\x00" + model.AccountKey(h.Account)
-		if !read || seen[key] {
-			continue
-		}
-		seen[key] = true
-		if a := m[model.AccountKey(h.Account)]; a != nil {
-			for _, e := range a.Entitlements {
-				if !scopes[h.System].Manages(e) {
-					r.Unmanaged = append(r.Unmanaged, report.Unmanaged{System: h.System, Account: a.ID, Person: h.Person, Entitlement: e})
-				}
-			}
-		}
-	}
-	for i := range r.Holdings {
-		h := &r.Holdings[i]
-		m, read := accounts[h.System]
-		if !read {
-			continue
-		}
-		a := m[model.AccountKey(h.Account)]
-		if a != nil && (a.Enabled || h.Disabled) && (h.Entitlement == "" || slices.Contains(a.Entitlements, h.Entitlement) || inherits(a, h.Entitlement)) {
-			h.Live = report.LiveHeld
-		} else {
-			h.Live = report.LiveMissing
-		}
-	}
-	return nil
-}
-
-// inherits reports whether a holds ent through something else.
-func inherits(a *targets.Account, ent string) bool {
-	for _, in := range a.Inherited {
-		if in.Entitlement == ent {
-			return true
-		}
-	}
-	return false
+	return snaps, caps, unread, nil
 }
