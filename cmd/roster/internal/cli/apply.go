@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -105,7 +106,7 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 	}
 	if remote {
 		// The approvals on the pull requests are the confirmation.
-		o, err := openGitops(ctx, e, &pf.repoFlags, opt.branch)
+		o, err := gitops.Open(ctx, pf.spec(), opt.branch, true, e.loopOptions())
 		if err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 			return err
 		}
 		tot, err := applyPending(ctx, e, o, gitApply{baseline: opt.baseline, parallel: opt.parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
-		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", reconcile.CountNoun(tot.commits, "commit", "commits"), o.branch,
+		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", reconcile.CountNoun(tot.commits, "commit", "commits"), o.Branch(),
 			reconcile.CountNoun(tot.changes, "change", "changes"), tot.failures)
 		if evErr := ev.Close(); evErr != nil {
 			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, audit.Branch))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
@@ -94,44 +95,44 @@ func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error 
 		}
 		opts.Keyring = string(b)
 	}
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	if opts.Period, err = audit.ParsePeriod(opt.from, opt.to, t.repo.Settings.Loc()); err != nil {
+	if opts.Period, err = audit.ParsePeriod(opt.from, opt.to, t.Repo.Settings.Loc()); err != nil {
 		return err
 	}
-	tip, ok, err := o.trail.Tip()
+	tip, ok, err := o.Trail().Tip()
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return invalidf("%s has no %s branch: nothing was applied from it yet", o.name, audit.Branch)
+		return invalidf("%s has no %s branch: nothing was applied from it yet", o.Name(), audit.Branch)
 	}
-	opts.Load = o.load
-	if o.fg != nil {
-		opts.Forge = o.fg
+	opts.Load = o.Load
+	if o.Forge() != nil {
+		opts.Forge = o.Forge()
 		opts.Approve = func(ctx context.Context, c *gitrepo.Commit, base, head *model.Repo, at time.Time) (int, []string, error) {
-			ap, err := o.approve(ctx, c, base, head, at)
+			ap, err := o.Approve(ctx, c, base, head, at)
 			if err != nil {
 				return 0, nil, err
 			}
-			return ap.pr.Number, ap.approvers, nil
+			return ap.PR.Number, ap.Approvers, nil
 		}
 	}
-	v, err := o.trail.Verify(ctx, tip, opts)
+	v, err := o.Trail().Verify(ctx, tip, opts)
 	if err != nil {
 		return err
 	}
-	_ = v.WriteText(e.stdout, o.name, opts.Keyring != "") // the verdict stands whether or not stdout takes it
+	_ = v.WriteText(e.stdout, o.Name(), opts.Keyring != "") // the verdict stands whether or not stdout takes it
 	if len(v.Breaks) > 0 {
-		return &exitError{code: ExitFailure, err: fmt.Errorf("the audit trail of %s does not verify: %s", o.name, reconcile.CountNoun(len(v.Breaks), "problem", "problems"))}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("the audit trail of %s does not verify: %s", o.Name(), reconcile.CountNoun(len(v.Breaks), "problem", "problems"))}
 	}
-	if err := o.trail.MarkVerified(tip); err != nil {
+	if err := o.Trail().MarkVerified(tip); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Verified: the chain is unbroken up to %s and was only appended to since the last verify.\n", short(tip))
@@ -188,19 +189,19 @@ func runAuditExport(ctx context.Context, e *env, opt *auditExportOptions) error 
 	if opt.format != "csv" && opt.format != "json" {
 		return invalidf("--format %q: want csv or json", opt.format)
 	}
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	period, err := audit.ParsePeriod(opt.from, opt.to, t.repo.Settings.Loc())
+	period, err := audit.ParsePeriod(opt.from, opt.to, t.Repo.Settings.Loc())
 	if err != nil {
 		return err
 	}
-	rows, err := o.trail.Rows(period)
+	rows, err := o.Trail().Rows(period)
 	if err != nil {
 		return err
 	}

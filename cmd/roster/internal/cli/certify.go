@@ -15,6 +15,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/certify"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -63,18 +64,18 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 	if !gitrepo.IsRemote(rf.dir) || rf.ref != "" {
 		return invalidf("certify: --repo must be a remote (https://, ssh:// or file://): the campaign is a pull request")
 	}
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	if o.fg == nil {
+	if o.Forge() == nil {
 		return invalidf("certify: the access repo has no settings.forge to open pull requests on")
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	head, repo := t.commit, t.repo
+	head, repo := t.Commit, t.Repo
 	now := time.Now()
 	loc := repo.Settings.Location
 	today := model.DateOf(now, loc)
@@ -111,7 +112,7 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 			byOwner[r.Owner] = append(byOwner[r.Owner], id)
 		}
 	}
-	open, err := o.fg.Pulls(ctx, "open", "")
+	open, err := o.Forge().Pulls(ctx, "open", "")
 	if err != nil {
 		return err
 	}
@@ -125,9 +126,9 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 			}
 		}
 		if cur != nil {
-			err = o.refreshCampaign(ctx, e, cur)
+			err = refreshCampaign(ctx, o, e, cur)
 		} else {
-			err = o.openCampaign(ctx, e, repo, head, c)
+			err = openCampaign(ctx, o, e, repo, head, c)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -138,8 +139,8 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 
 // openCampaign commits the campaign on its branch and opens its pull request, with the
 // owner asked to review.
-func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, head string, c *certify.Campaign) error {
-	fsys, err := o.g.FS(head)
+func openCampaign(ctx context.Context, o *gitops.Loop, e *env, repo *model.Repo, head string, c *certify.Campaign) error {
+	fsys, err := o.Git().FS(head)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 	if l := approval.Login(repo, c.Owner); l != "" {
 		reviewers = append(reviewers, l)
 	}
-	return o.publish(ctx, e, nil, proposal{branch: c.Branch(), head: head, title: c.Title(), body: c.Marker() + "\n" + c.Body(repo),
+	return publish(ctx, o, e, nil, proposal{branch: c.Branch(), head: head, title: c.Title(), body: c.Marker() + "\n" + c.Body(repo),
 		why: "Opened by roster certify.", files: map[string][]byte{c.Path(): src}, labels: []string{"roster", "certification"}, reviewers: reviewers})
 }
 
@@ -163,16 +164,16 @@ func (o *gitops) openCampaign(ctx context.Context, e *env, repo *model.Repo, hea
 // the certifications entry lose the role, by a commit on the campaign's branch that removes
 // it from their entry. Someone who holds the role through a rule or an include is named in
 // a comment instead: the rule or the including role must change.
-func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) error {
+func refreshCampaign(ctx context.Context, o *gitops.Loop, e *env, pr *forge.PR) error {
 	proposed, ok := certify.ParseMarker(pr.Body)
 	if !ok {
 		return fmt.Errorf("#%d: no roster marker in its description; leave it alone or close it", pr.Number)
 	}
-	tip, ok, err := o.g.Branch(proposed.Branch())
+	tip, ok, err := o.Git().Branch(proposed.Branch())
 	if err != nil || !ok {
 		return fmt.Errorf("#%d: branch %s: not found (%v)", pr.Number, proposed.Branch(), err)
 	}
-	repo, err := o.load(ctx, tip)
+	repo, err := o.Load(ctx, tip)
 	if err != nil {
 		if model.IsInvalid(err) {
 			fmt.Fprintf(e.stdout, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", proposed.Branch(), pr.Number, short(tip), err)
@@ -185,7 +186,7 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 		fmt.Fprintf(e.stdout, "%s: #%d no longer has certifications.%s; nothing to do\n", proposed.Branch(), pr.Number, proposed.ID)
 		return nil
 	}
-	fsys, err := o.g.FS(tip)
+	fsys, err := o.Git().FS(tip)
 	if err != nil {
 		return err
 	}
@@ -222,10 +223,10 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 			files[p] = f.Data
 		}
 		msg := "Revoke " + strings.Join(removed, ", ") + "\n\nRemoved in the access review " + proposed.ID + " by its owner."
-		if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.Branch(), Parent: tip, Files: files, Message: msg, Author: audit.Signature(e.getenv, time.Now())}); err != nil {
+		if _, err := o.Git().CommitFiles(ctx, gitrepo.NewCommit{Branch: proposed.Branch(), Parent: tip, Files: files, Message: msg, Author: audit.Signature(e.getenv, time.Now())}); err != nil {
 			return fmt.Errorf("commit %s: %w", proposed.Branch(), err)
 		}
-		if err := o.g.Push(ctx, proposed.Branch(), false); err != nil {
+		if err := o.Git().Push(ctx, proposed.Branch(), false); err != nil {
 			return fmt.Errorf("push %s: %w", proposed.Branch(), err)
 		}
 		fmt.Fprintf(e.stdout, "%s: #%d revokes %s\n", proposed.Branch(), pr.Number, strings.Join(removed, ", "))
@@ -238,7 +239,7 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 		if len(manual) > 0 {
 			b.WriteString("\nroster cannot remove these here:\n\n- " + strings.Join(manual, "\n- ") + "\n")
 		}
-		if _, err := o.fg.StickyComment(ctx, pr.Number, "<!-- roster:certify-edits -->", b.String()); err != nil {
+		if _, err := o.Forge().StickyComment(ctx, pr.Number, "<!-- roster:certify-edits -->", b.String()); err != nil {
 			return err
 		}
 	}
@@ -247,23 +248,23 @@ func (o *gitops) refreshCampaign(ctx context.Context, e *env, pr *forge.PR) erro
 
 // reviewsDue lists the campaigns on roster/certify/* branches whose entry is not on the
 // protected branch (not merged: not attested) and whose due date is before at.
-func (o *gitops) reviewsDue(ctx context.Context, head *model.Repo, at time.Time) []reconcile.ReviewDue {
-	return o.reviewsDueBefore(ctx, head, model.DateOf(at, head.Settings.Location))
+func reviewsDue(ctx context.Context, o *gitops.Loop, head *model.Repo, at time.Time) []reconcile.ReviewDue {
+	return reviewsDueBefore(ctx, o, head, model.DateOf(at, head.Settings.Location))
 }
 
 // reviewsDueBefore is reviewsDue for campaigns due before a date.
-func (o *gitops) reviewsDueBefore(ctx context.Context, head *model.Repo, today model.Date) []reconcile.ReviewDue {
-	branches, err := o.g.Branches(certify.BranchPrefix)
+func reviewsDueBefore(ctx context.Context, o *gitops.Loop, head *model.Repo, today model.Date) []reconcile.ReviewDue {
+	branches, err := o.Git().Branches(certify.BranchPrefix)
 	if err != nil {
 		return nil
 	}
 	var out []reconcile.ReviewDue
 	for _, br := range branches {
-		tip, ok, err := o.g.Branch(br)
+		tip, ok, err := o.Git().Branch(br)
 		if err != nil || !ok {
 			continue
 		}
-		repo, err := o.load(ctx, tip)
+		repo, err := o.Load(ctx, tip)
 		if err != nil {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -62,37 +63,37 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 	if rf.ref != "" {
 		return invalidf("--ref: check reads the pull request's head and base")
 	}
-	o, err := openGitops(ctx, e, &rf, "")
+	o, err := gitops.Open(ctx, rf.spec(), "", true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	if o.fg == nil {
+	if o.Forge() == nil {
 		return invalidf("check: the access repo has no settings.forge to read pull request #%d from", opt.pr)
 	}
-	pr, err := o.fg.Pull(ctx, opt.pr)
+	pr, err := o.Forge().Pull(ctx, opt.pr)
 	if err != nil {
 		return err
 	}
-	head, err := o.g.Resolve(pr.HeadSHA)
+	head, err := o.Git().Resolve(pr.HeadSHA)
 	if err != nil {
-		return fmt.Errorf("pull request #%d: its head %s is not in %s (a fork? fetch it first): %w", pr.Number, short(pr.HeadSHA), o.name, err)
+		return fmt.Errorf("pull request #%d: its head %s is not in %s (a fork? fetch it first): %w", pr.Number, short(pr.HeadSHA), o.Name(), err)
 	}
-	baseTip, err := o.g.Resolve(pr.Base)
+	baseTip, err := o.Git().Resolve(pr.Base)
 	if err != nil {
 		return err
 	}
-	base, err := o.mergeBase(baseTip, head)
+	base, err := mergeBase(o, baseTip, head)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	body, valid, st, err := o.checkBody(ctx, pr, base, head, now)
+	body, valid, st, err := checkBody(ctx, o, pr, base, head, now)
 	if err != nil {
 		return err
 	}
 	var liveErr error
 	if opt.live && valid {
-		section, err := o.liveSection(ctx, e, base, head, now)
+		section, err := liveSection(ctx, o, e, base, head, now)
 		if section == "" {
 			return err
 		}
@@ -100,14 +101,14 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 		liveErr = err
 	}
 	fmt.Fprint(e.stdout, body)
-	if _, err := o.fg.StickyComment(ctx, pr.Number, checkMarker, body); err != nil {
+	if _, err := o.Forge().StickyComment(ctx, pr.Number, checkMarker, body); err != nil {
 		return err
 	}
 	state, desc := "success", "valid"
 	if !valid {
 		state, desc = "failure", "the access repo at this commit is invalid: see the roster comment"
 	}
-	if err := o.fg.SetStatus(ctx, head, state, statusValid, desc, pr.URL); err != nil {
+	if err := o.Forge().SetStatus(ctx, head, state, statusValid, desc, pr.URL); err != nil {
 		return err
 	}
 	if valid {
@@ -115,7 +116,7 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 		if len(st.Missing) > 0 {
 			astate, adesc = "pending", st.Missing[0]
 		}
-		if err := o.fg.SetStatus(ctx, head, astate, statusApproval, adesc, pr.URL); err != nil {
+		if err := o.Forge().SetStatus(ctx, head, astate, statusApproval, adesc, pr.URL); err != nil {
 			return err
 		}
 	}
@@ -131,12 +132,12 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 // here are read; the others are listed as not read, and a comment without any says so: a
 // CI job without the systems' secrets still passes. The error is for systems that have
 // credentials but could not be read; the section names them too.
-func (o *gitops) liveSection(ctx context.Context, e *env, base, head string, now time.Time) (string, error) {
-	repo, err := o.load(ctx, head)
+func liveSection(ctx context.Context, o *gitops.Loop, e *env, base, head string, now time.Time) (string, error) {
+	repo, err := o.Load(ctx, head)
 	if err != nil {
 		return "", err
 	}
-	fsys, err := o.g.FS(head)
+	fsys, err := o.Git().FS(head)
 	if err != nil {
 		return "", err
 	}
@@ -165,28 +166,28 @@ func (o *gitops) liveSection(ctx context.Context, e *env, base, head string, now
 	// As apply would plan the merged head: with the emergency actions that still hold, and
 	// the scope of the commit applied before (else the merge base).
 	var prev *model.Repo
-	log, err := o.trail.Log()
+	log, err := o.Trail().Log()
 	if err != nil {
 		return "", err
 	}
 	if last := audit.LastApplied(log); last != nil {
-		prev, _ = o.load(ctx, last.Applied)
+		prev, _ = o.Load(ctx, last.Applied)
 	}
 	if prev == nil {
-		if prev, _ = o.load(ctx, base); prev == nil {
+		if prev, _ = o.Load(ctx, base); prev == nil {
 			prev = &model.Repo{}
 		}
 	}
-	holds, err := o.emergencyHolds(ctx, log)
+	holds, err := emergencyHolds(ctx, o, log)
 	if err != nil {
 		return "", err
 	}
-	grants, err := o.grantHolds(ctx, log)
+	grants, err := grantHoldsOf(ctx, o, log)
 	if err != nil {
 		return "", err
 	}
 	repo = withGrants(withTerminations(repo, holds), grants)
-	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.reg), repo, prev, fsys, names)
+	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.Types()), repo, prev, fsys, names)
 	if l == nil {
 		// Input a system reads from the repo (an export) is wrong at the head.
 		fmt.Fprintf(&b, "Not planned against the live systems:\n\n```\n%s\n```\n", strings.TrimSpace(readErr.Error()))
@@ -229,10 +230,10 @@ func missingSecrets(v any, tenv targets.Env) []string {
 
 // checkBody renders what merging pr does: the problems when head is invalid, else the
 // plan of head against base and the approvals it needs.
-func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string, at time.Time) (string, bool, approval.Standing, error) {
+func checkBody(ctx context.Context, o *gitops.Loop, pr *forge.PR, base, head string, at time.Time) (string, bool, approval.Standing, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\n### roster: what merging #%d changes\n\n", checkMarker, pr.Number)
-	headRepo, err := o.load(ctx, head)
+	headRepo, err := o.Load(ctx, head)
 	if err != nil {
 		if !model.IsInvalid(err) {
 			return "", false, approval.Standing{}, err
@@ -240,7 +241,7 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(err.Error()))
 		return b.String(), false, approval.Standing{}, nil
 	}
-	baseRepo, err := o.load(ctx, base)
+	baseRepo, err := o.Load(ctx, base)
 	if err != nil {
 		baseRepo = &model.Repo{}
 	}
@@ -251,14 +252,14 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 	// Planned for the start of today, so the comment stays the same all day.
 	at = model.DateOf(at, headRepo.Settings.Location).Start(headRepo.Settings.Location)
 	ch := approval.Review(baseRepo, headRepo, at)
-	reviews, err := o.fg.Reviews(ctx, pr.Number)
+	reviews, err := o.Forge().Reviews(ctx, pr.Number)
 	if err != nil {
 		return "", false, approval.Standing{}, err
 	}
-	if ch.Committers, err = o.committersOf(ctx, pr.Number, headRepo); err != nil {
+	if ch.Committers, err = o.CommittersOf(ctx, pr.Number, headRepo); err != nil {
 		return "", false, approval.Standing{}, err
 	}
-	fresh, stale := o.currentApprovers(ctx, head, headRepo, reviews)
+	fresh, stale := o.CurrentApprovers(ctx, head, headRepo, reviews)
 	st := approval.Judge(headRepo, ch, pr.Author, fresh)
 	if len(stale) > 0 && len(st.Missing) > 0 {
 		st.Missing = append(st.Missing, "stale approvals do not count (given before a later push changed access): "+strings.Join(stale, ", "))
@@ -301,7 +302,7 @@ func (o *gitops) checkBody(ctx context.Context, pr *forge.PR, base, head string,
 
 // mergeBase returns the newest common ancestor of a and b: what a pull request from b into
 // a's branch changes is b against it.
-func (o *gitops) mergeBase(a, b string) (string, error) {
+func mergeBase(o *gitops.Loop, a, b string) (string, error) {
 	ancestors := map[string]bool{}
 	queue := []string{a}
 	for len(queue) > 0 {
@@ -311,7 +312,7 @@ func (o *gitops) mergeBase(a, b string) (string, error) {
 			continue
 		}
 		ancestors[h] = true
-		c, err := o.g.Commit(h)
+		c, err := o.Git().Commit(h)
 		if err != nil {
 			return "", err
 		}
@@ -329,7 +330,7 @@ func (o *gitops) mergeBase(a, b string) (string, error) {
 			continue
 		}
 		seen[h] = true
-		c, err := o.g.Commit(h)
+		c, err := o.Git().Commit(h)
 		if err != nil {
 			return "", err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/drift"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -63,21 +64,21 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 		return invalidf("--open-pr needs a remote --repo (https://, ssh:// or file://) to push branches to")
 	}
 	var (
-		o    *gitops
+		o    *gitops.Loop
 		repo *model.Repo
 		fsys fs.FS
 		head string
 		err  error
 	)
 	if remote {
-		if o, err = openGitops(ctx, e, &pf.repoFlags, opt.branch); err != nil {
+		if o, err = gitops.Open(ctx, pf.spec(), opt.branch, true, e.loopOptions()); err != nil {
 			return err
 		}
-		t, err := o.tip(ctx)
+		t, err := o.Tip(ctx)
 		if err != nil {
 			return err
 		}
-		head, repo, fsys = t.commit, t.repo, t.fsys
+		head, repo, fsys = t.Commit, t.Repo, t.FS
 	} else {
 		src, err := accessrepo.Open(ctx, pf.spec(), e.getenv)
 		if err != nil {
@@ -88,7 +89,7 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 		}
 		fsys, head = src.FS, src.Commit
 	}
-	if opt.openPR && o.fg == nil {
+	if opt.openPR && o.Forge() == nil {
 		return invalidf("--open-pr: the access repo has no settings.forge to open pull requests on")
 	}
 	names, err := planner.SelectSystems(repo, pf.systems)
@@ -97,11 +98,11 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 	}
 	reg := builtin.Registry()
 	if o != nil {
-		reg = o.reg
+		reg = o.Types()
 	}
 	var applied *model.Repo // the last applied commit's repo, when the audit branch has one
 	if o != nil {
-		applied = o.appliedRepo(ctx)
+		applied = appliedRepo(ctx, o)
 	}
 	l, readErr := planner.ReadSystems(ctx, e.planEnv(reg), repo, applied, fsys, names)
 	if l == nil {
@@ -119,7 +120,7 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 	fd := drift.Find(repo, p, now, prev)
 	fd.WriteText(e.stdout)
 	if opt.openPR {
-		if err := o.propose(ctx, e, repo, head, fd, now); err != nil {
+		if err := propose(ctx, o, e, repo, head, fd, now); err != nil {
 			return joinErrs(err, readErr)
 		}
 	}
@@ -134,8 +135,8 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 
 // appliedDesired is what the last applied commit wants at at; nil when nothing was applied
 // or it cannot be read (then grants made by hand are told by the plan's reasons alone).
-func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*targets.Snapshot {
-	repo := o.appliedRepo(ctx)
+func appliedDesired(ctx context.Context, o *gitops.Loop, at time.Time) map[string]*targets.Snapshot {
+	repo := appliedRepo(ctx, o)
 	if repo == nil {
 		return nil
 	}
@@ -144,13 +145,13 @@ func (o *gitops) appliedDesired(ctx context.Context, at time.Time) map[string]*t
 
 // appliedRepo is the repo at the last commit the audit branch records as applied; nil when
 // there is none or it cannot be read.
-func (o *gitops) appliedRepo(ctx context.Context) *model.Repo {
-	log, err := o.trail.Log()
+func appliedRepo(ctx context.Context, o *gitops.Loop) *model.Repo {
+	log, err := o.Trail().Log()
 	last := audit.LastApplied(log)
 	if err != nil || last == nil {
 		return nil
 	}
-	repo, err := o.load(ctx, last.Applied)
+	repo, err := o.Load(ctx, last.Applied)
 	if err != nil {
 		return nil
 	}
@@ -159,9 +160,9 @@ func (o *gitops) appliedRepo(ctx context.Context) *model.Repo {
 
 // propose opens or updates one pull request per system with orphans, and one for service
 // accounts whose owner left. A scan with the same findings as the open PR changes nothing.
-func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head string, d *drift.Findings, now time.Time) error {
+func propose(ctx context.Context, o *gitops.Loop, e *env, repo *model.Repo, head string, d *drift.Findings, now time.Time) error {
 	var open, closed []*forge.PR
-	all, err := o.fg.Pulls(ctx, "all", "")
+	all, err := o.Forge().Pulls(ctx, "all", "")
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head str
 		}
 		return cur, rejected
 	}
-	fsys, err := o.g.FS(head)
+	fsys, err := o.Git().FS(head)
 	if err != nil {
 		return err
 	}
@@ -223,7 +224,7 @@ func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head str
 		}
 		body := m.String() + "\n" + drift.OrphanBody(repo, sys, propose, now)
 		reviewer := approval.Login(repo, repo.Systems[sys].Owner)
-		if err := o.openOrUpdate(ctx, e, cur, branch, head, title, body, m, files, reviewer); err != nil {
+		if err := openOrUpdate(ctx, o, e, cur, branch, head, title, body, m, files, reviewer); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -246,7 +247,7 @@ func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head str
 			}
 			title := fmt.Sprintf("New owners for %s whose owner left", count(len(m.Owners), "service account", "service accounts"))
 			body := m.String() + "\n" + drift.OwnersBody(repo, owners)
-			if err := o.openOrUpdate(ctx, e, cur, branch, head, title, body, m, files, ""); err != nil {
+			if err := openOrUpdate(ctx, o, e, cur, branch, head, title, body, m, files, ""); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -256,7 +257,7 @@ func (o *gitops) propose(ctx context.Context, e *env, repo *model.Repo, head str
 
 // openOrUpdate proposes files on branch for the drift scan. When the open pull request on
 // branch already proposes what m says, nothing happens.
-func (o *gitops) openOrUpdate(ctx context.Context, e *env, cur *forge.PR, branch, head, title, body string, m drift.Marker, files map[string][]byte, reviewer string) error {
+func openOrUpdate(ctx context.Context, o *gitops.Loop, e *env, cur *forge.PR, branch, head, title, body string, m drift.Marker, files map[string][]byte, reviewer string) error {
 	if cur != nil {
 		if old, ok := drift.ParseMarker(cur.Body); ok && old.Equal(m) {
 			fmt.Fprintf(e.stdout, "%s: unchanged, already proposed in #%d\n", branch, cur.Number)
@@ -267,7 +268,7 @@ func (o *gitops) openOrUpdate(ctx context.Context, e *env, cur *forge.PR, branch
 	if reviewer != "" {
 		p.reviewers = []string{reviewer}
 	}
-	return o.publish(ctx, e, cur, p)
+	return publish(ctx, o, e, cur, p)
 }
 
 // proposal is a change roster proposes: one commit on the protected branch's head, on a
@@ -281,22 +282,22 @@ type proposal struct {
 
 // publish commits p on its branch (force-pushed: the branch is roster's) and opens its pull
 // request, or updates cur, the one already open.
-func (o *gitops) publish(ctx context.Context, e *env, cur *forge.PR, p proposal) error {
-	if _, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: p.branch, Parent: p.head, Files: p.files, Message: p.title + "\n\n" + p.why,
+func publish(ctx context.Context, o *gitops.Loop, e *env, cur *forge.PR, p proposal) error {
+	if _, err := o.Git().CommitFiles(ctx, gitrepo.NewCommit{Branch: p.branch, Parent: p.head, Files: p.files, Message: p.title + "\n\n" + p.why,
 		Author: audit.Signature(e.getenv, time.Now())}); err != nil {
 		return fmt.Errorf("commit %s: %w", p.branch, err)
 	}
-	if err := o.g.Push(ctx, p.branch, true); err != nil {
+	if err := o.Git().Push(ctx, p.branch, true); err != nil {
 		return fmt.Errorf("push %s: %w", p.branch, err)
 	}
 	if cur != nil {
-		if err := o.fg.UpdatePull(ctx, cur.Number, p.title, p.body); err != nil {
+		if err := o.Forge().UpdatePull(ctx, cur.Number, p.title, p.body); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s: updated #%d: %s\n", p.branch, cur.Number, p.title)
 		return nil
 	}
-	pr, err := o.fg.CreatePull(ctx, forge.NewPR{Title: p.title, Body: p.body, Head: p.branch, Base: o.branch, Labels: p.labels, Reviewers: p.reviewers})
+	pr, err := o.Forge().CreatePull(ctx, forge.NewPR{Title: p.title, Body: p.body, Head: p.branch, Base: o.Branch(), Labels: p.labels, Reviewers: p.reviewers})
 	if err != nil {
 		return err
 	}

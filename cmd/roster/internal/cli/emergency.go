@@ -9,6 +9,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -25,15 +26,15 @@ const emergencyPrefix = "roster/emergency/"
 // accounts are closed first: git comes after, and its failures do not undo the revocation.
 func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evidence string) error {
 	start := time.Now()
-	o, err := openGitops(ctx, e, &pf.repoFlags, "")
+	o, err := gitops.Open(ctx, pf.spec(), "", true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	head, repo, fsys := t.commit, t.repo, t.fsys
+	head, repo, fsys := t.Commit, t.Repo, t.FS
 	p0, ok := repo.People[person]
 	if !ok {
 		return invalidf("revoke: no person %q in the access repo at %s", person, short(head))
@@ -52,13 +53,13 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(reason))
 	sig := audit.Signature(e.getenv, now)
 	sig.Name = op
-	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
+	commit, err := o.Git().CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", branch, err)
 	}
 	edited := withTerminations(repo, map[string]time.Time{person: now})
 	extra := map[string]string{"emergency": "true", "reason": reason, "operator": op}
-	rep, applyErr := revokeNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[person], commit, extra, evidence)
+	rep, applyErr := revokeNow(ctx, e, edited, fsys, o.Types(), pf.systems, edited.People[person], commit, extra, evidence)
 	if rep == nil {
 		return applyErr
 	}
@@ -71,7 +72,7 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if l := approval.Login(repo, p0.Manager); l != "" {
 		reviewers = append(reviewers, l)
 	}
-	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
+	return afterEmergency(ctx, o, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
 		Title: fmt.Sprintf("Emergency offboarding of %s (review after the fact)", person), Head: branch, Reviewers: reviewers,
 		Body: emergencyBody(person, p0, op, reason, now, rep)}, "revocation")
 }
@@ -80,10 +81,10 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 // failed): it pushes the branch pr.Head, commits rec with the evidence on the audit branch
 // and opens pr for review after the fact. Each step runs even if one before it failed:
 // none of it may be lost.
-func (o *gitops) afterEmergency(ctx context.Context, e *env, rec audit.Record, rep *reconcile.Report, applyErr error, loc *time.Location, pr forge.NewPR, what string) error {
+func afterEmergency(ctx context.Context, o *gitops.Loop, e *env, rec audit.Record, rep *reconcile.Report, applyErr error, loc *time.Location, pr forge.NewPR, what string) error {
 	gctx := context.WithoutCancel(ctx)
 	var errs []error
-	if err := o.g.Push(gctx, pr.Head, true); err != nil {
+	if err := o.Git().Push(gctx, pr.Head, true); err != nil {
 		errs = append(errs, fmt.Errorf("push %s: %w", pr.Head, err))
 	}
 	rec.Result = rep.Summary()
@@ -95,17 +96,17 @@ func (o *gitops) afterEmergency(ctx context.Context, e *env, rec audit.Record, r
 	if applyErr != nil {
 		rec.Result += " (with failures)"
 	}
-	if _, err := o.trail.Record(gctx, rec, loc); err != nil {
+	if _, err := o.Trail().Record(gctx, rec, loc); err != nil {
 		errs = append(errs, err)
 	}
-	if o.fg == nil && len(errs) == 0 {
+	if o.Forge() == nil && len(errs) == 0 {
 		// Nothing to open the review on: say what the reviewers need to do instead.
 		fmt.Fprintf(e.stderr, "roster: recorded on %s; the access repo has no settings.forge, so open a pull request from %s into %s yourself "+
-			"for review after the fact (merging it keeps the %s in the access repo)\n", audit.Branch, pr.Head, o.branch, what)
+			"for review after the fact (merging it keeps the %s in the access repo)\n", audit.Branch, pr.Head, o.Branch(), what)
 	}
-	if o.fg != nil && len(errs) == 0 {
-		pr.Base, pr.Labels = o.branch, []string{"roster", "emergency"}
-		opened, err := o.fg.CreatePull(gctx, pr)
+	if o.Forge() != nil && len(errs) == 0 {
+		pr.Base, pr.Labels = o.Branch(), []string{"roster", "emergency"}
+		opened, err := o.Forge().CreatePull(gctx, pr)
 		if err != nil {
 			errs = append(errs, err)
 		} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -45,16 +46,16 @@ type applyTotals struct {
 // recorded on the audit branch. It stops at the first commit that is invalid or not
 // approved and says why. With nothing new it plans the last applied commit again, so that
 // dates that have come (a last working day) take effect.
-func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyTotals, error) {
+func applyPending(ctx context.Context, e *env, o *gitops.Loop, opts gitApply) (applyTotals, error) {
 	var tot applyTotals
-	if err := o.g.Fetch(ctx); err != nil {
-		return tot, fmt.Errorf("fetch %s: %w", o.name, err)
+	if err := o.Git().Fetch(ctx); err != nil {
+		return tot, fmt.Errorf("fetch %s: %w", o.Name(), err)
 	}
-	head, err := o.head()
+	head, err := o.Head()
 	if err != nil {
 		return tot, err
 	}
-	log, err := o.trail.Log()
+	log, err := o.Trail().Log()
 	if err != nil {
 		return tot, err
 	}
@@ -64,13 +65,13 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	switch {
 	case last == nil && opts.baseline == "":
 		return tot, invalidf("nothing has been applied from %s yet (it has no %s branch): review %s at %s and start with roster apply --baseline %s",
-			o.name, audit.Branch, o.branch, short(head), short(head))
+			o.Name(), audit.Branch, o.Branch(), short(head), short(head))
 	case last == nil:
-		b, err := o.g.Resolve(opts.baseline)
+		b, err := o.Git().Resolve(opts.baseline)
 		if err != nil {
 			return tot, invalidf("--baseline: %v", err)
 		}
-		chain, err := o.g.FirstParents("", head)
+		chain, err := o.Git().FirstParents("", head)
 		if err != nil {
 			return tot, err
 		}
@@ -79,24 +80,24 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			i--
 		}
 		if i < 0 {
-			return tot, invalidf("--baseline %s is not a commit on %s", opts.baseline, o.branch)
+			return tot, invalidf("--baseline %s is not a commit on %s", opts.baseline, o.Branch())
 		}
 		commits, baseline = chain[i:], b
 	case opts.baseline != "":
 		return tot, invalidf("--baseline: %s already records applied commits (the last is %s)", audit.Branch, short(last.Applied))
 	default:
-		commits, err = o.g.FirstParents(last.Applied, head)
+		commits, err = o.Git().FirstParents(last.Applied, head)
 		if err != nil {
 			return tot, err
 		}
 	}
 	at := e.clock()
-	holds, err := o.emergencyHolds(ctx, log)
+	holds, err := emergencyHolds(ctx, o, log)
 	if err != nil {
 		return tot, err
 	}
 	opts.holds = holds
-	if opts.grants, err = o.grantHolds(ctx, log); err != nil {
+	if opts.grants, err = grantHoldsOf(ctx, o, log); err != nil {
 		return tot, err
 	}
 	var errs []error
@@ -105,7 +106,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	// Invalid commits are skipped, so their changes are judged with the next valid one.
 	var base *model.Repo
 	if last != nil {
-		if base, err = o.load(ctx, last.Applied); err != nil {
+		if base, err = o.Load(ctx, last.Applied); err != nil {
 			base = nil
 		}
 	}
@@ -115,7 +116,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			return tot, joinErrs(errs...)
 		default:
 		}
-		repo, err := o.load(ctx, c.Hash)
+		repo, err := o.Load(ctx, c.Hash)
 		switch {
 		case err != nil && !model.IsInvalid(err):
 			return tot, joinErrs(append(errs, err)...)
@@ -124,26 +125,26 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			fmt.Fprintf(e.stdout, "== %s %q is not a valid access repo: skipped; the next valid commit is judged with its changes\n", short(c.Hash), firstLine(c.Message))
 			continue
 		case err != nil:
-			stopped = fmt.Errorf("stopped at %s (%q), the head of %s: it is not a valid access repo, so it was not applied:\n%v", short(c.Hash), firstLine(c.Message), o.branch, err)
+			stopped = fmt.Errorf("stopped at %s (%q), the head of %s: it is not a valid access repo, so it was not applied:\n%v", short(c.Hash), firstLine(c.Message), o.Branch(), err)
 		}
 		if stopped != nil {
 			break
 		}
-		var ap *commitApproval
+		var ap *gitops.Approval
 		if c.Hash == baseline {
 			op, err := operator(e)
 			if err != nil {
 				return tot, err
 			}
-			ap = &commitApproval{approvers: []string{op}, note: "baseline chosen by " + op}
+			ap = &gitops.Approval{Approvers: []string{op}, Note: "baseline chosen by " + op}
 		} else {
 			if base == nil {
-				if base, err = o.parentRepo(ctx, c); err != nil {
+				if base, err = o.ParentRepo(ctx, c); err != nil {
 					base = &model.Repo{} // an invalid parent: judge the change against nothing
 				}
 			}
-			ap, err = o.approve(ctx, c, base, repo, at)
-			var part *partOfPR
+			ap, err = o.Approve(ctx, c, base, repo, at)
+			var part *gitops.PartOfPR
 			if errors.As(err, &part) {
 				// Judged with the pull request's last commit, against the same base.
 				fmt.Fprintf(e.stdout, "== %s %q is %v\n", short(c.Hash), firstLine(c.Message), part)
@@ -159,7 +160,7 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 			}
 		}
 		subject := fmt.Sprintf("%s %q", short(c.Hash), firstLine(c.Message))
-		if err := o.applyCommit(ctx, e, repo, base, c.Hash, subject, ap, at, opts, &tot); err != nil {
+		if err := applyCommit(ctx, o, e, repo, base, c.Hash, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
 		base = repo
@@ -168,22 +169,22 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 	if tot.commits == 0 && last != nil {
 		// Nothing new applied: plan the last applied commit again, so that dates reached
 		// since (a last working day) take effect even while a newer commit waits.
-		repo, err := o.load(ctx, last.Applied)
+		repo, err := o.Load(ctx, last.Applied)
 		if err != nil {
 			return tot, joinErrs(stopped, err)
 		}
-		ap := &commitApproval{approvers: last.Approvers, note: "re-plan"}
+		ap := &gitops.Approval{Approvers: last.Approvers, Note: "re-plan"}
 		if last.PR > 0 {
-			ap.pr = &forge.PR{Number: last.PR}
+			ap.PR = &forge.PR{Number: last.PR}
 		}
 		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.Applied), at.In(repo.Settings.Location).Format(time.RFC3339))
 		// The scope stays that of the commit applied before too, so that a system that
 		// was down when a role was removed still has the role's grants revoked.
 		var prev *model.Repo
 		if before := audit.AppliedBefore(log, last.Applied); before != "" {
-			prev, _ = o.load(ctx, before)
+			prev, _ = o.Load(ctx, before)
 		}
-		if err := o.applyCommit(ctx, e, repo, prev, last.Applied, subject, ap, at, opts, &tot); err != nil {
+		if err := applyCommit(ctx, o, e, repo, prev, last.Applied, subject, ap, at, opts, &tot); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -198,8 +199,8 @@ func applyPending(ctx context.Context, e *env, o *gitops, opts gitApply) (applyT
 // before (nil when unknown): what its roles granted stays in the default scope, so a
 // removed role's grants are revoked. A commit is recorded even when it changes
 // nothing, so that the next run starts after it; a re-plan that changes nothing is not.
-func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo, commit, subject string, ap *commitApproval, at time.Time, opts gitApply, tot *applyTotals) error {
-	fsys, err := o.g.FS(commit)
+func applyCommit(ctx context.Context, o *gitops.Loop, e *env, repo, prev *model.Repo, commit, subject string, ap *gitops.Approval, at time.Time, opts gitApply, tot *applyTotals) error {
+	fsys, err := o.Git().FS(commit)
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 		return err
 	}
 	repo = withGrants(withTerminations(repo, opts.holds), opts.grants)
-	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.reg), repo, prev, fsys, names)
+	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.Types()), repo, prev, fsys, names)
 	if l == nil {
 		return readErr
 	}
@@ -225,7 +226,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 			toApply++
 		}
 	}
-	replan := ap.note == "re-plan"
+	replan := ap.Note == "re-plan"
 	if replan && toApply == 0 {
 		return readErr
 	}
@@ -239,7 +240,7 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	if opts.limit != nil {
 		limit = *opts.limit
 	}
-	if len(ap.approvers) < 2 {
+	if len(ap.Approvers) < 2 {
 		if err := reconcile.Guard(p, limit); err != nil {
 			return fmt.Errorf("%s: %w", subject, err)
 		}
@@ -249,11 +250,11 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 	x.Log = e.log
 	x.Stop = opts.stop
 	x.Record = opts.record
-	x.Extra = map[string]string{"approvedBy": strings.Join(ap.approvers, ",")}
-	rec := audit.Record{Applied: commit, Approvers: ap.approvers}
-	if ap.pr != nil {
-		rec.PR = ap.pr.Number
-		x.Extra["pullRequest"] = fmt.Sprintf("#%d", ap.pr.Number)
+	x.Extra = map[string]string{"approvedBy": strings.Join(ap.Approvers, ",")}
+	rec := audit.Record{Applied: commit, Approvers: ap.Approvers}
+	if ap.PR != nil {
+		rec.PR = ap.PR.Number
+		x.Extra["pullRequest"] = fmt.Sprintf("#%d", ap.PR.Number)
 	}
 	var progressLog *slog.Logger
 	if opts.quiet {
@@ -284,21 +285,21 @@ func (o *gitops) applyCommit(ctx context.Context, e *env, repo, prev *model.Repo
 		fmt.Fprintf(e.stdout, "Applied: %s.\n", rep.Summary())
 	}
 	// The record is written even when the run is being stopped: what was done is known.
-	if _, err := o.trail.Record(context.WithoutCancel(ctx), rec, repo.Settings.Location); err != nil {
+	if _, err := o.Trail().Record(context.WithoutCancel(ctx), rec, repo.Settings.Location); err != nil {
 		return joinErrs(applyErr, readErr, err)
 	}
 	return joinErrs(applyErr, readErr)
 }
 
-func approvalWords(ap *commitApproval) string {
+func approvalWords(ap *gitops.Approval) string {
 	var b strings.Builder
-	if ap.pr != nil {
-		fmt.Fprintf(&b, "pull request #%d", ap.pr.Number)
+	if ap.PR != nil {
+		fmt.Fprintf(&b, "pull request #%d", ap.PR.Number)
 	} else {
-		b.WriteString(ap.note)
+		b.WriteString(ap.Note)
 	}
-	if len(ap.approvers) > 0 {
-		b.WriteString(", approved by " + strings.Join(ap.approvers, ", "))
+	if len(ap.Approvers) > 0 {
+		b.WriteString(", approved by " + strings.Join(ap.Approvers, ", "))
 	}
 	return b.String()
 }
@@ -307,17 +308,17 @@ func approvalWords(ap *commitApproval) string {
 // the audit branch whose pull request has not been closed unmerged (reviewers reversing
 // it). A merged one holds too until the commit being applied has it: otherwise applying an
 // older commit of the protected branch would re-enable the person.
-func (o *gitops) emergencyHolds(ctx context.Context, log []audit.Entry) (map[string]time.Time, error) {
+func emergencyHolds(ctx context.Context, o *gitops.Loop, log []audit.Entry) (map[string]time.Time, error) {
 	holds := map[string]time.Time{}
 	for _, en := range log {
 		if !en.Emergency || en.Person == "" {
 			continue
 		}
-		repo, err := o.load(ctx, en.Applied)
+		repo, err := o.Load(ctx, en.Applied)
 		if err != nil || repo.People[en.Person] == nil || repo.People[en.Person].Terminated.IsZero() {
 			continue
 		}
-		if reversed, err := o.reversed(ctx, emergencyPrefix+en.Person); err != nil {
+		if reversed, err := reversed(ctx, o, emergencyPrefix+en.Person); err != nil {
 			return nil, err
 		} else if reversed {
 			delete(holds, en.Person)
@@ -330,11 +331,11 @@ func (o *gitops) emergencyHolds(ctx context.Context, log []audit.Entry) (map[str
 
 // reversed reports whether reviewers closed the pull request of an emergency's branch
 // without merging it: the emergency is then undone. False without a forge.
-func (o *gitops) reversed(ctx context.Context, branch string) (bool, error) {
-	if o.fg == nil {
+func reversed(ctx context.Context, o *gitops.Loop, branch string) (bool, error) {
+	if o.Forge() == nil {
 		return false, nil
 	}
-	prs, err := o.fg.Pulls(ctx, "closed", branch)
+	prs, err := o.Forge().Pulls(ctx, "closed", branch)
 	if err != nil {
 		return false, err
 	}

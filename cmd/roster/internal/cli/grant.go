@@ -12,6 +12,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
@@ -76,15 +77,15 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 		return invalidf("grant: --at does not apply: an emergency grant takes effect now")
 	}
 	start := time.Now()
-	o, err := openGitops(ctx, e, &pf.repoFlags, "")
+	o, err := gitops.Open(ctx, pf.spec(), "", true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	head, repo, fsys := t.commit, t.repo, t.fsys
+	head, repo, fsys := t.Commit, t.Repo, t.FS
 	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
 	until := now.Add(time.Duration(opt.hours) * time.Hour).Format(time.RFC3339)
 	if err := checkRequest(repo, role, opt.person, until, now); err != nil {
@@ -103,14 +104,14 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(opt.reason))
 	sig := audit.Signature(e.getenv, now)
 	sig.Name = op
-	commit, err := o.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
+	commit, err := o.Git().CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", branch, err)
 	}
 	exp, _ := parseUntil(until)
 	edited := withGrants(repo, grantHolds{opt.person: {role: exp}})
 	extra := map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}
-	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.reg, pf.systems, edited.People[opt.person], now, commit, extra, opt.evidence)
+	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.Types(), pf.systems, edited.People[opt.person], now, commit, extra, opt.evidence)
 	if rep == nil {
 		return applyErr
 	}
@@ -126,7 +127,7 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 		"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
 		"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
 		repo.People[opt.person].Name, opt.person, role, op, now.Format(time.RFC3339), until, audit.OneLine(opt.reason), until, audit.Branch)
-	return o.afterEmergency(ctx, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
+	return afterEmergency(ctx, o, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
 		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, opt.person, opt.hours),
 		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
 }
@@ -137,13 +138,13 @@ type grantHolds map[string]map[string]model.RoleExpiry
 // grantHolds returns the emergency grants recorded on the audit branch whose pull request
 // was not closed unmerged: applies keep them (each until its end) although the protected
 // branch does not list them yet.
-func (o *gitops) grantHolds(ctx context.Context, log []audit.Entry) (grantHolds, error) {
+func grantHoldsOf(ctx context.Context, o *gitops.Loop, log []audit.Entry) (grantHolds, error) {
 	holds := grantHolds{}
 	for _, en := range log {
 		if !en.Emergency || en.Grant == "" || en.Person == "" {
 			continue
 		}
-		repo, err := o.load(ctx, en.Applied)
+		repo, err := o.Load(ctx, en.Applied)
 		if err != nil || repo.People[en.Person] == nil {
 			continue
 		}
@@ -151,7 +152,7 @@ func (o *gitops) grantHolds(ctx context.Context, log []audit.Entry) (grantHolds,
 		if !ok {
 			continue
 		}
-		if reversed, err := o.reversed(ctx, grantPrefix+en.Person+"/"+en.Grant); err != nil {
+		if reversed, err := reversed(ctx, o, grantPrefix+en.Person+"/"+en.Grant); err != nil {
 			return nil, err
 		} else if reversed {
 			delete(holds[en.Person], en.Grant)

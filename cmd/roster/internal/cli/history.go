@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
@@ -62,12 +63,12 @@ func runHistory(ctx context.Context, e *env, opt *historyOptions, person string)
 		opt.branch = rf.ref
 	}
 	rf.ref = ""
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	o.withoutPolicies()
-	h, err := o.history(ctx, person)
+	o.WithoutPolicies()
+	h, err := history(ctx, o, person)
 	if err != nil {
 		return err
 	}
@@ -209,23 +210,23 @@ func orDash(s string) string {
 // history lists the commits of the protected branch that changed the person's access, with
 // what the audit branch says of them. It evaluates only the commits whose changes can bear on
 // that person (see bearing), each distinct tree once; the others cannot change the answer.
-func (o *gitops) history(ctx context.Context, person string) (*personHistory, error) {
-	h, _, err := o.walkHistory(ctx, person, false)
+func history(ctx context.Context, o *gitops.Loop, person string) (*personHistory, error) {
+	h, _, err := walkHistory(ctx, o, person, false)
 	return h, err
 }
 
 // walkHistory is history; every evaluates every commit instead of only those that can bear on
 // the person (tests compare both). evaluated lists the commits it evaluated, oldest first.
-func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h *personHistory, evaluated []string, err error) {
-	head, err := o.head()
+func walkHistory(ctx context.Context, o *gitops.Loop, person string, every bool) (h *personHistory, evaluated []string, err error) {
+	head, err := o.Head()
 	if err != nil {
 		return nil, nil, err
 	}
-	commits, err := o.g.FirstParents("", head)
+	commits, err := o.Git().FirstParents("", head)
 	if err != nil {
 		return nil, nil, err
 	}
-	audits, err := o.auditIndex()
+	audits, err := readAuditIndex(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,10 +235,10 @@ func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h 
 		for i := range need {
 			need[i] = true
 		}
-	} else if need, err = o.bearing(ctx, commits, person); err != nil {
+	} else if need, err = bearing(ctx, o, commits, person); err != nil {
 		return nil, nil, err
 	}
-	h = &personHistory{Person: person, Branch: o.branch, Commits: len(commits), Entries: []historyEntry{}}
+	h = &personHistory{Person: person, Branch: o.Branch(), Commits: len(commits), Entries: []historyEntry{}}
 	var prev access
 	seen := false
 	// stale is set while prev, the access at the last valid commit evaluated, may not be the
@@ -256,13 +257,13 @@ func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h 
 			return nil, nil, err
 		}
 		batch := commits[start:min(start+chunk, len(commits))]
-		o.loadAll(ctx, batch, need[start:], repos, errs)
+		loadAll(ctx, o, batch, need[start:], repos, errs)
 		for i, c := range batch {
 			if !need[start+i] {
 				if !stale {
 					continue // cannot change the person's access
 				}
-				repos[i], errs[i] = o.load(ctx, c.Hash)
+				repos[i], errs[i] = o.Load(ctx, c.Hash)
 			}
 			evaluated = append(evaluated, c.Hash)
 			repo, err := repos[i], errs[i]
@@ -287,7 +288,7 @@ func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h 
 		}
 	}
 	if !seen {
-		return nil, nil, invalidf("history: %q was never in the access repo on %s", person, o.branch)
+		return nil, nil, invalidf("history: %q was never in the access repo on %s", person, o.Branch())
 	}
 	return h, evaluated, nil
 }
@@ -301,7 +302,7 @@ func (o *gitops) walkHistory(ctx context.Context, person string, every bool) (h 
 // file does not. A commit left unmarked leaves the person's access as it was, or is invalid.
 // Trees are compared by hash, so the cost is that of what changed; each version of a file is
 // read once, and sorted out on every core while the walk goes on.
-func (o *gitops) bearing(ctx context.Context, commits []*gitrepo.Commit, person string) ([]bool, error) {
+func bearing(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, person string) ([]bool, error) {
 	changes := make([][]gitrepo.FileChange, len(commits))
 	var kinds sync.Map // blob → fileKind
 	type job struct {
@@ -335,7 +336,7 @@ func (o *gitops) bearing(ctx context.Context, commits []*gitrepo.Commit, person 
 					return err
 				}
 			}
-			cs, err := o.g.ChangedFiles(parent, c.Hash)
+			cs, err := o.Git().ChangedFiles(parent, c.Hash)
 			if err != nil {
 				return err
 			}
@@ -348,7 +349,7 @@ func (o *gitops) bearing(ctx context.Context, commits []*gitrepo.Commit, person 
 						continue
 					}
 					queued[b] = true
-					src, err := o.g.Blob(b)
+					src, err := o.Git().Blob(b)
 					if err != nil {
 						return err
 					}
@@ -430,12 +431,12 @@ type auditIndex struct {
 	log     []audit.Entry
 }
 
-func (o *gitops) auditIndex() (*auditIndex, error) {
-	log, err := o.trail.Log()
+func readAuditIndex(o *gitops.Loop) (*auditIndex, error) {
+	log, err := o.Trail().Log()
 	if err != nil {
 		return nil, err
 	}
-	evs, err := o.trail.Evidence()
+	evs, err := o.Trail().Evidence()
 	if err != nil {
 		return nil, err
 	}
@@ -515,11 +516,11 @@ func runWho(ctx context.Context, e *env, opt *whoOptions) error {
 	}
 	ref := rf.ref // the commit whose history answers; default the protected branch's head
 	rf.ref = ""
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	head, headRepo, err := o.refOrTip(ctx, ref)
+	head, headRepo, err := o.RefOrTip(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -530,8 +531,8 @@ func runWho(ctx context.Context, e *env, opt *whoOptions) error {
 	if _, ok := headRepo.Systems[sys]; !ok {
 		return invalidf("--has %q: no system %q at %s", opt.has, sys, short(head))
 	}
-	o.withoutPolicies()
-	res, err := o.who(ctx, head, sys, ent, when)
+	o.WithoutPolicies()
+	res, err := who(ctx, o, head, sys, ent, when)
 	if err != nil {
 		return err
 	}
@@ -544,24 +545,6 @@ func runWho(ctx context.Context, e *env, opt *whoOptions) error {
 	}
 	res.write(e)
 	return nil
-}
-
-// refOrTip is the commit ref names and the repo there, or the protected branch's head when
-// ref is empty. A ref the repo does not have, or an invalid repo there, is exit 2.
-func (o *gitops) refOrTip(ctx context.Context, ref string) (string, *model.Repo, error) {
-	if ref == "" {
-		t, err := o.tip(ctx)
-		if err != nil {
-			return "", nil, err
-		}
-		return t.commit, t.repo, nil
-	}
-	head, err := o.g.Resolve(ref)
-	if err != nil {
-		return "", nil, refInvalid(err)
-	}
-	repo, err := o.load(ctx, head)
-	return head, repo, err
 }
 
 // whoResult lists who held an entitlement at a time.
@@ -600,12 +583,12 @@ type whoHolder struct {
 // who finds the commit in effect at `at` (the last one roster applied before then, or the
 // last one committed when roster applied none), who held the entitlement then, and for
 // each holder the commit that granted it and on whose approval.
-func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (*whoResult, error) {
-	commits, err := o.g.FirstParents("", head)
+func who(ctx context.Context, o *gitops.Loop, head, sys, ent string, at time.Time) (*whoResult, error) {
+	commits, err := o.Git().FirstParents("", head)
 	if err != nil {
 		return nil, err
 	}
-	ix, err := o.auditIndex()
+	ix, err := readAuditIndex(o)
 	if err != nil {
 		return nil, err
 	}
@@ -628,9 +611,9 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 	}
 	upto := slices.IndexFunc(commits, func(c *gitrepo.Commit) bool { return c.Hash == res.Commit })
 	if upto < 0 {
-		return nil, fmt.Errorf("the applied commit %s is not on %s (history was rewritten)", short(res.Commit), o.branch)
+		return nil, fmt.Errorf("the applied commit %s is not on %s (history was rewritten)", short(res.Commit), o.Branch())
 	}
-	repo, err := o.load(ctx, res.Commit)
+	repo, err := o.Load(ctx, res.Commit)
 	if err != nil {
 		return nil, err
 	}
@@ -665,7 +648,7 @@ func (o *gitops) who(ctx context.Context, head, sys, ent string, at time.Time) (
 		// commit was never applied, so it granted nothing.
 		oldest := upto
 		for k := upto; k > 0; k-- {
-			r, err := o.load(ctx, commits[k-1].Hash)
+			r, err := o.Load(ctx, commits[k-1].Hash)
 			if err != nil {
 				continue
 			}
@@ -756,7 +739,7 @@ func subjectOf(msg string) string {
 }
 
 // loadAll evaluates in parallel the commits whose need is set into repos and errs, by index.
-func (o *gitops) loadAll(ctx context.Context, commits []*gitrepo.Commit, need []bool, repos []*model.Repo, errs []error) {
+func loadAll(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, need []bool, repos []*model.Repo, errs []error) {
 	var todo []int
 	for i := range commits {
 		if need[i] {
@@ -771,19 +754,9 @@ func (o *gitops) loadAll(ctx context.Context, commits []*gitrepo.Commit, need []
 			defer wg.Done()
 			for k := w; k < len(todo); k += workers {
 				i := todo[k]
-				repos[i], errs[i] = o.load(ctx, commits[i].Hash)
+				repos[i], errs[i] = o.Load(ctx, commits[i].Hash)
 			}
 		}()
 	}
 	wg.Wait()
-}
-
-// withoutPolicies makes later loads skip the policy checks: history and who ask what each
-// commit grants, whether or not it passed the guardrails (one that did not was never
-// applied, which the audit branch shows).
-func (o *gitops) withoutPolicies() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.checks = nil
-	clear(o.evals)
 }

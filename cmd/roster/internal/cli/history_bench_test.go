@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -113,12 +114,12 @@ func BenchmarkHistory5000(b *testing.B) {
 	e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, log: discardLogger}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		o, err := openGitops(context.Background(), e, &repoFlags{dir: dir}, "main")
+		o, err := gitops.Open(context.Background(), (&repoFlags{dir: dir}).spec(), "main", true, e.loopOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
-		o.withoutPolicies()
-		h, evaluated, err := o.walkHistory(context.Background(), "alice", false)
+		o.WithoutPolicies()
+		h, evaluated, err := walkHistory(context.Background(), o, "alice", false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -119,12 +120,12 @@ func TestHistoryEvaluatesOnlyWhatBears(t *testing.T) {
 	run := func(every bool) (string, []string) {
 		t.Helper()
 		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, log: discardLogger}
-		o, err := openGitops(context.Background(), e, &repoFlags{dir: dir}, "main")
+		o, err := gitops.Open(context.Background(), (&repoFlags{dir: dir}).spec(), "main", true, e.loopOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.withoutPolicies()
-		h, evaluated, err := o.walkHistory(context.Background(), "alice", every)
+		o.WithoutPolicies()
+		h, evaluated, err := walkHistory(context.Background(), o, "alice", every)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -151,22 +152,22 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	var (
 		repo *model.Repo
 		fsys fs.FS
-		o    *gitops
+		o    *gitops.Loop
 		head string
 	)
 	if gitrepo.IsRemote(f.dir) {
-		if o, err = openGitopsWith(ctx, e, &f.repoFlags, "", f.openPR); err != nil {
+		if o, err = gitops.Open(ctx, f.spec(), "", f.openPR, e.loopOptions()); err != nil {
 			return err
 		}
-		if f.openPR && o.fg == nil {
+		if f.openPR && o.Forge() == nil {
 			return invalidf("hr import: --open-pr: the access repo has no settings.forge to open pull requests on")
 		}
-		t, err := o.tip(ctx)
+		t, err := o.Tip(ctx)
 		if err != nil {
 			return err
 		}
-		head, repo, fsys = t.commit, t.repo, t.fsys
-		reg = o.reg
+		head, repo, fsys = t.Commit, t.Repo, t.FS
+		reg = o.Types()
 	} else {
 		src, err := accessrepo.OpenDir(f.dir)
 		if err != nil {
@@ -211,7 +212,7 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	if len(files) == 0 {
 		fmt.Fprintf(e.stdout, "\nNothing to write: %s already matches %s.\n", f.dir, f.from)
 		if f.openPR {
-			return o.closeStaleHR(ctx, e, filepath.Base(f.from))
+			return closeStaleHR(ctx, o, e, filepath.Base(f.from))
 		}
 		return nil
 	}
@@ -229,7 +230,7 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 		return nil
 	}
 	if f.openPR {
-		return o.proposeHR(ctx, e, head, c, files)
+		return proposeHR(ctx, o, e, head, c, files)
 	}
 	written, err := c.Apply(f.dir)
 	if err != nil {
@@ -264,14 +265,14 @@ const hrBranch = "roster/hr-sync"
 
 // proposeHR commits the changed files on hrBranch, on top of head, and opens or updates its
 // pull request. A run with the same changes as the open pull request changes nothing.
-func (o *gitops) proposeHR(ctx context.Context, e *env, head string, c *hr.Changes, files map[string][]byte) error {
+func proposeHR(ctx context.Context, o *gitops.Loop, e *env, head string, c *hr.Changes, files map[string][]byte) error {
 	sum := sha256.New()
 	for _, name := range model.SortedKeys(files) {
 		fmt.Fprintf(sum, "%s\x00%d\x00", name, len(files[name]))
 		sum.Write(files[name])
 	}
 	marker := fmt.Sprintf("<!-- roster:hr %x -->", sum.Sum(nil)[:12])
-	prs, err := o.fg.Pulls(ctx, "open", hrBranch)
+	prs, err := o.Forge().Pulls(ctx, "open", hrBranch)
 	if err != nil {
 		return err
 	}
@@ -286,14 +287,14 @@ func (o *gitops) proposeHR(ctx context.Context, e *env, head string, c *hr.Chang
 		return nil
 	}
 	fmt.Fprintln(e.stdout)
-	return o.publish(ctx, e, cur, proposal{branch: hrBranch, head: head, title: c.Title(), body: marker + "\n" + c.Markdown(),
+	return publish(ctx, o, e, cur, proposal{branch: hrBranch, head: head, title: c.Title(), body: marker + "\n" + c.Markdown(),
 		why: "Proposed by roster hr import from " + filepath.Base(c.Export) + ".", files: files, labels: []string{"roster", "hr"}})
 }
 
 // closeStaleHR closes the open HR sync pull request, if any: the export now matches the
 // repo, so what it proposes is out of date (merging it could offboard someone HR kept).
-func (o *gitops) closeStaleHR(ctx context.Context, e *env, export string) error {
-	prs, err := o.fg.Pulls(ctx, "open", hrBranch)
+func closeStaleHR(ctx context.Context, o *gitops.Loop, e *env, export string) error {
+	prs, err := o.Forge().Pulls(ctx, "open", hrBranch)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func (o *gitops) closeStaleHR(ctx context.Context, e *env, export string) error 
 			continue
 		}
 		why := fmt.Sprintf("Closed by roster hr import: the access repo already matches %s, so this pull request is out of date.", export)
-		if err := o.fg.ClosePull(ctx, pr.Number, why); err != nil {
+		if err := o.Forge().ClosePull(ctx, pr.Number, why); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s: closed #%d, out of date\n", hrBranch, pr.Number)

@@ -3,14 +3,17 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // planEnv is what the planner takes from the command line: the target types, the
@@ -25,12 +28,26 @@ func (e *env) loadOptions(reg *targets.Registry) accessrepo.LoadOptions {
 	return accessrepo.LoadOptions{Types: reg, Checks: accessrepo.PolicyChecks, Log: e.log}
 }
 
+// loopOptions are the options of a gitops.Loop: the built-in target types, the
+// environment, the command's log and the clock applies plan at.
+func (e *env) loopOptions() gitops.Options {
+	return gitops.Options{Types: builtin.Registry(), Getenv: e.getenv, Log: e.log, Now: e.now}
+}
+
 // short abbreviates a commit hash.
 func short(hash string) string {
 	if len(hash) > 10 {
 		return hash[:10]
 	}
 	return hash
+}
+
+// firstLine is a commit message's subject.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // planFlags are the flags of every command that plans.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/report"
 	"github.com/roster-dev/roster/schema/model"
@@ -108,13 +109,14 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	if err != nil {
 		return nil, err
 	}
-	var o *gitops
+	var o *gitops.Loop
 	var repo *model.Repo
 	if src.Git != nil {
 		// Only the history and the audit branch are needed: no protected branch, no forge.
-		o = gitopsFrom(e, src)
-		o.reg = reg
-		repo, err = o.load(ctx, src.Commit)
+		opts := e.loopOptions()
+		opts.Types = reg
+		o = gitops.FromSource(src, opts)
+		repo, err = o.Load(ctx, src.Commit)
 	} else {
 		repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg))
 	}
@@ -128,7 +130,7 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	r := report.Gather(repo, at)
 	r.Source, r.Commit, r.History = src.Name, src.Commit, report.NotInGit
 	if o != nil {
-		if err := o.grantHistory(ctx, src.Commit, r.Holdings); err != nil {
+		if err := grantHistory(ctx, o, src.Commit, r.Holdings); err != nil {
 			return nil, err
 		}
 		r.History = report.HistoryGit
@@ -149,12 +151,12 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 // did not give it (the root commit when they always did); an invalid commit does not
 // interrupt it. The audit branch says whether and on whose approval roster applied that
 // commit.
-func (o *gitops) grantHistory(ctx context.Context, head string, holdings []report.Holding) error {
-	commits, err := o.g.FirstParents("", head)
+func grantHistory(ctx context.Context, o *gitops.Loop, head string, holdings []report.Holding) error {
+	commits, err := o.Git().FirstParents("", head)
 	if err != nil {
 		return err
 	}
-	ix, err := o.auditIndex()
+	ix, err := readAuditIndex(o)
 	if err != nil {
 		return err
 	}
@@ -183,7 +185,7 @@ func (o *gitops) grantHistory(ctx context.Context, head string, holdings []repor
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r, err := o.load(ctx, commits[k-1].Hash)
+			r, err := o.Load(ctx, commits[k-1].Hash)
 			if model.IsInvalid(err) {
 				continue
 			}

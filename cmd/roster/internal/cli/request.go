@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile/approval"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -65,29 +66,29 @@ func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) e
 	case opt.person == "" || opt.until == "" || strings.TrimSpace(opt.reason) == "":
 		return invalidf("request needs --for, --until and --reason")
 	}
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
-	if o.fg == nil {
+	if o.Forge() == nil {
 		return invalidf("request: the access repo has no settings.forge to open the pull request on")
 	}
-	t, err := o.tip(ctx)
+	t, err := o.Tip(ctx)
 	if err != nil {
 		return err
 	}
-	repo := t.repo
+	repo := t.Repo
 	if err := checkRequest(repo, role, opt.person, opt.until, time.Now()); err != nil {
 		return err
 	}
-	file, src, err := schema.AddTimedRole(t.fsys, opt.person, role, opt.until, opt.reason)
+	file, src, err := schema.AddTimedRole(t.FS, opt.person, role, opt.until, opt.reason)
 	if err != nil {
 		return invalid(err)
 	}
 	files := map[string][]byte{file: src}
 	// The change must make a valid repo (a conflict with the person's other roles, say).
 	edits := fstest.MapFS{file: {Data: src}}
-	if _, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.name, FS: overlay{base: t.fsys, edits: edits}}, e.loadOptions(o.reg)); err != nil {
+	if _, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.Name(), FS: overlay{base: t.FS, edits: edits}}, e.loadOptions(o.Types())); err != nil {
 		return err
 	}
 	op, err := operator(e)
@@ -109,7 +110,7 @@ func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) e
 		"roster applies it once merged with their approval (not the requester's, not %s's), and revokes it by itself at the end.\n",
 		who.Name, opt.person, role, opt.until, opt.reason, op, owner, opt.person)
 	br := requestPrefix + opt.person + "/" + role
-	prs, err := o.fg.Pulls(ctx, "open", br)
+	prs, err := o.Forge().Pulls(ctx, "open", br)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) e
 			cur = pr
 		}
 	}
-	return o.publish(ctx, e, cur, proposal{branch: br, head: t.commit, title: title, body: body,
+	return publish(ctx, o, e, cur, proposal{branch: br, head: t.Commit, title: title, body: body,
 		why: "Requested with roster request by " + op + ": " + opt.reason, files: files,
 		labels: []string{"roster", "access-request"}, reviewers: reviewers})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/drift"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -97,7 +98,7 @@ func runServe(ctx context.Context, e *env, opt *serveOptions) error {
 		}
 		secret = []byte(s)
 	}
-	o, err := openGitops(ctx, e, &rf, opt.branch)
+	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
 	}
@@ -106,10 +107,10 @@ func runServe(ctx context.Context, e *env, opt *serveOptions) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	limits := defaultWebhookLimits()
-	d := &daemon{o: o, e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: opt.parallel, quiet: true, stop: ctx.Done()},
+	d := &daemon{o: o, branch: o.Branch(), e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: opt.parallel, quiet: true, stop: ctx.Done()},
 		hooks: newWebhookGate(limits)}
 	if opt.leaseTTL > 0 {
-		d.lease = newLease(o.g, e, opt.leaseTTL)
+		d.lease = newLease(o.Git(), e, opt.leaseTTL)
 	}
 	srv := newHTTPServer(d.handler(), limits)
 	go srv.Serve(limitListener(ln, limits.MaxConns))
@@ -118,13 +119,14 @@ func runServe(ctx context.Context, e *env, opt *serveOptions) error {
 	if d.lease != nil {
 		lease = fmt.Sprintf("lease %v on %s as %s", opt.leaseTTL, leaseBranch, d.lease.holder)
 	}
-	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v; %s\n", o.name, o.branch, ln.Addr(), opt.interval, lease)
+	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v; %s\n", o.Name(), o.Branch(), ln.Addr(), opt.interval, lease)
 	return d.loop(ctx, opt.interval, opt.driftEvery)
 }
 
 // daemon is roster serve: a loop around the apply and drift commands.
 type daemon struct {
-	o      *gitops
+	o      *gitops.Loop
+	branch string // the protected branch, whose pushes start a run
 	e      *env
 	secret []byte
 	kick   chan struct{} // a push webhook asks for a run
@@ -250,19 +252,19 @@ func (d *daemon) apply(ctx context.Context) {
 func (d *daemon) drift(ctx context.Context) {
 	o := d.o
 	err := func() error {
-		if o.fg == nil {
+		if o.Forge() == nil {
 			return errors.New("no settings.forge: drift pull requests cannot be opened")
 		}
-		if err := o.g.Fetch(ctx); err != nil {
+		if err := o.Git().Fetch(ctx); err != nil {
 			return err
 		}
-		t, err := o.tip(ctx)
+		t, err := o.Tip(ctx)
 		if err != nil {
 			return err
 		}
-		head, repo := t.commit, t.repo
-		applied := o.appliedRepo(ctx)
-		l, readErr := planner.ReadSystems(ctx, d.e.planEnv(o.reg), repo, applied, t.fsys, model.SortedKeys(repo.Systems))
+		head, repo := t.Commit, t.Repo
+		applied := appliedRepo(ctx, o)
+		l, readErr := planner.ReadSystems(ctx, d.e.planEnv(o.Types()), repo, applied, t.FS, model.SortedKeys(repo.Systems))
 		if l == nil {
 			return readErr
 		}
@@ -277,7 +279,7 @@ func (d *daemon) drift(ctx context.Context) {
 		}
 		quiet := *d.e
 		quiet.stdout = io.Discard
-		return joinErrs(o.propose(ctx, &quiet, repo, head, drift.Find(repo, p, now, wanted), now), readErr)
+		return joinErrs(propose(ctx, o, &quiet, repo, head, drift.Find(repo, p, now, wanted), now), readErr)
 	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -385,7 +387,7 @@ func (d *daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "bad push event")
 		return
 	}
-	if ev.Ref != "refs/heads/"+d.o.branch {
+	if ev.Ref != "refs/heads/"+d.branch {
 		fmt.Fprintln(w, "ignored: not the protected branch")
 		return
 	}

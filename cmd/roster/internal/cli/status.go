@@ -9,6 +9,7 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/status"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -80,18 +81,18 @@ func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) e
 	if src.Git == nil {
 		in.AuditNote = fmt.Sprintf("%s: %s is a plain directory; closed systems are judged by reading them now (use the git remote to see roster's verified evidence)", auditNoneWords, src.Name)
 	} else {
-		o := gitopsFrom(e, src)
-		if err := o.connectForge(repo); err != nil {
+		o := gitops.FromSource(src, e.loopOptions())
+		if err := o.ConnectForge(repo); err != nil {
 			e.log.Info("status: no forge", "err", err)
 		}
-		log, err := o.trail.Log()
+		log, err := o.Trail().Log()
 		if err != nil {
 			return err
 		}
 		if len(log) == 0 {
 			in.AuditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.Name, audit.Branch)
 		} else {
-			ix, err := o.auditIndex()
+			ix, err := readAuditIndex(o)
 			if err != nil {
 				return err
 			}
@@ -100,7 +101,7 @@ func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) e
 				in.Audit.Evidence = append(in.Audit.Evidence, evs...)
 			}
 			// Emergency revocations not merged yet still make the person a leaver.
-			holds, err := o.emergencyHolds(ctx, log)
+			holds, err := emergencyHolds(ctx, o, log)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/upcoming"
 	"github.com/roster-dev/roster/schema/model"
@@ -102,7 +103,7 @@ func runUpcoming(ctx context.Context, e *env, opt *upcomingOptions) error {
 	r.Reviews = []reconcile.ReviewDue{}
 	if src.Git != nil {
 		through, _ := model.ParseDate(r.Through)
-		r.Reviews = append(r.Reviews, gitopsFrom(e, src).reviewsDueBefore(ctx, repo, through.AddDays(1))...)
+		r.Reviews = append(r.Reviews, reviewsDueBefore(ctx, gitops.FromSource(src, e.loopOptions()), repo, through.AddDays(1))...)
 	}
 	if opt.withLive {
 		r.AddOverdue(repo, plan)
@@ -133,41 +134,41 @@ func proposedEnds(ctx context.Context, e *env, src *accessrepo.Source, repo *mod
 	if src == nil || src.Git == nil || repo.Settings.Forge == nil || len(ids) == 0 {
 		return nil
 	}
-	o := gitopsFrom(e, src)
-	if err := o.connectForge(repo); err != nil {
+	o := gitops.FromSource(src, e.loopOptions())
+	if err := o.ConnectForge(repo); err != nil {
 		e.log.Info("upcoming: no pull requests read", "err", err)
 		return nil
 	}
-	prs, err := o.fg.Pulls(ctx, "open", "")
+	prs, err := o.Forge().Pulls(ctx, "open", "")
 	if err != nil {
 		e.log.Info("upcoming: no pull requests read", "err", err)
 		return nil
 	}
 	out := map[string]*upcoming.Decision{}
 	for _, pr := range prs {
-		if pr.Base != o.branch {
+		if pr.Base != o.Branch() {
 			continue // only what would reach the protected branch decides anything
 		}
-		head, err := o.g.Resolve(pr.HeadSHA)
+		head, err := o.Git().Resolve(pr.HeadSHA)
 		if err != nil {
 			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
 			continue
 		}
-		baseTip, err := o.g.Resolve(pr.Base)
+		baseTip, err := o.Git().Resolve(pr.Base)
 		if err != nil {
 			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
 			continue
 		}
-		base, err := o.mergeBase(baseTip, head)
+		base, err := mergeBase(o, baseTip, head)
 		if err != nil {
 			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
 			continue
 		}
-		headRepo, err := o.load(ctx, head)
+		headRepo, err := o.Load(ctx, head)
 		if err != nil {
 			continue // an invalid head decides nothing
 		}
-		baseRepo, err := o.load(ctx, base)
+		baseRepo, err := o.Load(ctx, base)
 		if err != nil {
 			continue
 		}

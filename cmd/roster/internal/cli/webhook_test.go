@@ -21,7 +21,7 @@ import (
 const hookSecret = "hook-s3cret"
 
 func testDaemon() *daemon {
-	return &daemon{o: &gitops{branch: "main"}, e: &env{stderr: io.Discard, log: discardLogger}, secret: []byte(hookSecret),
+	return &daemon{branch: "main", e: &env{stderr: io.Discard, log: discardLogger}, secret: []byte(hookSecret),
 		kick: make(chan struct{}, 1), hooks: newWebhookGate(defaultWebhookLimits())}
 }
 
