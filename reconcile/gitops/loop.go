@@ -311,3 +311,17 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// joinErrs returns the non-nil errors as one, each on its own line.
+func joinErrs(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}

@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -110,8 +106,8 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 		if err != nil {
 			return err
 		}
-		stop, evFail := stopOnFail(nil)
-		ev, err := openEvidence(opt.evidence, nil, evFail)
+		stop, evFail := gitops.StopOnFail(nil)
+		ev, err := gitops.OpenEvidence(opt.evidence, nil, evFail)
 		if err != nil {
 			return err
 		}
@@ -160,56 +156,27 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 			return fmt.Errorf("apply cancelled; nothing was changed")
 		}
 	}
-	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, executeOptions{parallel: opt.parallel, evidence: opt.evidence})
+	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, gitops.ExecuteOptions{Parallel: opt.parallel, Evidence: opt.evidence})
 	return joinErrs(err, pl.ReadErr)
 }
 
-// executeOptions are the settings of one local apply of a plan.
-type executeOptions struct {
-	parallel int
-	evidence string            // --evidence: the file each change's evidence is appended to
-	extra    map[string]string // copied into every evidence record
-}
-
-// execute applies p to writers (the systems of repo), showing its progress, verifying
-// each change, recording its evidence and printing what was done.
-func execute(ctx context.Context, e *env, p *reconcile.Plan, writers map[string]targets.Writer, repo *model.Repo, o executeOptions) error {
-	x := reconcile.NewExecutor(writers)
-	x.Parallel = o.parallel
-	x.Log = e.log
-	x.Extra = o.extra
-	stop, evFail := stopOnFail(nil)
-	ev, err := openEvidence(o.evidence, nil, evFail)
-	if err != nil {
+// execute applies p to writers (the systems of repo) with gitops.Execute, showing its
+// progress, and prints what was done.
+func execute(ctx context.Context, e *env, p *reconcile.Plan, writers map[string]targets.Writer, repo *model.Repo, o gitops.ExecuteOptions) error {
+	o.Log = e.log
+	o.Progress = e.showProgress(nil)
+	x, err := gitops.Execute(ctx, p, writers, o)
+	if x == nil {
 		return err
 	}
-	x.Record = ev.Record
-	x.Stop = stop
-	progress := startProgress(e, nil)
-	x.Progress = progress.update
-	rep, applyErr := x.Apply(ctx, p)
-	progress.finish()
-	evErr := ev.Close()
-	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", rep.Summary())
-	if l := reconcile.LicenseLine(rep.Licenses(repo.Settings.Licenses)); l != "" {
+	fmt.Fprintf(e.stdout, "\nApplied: %s.\n", x.Report.Summary())
+	if l := reconcile.LicenseLine(x.Report.Licenses(repo.Settings.Licenses)); l != "" {
 		fmt.Fprintln(e.stdout, "Reclaimed "+strings.TrimPrefix(l, "Licenses: "))
 	}
-	if evErr != nil {
-		evErr = evidenceLost(evErr, rep)
-	} else if o.evidence != "" {
-		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", o.evidence)
+	if x.EvidenceWritten {
+		fmt.Fprintf(e.stdout, "Evidence appended to %s.\n", o.Evidence)
 	}
-	return joinErrs(applyErr, evErr)
-}
-
-// evidenceLost is the error of an apply whose evidence could not be written: it says so,
-// and how many changes were not started because of it.
-func evidenceLost(err error, rep *reconcile.Report) error {
-	msg := fmt.Sprintf("%v: the evidence of this apply is incomplete", err)
-	if n := notAttempted(rep); n > 0 {
-		msg += fmt.Sprintf("; roster stopped there: %d %s not attempted (the next apply finishes them)", n, reconcile.Plural(n, "change was", "changes were"))
-	}
-	return errors.New(msg)
+	return err
 }
 
 // maxAnswer bounds the confirmation read: an answer is a word, and input without an end
@@ -241,137 +208,6 @@ func confirm(e *env, question string) (bool, error) {
 		}
 	}
 	return strings.TrimSpace(string(line)) == "yes", nil
-}
-
-// evidenceLog appends each change's evidence as a JSON line to a file and/or a writer
-// (stdout for revoke), each line written whole as soon as it is known. A write that fails
-// is not dropped: the first failure is kept, Close returns it, and onFail (when set) is
-// called once, so that an apply can stop starting new changes it could not record.
-type evidenceLog struct {
-	path    string // the file, for messages; "" when none
-	f       *os.File
-	also    io.Writer
-	onFail  func()
-	mu      sync.Mutex
-	err     error
-	written int // records written in full to every destination
-}
-
-// openEvidence opens path for appending (none when path is empty); also, when set, gets
-// every line too.
-func openEvidence(path string, also io.Writer, onFail func()) (*evidenceLog, error) {
-	l := &evidenceLog{path: path, also: also, onFail: onFail}
-	if path != "" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("open evidence file: %w", err)
-		}
-		l.f = f
-	}
-	return l, nil
-}
-
-// Record writes one evidence line; it is the executor's Record.
-func (l *evidenceLog) Record(ev reconcile.Evidence) {
-	b, err := json.Marshal(ev)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil {
-		l.fail(fmt.Errorf("encode evidence of %s %s: %w", ev.System, ev.Account, err))
-		return
-	}
-	b = append(b, '\n')
-	ok := true
-	if l.f != nil {
-		if err := writeAll(l.f, b); err != nil {
-			l.fail(fmt.Errorf("write evidence to %s: %w", l.path, err))
-			ok = false
-		}
-	}
-	if l.also != nil {
-		if err := writeAll(l.also, b); err != nil {
-			l.fail(fmt.Errorf("write evidence to stdout: %w", err))
-			ok = false
-		}
-	}
-	if ok {
-		l.written++
-	}
-}
-
-func writeAll(w io.Writer, b []byte) error {
-	n, err := w.Write(b)
-	if err == nil && n < len(b) {
-		err = io.ErrShortWrite
-	}
-	return err
-}
-
-// fail keeps the first failure; the caller holds mu.
-func (l *evidenceLog) fail(err error) {
-	if l.err != nil {
-		return
-	}
-	l.err = err
-	if l.onFail != nil {
-		l.onFail()
-	}
-}
-
-// Written is how many records were written to every destination.
-func (l *evidenceLog) Written() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.written
-}
-
-// Err is the first write failure, if any.
-func (l *evidenceLog) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
-}
-
-// Close closes the file and returns the first failure to write or close it.
-func (l *evidenceLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f != nil {
-		if err := l.f.Close(); err != nil {
-			l.fail(fmt.Errorf("close evidence file %s: %w", l.path, err))
-		}
-		l.f = nil
-	}
-	return l.err
-}
-
-// stopOnFail returns a channel closed when the evidence cannot be written, merged with
-// stop (closed when stop is): an apply whose evidence is lost starts no further account.
-func stopOnFail(stop <-chan struct{}) (merged <-chan struct{}, fail func()) {
-	ch := make(chan struct{})
-	var once sync.Once
-	fail = func() { once.Do(func() { close(ch) }) }
-	if stop != nil {
-		go func() {
-			select {
-			case <-stop:
-				fail()
-			case <-ch:
-			}
-		}()
-	}
-	return ch, fail
-}
-
-// notAttempted counts the changes of p an apply did not start (no evidence).
-func notAttempted(rep *reconcile.Report) int {
-	n := 0
-	for _, ev := range rep.Evidence {
-		if ev.Result == "" {
-			n++
-		}
-	}
-	return n
 }
 
 // joinErrs returns the non-nil errors as one, each on its own line.

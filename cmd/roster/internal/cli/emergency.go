@@ -44,7 +44,7 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if err != nil {
 		return fmt.Errorf("revoke %s: %w", person, err)
 	}
-	op, err := operator(e)
+	op, err := gitops.Operator(e.getenv)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,8 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	}
 	edited := withTerminations(repo, map[string]time.Time{person: now})
 	extra := map[string]string{"emergency": "true", "reason": reason, "operator": op}
-	rep, applyErr := revokeNow(ctx, e, edited, fsys, o.Types(), pf.systems, edited.People[person], commit, extra, evidence)
+	rep, applyErr := gitops.ApplyPerson(ctx, e.planEnv(o.Types()), edited, fsys, edited.People[person], edited.People[person].Terminated, commit,
+		gitops.PersonOptions{Systems: pf.systems, Extra: extra, Evidence: evidence, Out: e.stdout})
 	if rep == nil {
 		return applyErr
 	}

@@ -132,7 +132,7 @@ func applyPending(ctx context.Context, e *env, o *gitops.Loop, opts gitApply) (a
 		}
 		var ap *gitops.Approval
 		if c.Hash == baseline {
-			op, err := operator(e)
+			op, err := gitops.Operator(e.getenv)
 			if err != nil {
 				return tot, err
 			}

@@ -95,7 +95,7 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	if err != nil {
 		return invalid(err)
 	}
-	op, err := operator(e)
+	op, err := gitops.Operator(e.getenv)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,8 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	exp, _ := parseUntil(until)
 	edited := withGrants(repo, grantHolds{opt.person: {role: exp}})
 	extra := map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}
-	rep, applyErr := applyPersonNow(ctx, e, edited, fsys, o.Types(), pf.systems, edited.People[opt.person], now, commit, extra, opt.evidence)
+	rep, applyErr := gitops.ApplyPerson(ctx, e.planEnv(o.Types()), edited, fsys, edited.People[opt.person], now, commit,
+		gitops.PersonOptions{Systems: pf.systems, Extra: extra, Evidence: opt.evidence, Out: e.stdout})
 	if rep == nil {
 		return applyErr
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/gitops"
 )
 
 // progressEvery is how often, at least, an apply that is not on a terminal says how far it
@@ -69,6 +70,15 @@ func startProgress(e *env, log *slog.Logger) *progressView {
 		}
 	}()
 	return v
+}
+
+// showProgress shows an apply's progress with a view started when the executor starts
+// (see startProgress).
+func (e *env) showProgress(log *slog.Logger) gitops.ShowProgress {
+	return func() (func(reconcile.Progress), func()) {
+		v := startProgress(e, log)
+		return v.update, v.finish
+	}
 }
 
 // update takes one of the executor's events: it is Executor.Progress.

@@ -91,7 +91,7 @@ func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) e
 	if _, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.Name(), FS: overlay{base: t.FS, edits: edits}}, e.loadOptions(o.Types())); err != nil {
 		return err
 	}
-	op, err := operator(e)
+	op, err := gitops.Operator(e.getenv)
 	if err != nil {
 		return err
 	}

@@ -3,22 +3,16 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"time"
 
-	gitconfig "github.com/go-git/go-git/v5/config"
-	"github.com/spf13/cobra"
-
-	"github.com/roster-dev/roster/reconcile"
-	"github.com/roster-dev/roster/reconcile/planner"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/sources/localdir"
-	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
+	"github.com/spf13/cobra"
 )
 
 // revokeOptions are roster revoke's flags.
@@ -87,11 +81,12 @@ func runRevoke(ctx context.Context, e *env, opt *revokeOptions, person string) e
 		cp.Terminated = p0.Terminated
 	}
 	repo.People[person] = &cp
-	op, err := operator(e)
+	op, err := gitops.Operator(e.getenv)
 	if err != nil {
 		return err
 	}
-	rep, err := revokeNow(ctx, e, repo, src.FS, reg, pf.systems, &cp, src.Commit, map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}, opt.evidence)
+	rep, err := gitops.ApplyPerson(ctx, e.planEnv(reg), repo, src.FS, &cp, cp.Terminated, src.Commit, gitops.PersonOptions{Systems: pf.systems,
+		Extra: map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}, Evidence: opt.evidence, Out: e.stdout})
 	if rep == nil {
 		return err
 	}
@@ -127,70 +122,4 @@ func writeTermination(e *env, f *repoFlags, src *accessrepo.Source, person strin
 	fmt.Fprintf(e.stderr, "roster: wrote terminated: %q for %s into %s; commit it (git add %s && git commit) and merge it, so that later applies keep %s offboarded\n",
 		value, person, path, path, person)
 	return nil
-}
-
-// revokeNow applies a repo in which p is terminated to p's accounts only: each system is
-// asked for p's account alone, and the mass-revocation guard does not apply. The evidence
-// is printed as JSON lines (and appended to evidence when set).
-func revokeNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
-	return applyPersonNow(ctx, e, repo, fsys, reg, systems, p, p.Terminated, commit, extra, evidence)
-}
-
-// applyPersonNow applies repo's plan at now to p's accounts only (revokeNow, and an
-// emergency grant).
-func applyPersonNow(ctx context.Context, e *env, repo *model.Repo, fsys fs.FS, reg *targets.Registry, systems []string, p *model.Person, now time.Time, commit string, extra map[string]string, evidence string) (*reconcile.Report, error) {
-	person := p.ID
-	names, err := planner.SelectSystems(repo, systems)
-	if err != nil {
-		return nil, err
-	}
-	// Read only this person's account on each system: an emergency must not wait for a
-	// full read of a large directory.
-	l, readErr := planner.ReadPerson(ctx, e.planEnv(reg), repo, fsys, names, p)
-	if l == nil {
-		return nil, readErr
-	}
-	defer l.Close()
-	full := reconcile.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, now, commit))
-	// Only this person's accounts, without the mass-revocation guard.
-	plan := *full
-	plan.Changes = nil
-	for _, c := range full.Changes {
-		if c.Person == person {
-			plan.Changes = append(plan.Changes, c)
-		}
-	}
-	x := reconcile.NewExecutor(l.Writers)
-	x.Log = e.log
-	x.Extra = extra
-	// An emergency is not stopped by a full disk: the evidence that could not be written
-	// is reported, and the audit branch (with a remote repo) still gets all of it.
-	ev, err := openEvidence(evidence, e.stdout, nil)
-	if err != nil {
-		return nil, err
-	}
-	x.Record = ev.Record
-	rep, applyErr := x.Apply(ctx, &plan)
-	var evErr error
-	if err := ev.Close(); err != nil {
-		evErr = fmt.Errorf("%v: the revocation's evidence was not all recorded there (%d of %d records written)", err, ev.Written(), len(rep.Evidence)-notAttempted(rep))
-	}
-	return rep, joinErrs(applyErr, evErr, readErr)
-}
-
-// operator names who ran the command, for the evidence.
-func operator(e *env) (string, error) {
-	for _, k := range []string{"ROSTER_OPERATOR", "USER", "LOGNAME"} {
-		if v := e.getenv(k); v != "" {
-			return v, nil
-		}
-	}
-	// The git identity of whoever runs roster, as their commits would name them.
-	if c, err := gitconfig.LoadConfig(gitconfig.GlobalScope); err == nil && c.User.Name != "" {
-		if c.User.Email != "" {
-			return c.User.Name + " <" + c.User.Email + ">", nil
-		}
-		return c.User.Name, nil
-	}
-	return "", invalidf("who is operating roster? The audit record names the operator: set ROSTER_OPERATOR (or USER, or git's user.name)")
 }

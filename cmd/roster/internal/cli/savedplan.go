@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -125,7 +126,7 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 	if stale := saved.Stale(now); len(stale) > 0 {
 		return &reconcile.StaleError{Accounts: stale}
 	}
-	return execute(ctx, e, p, l.Writers, repo, executeOptions{parallel: o.parallel, evidence: o.evidence, extra: map[string]string{"savedPlan": digest}})
+	return execute(ctx, e, p, l.Writers, repo, gitops.ExecuteOptions{Parallel: o.parallel, Evidence: o.evidence, Extra: map[string]string{"savedPlan": digest}})
 }
 
 // readSavedFile reads a saved plan's bytes; it must be a regular file of bounded size.

@@ -180,28 +180,6 @@ people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", sta
 	}
 }
 
-// TestOperatorIsNeverUnknown protects issue 12's fifth finding: with $USER unset the audit
-// record said "Roster-Approved-By: unknown". The git identity serves, else roster refuses.
-func TestOperatorIsNeverUnknown(t *testing.T) {
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	e := &env{getenv: func(string) string { return "" }}
-	if op, err := operator(e); err == nil || op != "" || !strings.Contains(err.Error(), "ROSTER_OPERATOR") {
-		t.Errorf("no identity at all: %q, %v", op, err)
-	}
-	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[user]\n\tname = Dana Ops\n\temail = dana@acme.example\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if op, err := operator(e); err != nil || op != "Dana Ops <dana@acme.example>" {
-		t.Errorf("git identity: %q, %v", op, err)
-	}
-	e.getenv = func(k string) string { return map[string]string{"ROSTER_OPERATOR": "oncall"}[k] }
-	if op, _ := operator(e); op != "oncall" {
-		t.Errorf("ROSTER_OPERATOR: %q", op)
-	}
-}
-
 // TestNoCommandIsAnError protects issue 12: bare roster printed its usage on stdout.
 func TestNoCommandIsAnError(t *testing.T) {
 	stdout, stderr, code := runWith(t, "", false)
