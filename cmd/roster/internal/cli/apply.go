@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -111,9 +112,10 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 		if err != nil {
 			return err
 		}
-		tot, err := applyPending(ctx, e, o, gitApply{baseline: opt.baseline, parallel: opt.parallel, limit: limit, systems: pf.systems, record: ev.Record, stop: stop})
-		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", reconcile.CountNoun(tot.commits, "commit", "commits"), o.Branch(),
-			reconcile.CountNoun(tot.changes, "change", "changes"), tot.failures)
+		tot, err := o.ApplyPending(ctx, gitops.ApplyOptions{Baseline: opt.baseline, Parallel: opt.parallel, Limit: limit, Systems: pf.systems, Record: ev.Record, Stop: stop,
+			Reporter: applyReporter{e: e}})
+		fmt.Fprintf(e.stdout, "\n%s applied from %s, %s verified, %d failed.\n", reconcile.CountNoun(tot.Commits, "commit", "commits"), o.Branch(),
+			reconcile.CountNoun(tot.Changes, "change", "changes"), tot.Failures)
 		if evErr := ev.Close(); evErr != nil {
 			return joinErrs(err, fmt.Errorf("%v: the evidence in that file is incomplete (the %s branch has all of it); roster stopped starting new changes, the next apply finishes them", evErr, audit.Branch))
 		}
@@ -158,6 +160,40 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 	}
 	err = execute(ctx, e, p, pl.Live.Writers, pl.Repo, gitops.ExecuteOptions{Parallel: opt.parallel, Evidence: opt.evidence})
 	return joinErrs(err, pl.ReadErr)
+}
+
+// applyReporter prints what an apply of the protected branch does: the commits it skips
+// and, unless quiet (serve), each commit's plan and what was applied. Its progress is lines
+// on stderr or, quiet, records in the log.
+type applyReporter struct {
+	e     *env
+	quiet bool
+}
+
+func (r applyReporter) Skipped(c *gitrepo.Commit, why string) {
+	fmt.Fprintf(r.e.stdout, "== %s %q is %s\n", short(c.Hash), firstLine(c.Message), why)
+}
+
+func (r applyReporter) Planned(subject string, ap *gitops.Approval, p *reconcile.Plan) error {
+	if r.quiet {
+		return nil
+	}
+	fmt.Fprintf(r.e.stdout, "== %s, %s\n", subject, ap)
+	return writeText(r.e.stdout, p)
+}
+
+func (r applyReporter) Progress() (func(reconcile.Progress), func()) {
+	var log *slog.Logger
+	if r.quiet {
+		log = r.e.log // the daemon logs how far it has come
+	}
+	return r.e.showProgress(log)()
+}
+
+func (r applyReporter) Applied(rep *reconcile.Report) {
+	if !r.quiet {
+		fmt.Fprintf(r.e.stdout, "Applied: %s.\n", rep.Summary())
+	}
 }
 
 // execute applies p to writers (the systems of repo) with gitops.Execute, showing its

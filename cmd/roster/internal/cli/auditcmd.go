@@ -87,7 +87,7 @@ break.`,
 
 func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error {
 	rf := opt.repoFlags
-	opts := audit.VerifyOptions{ReviewBranch: reviewBranch}
+	opts := audit.VerifyOptions{ReviewBranch: gitops.ReviewBranch}
 	if opt.keyring != "" {
 		b, err := os.ReadFile(opt.keyring)
 		if err != nil {
@@ -137,15 +137,6 @@ func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error 
 	}
 	fmt.Fprintf(e.stdout, "Verified: the chain is unbroken up to %s and was only appended to since the last verify.\n", short(tip))
 	return nil
-}
-
-// reviewBranch is the branch of an emergency action's pull request: person's termination,
-// or their emergency grant of role.
-func reviewBranch(person, role string) string {
-	if role != "" {
-		return grantPrefix + person + "/" + role
-	}
-	return emergencyPrefix + person
 }
 
 // auditExportOptions are roster audit export's flags.

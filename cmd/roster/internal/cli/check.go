@@ -178,15 +178,15 @@ func liveSection(ctx context.Context, o *gitops.Loop, e *env, base, head string,
 			prev = &model.Repo{}
 		}
 	}
-	holds, err := emergencyHolds(ctx, o, log)
+	holds, err := o.EmergencyHolds(ctx, log)
 	if err != nil {
 		return "", err
 	}
-	grants, err := grantHoldsOf(ctx, o, log)
+	grants, err := o.GrantHolds(ctx, log)
 	if err != nil {
 		return "", err
 	}
-	repo = withGrants(withTerminations(repo, holds), grants)
+	repo = gitops.WithGrants(gitops.WithTerminations(repo, holds), grants)
 	l, readErr := planner.ReadSystems(ctx, e.planEnv(o.Types()), repo, prev, fsys, names)
 	if l == nil {
 		// Input a system reads from the repo (an export) is wrong at the head.

@@ -16,9 +16,6 @@ import (
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
-// emergencyPrefix starts the branches emergency revocations are committed on.
-const emergencyPrefix = "roster/emergency/"
-
 // revokeInGit is an emergency revocation against a remote access repo: it commits
 // `terminated: <now>` for the person on roster/emergency/<person>, applies that commit to
 // the person's accounts at once, then pushes the branch, records operator and reason on the
@@ -48,7 +45,7 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if err != nil {
 		return err
 	}
-	branch := emergencyPrefix + person
+	branch := gitops.ReviewBranch(person, "")
 	msg := fmt.Sprintf("Emergency offboarding of %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", person, reason,
 		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(reason))
 	sig := audit.Signature(e.getenv, now)
@@ -57,7 +54,7 @@ func revokeInGit(ctx context.Context, e *env, pf *planFlags, person, reason, evi
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", branch, err)
 	}
-	edited := withTerminations(repo, map[string]time.Time{person: now})
+	edited := gitops.WithTerminations(repo, map[string]time.Time{person: now})
 	extra := map[string]string{"emergency": "true", "reason": reason, "operator": op}
 	rep, applyErr := gitops.ApplyPerson(ctx, e.planEnv(o.Types()), edited, fsys, edited.People[person], edited.People[person].Terminated, commit,
 		gitops.PersonOptions{Systems: pf.systems, Extra: extra, Evidence: evidence, Out: e.stdout})

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,13 +12,9 @@ import (
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
-
-// grantPrefix starts the branches emergency grants are committed on.
-const grantPrefix = emergencyPrefix + "grant/"
 
 // grantOptions are roster grant's flags.
 type grantOptions struct {
@@ -99,7 +93,7 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	if err != nil {
 		return err
 	}
-	branch := grantPrefix + opt.person + "/" + role
+	branch := gitops.ReviewBranch(opt.person, role)
 	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, opt.person, until, opt.reason,
 		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(opt.reason))
 	sig := audit.Signature(e.getenv, now)
@@ -109,7 +103,7 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 		return fmt.Errorf("commit %s: %w", branch, err)
 	}
 	exp, _ := parseUntil(until)
-	edited := withGrants(repo, grantHolds{opt.person: {role: exp}})
+	edited := gitops.WithGrants(repo, gitops.GrantHolds{opt.person: {role: exp}})
 	extra := map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}
 	rep, applyErr := gitops.ApplyPerson(ctx, e.planEnv(o.Types()), edited, fsys, edited.People[opt.person], now, commit,
 		gitops.PersonOptions{Systems: pf.systems, Extra: extra, Evidence: opt.evidence, Out: e.stdout})
@@ -131,81 +125,4 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	return afterEmergency(ctx, o, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
 		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, opt.person, opt.hours),
 		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
-}
-
-// grantHolds are emergency grants that still hold, by person, then role.
-type grantHolds map[string]map[string]model.RoleExpiry
-
-// grantHolds returns the emergency grants recorded on the audit branch whose pull request
-// was not closed unmerged: applies keep them (each until its end) although the protected
-// branch does not list them yet.
-func grantHoldsOf(ctx context.Context, o *gitops.Loop, log []audit.Entry) (grantHolds, error) {
-	holds := grantHolds{}
-	for _, en := range log {
-		if !en.Emergency || en.Grant == "" || en.Person == "" {
-			continue
-		}
-		repo, err := o.Load(ctx, en.Applied)
-		if err != nil || repo.People[en.Person] == nil {
-			continue
-		}
-		exp, ok := repo.People[en.Person].Expiry[en.Grant]
-		if !ok {
-			continue
-		}
-		if reversed, err := reversed(ctx, o, grantPrefix+en.Person+"/"+en.Grant); err != nil {
-			return nil, err
-		} else if reversed {
-			delete(holds[en.Person], en.Grant)
-			continue
-		}
-		if holds[en.Person] == nil {
-			holds[en.Person] = map[string]model.RoleExpiry{}
-		}
-		holds[en.Person][en.Grant] = exp
-	}
-	return holds, nil
-}
-
-// withGrants is repo with each held grant added to its person, unless the person already
-// holds the role without an end, or with a later one. repo is shared through the
-// evaluation cache: a changed copy is returned.
-func withGrants(repo *model.Repo, holds grantHolds) *model.Repo {
-	loc := repo.Settings.Loc()
-	var people map[string]*model.Person
-	for id, roles := range holds {
-		p := repo.People[id]
-		if p == nil {
-			continue
-		}
-		var cp *model.Person
-		for role, exp := range roles {
-			if slices.Contains(p.Roles, role) {
-				if old, timed := p.Expiry[role]; !timed || !old.Ends(loc).Before(exp.Ends(loc)) {
-					continue
-				}
-			}
-			if cp == nil {
-				c := *p
-				c.Roles = append([]string{}, p.Roles...)
-				c.Expiry = maps.Clone(p.Expiry)
-				if c.Expiry == nil {
-					c.Expiry = map[string]model.RoleExpiry{}
-				}
-				cp = &c
-			}
-			cp.Roles = append(cp.Roles, role)
-			cp.Expiry[role] = exp
-		}
-		if cp != nil {
-			if people == nil {
-				people = maps.Clone(repo.People)
-			}
-			people[id] = cp
-		}
-	}
-	if people == nil {
-		return repo
-	}
-	return repo.WithPeople(people)
 }

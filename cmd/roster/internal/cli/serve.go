@@ -107,7 +107,7 @@ func runServe(ctx context.Context, e *env, opt *serveOptions) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	limits := defaultWebhookLimits()
-	d := &daemon{o: o, branch: o.Branch(), e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitApply{parallel: opt.parallel, quiet: true, stop: ctx.Done()},
+	d := &daemon{o: o, branch: o.Branch(), e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitops.ApplyOptions{Parallel: opt.parallel, Stop: ctx.Done(), Reporter: applyReporter{e: e, quiet: true}},
 		hooks: newWebhookGate(limits)}
 	if opt.leaseTTL > 0 {
 		d.lease = newLease(o.Git(), e, opt.leaseTTL)
@@ -130,7 +130,7 @@ type daemon struct {
 	e      *env
 	secret []byte
 	kick   chan struct{} // a push webhook asks for a run
-	opts   gitApply
+	opts   gitops.ApplyOptions
 	hooks  *webhookGate // bounds /webhook and drops replays
 	lease  *lease       // nil: the only replica
 
@@ -140,7 +140,7 @@ type daemon struct {
 
 // loop applies at once, then on every tick or push, and scans for drift on its own
 // schedule, until ctx ends. A run in progress when ctx ends finishes the accounts in hand
-// (see gitApply.stop) and records them.
+// (see gitops.ApplyOptions.Stop) and records them.
 func (d *daemon) loop(ctx context.Context, interval, driftEvery time.Duration) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -224,19 +224,19 @@ func (d *daemon) apply(ctx context.Context) {
 			case <-run.Done():
 			}
 		}()
-		opts.stop = run.Done()
+		opts.Stop = run.Done()
 	}
 	// Targets see a context that is not cancelled by the stop signal: the accounts in
 	// hand are finished, then Stop keeps the executor from starting more.
-	tot, err := applyPending(context.WithoutCancel(ctx), d.e, d.o, opts)
+	tot, err := d.o.ApplyPending(context.WithoutCancel(ctx), opts)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.m.runs++
 	d.m.lastRun = time.Now()
-	d.m.commits += tot.commits
-	d.m.changes += tot.changes
-	d.m.fail += tot.failures
-	d.m.orphans, d.m.manual = tot.orphans, tot.manual
+	d.m.commits += tot.Commits
+	d.m.changes += tot.Changes
+	d.m.fail += tot.Failures
+	d.m.orphans, d.m.manual = tot.Orphans, tot.Manual
 	if err != nil {
 		d.m.failedRuns++
 		d.m.lastErr = err.Error()
@@ -244,8 +244,8 @@ func (d *daemon) apply(ctx context.Context) {
 		return
 	}
 	d.m.lastSuccess, d.m.lastErr = d.m.lastRun, ""
-	if tot.commits > 0 || tot.changes > 0 {
-		d.e.log.Info("applied", "commits", tot.commits, "changes", tot.changes)
+	if tot.Commits > 0 || tot.Changes > 0 {
+		d.e.log.Info("applied", "commits", tot.Commits, "changes", tot.Changes)
 	}
 }
 

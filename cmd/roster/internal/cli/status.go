@@ -101,12 +101,12 @@ func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) e
 				in.Audit.Evidence = append(in.Audit.Evidence, evs...)
 			}
 			// Emergency revocations not merged yet still make the person a leaver.
-			holds, err := emergencyHolds(ctx, o, log)
+			holds, err := o.EmergencyHolds(ctx, log)
 			if err != nil {
 				return err
 			}
 			if t, ok := holds[person]; ok {
-				in.Repo = withTerminations(repo, map[string]time.Time{person: t})
+				in.Repo = gitops.WithTerminations(repo, map[string]time.Time{person: t})
 				in.Emergency = true
 			}
 		}
