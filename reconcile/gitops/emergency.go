@@ -2,11 +2,18 @@ package gitops
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // EmergencyPrefix starts the branches emergency actions are committed on: a revocation on
@@ -20,6 +27,140 @@ func ReviewBranch(person, role string) string {
 		return GrantPrefix + person + "/" + role
 	}
 	return EmergencyPrefix + person
+}
+
+// Emergency is an emergency action already applied (Loop.Revoke, Loop.Grant): committed on
+// its own branch of the access repo and applied to the person's accounts, it waits to be
+// recorded and reviewed after the fact (Loop.RecordEmergency).
+type Emergency struct {
+	What   string            // "revocation" or "grant", for messages
+	Branch string            // the branch it is committed on (ReviewBranch)
+	Commit string            // its commit there
+	Report *reconcile.Report // what was applied
+	Err    error             // what failed applying; the action is recorded all the same
+
+	record audit.Record
+	pr     forge.NewPR
+	loc    *time.Location
+}
+
+// Revoke is an emergency revocation against the access repo at t, the protected branch's
+// head: it commits `terminated: <now>` for the person on ReviewBranch(person, ""), and
+// applies that commit to the person's accounts at once (ApplyPerson with o, its Extra set
+// to the operator and reason). The accounts are closed first: recording and review come
+// after (RecordEmergency), and their failures do not undo the revocation. A person the repo
+// does not have is invalid input. The Emergency is nil only when nothing could be applied;
+// its Err says what failed.
+func (l *Loop) Revoke(ctx context.Context, t *Tip, person, reason string, now time.Time, o PersonOptions) (*Emergency, error) {
+	head, repo, fsys := t.Commit, t.Repo, t.FS
+	p0, ok := repo.People[person]
+	if !ok {
+		return nil, model.Invalidf("revoke: no person %q in the access repo at %s", person, short(head))
+	}
+	now = now.In(repo.Settings.Location).Truncate(time.Second)
+	file, src, err := schema.SetField(fsys, "people", person, "terminated", now.Format(time.RFC3339))
+	if err != nil {
+		return nil, fmt.Errorf("revoke %s: %w", person, err)
+	}
+	op, err := Operator(l.getenv)
+	if err != nil {
+		return nil, err
+	}
+	branch := ReviewBranch(person, "")
+	msg := fmt.Sprintf("Emergency offboarding of %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", person, reason,
+		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(reason))
+	commit, err := l.commitEmergency(ctx, branch, head, file, src, msg, op, now)
+	if err != nil {
+		return nil, err
+	}
+	edited := WithTerminations(repo, map[string]time.Time{person: now})
+	o.Extra = map[string]string{"emergency": "true", "reason": reason, "operator": op}
+	rep, applyErr := ApplyPerson(ctx, l.planEnv(), edited, fsys, edited.People[person], edited.People[person].Terminated, commit, o)
+	if rep == nil {
+		return nil, applyErr
+	}
+	var reviewers []string
+	if login := approval.Login(repo, p0.Manager); login != "" {
+		reviewers = append(reviewers, login)
+	}
+	return &Emergency{What: "revocation", Branch: branch, Commit: commit, Report: rep, Err: applyErr, loc: repo.Settings.Location,
+		record: audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency offboarding of %s: %s", person, rep.Summary()),
+			Emergency: true, Person: person, Operator: op, Reason: reason},
+		pr: forge.NewPR{Title: fmt.Sprintf("Emergency offboarding of %s (review after the fact)", person), Head: branch, Reviewers: reviewers,
+			Body: emergencyBody(person, p0, op, reason, now, rep)}}, nil
+}
+
+// commitEmergency commits one edited file on branch, from parent, as the operator.
+func (l *Loop) commitEmergency(ctx context.Context, branch, parent, file string, src []byte, msg, op string, now time.Time) (string, error) {
+	sig := audit.Signature(l.getenv, now)
+	sig.Name = op
+	commit, err := l.g.CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: parent, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", branch, err)
+	}
+	return commit, nil
+}
+
+// EmergencyReview is where an emergency action waits for review after the fact.
+type EmergencyReview struct {
+	// Recorded says the branch was pushed and the action recorded on the audit branch.
+	Recorded bool
+	// PR is the pull request opened for review; nil without a forge (the reviewers open
+	// one from the branch themselves) or when a step failed.
+	PR *forge.PR
+}
+
+// RecordEmergency records an emergency action already applied: it pushes its branch,
+// commits its record with the evidence on the audit branch and opens its pull request for
+// review after the fact, into the protected branch. Each step runs even if one before it
+// failed: none of it may be lost. The error joins em.Err and what failed here.
+func (l *Loop) RecordEmergency(ctx context.Context, em *Emergency) (EmergencyReview, error) {
+	var rv EmergencyReview
+	gctx := context.WithoutCancel(ctx)
+	var errs []error
+	pr := em.pr
+	if err := l.g.Push(gctx, pr.Head, true); err != nil {
+		errs = append(errs, fmt.Errorf("push %s: %w", pr.Head, err))
+	}
+	rec := em.record
+	rec.Result = em.Report.Summary()
+	for _, ev := range em.Report.Evidence {
+		if ev.Result != "" {
+			rec.Evidence = append(rec.Evidence, ev)
+		}
+	}
+	if em.Err != nil {
+		rec.Result += " (with failures)"
+	}
+	if _, err := l.trail.Record(gctx, rec, em.loc); err != nil {
+		errs = append(errs, err)
+	}
+	rv.Recorded = len(errs) == 0
+	if l.fg != nil && len(errs) == 0 {
+		pr.Base, pr.Labels = l.branch, []string{"roster", "emergency"}
+		opened, err := l.fg.CreatePull(gctx, pr)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			rv.PR = opened
+		}
+	}
+	return rv, joinErrs(append([]error{em.Err}, errs...)...)
+}
+
+// emergencyBody is the pull request of an emergency revocation: who, by whom, when and
+// why, and what was done.
+func emergencyBody(person string, p *model.Person, op, reason string, at time.Time, rep *reconcile.Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** (%s) was offboarded in an emergency by **%s** at %s.\n\n> %s\n\n", p.Name, person, op, at.Format(time.RFC3339), audit.OneLine(reason))
+	b.WriteString("Their accounts were closed before this pull request was opened; merging it keeps `terminated` in the access repo. The evidence is on the `" + audit.Branch + "` branch.\n\n")
+	b.WriteString("| system | account | op | entitlement | result |\n|---|---|---|---|---|\n")
+	for _, ev := range rep.Evidence {
+		if ev.Result != "" {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", ev.System, ev.Account, ev.Op, ev.Entitlement, ev.Result)
+		}
+	}
+	return b.String()
 }
 
 // EmergencyHolds returns the emergency terminations that still hold, by person: each one

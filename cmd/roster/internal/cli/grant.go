@@ -8,11 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/reconcile/approval"
-	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/gitops"
-	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -79,50 +75,18 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	if err != nil {
 		return err
 	}
-	head, repo, fsys := t.Commit, t.Repo, t.FS
+	repo := t.Repo
 	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
 	until := now.Add(time.Duration(opt.hours) * time.Hour).Format(time.RFC3339)
 	if err := checkRequest(repo, role, opt.person, until, now); err != nil {
 		return err
 	}
-	file, src, err := schema.AddTimedRole(fsys, opt.person, role, until, opt.reason)
-	if err != nil {
-		return invalid(err)
-	}
-	op, err := gitops.Operator(e.getenv)
-	if err != nil {
+	exp, _ := parseUntil(until)
+	em, err := o.Grant(ctx, t, gitops.EmergencyGrant{Person: opt.person, Role: role, Reason: opt.reason, Hours: opt.hours, At: now, Until: exp},
+		gitops.PersonOptions{Systems: pf.systems, Evidence: opt.evidence, Out: e.stdout})
+	if em == nil {
 		return err
 	}
-	branch := gitops.ReviewBranch(opt.person, role)
-	msg := fmt.Sprintf("Emergency access: %s for %s until %s\n\n%s\n\n%s: true\n%s: %s\n%s: %s\n", role, opt.person, until, opt.reason,
-		audit.TrailerEmergency, audit.TrailerOperator, op, audit.TrailerReason, audit.OneLine(opt.reason))
-	sig := audit.Signature(e.getenv, now)
-	sig.Name = op
-	commit, err := o.Git().CommitFiles(ctx, gitrepo.NewCommit{Branch: branch, Parent: head, Files: map[string][]byte{file: src}, Message: msg, Author: sig})
-	if err != nil {
-		return fmt.Errorf("commit %s: %w", branch, err)
-	}
-	exp, _ := parseUntil(until)
-	edited := gitops.WithGrants(repo, gitops.GrantHolds{opt.person: {role: exp}})
-	extra := map[string]string{"emergency": "true", "reason": opt.reason, "operator": op}
-	rep, applyErr := gitops.ApplyPerson(ctx, e.planEnv(o.Types()), edited, fsys, edited.People[opt.person], now, commit,
-		gitops.PersonOptions{Systems: pf.systems, Extra: extra, Evidence: opt.evidence, Out: e.stdout})
-	if rep == nil {
-		return applyErr
-	}
-	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, opt.person, until, time.Since(start).Round(time.Millisecond), rep.Summary())
-
-	rec := audit.Record{Applied: commit, Subject: fmt.Sprintf("Emergency access: %s for %s until %s: %s", role, opt.person, until, rep.Summary()),
-		Emergency: true, Person: opt.person, Grant: role, Operator: op, Reason: opt.reason}
-	var reviewers []string
-	if l := approval.Login(repo, repo.Roles[role].Owner); l != "" {
-		reviewers = append(reviewers, l)
-	}
-	body := fmt.Sprintf("**%s** (%s) was given role **%s** in an emergency by **%s** at %s, until **%s**.\n\n> %s\n\n"+
-		"The access was applied before this pull request was opened and ends by itself at %s, merged or not. "+
-		"Closing this pull request unmerged revokes it at the next apply. The evidence is on the `%s` branch.\n",
-		repo.People[opt.person].Name, opt.person, role, op, now.Format(time.RFC3339), until, audit.OneLine(opt.reason), until, audit.Branch)
-	return afterEmergency(ctx, o, e, rec, rep, applyErr, repo.Settings.Location, forge.NewPR{
-		Title: fmt.Sprintf("Emergency access: %s for %s for %d hours (review after the fact)", role, opt.person, opt.hours),
-		Body:  body, Head: branch, Reviewers: reviewers}, "grant")
+	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, opt.person, until, time.Since(start).Round(time.Millisecond), em.Report.Summary())
+	return recordEmergency(ctx, e, o, em)
 }
