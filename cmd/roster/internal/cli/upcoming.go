@@ -159,7 +159,7 @@ func proposedEnds(ctx context.Context, e *env, src *accessrepo.Source, repo *mod
 			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
 			continue
 		}
-		base, err := mergeBase(o, baseTip, head)
+		base, err := o.MergeBase(baseTip, head)
 		if err != nil {
 			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
 			continue
