@@ -65,7 +65,7 @@ lease: only its holder applies.`,
 	flags.StringVar(&opt.listen, "listen", "127.0.0.1:8080", "address for /healthz, /metrics and /webhook")
 	flags.StringVar(&opt.secretRef, "webhook-secret", "", "GitHub webhook secret, by reference (env:NAME or file:PATH); without it /webhook is off")
 	flags.IntVar(&opt.parallel, "parallel", 8, "accounts changed at once on each system")
-	flags.DurationVar(&opt.leaseTTL, "lease", 2*time.Minute, "replicas on one repo share a lease on its remote (branch "+leaseBranch+"): only the holder applies, a standby takes over this long after the holder stops renewing; 0 turns the lease off (one replica only)")
+	flags.DurationVar(&opt.leaseTTL, "lease", 2*time.Minute, "replicas on one repo share a lease on its remote (branch "+gitops.LeaseBranch+"): only the holder applies, a standby takes over this long after the holder stops renewing; 0 turns the lease off (one replica only)")
 	return cmd
 }
 
@@ -110,14 +110,14 @@ func runServe(ctx context.Context, e *env, opt *serveOptions) error {
 	d := &daemon{o: o, branch: o.Branch(), e: e, secret: secret, kick: make(chan struct{}, 1), opts: gitops.ApplyOptions{Parallel: opt.parallel, Stop: ctx.Done(), Reporter: applyReporter{e: e, quiet: true}},
 		hooks: newWebhookGate(limits)}
 	if opt.leaseTTL > 0 {
-		d.lease = newLease(o.Git(), e, opt.leaseTTL)
+		d.lease = gitops.NewLease(o.Git(), opt.leaseTTL, e.getenv, e.log)
 	}
 	srv := newHTTPServer(d.handler(), limits)
 	go srv.Serve(limitListener(ln, limits.MaxConns))
 	defer srv.Close()
 	lease := "no lease: run one replica only"
 	if d.lease != nil {
-		lease = fmt.Sprintf("lease %v on %s as %s", opt.leaseTTL, leaseBranch, d.lease.holder)
+		lease = fmt.Sprintf("lease %v on %s as %s", opt.leaseTTL, gitops.LeaseBranch, d.lease.Holder())
 	}
 	fmt.Fprintf(e.stderr, "roster: serving %s (%s) on http://%s; applying every %v; %s\n", o.Name(), o.Branch(), ln.Addr(), opt.interval, lease)
 	return d.loop(ctx, opt.interval, opt.driftEvery)
@@ -131,8 +131,8 @@ type daemon struct {
 	secret []byte
 	kick   chan struct{} // a push webhook asks for a run
 	opts   gitops.ApplyOptions
-	hooks  *webhookGate // bounds /webhook and drops replays
-	lease  *lease       // nil: the only replica
+	hooks  *webhookGate  // bounds /webhook and drops replays
+	lease  *gitops.Lease // nil: the only replica
 
 	mu sync.Mutex
 	m  metrics
@@ -152,7 +152,7 @@ func (d *daemon) loop(ctx context.Context, interval, driftEvery time.Duration) e
 	}
 	var acquired <-chan struct{}
 	if d.lease != nil {
-		acquired = d.lease.acquired
+		acquired = d.lease.Acquired()
 		go d.keepLease(ctx)
 	}
 	d.apply(ctx)
@@ -185,7 +185,7 @@ func (d *daemon) loop(ctx context.Context, interval, driftEvery time.Duration) e
 // keepLease refreshes the lease every third of its time until ctx ends: the holder renews
 // it, a standby watches for it to expire.
 func (d *daemon) keepLease(ctx context.Context) {
-	t := time.NewTicker(d.lease.ttl / 3)
+	t := time.NewTicker(d.lease.TTL() / 3)
 	defer t.Stop()
 	for {
 		if _, err := d.lease.Refresh(ctx); err != nil && ctx.Err() == nil {

@@ -1,4 +1,4 @@
-package cli
+package gitops
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -16,9 +18,9 @@ import (
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
-// leaseBranch holds the serve lease on the access repo's remote: one root commit whose
+// LeaseBranch holds the serve lease on the access repo's remote: one root commit whose
 // lease.json names the replica that may apply, replaced by compare-and-swap pushes.
-const leaseBranch = "roster/lease"
+const LeaseBranch = "roster/lease"
 
 // leaseState is lease.json.
 type leaseState struct {
@@ -27,14 +29,15 @@ type leaseState struct {
 	TTL     string    `json:"ttl"`
 }
 
-// lease lets one of several serve replicas on the same remote apply: the holder renews it
+// Lease lets one of several serve replicas on the same remote apply: the holder renews it
 // every TTL/3; the others read it as often and take it over once its commit has stayed
 // unchanged for a whole TTL by their own clock (so clocks need not agree), or at once when
 // it was released. The holder counts the lease lost when it could not renew within 5/6 of
 // the TTL since its last renewal, before anyone may take it over.
-type lease struct {
+type Lease struct {
 	g      *gitrepo.Repo
-	e      *env
+	getenv func(string) string // who the lease commits are by
+	log    *slog.Logger        // taking and losing the lease are logged
 	holder string
 	ttl    time.Duration
 	now    func() time.Time
@@ -48,9 +51,24 @@ type lease struct {
 	acquired chan struct{} // signalled when this replica takes the lease
 }
 
-func newLease(g *gitrepo.Repo, e *env, ttl time.Duration) *lease {
-	return &lease{g: g, e: e, holder: replicaID(), ttl: ttl, now: time.Now, lost: make(chan struct{}), acquired: make(chan struct{}, 1)}
+// NewLease is the serve lease on g's remote for this process (a new replica id), held for
+// ttl at a time. getenv gives who its commits are by (audit.Signature); log gets taking and
+// losing it. It holds nothing until Refresh takes it.
+func NewLease(g *gitrepo.Repo, ttl time.Duration, getenv func(string) string, log *slog.Logger) *Lease {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Lease{g: g, getenv: getenv, log: log, holder: replicaID(), ttl: ttl, now: time.Now, lost: make(chan struct{}), acquired: make(chan struct{}, 1)}
 }
+
+// Holder names this replica: host, pid and a random part.
+func (l *Lease) Holder() string { return l.holder }
+
+// TTL is how long the lease is held without renewal.
+func (l *Lease) TTL() time.Duration { return l.ttl }
+
+// Acquired is signalled when this replica takes the lease (not when it renews it).
+func (l *Lease) Acquired() <-chan struct{} { return l.acquired }
 
 // replicaID names this process: host, pid and a random part.
 func replicaID() string {
@@ -61,13 +79,13 @@ func replicaID() string {
 }
 
 // Held reports whether this replica holds the lease now.
-func (l *lease) Held() bool {
+func (l *Lease) Held() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.heldLocked()
 }
 
-func (l *lease) heldLocked() bool {
+func (l *Lease) heldLocked() bool {
 	if l.held && l.now().Sub(l.renewed) >= l.ttl*5/6 {
 		l.loseLocked() // could not renew in time: others may take it over soon
 	}
@@ -75,25 +93,25 @@ func (l *lease) heldLocked() bool {
 }
 
 // Lost is closed when the lease, held when Lost was called, is lost.
-func (l *lease) Lost() <-chan struct{} {
+func (l *Lease) Lost() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lost
 }
 
-func (l *lease) loseLocked() {
+func (l *Lease) loseLocked() {
 	if l.held {
 		l.held = false
 		close(l.lost)
 		l.lost = make(chan struct{})
-		l.e.log.Warn("lost the serve lease: another replica may apply now", "holder", l.holder)
+		l.log.Warn("lost the serve lease: another replica may apply now", "holder", l.holder)
 	}
 }
 
 // Refresh reads the lease and takes or renews it when it is free, expired or this
 // replica's; it reports whether this replica holds it afterwards.
-func (l *lease) Refresh(ctx context.Context) (bool, error) {
-	tip, err := l.g.FetchBranch(ctx, leaseBranch)
+func (l *Lease) Refresh(ctx context.Context) (bool, error) {
+	tip, err := l.g.FetchBranch(ctx, LeaseBranch)
 	if err != nil {
 		return l.Held(), err
 	}
@@ -136,7 +154,7 @@ func (l *lease) Refresh(ctx context.Context) (bool, error) {
 	l.tip, l.seenAt, l.renewed = h, now, now
 	if !l.held {
 		l.held = true
-		l.e.log.Info("took the serve lease", "holder", l.holder, "previous", st.Holder)
+		l.log.Info("took the serve lease", "holder", l.holder, "previous", st.Holder)
 		select {
 		case l.acquired <- struct{}{}:
 		default:
@@ -146,7 +164,7 @@ func (l *lease) Refresh(ctx context.Context) (bool, error) {
 }
 
 // Release gives the lease up, so that a standby takes over at once.
-func (l *lease) Release(ctx context.Context) error {
+func (l *Lease) Release(ctx context.Context) error {
 	l.mu.Lock()
 	if !l.held {
 		l.mu.Unlock()
@@ -162,17 +180,17 @@ func (l *lease) Release(ctx context.Context) error {
 	return err
 }
 
-func (l *lease) swap(ctx context.Context, old string, st leaseState, msg string) (string, error) {
+func (l *Lease) swap(ctx context.Context, old string, st leaseState, msg string) (string, error) {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return "", err
 	}
-	return l.g.SwapBranch(ctx, old, gitrepo.NewCommit{Branch: leaseBranch, Files: map[string][]byte{"lease.json": append(b, '\n')},
-		Message: msg, Author: audit.Signature(l.e.getenv, l.now())})
+	return l.g.SwapBranch(ctx, old, gitrepo.NewCommit{Branch: LeaseBranch, Files: map[string][]byte{"lease.json": append(b, '\n')},
+		Message: msg, Author: audit.Signature(l.getenv, l.now())})
 }
 
 // read is the lease at commit tip; the zero state when there is none.
-func (l *lease) read(tip string) (leaseState, error) {
+func (l *Lease) read(tip string) (leaseState, error) {
 	var st leaseState
 	if tip == "" {
 		return st, nil
@@ -183,10 +201,10 @@ func (l *lease) read(tip string) (leaseState, error) {
 	}
 	b, err := fs.ReadFile(fsys, "lease.json")
 	if err != nil {
-		return st, fmt.Errorf("read %s: %w", leaseBranch, err)
+		return st, fmt.Errorf("read %s: %w", LeaseBranch, err)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("read %s: lease.json: %w", leaseBranch, err)
+		return st, fmt.Errorf("read %s: lease.json: %w", LeaseBranch, err)
 	}
 	return st, nil
 }

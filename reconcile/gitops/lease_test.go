@@ -1,8 +1,7 @@
-package cli
+package gitops
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,20 +22,19 @@ func TestLeaseOneHolderAndTakeover(t *testing.T) {
 	gitCLI(t, work, "add", "-A")
 	gitCLI(t, work, "commit", "-q", "-m", "init")
 	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
-	e := &env{getenv: func(string) string { return "" }, log: discardLogger, stderr: io.Discard}
 	const ttl = time.Minute
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	open := func(name string) *lease {
+	open := func(name string) *Lease {
 		g, err := gitrepo.Open(context.Background(), "file://"+bare, gitrepo.Options{CacheDir: filepath.Join(dir, "cache-"+name)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := newLease(g, e, ttl)
+		l := NewLease(g, ttl, func(string) string { return "" }, nil)
 		l.now = func() time.Time { return now }
 		return l
 	}
 	a, b := open("a"), open("b")
-	refresh := func(l *lease, want bool, when string) {
+	refresh := func(l *Lease, want bool, when string) {
 		t.Helper()
 		got, err := l.Refresh(context.Background())
 		if err != nil {
