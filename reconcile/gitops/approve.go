@@ -23,6 +23,7 @@ type Approval struct {
 // later on the branch: it is judged and applied with that one, as one change.
 type PartOfPR struct{ PR *forge.PR }
 
+// Error names the pull request and the commit the change is applied with.
 func (p *PartOfPR) Error() string {
 	return fmt.Sprintf("part of #%d, merged by rebase: applied with its last commit %s", p.PR.Number, short(p.PR.MergeCommit))
 }

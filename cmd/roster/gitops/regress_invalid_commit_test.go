@@ -7,7 +7,7 @@
 // unblock an invalid commit. The code already expects to get past one:
 // "base = &model.Repo{} // an invalid parent: judge the change against nothing".
 //
-// Fixed in (cmd/roster/internal/cli/gitapply.go, applyPending): when o.load(c) fails with an
+// Fixed in (cmd/roster/internal/cli/gitapply.go, applyPending; now reconcile/gitops, Loop.ApplyPending): when o.load(c) fails with an
 // *exitError (invalid repo) and c is not the head of the branch, log/print a warning
 // ("skipped <sha>: not a valid access repo") and `continue` instead of returning; keep the
 // last valid repo (the previous applied one, or the baseline) and pass it as `base` to
