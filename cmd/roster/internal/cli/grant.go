@@ -90,3 +90,11 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	fmt.Fprintf(e.stderr, "roster: granted %s to %s until %s in %v: %s\n", role, opt.person, until, time.Since(start).Round(time.Millisecond), em.Report.Summary())
 	return recordEmergency(ctx, e, o, em)
 }
+
+// orDash is s, or a dash when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}

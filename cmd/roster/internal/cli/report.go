@@ -12,11 +12,11 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/gitops"
+	"github.com/roster-dev/roster/reconcile/history"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/report"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
-	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
 )
@@ -130,7 +130,7 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	r := report.Gather(repo, at)
 	r.Source, r.Commit, r.History = src.Name, src.Commit, report.NotInGit
 	if o != nil {
-		if err := grantHistory(ctx, o, src.Commit, r.Holdings); err != nil {
+		if err := history.Granted(ctx, o, src.Commit, r.Holdings); err != nil {
 			return nil, err
 		}
 		r.History = report.HistoryGit
@@ -144,70 +144,6 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	}
 	r.Tally(report.Prices(repo.Settings.Licenses))
 	return r, nil
-}
-
-// grantHistory sets each holding's Granted, walking the first-parent history of head as
-// `roster who` does: a holding came with the last commit before which the person's roles
-// did not give it (the root commit when they always did); an invalid commit does not
-// interrupt it. The audit branch says whether and on whose approval roster applied that
-// commit.
-func grantHistory(ctx context.Context, o *gitops.Loop, head string, holdings []report.Holding) error {
-	commits, err := o.Git().FirstParents("", head)
-	if err != nil {
-		return err
-	}
-	ix, err := readAuditIndex(o)
-	if err != nil {
-		return err
-	}
-	grants := map[string]*report.Grant{}
-	grantOf := func(c *gitrepo.Commit) *report.Grant {
-		if g, ok := grants[c.Hash]; ok {
-			return g
-		}
-		g := &report.Grant{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name}
-		if applies := ix.entries[c.Hash]; len(applies) > 0 {
-			g.PR, g.Approvers, g.Applied = applies[0].PR, applies[0].Approvers, applies[0].When
-		}
-		grants[c.Hash] = g
-		return g
-	}
-	byPerson := map[string][]int{}
-	for i, h := range holdings {
-		byPerson[h.Person] = append(byPerson[h.Person], i)
-	}
-	for _, person := range model.SortedKeys(byPerson) {
-		pending := byPerson[person]
-		// oldest is the oldest valid commit seen so far that gives them what is pending:
-		// an invalid commit was never applied, so it granted nothing.
-		oldest := len(commits) - 1
-		for k := len(commits) - 1; k > 0 && len(pending) > 0; k-- {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			r, err := o.Load(ctx, commits[k-1].Hash)
-			if model.IsInvalid(err) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			still := pending[:0:0]
-			for _, i := range pending {
-				if r.Gives(person, holdings[i].System, holdings[i].Entitlement) {
-					still = append(still, i)
-				} else {
-					holdings[i].Granted = grantOf(commits[oldest])
-				}
-			}
-			pending = still
-			oldest = k - 1
-		}
-		for _, i := range pending {
-			holdings[i].Granted = grantOf(commits[oldest])
-		}
-	}
-	return nil
 }
 
 // readEach reads every system of repo on its own, so that one that cannot be read (down,

@@ -10,6 +10,7 @@ import (
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/gitops"
+	"github.com/roster-dev/roster/reconcile/history"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/status"
 	"github.com/roster-dev/roster/sources/accessrepo"
@@ -92,14 +93,11 @@ func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) e
 		if len(log) == 0 {
 			in.AuditNote = fmt.Sprintf("%s: %s has no %s branch yet", auditNoneWords, src.Name, audit.Branch)
 		} else {
-			ix, err := readAuditIndex(o)
+			ix, err := history.ReadAuditIndex(o)
 			if err != nil {
 				return err
 			}
-			in.Audit = &status.Audit{Branch: audit.Branch, CommitOf: ix.commitOf}
-			for _, evs := range ix.ev {
-				in.Audit.Evidence = append(in.Audit.Evidence, evs...)
-			}
+			in.Audit = &status.Audit{Branch: audit.Branch, CommitOf: ix.CommitOf, Evidence: ix.Evidence()}
 			// Emergency revocations not merged yet still make the person a leaver.
 			holds, err := o.EmergencyHolds(ctx, log)
 			if err != nil {
@@ -138,22 +136,4 @@ func runStatus(ctx context.Context, e *env, opt *statusOptions, person string) e
 		return &exitError{code: ExitChanges}
 	}
 	return nil
-}
-
-// commitOf is the audit commit that recorded ev: of the applies of ev's commit, the first
-// committed at or after ev's time; "" when the audit branch does not say.
-func (ix *auditIndex) commitOf(ev *reconcile.Evidence) string {
-	if ix == nil {
-		return ""
-	}
-	applies := ix.entries[ev.Commit]
-	for _, en := range applies {
-		if !en.When.Before(ev.Time.Truncate(time.Second)) {
-			return en.Hash
-		}
-	}
-	if len(applies) > 0 {
-		return applies[len(applies)-1].Hash
-	}
-	return ""
 }

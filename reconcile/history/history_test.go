@@ -1,7 +1,6 @@
-package cli
+package history
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile/gitops"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -119,13 +119,12 @@ func TestHistoryEvaluatesOnlyWhatBears(t *testing.T) {
 
 	run := func(every bool) (string, []string) {
 		t.Helper()
-		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, log: discardLogger}
-		o, err := gitops.Open(context.Background(), (&repoFlags{dir: dir}).spec(), "main", true, e.loopOptions())
+		o, err := gitops.Open(context.Background(), accessrepo.Spec{Dir: dir}, "main", true, testOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
 		o.WithoutPolicies()
-		h, evaluated, err := walkHistory(context.Background(), o, "alice", every)
+		h, evaluated, err := walk(context.Background(), o, "alice", every)
 		if err != nil {
 			t.Fatal(err)
 		}

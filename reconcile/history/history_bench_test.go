@@ -1,7 +1,6 @@
-package cli
+package history
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile/gitops"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -66,7 +66,7 @@ func acmeBare(tb testing.TB) (dir, work string, g *gitrepo.Repo, first string) {
 	tb.Helper()
 	tmp := tb.TempDir()
 	work, dir = filepath.Join(tmp, "work"), filepath.Join(tmp, "acme.git")
-	if err := os.CopyFS(work, os.DirFS("../../../../examples/acme")); err != nil {
+	if err := os.CopyFS(work, os.DirFS("../../examples/acme")); err != nil {
 		tb.Fatal(err)
 	}
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "Import acme"}, {"clone", "-q", "--bare", ".", dir}} {
@@ -111,15 +111,14 @@ func BenchmarkHistory5000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, log: discardLogger}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		o, err := gitops.Open(context.Background(), (&repoFlags{dir: dir}).spec(), "main", true, e.loopOptions())
+		o, err := gitops.Open(context.Background(), accessrepo.Spec{Dir: dir}, "main", true, testOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
 		o.WithoutPolicies()
-		h, evaluated, err := walkHistory(context.Background(), o, "alice", false)
+		h, evaluated, err := walk(context.Background(), o, "alice", false)
 		if err != nil {
 			b.Fatal(err)
 		}
