@@ -56,7 +56,7 @@ bench: build deps $(BIN)/cue
 	$(GO) test ./schema -run '^$$' -bench 'Load100k|RevalidateOneChangedFile100k' -benchtime 5x -benchmem
 	ROSTER_BIN=$(CURDIR)/$(BIN)/roster $(GO) test ./cmd/roster/e2ebench ./targets/ldap ./targets/postgres -run '^$$' -bench . -benchtime 1x -timeout 60m
 	$(GO) test ./targets/scim ./targets/github -run '^$$' -bench Read -benchtime 1x -timeout 30m
-	$(GO) test ./cmd/roster/internal/cli -run '^$$' -bench History5000 -benchtime 3x -timeout 30m
+	$(GO) test ./reconcile/history -run '^$$' -bench History5000 -benchtime 3x -timeout 30m
 	$(GO) test ./sources/hr -run '^$$' -bench Import10k -benchtime 5x -benchmem
 
 $(BIN)/cue:
