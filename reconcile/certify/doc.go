@@ -3,7 +3,7 @@
 // the certifications entry it proposes and the body that asks the owner to review, and the
 // campaigns left unattested past their due date.
 //
-// It does not push branches, open pull requests or read git: the caller loads the repos
-// (the protected branch's and each campaign branch's) and publishes what this package
-// returns.
+// Open, Refresh and ReviewsDue push, comment and read the campaign branches through a
+// gitops.Loop; the campaign value itself reads nothing. It does not choose the roles to
+// review (the command line does).
 package certify

@@ -4,6 +4,6 @@
 // tell an unchanged or rejected finding, and the revocations entry, owner edits and pull
 // request bodies that propose them.
 //
-// It does not read systems, plan, push branches or talk to a forge: the caller computes the
-// plan, and opens or updates the pull requests with what this package returns.
+// Propose opens or updates those pull requests through a gitops.Loop. The rest does not
+// read systems, plan, push branches or talk to a forge: the caller computes the plan.
 package drift

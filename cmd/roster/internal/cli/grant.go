@@ -78,10 +78,10 @@ func runGrant(ctx context.Context, e *env, opt *grantOptions, role string) error
 	repo := t.Repo
 	now := time.Now().In(repo.Settings.Location).Truncate(time.Second)
 	until := now.Add(time.Duration(opt.hours) * time.Hour).Format(time.RFC3339)
-	if err := checkRequest(repo, role, opt.person, until, now); err != nil {
+	if err := gitops.CheckRequest(repo, role, opt.person, until, now); err != nil {
 		return err
 	}
-	exp, _ := parseUntil(until)
+	exp, _ := gitops.ParseUntil(until)
 	em, err := o.Grant(ctx, t, gitops.EmergencyGrant{Person: opt.person, Role: role, Reason: opt.reason, Hours: opt.hours, At: now, Until: exp},
 		gitops.PersonOptions{Systems: pf.systems, Evidence: opt.evidence, Out: e.stdout})
 	if em == nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
-	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/sources/hr"
 	"github.com/roster-dev/roster/targets/builtin"
@@ -212,7 +210,11 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	if len(files) == 0 {
 		fmt.Fprintf(e.stdout, "\nNothing to write: %s already matches %s.\n", f.dir, f.from)
 		if f.openPR {
-			return closeStaleHR(ctx, o, e, filepath.Base(f.from))
+			closed, err := o.CloseStaleHR(ctx, filepath.Base(f.from))
+			for _, out := range closed {
+				fmt.Fprintln(e.stdout, out)
+			}
+			return err
 		}
 		return nil
 	}
@@ -230,7 +232,14 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 		return nil
 	}
 	if f.openPR {
-		return proposeHR(ctx, o, e, head, c, files)
+		out, err := o.ProposeHR(ctx, head, c, files)
+		if out.Branch != "" {
+			fmt.Fprintln(e.stdout)
+		}
+		if out.Action != 0 {
+			fmt.Fprintln(e.stdout, out)
+		}
+		return err
 	}
 	written, err := c.Apply(f.dir)
 	if err != nil {
@@ -258,55 +267,4 @@ func listFiles(w io.Writer, names []string) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
-}
-
-// hrBranch is where HR syncs are proposed; one open pull request at a time.
-const hrBranch = "roster/hr-sync"
-
-// proposeHR commits the changed files on hrBranch, on top of head, and opens or updates its
-// pull request. A run with the same changes as the open pull request changes nothing.
-func proposeHR(ctx context.Context, o *gitops.Loop, e *env, head string, c *hr.Changes, files map[string][]byte) error {
-	sum := sha256.New()
-	for _, name := range model.SortedKeys(files) {
-		fmt.Fprintf(sum, "%s\x00%d\x00", name, len(files[name]))
-		sum.Write(files[name])
-	}
-	marker := fmt.Sprintf("<!-- roster:hr %x -->", sum.Sum(nil)[:12])
-	prs, err := o.Forge().Pulls(ctx, "open", hrBranch)
-	if err != nil {
-		return err
-	}
-	var cur *forge.PR
-	for _, pr := range prs {
-		if pr.Head == hrBranch {
-			cur = pr
-		}
-	}
-	if cur != nil && strings.Contains(cur.Body, marker) {
-		fmt.Fprintf(e.stdout, "\n%s: unchanged, already proposed in #%d\n", hrBranch, cur.Number)
-		return nil
-	}
-	fmt.Fprintln(e.stdout)
-	return publish(ctx, o, e, cur, proposal{branch: hrBranch, head: head, title: c.Title(), body: marker + "\n" + c.Markdown(),
-		why: "Proposed by roster hr import from " + filepath.Base(c.Export) + ".", files: files, labels: []string{"roster", "hr"}})
-}
-
-// closeStaleHR closes the open HR sync pull request, if any: the export now matches the
-// repo, so what it proposes is out of date (merging it could offboard someone HR kept).
-func closeStaleHR(ctx context.Context, o *gitops.Loop, e *env, export string) error {
-	prs, err := o.Forge().Pulls(ctx, "open", hrBranch)
-	if err != nil {
-		return err
-	}
-	for _, pr := range prs {
-		if pr.Head != hrBranch {
-			continue
-		}
-		why := fmt.Sprintf("Closed by roster hr import: the access repo already matches %s, so this pull request is out of date.", export)
-		if err := o.Forge().ClosePull(ctx, pr.Number, why); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%s: closed #%d, out of date\n", hrBranch, pr.Number)
-	}
-	return nil
 }

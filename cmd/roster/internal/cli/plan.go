@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roster-dev/roster/reconcile/certify"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/targets/builtin"
@@ -56,7 +57,7 @@ func runPlan(ctx context.Context, e *env, opt *planOptions) error {
 	defer pl.Live.Close()
 	if pl.Source.Git != nil {
 		// Access reviews are branches of the git repo: past due and unmerged, they are news.
-		pl.Plan.ReviewsDue = reviewsDue(ctx, gitops.FromSource(pl.Source, e.loopOptions()), pl.Repo, pl.Plan.At)
+		pl.Plan.ReviewsDue = certify.ReviewsDue(ctx, gitops.FromSource(pl.Source, e.loopOptions()), pl.Repo, pl.Plan.At)
 	}
 	if err := writePlan(e.stdout, pl.Plan, opt.format); err != nil {
 		return err

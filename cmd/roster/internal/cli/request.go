@@ -2,24 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/reconcile/approval"
 	"github.com/roster-dev/roster/reconcile/gitops"
-	"github.com/roster-dev/roster/schema"
-	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/sources/accessrepo"
-	"github.com/roster-dev/roster/sources/forge"
 )
-
-// requestPrefix is where access requests are proposed: one branch per person and role.
-const requestPrefix = "roster/request/"
 
 // requestOptions are roster request's flags.
 type requestOptions struct {
@@ -77,92 +67,13 @@ func runRequest(ctx context.Context, e *env, opt *requestOptions, role string) e
 	if err != nil {
 		return err
 	}
-	repo := t.Repo
-	if err := checkRequest(repo, role, opt.person, opt.until, time.Now()); err != nil {
+	if err := gitops.CheckRequest(t.Repo, role, opt.person, opt.until, time.Now()); err != nil {
 		return err
 	}
-	file, src, err := schema.AddTimedRole(t.FS, opt.person, role, opt.until, opt.reason)
-	if err != nil {
-		return invalid(err)
-	}
-	files := map[string][]byte{file: src}
-	// The change must make a valid repo (a conflict with the person's other roles, say).
-	edits := fstest.MapFS{file: {Data: src}}
-	if _, err := accessrepo.Load(ctx, &accessrepo.Source{Name: o.Name(), FS: overlay{base: t.FS, edits: edits}}, e.loadOptions(o.Types())); err != nil {
-		return err
-	}
-	op, err := gitops.Operator(e.getenv)
+	out, err := o.ProposeRequest(ctx, t, gitops.Request{Role: role, Person: opt.person, Until: opt.until, Reason: opt.reason})
 	if err != nil {
 		return err
 	}
-	r := repo.Roles[role]
-	who := repo.People[opt.person]
-	owner := "no owner"
-	var reviewers []string
-	if r.Owner != "" {
-		owner = r.Owner
-		if l := approval.Login(repo, r.Owner); l != "" {
-			owner, reviewers = "@"+l, []string{l}
-		}
-	}
-	title := fmt.Sprintf("Access request: %s for %s until %s", role, opt.person, opt.until)
-	body := fmt.Sprintf("%s (%s) asks for role **%s** until **%s**: %s\n\nRequested by %s. The role's owner, %s, reviews it: "+
-		"roster applies it once merged with their approval (not the requester's, not %s's), and revokes it by itself at the end.\n",
-		who.Name, opt.person, role, opt.until, opt.reason, op, owner, opt.person)
-	br := requestPrefix + opt.person + "/" + role
-	prs, err := o.Forge().Pulls(ctx, "open", br)
-	if err != nil {
-		return err
-	}
-	var cur *forge.PR
-	for _, pr := range prs {
-		if pr.Head == br {
-			cur = pr
-		}
-	}
-	return publish(ctx, o, e, cur, proposal{branch: br, head: t.Commit, title: title, body: body,
-		why: "Requested with roster request by " + op + ": " + opt.reason, files: files,
-		labels: []string{"roster", "access-request"}, reviewers: reviewers})
-}
-
-// checkRequest checks a request against repo at now: the role and person exist, the end
-// parses, lies ahead, and within maxGrantDays.
-func checkRequest(repo *model.Repo, role, person, until string, now time.Time) error {
-	r := repo.Roles[role]
-	if r == nil {
-		return invalidf("request: no role %q%s", role, schema.Suggest(role, model.SortedKeys(repo.Roles)))
-	}
-	p := repo.People[person]
-	if p == nil {
-		return invalidf("request: no person %q%s", person, schema.Suggest(person, model.SortedKeys(repo.People)))
-	}
-	exp, err := parseUntil(until)
-	if err != nil {
-		return invalidf("--until: %v", err)
-	}
-	loc := repo.Settings.Loc()
-	ends := exp.Ends(loc)
-	if !ends.After(now) {
-		return invalidf("--until %s has already passed", until)
-	}
-	limit := r.MaxGrantDays
-	if limit == 0 {
-		limit = repo.Settings.MaxGrantDays
-	}
-	if limit > 0 && ends.After(now.AddDate(0, 0, limit)) {
-		return invalidf("--until %s ends more than %d days from now (maxGrantDays of role %s or the settings)", until, limit, role)
-	}
+	fmt.Fprintln(e.stdout, out)
 	return nil
-}
-
-// parseUntil reads an end: a date or an RFC 3339 time.
-func parseUntil(s string) (model.RoleExpiry, error) {
-	if d, err := model.ParseDate(s); err == nil {
-		return model.RoleExpiry{UntilDate: d}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return model.RoleExpiry{}, errors.New("want YYYY-MM-DD or an RFC 3339 time such as 2026-12-10T18:00:00+01:00")
-	}
-	return model.RoleExpiry{Until: t}, nil
 }

@@ -263,7 +263,7 @@ func (d *daemon) drift(ctx context.Context) {
 			return err
 		}
 		head, repo := t.Commit, t.Repo
-		applied := appliedRepo(ctx, o)
+		applied := o.LastAppliedRepo(ctx)
 		l, readErr := planner.ReadSystems(ctx, d.e.planEnv(o.Types()), repo, applied, t.FS, model.SortedKeys(repo.Systems))
 		if l == nil {
 			return readErr
@@ -277,9 +277,8 @@ func (d *daemon) drift(ctx context.Context) {
 		if applied != nil {
 			wanted = reconcile.Desired(applied, now)
 		}
-		quiet := *d.e
-		quiet.stdout = io.Discard
-		return joinErrs(propose(ctx, o, &quiet, repo, head, drift.Find(repo, p, now, wanted), now), readErr)
+		_, err = drift.Propose(ctx, o, repo, head, drift.Find(repo, p, now, wanted), now) // what it did is not printed
+		return joinErrs(err, readErr)
 	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()

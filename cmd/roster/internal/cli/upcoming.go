@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/reconcile/certify"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/upcoming"
@@ -103,7 +104,7 @@ func runUpcoming(ctx context.Context, e *env, opt *upcomingOptions) error {
 	r.Reviews = []reconcile.ReviewDue{}
 	if src.Git != nil {
 		through, _ := model.ParseDate(r.Through)
-		r.Reviews = append(r.Reviews, reviewsDueBefore(ctx, gitops.FromSource(src, e.loopOptions()), repo, through.AddDays(1))...)
+		r.Reviews = append(r.Reviews, certify.ReviewsDueBefore(ctx, gitops.FromSource(src, e.loopOptions()), repo, through.AddDays(1))...)
 	}
 	if opt.withLive {
 		r.AddOverdue(repo, plan)
@@ -139,53 +140,18 @@ func proposedEnds(ctx context.Context, e *env, src *accessrepo.Source, repo *mod
 		e.log.Info("upcoming: no pull requests read", "err", err)
 		return nil
 	}
-	prs, err := o.Forge().Pulls(ctx, "open", "")
+	ends, skipped, err := o.ProposedEnds(ctx, ids)
 	if err != nil {
 		e.log.Info("upcoming: no pull requests read", "err", err)
 		return nil
 	}
+	for _, s := range skipped {
+		e.log.Info("upcoming: skipped a pull request", "pr", s.PR.Number, "err", s.Err)
+	}
 	out := map[string]*upcoming.Decision{}
-	for _, pr := range prs {
-		if pr.Base != o.Branch() {
-			continue // only what would reach the protected branch decides anything
-		}
-		head, err := o.Git().Resolve(pr.HeadSHA)
-		if err != nil {
-			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
-			continue
-		}
-		baseTip, err := o.Git().Resolve(pr.Base)
-		if err != nil {
-			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
-			continue
-		}
-		base, err := o.MergeBase(baseTip, head)
-		if err != nil {
-			e.log.Info("upcoming: skipped a pull request", "pr", pr.Number, "err", err)
-			continue
-		}
-		headRepo, err := o.Load(ctx, head)
-		if err != nil {
-			continue // an invalid head decides nothing
-		}
-		baseRepo, err := o.Load(ctx, base)
-		if err != nil {
-			continue
-		}
-		for _, id := range ids {
-			if out[id] != nil {
-				continue // the newest pull request wins
-			}
-			b, h := baseRepo.People[id], headRepo.People[id]
-			if b == nil || (h != nil && h.End == b.End) {
-				continue
-			}
-			d := &upcoming.Decision{Kind: "pull-request", Source: fmt.Sprintf("#%d", pr.Number), PullRequest: pr.Number, Title: pr.Title, URL: pr.URL}
-			if h != nil {
-				d.NewEnd = h.End.String()
-			}
-			out[id] = d
-		}
+	for id, end := range ends {
+		pr := end.PR
+		out[id] = &upcoming.Decision{Kind: "pull-request", Source: fmt.Sprintf("#%d", pr.Number), PullRequest: pr.Number, Title: pr.Title, URL: pr.URL, NewEnd: end.NewEnd}
 	}
 	return out
 }
