@@ -103,6 +103,19 @@ func OpenGit(ctx context.Context, s Spec, getenv func(string) string) (*gitrepo.
 	return g, nil
 }
 
+// GitOf opens the git repository s is read from, as OpenGit does: a remote, a repository
+// read at Ref, or the repository a plain directory belongs to (a work tree or a folder of
+// one) at its HEAD. For a directory that is in no git repository, or in one without a
+// commit yet, it returns nil and no error.
+func GitOf(ctx context.Context, s Spec, getenv func(string) string) (*gitrepo.Repo, error) {
+	g, err := OpenGit(ctx, s, getenv)
+	var nr *gitrepo.NoRevisionError
+	if err != nil && !s.IsGit() && (gitrepo.IsNotRepository(err) || errors.As(err, &nr) && nr.Rev == "HEAD") {
+		return nil, nil
+	}
+	return g, err
+}
+
 // ParseSecretRef reads a secret reference as a command line gives it: env:NAME or
 // file:PATH. The error never repeats the value given, which may be the secret itself.
 func ParseSecretRef(s string) (model.Secret, error) {

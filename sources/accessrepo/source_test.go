@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,5 +213,45 @@ func TestLoad(t *testing.T) {
 	}
 	if !decoded {
 		t.Errorf("Decoded was not called with the decoded repo")
+	}
+}
+
+func TestGitOf(t *testing.T) {
+	ctx := context.Background()
+	getenv := func(string) string { return "" }
+	// A plain directory: no repository, no error.
+	plain := t.TempDir()
+	if g, err := accessrepo.GitOf(ctx, accessrepo.Spec{Dir: plain}, getenv); g != nil || err != nil {
+		t.Errorf("a plain directory: %v, %v", g, err)
+	}
+	// A folder of a work tree: its repository at HEAD; nothing before its first commit.
+	work := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(work, "access"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "access", "a.cue"), []byte("package a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "a"}} {
+		if i == 1 {
+			if g, err := accessrepo.GitOf(ctx, accessrepo.Spec{Dir: filepath.Join(work, "access")}, getenv); g != nil || err != nil {
+				t.Errorf("a work tree without a commit: %v, %v", g, err)
+			}
+		}
+		cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	g, err := accessrepo.GitOf(ctx, accessrepo.Spec{Dir: filepath.Join(work, "access")}, getenv)
+	if err != nil || g == nil || g.Head() == "" {
+		t.Fatalf("a folder of a work tree: %v, %v", g, err)
+	}
+	// A directory that is not there is still an error.
+	if _, err := accessrepo.GitOf(ctx, accessrepo.Spec{Dir: filepath.Join(plain, "nope")}, getenv); err == nil {
+		t.Error("a missing directory: no error")
 	}
 }

@@ -316,6 +316,10 @@ func openWorkTree(dir string) (*gogit.Repository, *objectCache, error) {
 	return kept, oc, nil
 }
 
+// IsNotRepository reports whether err, from Open, says that the directory is in no git
+// repository (neither a bare one nor a work tree or a folder of one).
+func IsNotRepository(err error) bool { return errors.Is(err, gogit.ErrRepositoryNotExists) }
+
 // Remote reports whether the repo was opened from a URL.
 func (r *Repo) Remote() bool { return r.url != "" }
 

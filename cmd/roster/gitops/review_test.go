@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster/cmd/roster/internal/cli"
 )
@@ -64,8 +65,10 @@ func TestReviewReadCommandsChangeNothing(t *testing.T) {
 	w := newWorld(t)
 	w.mustRoster("apply", "--baseline", "main")
 	refs := w.git(w.bare, "for-each-ref", "--format=%(refname) %(objectname)")
+	// report --at reads the commit in effect then: one the world has made by then.
+	tomorrow := time.Now().AddDate(0, 0, 1).Format("2006-01-02")
 	for _, args := range [][]string{
-		{"report", "--format", "json", "--at", "2026-11-23"},
+		{"report", "--format", "json", "--at", tomorrow},
 		{"status", "bob", "--format", "json", "--at", "2026-11-23T12:00:00+01:00"},
 		{"upcoming", "--format", "json", "--at", "2026-11-23"},
 	} {

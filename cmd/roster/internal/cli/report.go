@@ -30,7 +30,7 @@ func newReportCmd(e *env) *cobra.Command {
 which commit and approved by whom (from git and the audit branch), with the orphans and open
 findings of the live systems (--live=false skips reading them): one self-contained HTML
 page, CSV or JSON.`,
-		Example: `  roster report --repo examples/acme --at 2026-11-23 --out access-review.html
+		Example: `  roster report --repo examples/acme --out access-review.html
   roster report --repo examples/acme --format csv --out access-review.csv
   roster report --repo . --ref main --at 2026-06-30
   roster report --repo examples/acme --live=false`,
@@ -103,20 +103,31 @@ func (f *reportFlags) register(cmd *cobra.Command) {
 // gatherReport reads the access repo the flags name and builds its report: the holdings
 // at --at with the role or rule behind each; with git, the commit that granted each and
 // its approval on the audit branch; with --live, the live plan's orphans and findings.
+// With --at and git (a remote, --ref, or a directory in a git work tree) the holdings are
+// those of the commit in effect then, as roster who reads it; a plain directory is read as
+// its files are.
 func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, error) {
 	reg := builtin.Registry()
 	src, err := accessrepo.Open(ctx, f.spec(), e.getenv)
 	if err != nil {
 		return nil, err
 	}
+	g := src.Git
+	if g == nil && f.at != "" {
+		if g, err = accessrepo.GitOf(ctx, f.spec(), e.getenv); err != nil {
+			return nil, err
+		}
+	}
 	var o *gitops.Loop
 	var repo *model.Repo
-	if src.Git != nil {
+	commit := src.Commit
+	if g != nil {
 		// Only the history and the audit branch are needed: no protected branch, no forge.
 		opts := e.loopOptions()
 		opts.Types = reg
-		o = gitops.FromSource(src, opts)
-		repo, err = o.Load(ctx, src.Commit)
+		o = gitops.FromSource(&accessrepo.Source{Name: src.Name, Git: g}, opts)
+		commit = g.Head()
+		repo, err = o.Load(ctx, commit)
 	} else {
 		repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg))
 	}
@@ -127,10 +138,23 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	if err != nil {
 		return nil, err
 	}
+	if o != nil && f.at != "" {
+		// What each commit granted, passed the guardrails or not, as roster who reads it.
+		o.WithoutPolicies()
+		if commit, _, err = history.InEffect(o, commit, at); err != nil {
+			return nil, err
+		}
+		if commit == "" {
+			return nil, model.Invalidf("--at %s: the access repo %s has no commit before then", f.at, src.Name)
+		}
+		if repo, err = o.Load(ctx, commit); err != nil {
+			return nil, err
+		}
+	}
 	r := report.Gather(repo, at)
-	r.Source, r.Commit, r.History = src.Name, src.Commit, report.NotInGit
+	r.Source, r.Commit, r.History = src.Name, commit, report.NotInGit
 	if o != nil {
-		if err := history.Granted(ctx, o, src.Commit, r.Holdings); err != nil {
+		if err := history.Granted(ctx, o, commit, r.Holdings); err != nil {
 			return nil, err
 		}
 		r.History = report.HistoryGit

@@ -21,6 +21,13 @@ import (
 
 const acmeDir = "../../../../examples/acme"
 
+// acmeFiles is a copy of examples/acme in a plain directory: report --at on acmeDir, a
+// folder of roster's own git work tree, reads the commit in effect then, not its files.
+func acmeFiles(t *testing.T) string {
+	t.Helper()
+	return copyDir(t, acmeDir)
+}
+
 // reportRun runs roster report and returns its stdout, failing the test on a non-zero
 // exit.
 func reportRun(t *testing.T, args ...string) string {
@@ -41,12 +48,12 @@ func reportJSON(t *testing.T, args ...string) *report.Report {
 	return &r
 }
 
-// TestReportAcme: roster report of examples/acme, a plain directory, has no history and
-// reads the live exports: acme's three orphans and its open findings; the page it prints
-// shows, in headless Chromium, the numbers of its JSON. (reconcile/report's browser test
+// TestReportAcme: roster report of examples/acme, copied to a plain directory, has no
+// history and reads the live exports: acme's three orphans and its open findings; the page
+// it prints shows, in headless Chromium, the numbers of its JSON. (reconcile/report's browser test
 // checks the page's filters and layout on the same report.)
 func TestReportAcme(t *testing.T) {
-	args := []string{"--repo", acmeDir, "--at", "2026-11-23"}
+	args := []string{"--repo", acmeFiles(t), "--at", "2026-11-23"}
 	r := reportJSON(t, args...)
 	if r.History != report.NotInGit || !r.Live || r.Summary.Orphans != 3 || r.Summary.Findings == 0 {
 		t.Fatalf("unexpected acme report: history %q, live %t, summary %+v", r.History, r.Live, r.Summary)
@@ -224,7 +231,8 @@ func TestReportFlags(t *testing.T) {
 		t.Errorf("--at soon: exit %d, %s", code, stderr)
 	}
 	out := filepath.Join(t.TempDir(), "r.csv")
-	stdout := reportRun(t, "--repo", acmeDir, "--at", "2026-11-23", "--format", "csv", "--out", out, "--live=false")
+	acme := acmeFiles(t)
+	stdout := reportRun(t, "--repo", acme, "--at", "2026-11-23", "--format", "csv", "--out", out, "--live=false")
 	if !strings.HasPrefix(stdout, "Wrote "+out+": 46 people") {
 		t.Errorf("stdout: %q", stdout)
 	}
@@ -238,12 +246,12 @@ func TestReportFlags(t *testing.T) {
 	if !strings.Contains(string(data), ",not in git,not in git,not in git,not in git,not in git,") {
 		t.Error("a plain directory's CSV should say not in git")
 	}
-	r := reportJSON(t, "--repo", acmeDir, "--at", "2026-11-23", "--live=false")
+	r := reportJSON(t, "--repo", acme, "--at", "2026-11-23", "--live=false")
 	if r.Live || r.Summary.Orphans != 0 || r.Summary.Findings != 0 || r.Holdings[0].Live != "" {
 		t.Errorf("--live=false: %+v", r.Summary)
 	}
-	again := reportRun(t, "--repo", acmeDir, "--at", "2026-11-23", "--format", "json")
-	if again != reportRun(t, "--repo", acmeDir, "--at", "2026-11-23", "--format", "json") {
+	again := reportRun(t, "--repo", acme, "--at", "2026-11-23", "--format", "json")
+	if again != reportRun(t, "--repo", acme, "--at", "2026-11-23", "--format", "json") {
 		t.Error("the same report printed different bytes")
 	}
 }
