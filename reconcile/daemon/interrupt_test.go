@@ -1,11 +1,12 @@
-package cli
+package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/reconcile/audit"
+	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
@@ -37,14 +40,17 @@ func (g *gatedStore) Apply(ctx context.Context, c targets.Change) error {
 	return g.Memory.Apply(ctx, c)
 }
 
-var gatedStores = map[string]*gatedStore{}
+var (
+	gatedMu     sync.Mutex
+	gatedStores = map[string]*gatedStore{}
+)
 
 func init() {
 	builtin.Extend(&targets.Type{
 		Name: "gated", AnyKind: true, CanDisable: true,
 		New: func(sys *model.System, env targets.Env) (targets.Target, error) {
-			memMu.Lock()
-			defer memMu.Unlock()
+			gatedMu.Lock()
+			defer gatedMu.Unlock()
 			g, ok := gatedStores[sys.Config["store"].(string)]
 			if !ok {
 				return nil, errors.New("no such gated store")
@@ -54,7 +60,7 @@ func init() {
 	})
 }
 
-// TestInterruptedServeRunSaysSoInItsAuditCommit stops serve while it applies a commit: the
+// TestInterruptedServeRunSaysSoInItsAuditCommit stops the daemon while it applies a commit: the
 // accounts in hand are finished and recorded, and the audit commit says the run was
 // interrupted, after how many of how many changes, instead of reading as complete.
 func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
@@ -79,36 +85,46 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
 	gitCLI(t, work, "remote", "add", "origin", bare)
 	g := &gatedStore{Memory: targettest.NewMemory("group:all"), started: make(chan struct{}), release: make(chan struct{})}
-	memMu.Lock()
+	gatedMu.Lock()
 	gatedStores[store] = g
-	memMu.Unlock()
-	remote := "file://" + bare
-	cache := filepath.Join(dir, "cache")
+	gatedMu.Unlock()
+	spec := accessrepo.Spec{Dir: "file://" + bare, CacheDir: filepath.Join(dir, "cache")}
 	getenv := func(k string) string { return map[string]string{"USER": "tester"}[k] }
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), []string{"apply", "--repo", remote, "--cache-dir", cache, "--baseline", "main"}, Streams{Stdout: &out, Stderr: &errb}, getenv); code != ExitOK {
-		t.Fatalf("baseline: exit %d\n%s%s", code, out.String(), errb.String())
+	open := func() *gitops.Loop {
+		o, err := gitops.Open(context.Background(), spec, "", true, gitops.Options{Getenv: getenv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if _, err := open().ApplyPending(context.Background(), gitops.ApplyOptions{Baseline: "main", Parallel: 8}); err != nil {
+		t.Fatalf("baseline: %v", err)
 	}
 	write(12) // 12 joiners: 24 changes
 	gitCLI(t, work, "push", "-q", "origin", "HEAD:main")
 
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(open(), Options{Interval: 5 * time.Minute, LeaseTTL: 2 * time.Minute, Limits: DefaultLimits(), Apply: gitops.ApplyOptions{Parallel: 1}})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--repo", remote, "--cache-dir", cache, "--listen", "127.0.0.1:0", "--parallel", "1", "--drift-interval", "0"},
-			Streams{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}, getenv)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, ln) }()
 	select {
 	case <-g.started:
 	case <-time.After(time.Minute):
-		t.Fatal("serve never started applying")
+		t.Fatal("the daemon never started applying")
 	}
 	cancel() // the stop signal, while the first account is in hand
 	close(g.release)
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	case <-time.After(time.Minute):
-		t.Fatal("serve did not stop")
+		t.Fatal("the daemon did not stop")
 	}
 	msg := gitCLI(t, bare, "log", "-1", "--format=%B", audit.Branch)
 	for _, want := range []string{"interrupted after 2 of 24 changes: 2 verified, 22 not attempted", "Roster-Result: interrupted after 2 of 24 changes"} {
@@ -116,4 +132,18 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 			t.Errorf("the audit commit lacks %q:\n%s", want, msg)
 		}
 	}
+}
+
+// gitCLI runs git in dir, isolated from the user's configuration.
+func gitCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=Tester", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"net/http"
@@ -71,7 +71,7 @@ var rosterMetrics = []rosterMetric{
 }
 
 // daemonCollector reports a daemon's metrics: each scrape reads one consistent copy.
-type daemonCollector struct{ d *daemon }
+type daemonCollector struct{ d *Daemon }
 
 // Describe sends the roster_* descriptors.
 func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -92,7 +92,7 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves d's metrics with the Go runtime's and the process's, from a
 // registry of its own (not the client library's global one).
-func metricsHandler(d *daemon) http.Handler {
+func metricsHandler(d *Daemon) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(daemonCollector{d}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

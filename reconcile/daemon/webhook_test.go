@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,9 +21,11 @@ import (
 
 const hookSecret = "hook-s3cret"
 
-func testDaemon() *daemon {
-	return &daemon{branch: "main", e: &env{stderr: io.Discard, log: discardLogger}, secret: []byte(hookSecret),
-		kick: make(chan struct{}, 1), hooks: newWebhookGate(defaultWebhookLimits())}
+// testDaemon is a daemon of branch main with the webhook secret and serve's limits, and no
+// Loop: enough for its HTTP endpoints.
+func testDaemon() *Daemon {
+	return &Daemon{opt: Options{Limits: DefaultLimits()}, branch: "main", log: slog.New(slog.NewTextHandler(io.Discard, nil)), secret: []byte(hookSecret),
+		kick: make(chan struct{}, 1), hooks: newWebhookGate(DefaultLimits())}
 }
 
 func sign(body []byte) string {
@@ -49,7 +52,7 @@ func postHook(t *testing.T, h http.Handler, body io.Reader, sig, delivery string
 	return rec
 }
 
-func kicked(d *daemon) bool {
+func kicked(d *Daemon) bool {
 	select {
 	case <-d.kick:
 		return true
@@ -79,7 +82,7 @@ func (c *counting) Read(p []byte) (int, error) {
 // a body at the cap is verified whole.
 func TestWebhookBodyIsCappedBeforeReading(t *testing.T) {
 	d := testDaemon()
-	h := d.handler()
+	h := d.Handler()
 	limit := d.hooks.limits.MaxBody
 
 	// Declared too long: nothing is read.
@@ -109,7 +112,7 @@ func TestWebhookBodyIsCappedBeforeReading(t *testing.T) {
 // of deliveries is bounded.
 func TestWebhookReplaysAreDropped(t *testing.T) {
 	d := testDaemon()
-	h := d.handler()
+	h := d.Handler()
 	body := pushBody("c0ffee")
 	if rec := postHook(t, h, bytes.NewReader(body), sign(body), "delivery-1", int64(len(body))); rec.Code != http.StatusAccepted || !kicked(d) {
 		t.Fatalf("first delivery: %d %s", rec.Code, rec.Body)
@@ -146,7 +149,7 @@ func TestWebhookReplaysAreDropped(t *testing.T) {
 // bound, a request is refused at once (503) without its body being read.
 func TestWebhookConcurrencyIsBounded(t *testing.T) {
 	d := testDaemon()
-	h := d.handler()
+	h := d.Handler()
 	n := d.hooks.limits.Concurrent
 	var started sync.WaitGroup
 	var done sync.WaitGroup
@@ -197,9 +200,9 @@ func (s *signalReader) Read(p []byte) (int, error) {
 // timeouts.
 func TestServeClosesStalledConnections(t *testing.T) {
 	d := testDaemon()
-	limits := defaultWebhookLimits()
+	limits := DefaultLimits()
 	limits.ReadHeaderTimeout, limits.ReadTimeout, limits.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
-	srv := newHTTPServer(d.handler(), limits)
+	srv := newHTTPServer(d.Handler(), limits)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"net/http/httptest"
@@ -22,7 +22,7 @@ func TestMetricsExposition(t *testing.T) {
 		driftRuns: 6, webhooks: 9, badWebhooks: 8, standby: true}
 
 	rec := httptest.NewRecorder()
-	d.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 200 {
 		t.Fatalf("GET /metrics: %d\n%s", rec.Code, rec.Body)
 	}
