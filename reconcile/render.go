@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/roster-dev/roster/schema/model"
 )
 
 // WriteJSON writes the plan in the JSON contract of DESIGN.md: the same plan gives the same
@@ -96,6 +98,16 @@ func (p *Plan) summaryLine() string {
 // CountNoun says n things, in the singular for one: "1 commit", "2 commits". The views
 // of the read models beside reconcile and the command line say counts with it.
 func CountNoun(n int, one, many string) string { return fmt.Sprintf("%d %s", n, Plural(n, one, many)) }
+
+// RepoCounts says how much a valid repo holds: "2 people, 1 role, 0 rules, 1 system, 0
+// service accounts, 0 revocations".
+func RepoCounts(repo *model.Repo) string {
+	return fmt.Sprintf("%s, %s, %s, %s, %s, %s",
+		CountNoun(len(repo.People), "person", "people"), CountNoun(len(repo.Roles), "role", "roles"),
+		CountNoun(len(repo.Rules), "rule", "rules"), CountNoun(len(repo.Systems), "system", "systems"),
+		CountNoun(len(repo.ServiceAccounts), "service account", "service accounts"),
+		CountNoun(len(repo.Revocations), "revocation", "revocations"))
+}
 
 // Plural is one when n is 1, else many: Plural(n, "change was", "changes were").
 func Plural(n int, one, many string) string {

@@ -1,6 +1,3 @@
-// Package localdir writes the files of an access repo kept as a plain directory or a work
-// tree: roster's edits (an HR import, a local emergency revocation) and what it saves
-// beside them (a saved plan), each written whole or not at all.
 package localdir
 
 import (

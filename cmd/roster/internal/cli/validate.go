@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets/builtin"
@@ -69,7 +69,7 @@ func runValidate(ctx context.Context, e *env, opt *validateOptions, flags *pflag
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.Name, short(src.Commit), repoCounts(repo))
+		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.Name, short(src.Commit), reconcile.RepoCounts(repo))
 		return nil
 	}
 	src, err := accessrepo.OpenDir(pf.dir)
@@ -80,7 +80,7 @@ func runValidate(ctx context.Context, e *env, opt *validateOptions, flags *pflag
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: valid — %s\n", pf.dir, repoCounts(repo))
+	fmt.Fprintf(e.stdout, "%s: valid — %s\n", pf.dir, reconcile.RepoCounts(repo))
 	return nil
 }
 
@@ -92,15 +92,6 @@ func refInvalid(err error) error {
 		return invalidf("--ref: %v", nr)
 	}
 	return err
-}
-
-// repoCounts says how much a valid repo holds: "2 people, 1 role, 0 rules, …".
-func repoCounts(repo *model.Repo) string {
-	return fmt.Sprintf("%s, %s, %s, %s, %s, %s",
-		count(len(repo.People), "person", "people"), count(len(repo.Roles), "role", "roles"),
-		count(len(repo.Rules), "rule", "rules"), count(len(repo.Systems), "system", "systems"),
-		count(len(repo.ServiceAccounts), "service account", "service accounts"),
-		count(len(repo.Revocations), "revocation", "revocations"))
 }
 
 func count(n int, one, many string) string {

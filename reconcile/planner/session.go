@@ -1,0 +1,299 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/policies"
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema"
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+)
+
+// SessionOptions are what a Session validates and plans.
+type SessionOptions struct {
+	// Dir is the access repo, a directory read as it is on disk.
+	Dir string
+	// At is the time to plan for, as ParseAt reads it; "" is now.
+	At string
+	// Systems are the systems to read and plan (SelectSystems); none is all.
+	Systems []string
+	// Plan turns planning on: without it a run only validates.
+	Plan bool
+}
+
+// Session validates a directory again and again as it is edited (validate --watch), and
+// says what changed from one run to the next. It keeps one schema cache, so that a run
+// re-parses only the files that changed, and starts reading the live systems while the
+// repo validates when the last valid repo had the same systems.
+type Session struct {
+	env   Env
+	o     SessionOptions
+	cache *schema.Cache
+
+	prev     *Result // the previous run
+	lastPlan *Result // the last run that planned; plan deltas are against it
+	// systems are the last valid repo's: a run starts reading them while it validates,
+	// and keeps what it read when the repo still has the same systems.
+	systems map[string]*model.System
+}
+
+// NewSession is a session on o.Dir with env's types, secrets and log.
+func NewSession(env Env, o SessionOptions) *Session {
+	return &Session{env: env, o: o, cache: schema.NewCache()}
+}
+
+// Result is what one run found. A problem's key leaves out its position, so a problem
+// that only moved (a line inserted above it) is not reported as fixed and new.
+type Result struct {
+	// Problems are the repo's problems (file:line:col first), or a system's or an
+	// export's that kept the run from planning.
+	Problems []Problem
+	// Valid is true when the repo loaded without problems.
+	Valid bool
+	// Counts says how much a valid repo holds (RepoCounts).
+	Counts string
+	// Planned is true when the run planned.
+	Planned bool
+	// Plan is one line per change and orphan, in plan order.
+	Plan []string
+	// Summary says what the plan does, in the words of the text plan's last line.
+	Summary string
+}
+
+// Problem is one problem of a run.
+type Problem struct {
+	Text string // as printed
+	key  string // what stays the same when the problem only moved
+}
+
+func (r *Result) addProblem(text string) {
+	r.Problems = append(r.Problems, Problem{Text: text, key: text})
+}
+
+// Run validates the directory with the session's cache and, when it is valid and planning
+// is on, reads the live systems again and plans. Problems with the repo or an export are
+// part of the result; the error is for what must end the session (a --system the repo
+// did not have on the first run). A nil result means ctx was cancelled. The first run's
+// result is the one the next run's Delta is against.
+func (s *Session) Run(ctx context.Context) (*Result, error) {
+	res, err := s.run(ctx)
+	if res != nil && s.prev == nil {
+		s.prev = res
+		if res.Planned {
+			s.lastPlan = res
+		}
+	}
+	return res, err
+}
+
+func (s *Session) run(ctx context.Context) (*Result, error) {
+	log := s.env.log()
+	res := &Result{}
+	fsys := os.DirFS(s.o.Dir)
+	var early *liveReading
+	if s.o.Plan && s.systems != nil {
+		early = s.startReading(ctx, s.systems, fsys)
+	}
+	start := time.Now()
+	repo, err := schema.Load(ctx, fsys, schema.Options{
+		Types:  s.env.Types,
+		Checks: []func(*model.Repo) []*schema.Error{policies.Check},
+		Cache:  s.cache,
+	})
+	if ctx.Err() != nil {
+		early.discard()
+		return nil, nil
+	}
+	log.Info("loaded access repo", "dir", s.o.Dir, "elapsed", time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		early.discard()
+		if probs := schema.Errors(err); len(probs) > 0 {
+			for _, p := range probs {
+				key := p.Pos.File + "\x00" + p.Path + "\x00" + p.Msg
+				res.Problems = append(res.Problems, Problem{key: key, Text: p.Error()})
+			}
+		} else {
+			res.addProblem(fmt.Sprintf("load %s: %v", s.o.Dir, err))
+		}
+		return res, nil
+	}
+	res.Valid = true
+	res.Counts = reconcile.RepoCounts(repo)
+	if !s.o.Plan {
+		return res, nil
+	}
+	if early != nil && !schema.SameSystems(s.systems, repo.Systems) {
+		log.Info("systems changed; reading them again")
+		early.discard()
+		early = nil
+	}
+	s.systems = repo.Systems
+	if _, err := SelectSystems(repo, s.o.Systems); err != nil {
+		early.discard()
+		if s.prev == nil {
+			return nil, err // a mistyped --system on the first run: exit 2
+		}
+		res.addProblem(err.Error())
+		return res, nil
+	}
+	if early == nil {
+		early = s.startReading(ctx, repo.Systems, fsys)
+	}
+	l, err := early.wait()
+	if ctx.Err() != nil {
+		l.Close()
+		return nil, nil
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			res.addProblem(line)
+		}
+	}
+	if l == nil {
+		return res, nil // an export is malformed: nothing to plan against
+	}
+	defer l.Close()
+	when, _ := ParseAt(s.o.At, repo.Settings.Location, s.env.now())
+	p := reconcile.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, when, ""))
+	res.Planned = true
+	res.Summary = summaryLine(p)
+	for _, c := range p.Changes {
+		ent := ""
+		if c.Entitlement != "" {
+			ent = " " + c.Entitlement
+		}
+		res.Plan = append(res.Plan, fmt.Sprintf("%s %s %s%s — %s", c.System, c.Account, c.Op, ent, c.Reason))
+	}
+	for _, o := range p.Orphans {
+		res.Plan = append(res.Plan, fmt.Sprintf("orphan %s %s — %s", o.System, o.Account, o.Reason))
+	}
+	return res, nil
+}
+
+// liveReading is a read of the live systems under way.
+type liveReading struct {
+	done chan struct{}
+	l    *targets.Live
+	err  error
+}
+
+// startReading reads the systems the options select of systems in the background; nil
+// when the selection does not fit them (the caller reports that).
+func (s *Session) startReading(ctx context.Context, systems map[string]*model.System, fsys fs.FS) *liveReading {
+	repo := &model.Repo{Systems: systems}
+	names, err := SelectSystems(repo, s.o.Systems)
+	if err != nil {
+		return nil
+	}
+	r := &liveReading{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.l, r.err = ReadSystems(ctx, s.env, repo, nil, fsys, names)
+	}()
+	return r
+}
+
+// wait returns what was read; the caller must Close it.
+func (r *liveReading) wait() (*targets.Live, error) {
+	<-r.done
+	return r.l, r.err
+}
+
+// discard closes what is read once it is read, without waiting.
+func (r *liveReading) discard() {
+	if r != nil {
+		go func() { l, _ := r.wait(); l.Close() }()
+	}
+}
+
+// Delta returns the lines that say how res, a later run's result, differs from the
+// previous run (the problems fixed and new, validity, the repo's counts) and from the last
+// run that planned (the plan lines gone and added, the summary), or that nothing did; it
+// makes res the previous run.
+func (s *Session) Delta(res *Result) []string {
+	prev := s.prev
+	s.prev = res
+	var lines []string
+	key := func(p Problem) string { return p.key }
+	for _, p := range minus(prev.Problems, res.Problems, key) {
+		lines = append(lines, "fixed    "+p.Text)
+	}
+	for _, p := range minus(res.Problems, prev.Problems, key) {
+		lines = append(lines, "problem  "+p.Text)
+	}
+	problemsChanged := len(lines) > 0
+	problems := func() string { return reconcile.CountNoun(len(res.Problems), "problem", "problems") }
+	switch {
+	case !res.Valid:
+		if problemsChanged || prev.Valid {
+			lines = append(lines, fmt.Sprintf("invalid — %s; not planned", problems()))
+		}
+	case !prev.Valid || res.Counts != prev.Counts:
+		lines = append(lines, "valid — "+res.Counts)
+	}
+	if res.Valid && s.o.Plan && !res.Planned && (problemsChanged || prev.Planned) {
+		lines = append(lines, "not planned — a system could not be read")
+	}
+	if res.Planned {
+		if s.lastPlan == nil {
+			lines = append(lines, "plan: "+res.Summary)
+		} else {
+			id := func(s string) string { return s }
+			var pl []string
+			for _, l := range minus(s.lastPlan.Plan, res.Plan, id) {
+				pl = append(pl, "- "+l)
+			}
+			for _, l := range minus(res.Plan, s.lastPlan.Plan, id) {
+				pl = append(pl, "+ "+l)
+			}
+			if len(pl) > 0 || res.Summary != s.lastPlan.Summary {
+				lines = append(lines, pl...)
+				lines = append(lines, "plan: "+res.Summary)
+			}
+		}
+		s.lastPlan = res
+	}
+	if len(lines) == 0 {
+		switch {
+		case !res.Valid:
+			lines = append(lines, "no change — still "+problems())
+		case res.Planned:
+			lines = append(lines, "no change — valid, plan unchanged")
+		default:
+			lines = append(lines, "no change — valid")
+		}
+	}
+	return lines
+}
+
+// minus returns the items of a that b does not have, as multisets by key, in a's order.
+func minus[T any](a, b []T, key func(T) string) []T {
+	have := make(map[string]int, len(b))
+	for _, x := range b {
+		have[key(x)]++
+	}
+	var out []T
+	for _, x := range a {
+		if k := key(x); have[k] > 0 {
+			have[k]--
+		} else {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// summaryLine says what a plan does in one line, in the words of the text plan's last line.
+func summaryLine(p *reconcile.Plan) string {
+	out := "no changes"
+	if w := p.Summary.Words(); w != "" {
+		out = w
+	}
+	return out + "; " + reconcile.CountNoun(p.Summary.Orphans, "orphan", "orphans") + "."
+}
