@@ -136,6 +136,10 @@ func (s Summary) Total() int {
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 
+// ToApply is how many of the plan's changes roster applies itself: all but the manual
+// tasks of read-only systems.
+func (p *Plan) ToApply() int { return len(p.Changes) - p.manualCount() }
+
 func (p *Plan) finish() {
 	sort.Slice(p.Changes, func(i, j int) bool { return lessChange(&p.Changes[i], &p.Changes[j]) })
 	sort.Slice(p.Orphans, func(i, j int) bool {

@@ -428,3 +428,14 @@ func TestPlanIsDeterministicAndSorted(t *testing.T) {
 		t.Errorf("unexpected plan:\n%s", first)
 	}
 }
+
+// TestToApply: roster applies every change but the manual tasks of read-only systems.
+func TestToApply(t *testing.T) {
+	p := &Plan{Changes: []Change{{Op: targets.OpCreate}, {Op: targets.OpGrant, Manual: true}, {Op: targets.OpRevoke}}}
+	if got := p.ToApply(); got != 2 {
+		t.Errorf("ToApply() = %d, want 2", got)
+	}
+	if got := (&Plan{}).ToApply(); got != 0 {
+		t.Errorf("an empty plan: ToApply() = %d, want 0", got)
+	}
+}

@@ -326,6 +326,20 @@ func invalid(err error) error { return &exitError{ExitInvalid, err} }
 
 func invalidf(format string, args ...any) error { return invalid(fmt.Errorf(format, args...)) }
 
+// joinErrs returns the non-nil errors as one, each on its own line.
+func joinErrs(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}
+
 // exitCode prints err once and maps it to an exit code.
 func exitCode(e *env, err error) int {
 	if err == nil {

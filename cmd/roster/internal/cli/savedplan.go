@@ -101,13 +101,7 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 	if err := writeText(e.stdout, p); err != nil {
 		return err
 	}
-	toApply := 0
-	for _, c := range p.Changes {
-		if !c.Manual {
-			toApply++
-		}
-	}
-	if toApply == 0 {
+	if p.ToApply() == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing for roster to apply.")
 		return nil
 	}
