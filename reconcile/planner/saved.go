@@ -1,10 +1,14 @@
 package planner
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"sync"
 
@@ -14,6 +18,49 @@ import (
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/targets"
 )
+
+// maxSavedPlan bounds the saved-plan file read: a plan of 100,000 changes is far below it.
+const maxSavedPlan = 512 << 20
+
+// ReadSavedFile reads the saved plan in path (roster plan --out) and the digest of its
+// bytes ("sha256:…"), which each change's evidence carries. The file must be a regular
+// file of bounded size; one that is not, or is no saved plan, is invalid input.
+func ReadSavedFile(path string) (*reconcile.Saved, string, error) {
+	data, err := readSavedFile(path)
+	if err != nil {
+		return nil, "", model.Invalid(err)
+	}
+	sum := sha256.Sum256(data)
+	saved, err := reconcile.ReadSaved(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", model.Invalidf("%s: %v", path, err)
+	}
+	return saved, "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// readSavedFile reads a saved plan's bytes; it must be a regular file of bounded size.
+func readSavedFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("saved plan %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("saved plan %s: %v", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("saved plan %s: not a regular file", path)
+	}
+	if st.Size() > maxSavedPlan {
+		return nil, fmt.Errorf("saved plan %s: larger than %d MiB; not a plan roster wrote", path, maxSavedPlan>>20)
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, fmt.Errorf("saved plan %s: %v", path, err)
+	}
+	return b.Bytes(), nil
+}
 
 // SourceOf identifies src for a saved plan: its commit and tree, or, for a plain
 // directory, the digest of its access files.

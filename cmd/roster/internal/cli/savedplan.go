@@ -3,11 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -21,9 +17,6 @@ import (
 	"github.com/roster-dev/roster/sources/localdir"
 	"github.com/roster-dev/roster/targets/builtin"
 )
-
-// maxSavedPlan bounds the saved-plan file read: a plan of 100,000 changes is far below it.
-const maxSavedPlan = 512 << 20
 
 // savePlan writes pl to path as a saved plan (roster plan --out): the plan, the access repo
 // it was made from and each changed account as read. The file is written whole or not at
@@ -71,15 +64,9 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 	if gitrepo.IsRemote(o.repo.dir) {
 		return invalidf("--repo %s: a saved plan is applied with a local access repo (a directory, or a git repository on this machine that has the plan's commit); a remote's protected branch is applied only on its pull requests' approvals: roster apply --repo URL, without a plan file", accessrepo.Redact(o.repo.dir))
 	}
-	data, err := readSavedFile(o.file)
+	saved, digest, err := planner.ReadSavedFile(o.file)
 	if err != nil {
-		return invalid(err)
-	}
-	sum := sha256.Sum256(data)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
-	saved, err := reconcile.ReadSaved(bytes.NewReader(data))
-	if err != nil {
-		return invalidf("%s: %v", o.file, err)
+		return err
 	}
 	reg := builtin.Registry()
 	src, err := planner.OpenSaved(ctx, e.planEnv(reg), o.repo.spec(), saved, o.file)
@@ -121,30 +108,6 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 		return &reconcile.StaleError{Accounts: stale}
 	}
 	return execute(ctx, e, p, l.Writers, repo, gitops.ExecuteOptions{Parallel: o.parallel, Evidence: o.evidence, Extra: map[string]string{"savedPlan": digest}})
-}
-
-// readSavedFile reads a saved plan's bytes; it must be a regular file of bounded size.
-func readSavedFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("saved plan %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("saved plan %s: %v", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("saved plan %s: not a regular file", path)
-	}
-	if st.Size() > maxSavedPlan {
-		return nil, fmt.Errorf("saved plan %s: larger than %d MiB; not a plan roster wrote", path, maxSavedPlan>>20)
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(f); err != nil {
-		return nil, fmt.Errorf("saved plan %s: %v", path, err)
-	}
-	return b.Bytes(), nil
 }
 
 func describeSource(s reconcile.SavedSource) string {
