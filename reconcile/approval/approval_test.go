@@ -1,64 +1,19 @@
 package approval
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/csv"
+	"github.com/roster-dev/roster/schema/schematest"
 )
-
-// unitSettings is an access repo the approval tests plan against: a csv system (nothing is
-// read), roles with owners, an include and a rule.
-const unitSettings = `package acme
-
-settings: {organization: "Acme", timezone: "Europe/Amsterdam", maxRevocations: 2, forge: {type: "github", repo: "acme/access", token: {env: "GITHUB_TOKEN"}}}
-systems: dir: {type: "csv", path: "dir.csv"}
-
-roles: base: {description: "everyone", owner: "carol", grants: [{system: "dir", group: "all"}]}
-roles: fin: {description: "ledgers", owner: "carol", includes: ["base"], grants: [{system: "dir", group: "finance"}]}
-roles: eng: {owner: "dave", grants: [{system: "dir", group: "eng"}]}
-roles: ops: {owner: "dave", grants: [{system: "dir", group: "ops"}]}
-rules: "eng-dept": {when: {department: "eng"}, roles: ["eng"]}
-`
-
-const unitPeople = `package acme
-
-people: {
-	alice: {name: "Alice", email: "alice@acme.example", type: "employee", department: "finance", start: "2024-01-15", roles: ["fin"], accounts: {github: "alice-gh"}}
-	bob: {name: "Bob", email: "bob@acme.example", type: "employee", department: "eng", start: "2024-01-15", roles: [], accounts: {github: "bob-gh"}}
-	carol: {name: "Carol", email: "carol@acme.example", type: "employee", department: "finance", start: "2020-01-15", roles: ["fin"], accounts: {github: "carol-gh"}}
-	dave: {name: "Dave", email: "dave@acme.example", type: "employee", department: "it", start: "2020-01-15", roles: ["ops"], accounts: {github: "dave-gh"}}
-}
-`
 
 // unitAt is when the approval tests plan: everyone has started.
 var unitAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-// loadUnit validates and decodes an access repo made of files, failing the test when it
-// is invalid.
-func loadUnit(t *testing.T, files map[string]string) *model.Repo {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, src := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(src)}
-	}
-	types := targets.NewRegistry()
-	types.Register(csv.Type)
-	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: types})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return repo
-}
 
 // edit returns src with old replaced by new once, failing when old is not there.
 func edit(t *testing.T, src, old, new string) string {
@@ -344,17 +299,17 @@ func TestChangedRoles(t *testing.T) {
 			},
 		},
 	}
-	base := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
+	base := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			settings, people := unitSettings, unitPeople
+			settings, people := schematest.Settings, schematest.People
 			if tt.settings != nil {
 				settings = tt.settings(settings)
 			}
 			if tt.people != nil {
 				people = tt.people(people)
 			}
-			head := loadUnit(t, map[string]string{"settings.cue": settings, "people.cue": people})
+			head := schematest.Load(t, nil, map[string]string{"settings.cue": settings, "people.cue": people})
 			if diff := cmp.Diff(tt.want, ChangedRoles(base, head), cmpEmpty); diff != "" {
 				t.Errorf("ChangedRoles (-want +got):\n%s", diff)
 			}
@@ -375,7 +330,7 @@ var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
 })
 
 func TestReviewChange(t *testing.T) {
-	base := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
+	base := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	revocation := func(id string, accounts ...string) string {
 		var b strings.Builder
 		b.WriteString("package acme\n\nrevocations: \"" + id + "\": {date: \"2026-05-01\", reason: \"orphans\", accounts: [")
@@ -397,24 +352,24 @@ func TestReviewChange(t *testing.T) {
 	}{
 		{
 			name:     "a new member is a grantee; the role's owner must approve",
-			files:    map[string]string{"people.cue": edit(t, unitPeople, `department: "eng", start: "2024-01-15", roles: []`, `department: "eng", start: "2024-01-15", roles: ["fin"]`)},
+			files:    map[string]string{"people.cue": edit(t, schematest.People, `department: "eng", start: "2024-01-15", roles: []`, `department: "eng", start: "2024-01-15", roles: ["fin"]`)},
 			grantees: []string{"bob"},
 			owners:   map[string]string{"base": "carol", "fin": "carol"},
 		},
 		{
 			name:     "a grant added to a role makes every member a grantee",
-			files:    map[string]string{"settings.cue": edit(t, unitSettings, `{system: "dir", group: "finance"}`, `{system: "dir", group: "finance"}, {system: "dir", group: "ledger"}`)},
+			files:    map[string]string{"settings.cue": edit(t, schematest.Settings, `{system: "dir", group: "finance"}`, `{system: "dir", group: "finance"}, {system: "dir", group: "ledger"}`)},
 			grantees: []string{"alice", "carol"},
 			owners:   map[string]string{"fin": "carol"},
 		},
 		{
 			name:   "a revocation grants nothing",
-			files:  map[string]string{"people.cue": edit(t, unitPeople, `roles: ["ops"]`, `roles: []`)},
+			files:  map[string]string{"people.cue": edit(t, schematest.People, `roles: ["ops"]`, `roles: []`)},
 			owners: map[string]string{"ops": "dave"},
 		},
 		{
 			name:   "a removed role's owner comes from the base",
-			files:  map[string]string{"settings.cue": edit(t, unitSettings, `roles: ops: {owner: "dave", grants: [{system: "dir", group: "ops"}]}`, ""), "people.cue": edit(t, unitPeople, `roles: ["ops"]`, `roles: []`)},
+			files:  map[string]string{"settings.cue": edit(t, schematest.Settings, `roles: ops: {owner: "dave", grants: [{system: "dir", group: "ops"}]}`, ""), "people.cue": edit(t, schematest.People, `roles: ["ops"]`, `roles: []`)},
 			owners: map[string]string{"ops": "dave"},
 		},
 		{
@@ -424,7 +379,7 @@ func TestReviewChange(t *testing.T) {
 		},
 		{
 			name: "only the accounts an entry adds",
-			base: loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople, "revocations/r1.cue": revocation("r1", "zed")}),
+			base: schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People, "revocations/r1.cue": revocation("r1", "zed")}),
 			// the same account in another case is the same account
 			files:   map[string]string{"revocations/r1.cue": revocation("r1", "ZED", "yan")},
 			revoked: []revoked{{"r1", "dir", "yan"}},
@@ -440,13 +395,13 @@ func TestReviewChange(t *testing.T) {
 			// Everyone left: four accounts disabled, over the limit of two. Leaving is no
 			// change of role membership.
 			files: map[string]string{"people.cue": strings.NewReplacer(`start: "2024-01-15"`, `start: "2024-01-15", end: "2025-12-31"`,
-				`start: "2020-01-15"`, `start: "2020-01-15", end: "2025-12-31"`).Replace(unitPeople)},
+				`start: "2020-01-15"`, `start: "2020-01-15", end: "2025-12-31"`).Replace(schematest.People)},
 			overLimit: "maxRevocations",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files := map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople}
+			files := map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People}
 			for k, v := range tt.files {
 				files[k] = v
 			}
@@ -454,7 +409,7 @@ func TestReviewChange(t *testing.T) {
 			if tt.base != nil {
 				b = tt.base
 			}
-			ch := Review(b, loadUnit(t, files), unitAt)
+			ch := Review(b, schematest.Load(t, nil, files), unitAt)
 			if diff := cmp.Diff(tt.grantees, ch.Grantees, cmpEmpty); diff != "" {
 				t.Errorf("grantees (-want +got):\n%s", diff)
 			}
@@ -486,8 +441,8 @@ func TestReviewChange(t *testing.T) {
 
 // TestReviewChangeJudged: a change over the limit, judged, needs two approvals end to end.
 func TestReviewChangeJudged(t *testing.T) {
-	base := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
-	head := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": edit(t, unitPeople, `department: "eng", start: "2024-01-15", roles: []`, `department: "eng", start: "2024-01-15", roles: ["fin"]`)})
+	base := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
+	head := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": edit(t, schematest.People, `department: "eng", start: "2024-01-15", roles: []`, `department: "eng", start: "2024-01-15", roles: ["fin"]`)})
 	ch := Review(base, head, unitAt)
 	// bob is granted fin: his approval does not count; carol owns fin and base.
 	st := Judge(head, ch, "erin-gh", []string{"bob-gh"})

@@ -7,13 +7,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/schema/schematest"
 )
 
 // TestAccessFingerprint: an approval given on an earlier commit still counts when the
 // commits agree on everything that decides access; positions and the organisation's name
 // do not, a grant or a lifecycle setting does.
 func TestAccessFingerprint(t *testing.T) {
-	base := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
+	base := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	want := AccessFingerprint(base)
 	if strings.Contains(want, "Pos") {
 		t.Errorf("the fingerprint keeps source positions: %s", want)
@@ -56,14 +57,14 @@ func TestAccessFingerprint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			settings, people := unitSettings, unitPeople
+			settings, people := schematest.Settings, schematest.People
 			if tt.settings != nil {
 				settings = tt.settings(settings)
 			}
 			if tt.people != nil {
 				people = tt.people(people)
 			}
-			got := AccessFingerprint(loadUnit(t, map[string]string{"settings.cue": settings, "people.cue": people}))
+			got := AccessFingerprint(schematest.Load(t, nil, map[string]string{"settings.cue": settings, "people.cue": people}))
 			if (got == want) != tt.same {
 				t.Errorf("same fingerprint = %t, want %t", got == want, tt.same)
 			}
@@ -75,11 +76,11 @@ func TestAccessFingerprint(t *testing.T) {
 // merge is named with its position; one that lapsed after it was merged is not.
 func TestLapsedGrants(t *testing.T) {
 	timed := func(until string) string {
-		return edit(t, unitPeople, `roles: ["ops"]`, `roles: ["ops", {role: "eng", until: "`+until+`"}]`)
+		return edit(t, schematest.People, `roles: ["ops"]`, `roles: ["ops", {role: "eng", until: "`+until+`"}]`)
 	}
-	base := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
-	lapsed := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": timed("2026-05-31")})
-	later := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": timed("2026-06-02")})
+	base := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
+	lapsed := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": timed("2026-05-31")})
+	later := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": timed("2026-06-02")})
 	at := unitAt // 2026-06-01
 	tests := []struct {
 		name       string

@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,52 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile"
-	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/targets"
-	"github.com/roster-dev/roster/targets/csv"
+	"github.com/roster-dev/roster/schema/schematest"
 )
-
-// testSettings is an access repo with one system, dir, that nothing reads.
-const testSettings = `package acme
-
-settings: {organization: "Acme", timezone: "Europe/Amsterdam", maxRevocations: 2, forge: {type: "github", repo: "acme/access", token: {env: "GITHUB_TOKEN"}}}
-systems: dir: {type: "csv", path: "dir.csv"}
-
-roles: base: {description: "everyone", owner: "carol", grants: [{system: "dir", group: "all"}]}
-roles: fin: {description: "ledgers", owner: "carol", includes: ["base"], grants: [{system: "dir", group: "finance"}]}
-roles: eng: {owner: "dave", grants: [{system: "dir", group: "eng"}]}
-roles: ops: {owner: "dave", grants: [{system: "dir", group: "ops"}]}
-rules: "eng-dept": {when: {department: "eng"}, roles: ["eng"]}
-`
-
-// testPeople are the people of testSettings, all started by 2026.
-const testPeople = `package acme
-
-people: {
-	alice: {name: "Alice", email: "alice@acme.example", type: "employee", department: "finance", start: "2024-01-15", roles: ["fin"], accounts: {github: "alice-gh"}}
-	bob: {name: "Bob", email: "bob@acme.example", type: "employee", department: "eng", start: "2024-01-15", roles: [], accounts: {github: "bob-gh"}}
-	carol: {name: "Carol", email: "carol@acme.example", type: "employee", department: "finance", start: "2020-01-15", roles: ["fin"], accounts: {github: "carol-gh"}}
-	dave: {name: "Dave", email: "dave@acme.example", type: "employee", department: "it", start: "2020-01-15", roles: ["ops"], accounts: {github: "dave-gh"}}
-}
-`
-
-// load validates and decodes an access repo made of files, failing the test when it is
-// invalid.
-func load(t *testing.T, files map[string]string) *model.Repo {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, src := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(src)}
-	}
-	reg := targets.NewRegistry()
-	reg.Register(csv.Type)
-	repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: reg})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return repo
-}
 
 func TestMarker(t *testing.T) {
 	tests := []struct {
@@ -181,7 +137,7 @@ func TestRevocationFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files := map[string]string{"settings.cue": testSettings, "people.cue": testPeople}
+			files := map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People}
 			for k, v := range tt.extra {
 				files[k] = v
 			}
@@ -189,7 +145,7 @@ func TestRevocationFile(t *testing.T) {
 			for k, v := range files {
 				fsys[k] = &fstest.MapFile{Data: []byte(v)}
 			}
-			repo := load(t, files)
+			repo := schematest.Load(t, nil, files)
 			out, err := RevocationFile(fsys, repo, "dir", orphans, now)
 			if err != nil {
 				t.Fatal(err)
@@ -206,7 +162,7 @@ func TestRevocationFile(t *testing.T) {
 				}
 				files[name] = string(src)
 			}
-			after := load(t, files) // valid CUE, valid access repo
+			after := schematest.Load(t, nil, files) // valid CUE, valid access repo
 			rev := after.Revocations[tt.wantKey]
 			if rev == nil {
 				t.Fatalf("no revocations entry %q; have %v", tt.wantKey, model.SortedKeys(after.Revocations))

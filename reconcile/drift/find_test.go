@@ -10,10 +10,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/targets"
 )
 
-// leaversPeople adds to testPeople a chain of managers who left (erin, then frank, whose
+// leaversPeople adds to schematest.People a chain of managers who left (erin, then frank, whose
 // manager alice is employed) and gina, who left with no manager.
 const leaversPeople = `package acme
 
@@ -38,7 +39,7 @@ serviceAccounts: {
 var findAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func TestFind(t *testing.T) {
-	repo := load(t, map[string]string{"settings.cue": testSettings, "people.cue": testPeople, "leavers.cue": leaversPeople, "sa.cue": serviceAccounts})
+	repo := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People, "leavers.cue": leaversPeople, "sa.cue": serviceAccounts})
 	orphans := []reconcile.Orphan{
 		{System: "dir", Account: "ci", Reason: "no matching person"},       // ci-bot's, whose owner left: a new owner instead
 		{System: "dir", Account: "lone", Reason: "no matching person"},     // lone-bot's: no manager to propose, still not an orphan
@@ -85,7 +86,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestEmpty(t *testing.T) {
-	repo := load(t, map[string]string{"settings.cue": testSettings, "people.cue": testPeople})
+	repo := schematest.Load(t, nil, map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	if f := Find(repo, &reconcile.Plan{}, findAt, nil); !f.Empty() {
 		t.Errorf("Find of an empty plan: %+v, want empty", f)
 	}
@@ -205,7 +206,7 @@ func TestRejected(t *testing.T) {
 }
 
 func TestOwnerFiles(t *testing.T) {
-	src := map[string]string{"settings.cue": testSettings, "people.cue": testPeople, "leavers.cue": leaversPeople, "sa.cue": serviceAccounts}
+	src := map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People, "leavers.cue": leaversPeople, "sa.cue": serviceAccounts}
 	fsys := fstest.MapFS{}
 	for k, v := range src {
 		fsys[k] = &fstest.MapFile{Data: []byte(v)}
@@ -223,7 +224,7 @@ func TestOwnerFiles(t *testing.T) {
 		t.Fatalf("files %v, want sa.cue", files)
 	}
 	src["sa.cue"] = string(files["sa.cue"])
-	repo := load(t, src)
+	repo := schematest.Load(t, nil, src)
 	for id, want := range map[string]string{"ci-bot": "alice", "lone-bot": "bob", "old-bot": "erin", "kept-bot": "alice"} {
 		if got := repo.ServiceAccounts[id].Owner; got != want {
 			t.Errorf("%s: owner %s, want %s", id, got, want)

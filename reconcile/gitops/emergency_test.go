@@ -7,10 +7,12 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/schema/schematest"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 func TestWithTerminations(t *testing.T) {
-	repo := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
+	repo := schematest.Load(t, builtin.Registry(), map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	already := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	repo.People["carol"].Terminated = already
 	bob, carol := repo.People["bob"], repo.People["carol"]

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/schema/schematest"
+	"github.com/roster-dev/roster/targets/builtin"
 )
 
 // TestWithGrants: a held emergency grant is added to its person with its end, unless the
 // person holds the role without an end or until later; the input repo is never changed.
 func TestWithGrants(t *testing.T) {
-	repo := loadUnit(t, map[string]string{"settings.cue": unitSettings, "people.cue": unitPeople})
+	repo := schematest.Load(t, builtin.Registry(), map[string]string{"settings.cue": schematest.Settings, "people.cue": schematest.People})
 	early := model.RoleExpiry{Until: time.Date(2026, 5, 20, 18, 0, 0, 0, time.UTC), Reason: "INC-1"}
 	late := model.RoleExpiry{Until: time.Date(2026, 5, 21, 18, 0, 0, 0, time.UTC), Reason: "INC-2"}
 	// dave holds ops until early.

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -51,8 +52,8 @@ func row(h Holding) string {
 }
 
 func TestGather(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"repo.cue": gatherRepo})
-	at := mustTime(t, "2026-11-23T00:00:00+01:00")
+	repo := schematest.Load(t, nil, map[string]string{"repo.cue": gatherRepo})
+	at := schematest.MustTime(t, "2026-11-23T00:00:00+01:00")
 	r := Gather(repo, at)
 	r.Tally(nil)
 	var got []string
@@ -89,8 +90,8 @@ func TestGather(t *testing.T) {
 }
 
 func TestAddLive(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"repo.cue": gatherRepo})
-	at := mustTime(t, "2026-11-23T00:00:00+01:00")
+	repo := schematest.Load(t, nil, map[string]string{"repo.cue": gatherRepo})
+	at := schematest.MustTime(t, "2026-11-23T00:00:00+01:00")
 	r := Gather(repo, at)
 	snaps := map[string]*targets.Snapshot{"dir": {Accounts: []targets.Account{
 		{ID: "ann", Enabled: true, Entitlements: []string{"group:all", "group:eng", "group:lunch"}},
@@ -140,7 +141,7 @@ func TestAddLive(t *testing.T) {
 }
 
 func TestPrices(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"repo.cue": gatherRepo + `settings: licenses: pro: {monthlyCost: 12.5, currency: "EUR"}` + "\n"})
+	repo := schematest.Load(t, nil, map[string]string{"repo.cue": gatherRepo + `settings: licenses: pro: {monthlyCost: 12.5, currency: "EUR"}` + "\n"})
 	if diff := cmp.Diff(map[string]Price{"pro": {MonthlyCost: 12.5, Currency: "EUR"}}, Prices(repo.Settings.Licenses)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

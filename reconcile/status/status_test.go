@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -26,12 +27,12 @@ people: ann: {name: "Ann Smit", email: "ann@acme.example", type: "employee", sta
 `
 
 func TestComputeStatus(t *testing.T) {
-	at := mustTime(t, "2026-11-23T09:00:00+01:00")
+	at := schematest.MustTime(t, "2026-11-23T09:00:00+01:00")
 	applied := "1111111111111111111111111111111111111111"
 	auditHash := "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	later := "2222222222222222222222222222222222222222"
 	laterAudit := "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-	verifiedAt := mustTime(t, "2026-11-21T10:00:00+01:00")
+	verifiedAt := schematest.MustTime(t, "2026-11-21T10:00:00+01:00")
 	ev := func(system, op, ent, result, errText, commit string, when time.Time) reconcile.Evidence {
 		var o targets.Op
 		for _, c := range []targets.Op{targets.OpRevoke, targets.OpDisable, targets.OpDelete, targets.OpGrant} {
@@ -178,7 +179,7 @@ func TestComputeStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := loadTestRepo(t, map[string]string{"repo.cue": strings.Replace(statusRepo, "END", tc.end, 1)})
+			repo := schematest.Load(t, nil, map[string]string{"repo.cue": strings.Replace(statusRepo, "END", tc.end, 1)})
 			caps := map[string]reconcile.Caps{}
 			for id := range tc.snaps {
 				caps[id] = reconcile.Caps{Type: "memory", CanDisable: true}
@@ -230,7 +231,7 @@ func TestComputeStatus(t *testing.T) {
 }
 
 func TestStatusCoversExpiredAccess(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"repo.cue": `package acme
+	repo := schematest.Load(t, nil, map[string]string{"repo.cue": `package acme
 
 settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
 roles: eng: {grants: [{system: "dir", group: "eng"}]}
@@ -239,7 +240,7 @@ systems: dir: {type: "memory", store: "x"}
 people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", start: "2020-01-01",
 	roles: ["eng", {role: "ops", until: "2026-11-20", reason: "INC-4711"}]}
 `})
-	at := mustTime(t, "2026-11-23T09:00:00+01:00")
+	at := schematest.MustTime(t, "2026-11-23T09:00:00+01:00")
 	caps := map[string]reconcile.Caps{"dir": {Type: "memory", CanDisable: true}}
 	for _, tc := range []struct {
 		name string

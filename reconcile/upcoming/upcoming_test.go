@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -113,7 +114,7 @@ func TestComputeUpcoming(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := loadTestRepo(t, map[string]string{"base.cue": upcomingBase, "x.cue": "package acme\n\npeople: x: " + tc.person + "\n"})
+			repo := schematest.Load(t, nil, map[string]string{"base.cue": upcomingBase, "x.cue": "package acme\n\npeople: x: " + tc.person + "\n"})
 			at := tc.at
 			if at == "" {
 				at = morning
@@ -122,7 +123,7 @@ func TestComputeUpcoming(t *testing.T) {
 			if days == 0 {
 				days = 30
 			}
-			r := Compute(repo, mustTime(t, at), days, upcomingCaps, tc.proposals)
+			r := Compute(repo, schematest.MustTime(t, at), days, upcomingCaps, tc.proposals)
 			var found *Person
 			var group *Group
 			for gi := range r.Groups {
@@ -163,7 +164,7 @@ func TestComputeUpcoming(t *testing.T) {
 // TestUpcomingGroupsAndRevocations: one group per responsible person whatever the
 // relation, sorted, "no manager" last; each person with what is revoked where.
 func TestUpcomingGroupsAndRevocations(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
+	repo := schematest.Load(t, nil, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
 
 people: {
 	// boss sponsors a contractor and manages an employee: one group.
@@ -175,7 +176,7 @@ people: {
 	e4: {name: "Ee Four", email: "e4@acme.example", type: "employee", start: "2026-01-01", end: "2027-06-30", manager: "mgr", roles: ["eng"]}
 }
 `})
-	r := Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
+	r := Compute(repo, schematest.MustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
 	var got []string
 	for _, g := range r.Groups {
 		var ids []string
@@ -206,7 +207,7 @@ people: {
 	}
 	// A system that cannot disable deletes.
 	caps := map[string]reconcile.Caps{"dir": {Type: "memory"}}
-	r = Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, caps, nil)
+	r = Compute(repo, schematest.MustTime(t, "2026-11-23T09:00:00+01:00"), 30, caps, nil)
 	if s := r.Groups[0].People[0].Systems; len(s) != 1 || s[0].Action != "delete" {
 		t.Errorf("a system that cannot disable: %+v", s)
 	}
@@ -214,12 +215,12 @@ people: {
 
 // TestUpcomingOverdue: leavers with changes still planned, not movers or housekeeping.
 func TestUpcomingOverdue(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
+	repo := schematest.Load(t, nil, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
 
 people: gone: {name: "Gone", email: "gone@acme.example", type: "employee", start: "2020-01-01", end: "2026-11-20", manager: "mgr", roles: ["eng"]}
 people: done: {name: "Done", email: "done@acme.example", type: "employee", start: "2020-01-01", end: "2026-11-20", manager: "mgr", roles: ["eng"]}
 `})
-	plan := &reconcile.Plan{At: mustTime(t, "2026-11-23T09:00:00+01:00"),
+	plan := &reconcile.Plan{At: schematest.MustTime(t, "2026-11-23T09:00:00+01:00"),
 		Changes: []reconcile.Change{
 			{System: "dir", Account: "gone", Person: "gone", Op: targets.OpRevoke, Entitlement: "group:eng"},
 			{System: "dir", Account: "gone", Person: "gone", Op: targets.OpDisable},
@@ -251,11 +252,11 @@ people: done: {name: "Done", email: "done@acme.example", type: "employee", start
 
 // TestUpcomingJSONShape pins the JSON field names tooling relies on.
 func TestUpcomingJSONShape(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
+	repo := schematest.Load(t, nil, map[string]string{"base.cue": upcomingBase, "x.cue": `package acme
 
 people: c1: {name: "Cee One", email: "c1@acme.example", type: "contractor", start: "2026-01-01", end: "2026-12-01", sponsor: "boss", roles: ["eng"]}
 `})
-	r := Compute(repo, mustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
+	r := Compute(repo, schematest.MustTime(t, "2026-11-23T09:00:00+01:00"), 30, upcomingCaps, nil)
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +285,7 @@ people: c1: {name: "Cee One", email: "c1@acme.example", type: "contractor", star
 }
 
 func TestUpcomingListsExpiringAccess(t *testing.T) {
-	repo := loadTestRepo(t, map[string]string{"repo.cue": `package acme
+	repo := schematest.Load(t, nil, map[string]string{"repo.cue": `package acme
 
 settings: {organization: "Acme", timezone: "Europe/Amsterdam"}
 roles: eng: {grants: [{system: "dir", group: "eng"}]}
@@ -296,7 +297,7 @@ people: ana: {name: "Ana Lima", email: "ana@acme.example", type: "employee", sta
 people: bo: {name: "Bo Berg", email: "bo@acme.example", type: "employee", start: "2020-01-01",
 	roles: [{role: "eng", until: "2027-03-01"}]}
 `})
-	r := Compute(repo, mustTime(t, "2026-12-02T09:00:00+01:00"), 14, nil, nil)
+	r := Compute(repo, schematest.MustTime(t, "2026-12-02T09:00:00+01:00"), 14, nil, nil)
 	if len(r.Expiring) != 1 || r.Summary.Expiring != 1 {
 		t.Fatalf("expiring = %+v", r.Expiring)
 	}
