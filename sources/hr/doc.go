@@ -9,6 +9,11 @@
 //	c, _ := hr.Compute(repo, rows, m, hr.Options{Date: today, Full: true})
 //	files, _ := c.Files(os.DirFS(repoDir))               // path → new content; or c.Apply(repoDir)
 //
+// Run does the three in one (an Import); Import.Validate loads the access repo as it would
+// be, policies included, and keeps its problems for the pull request to fix. Opening the
+// repo, proposing the files as a pull request (reconcile/gitops) and printing are the
+// caller's.
+//
 // Edits keep the access repo's files as they are apart from the fields that change: an
 // existing person's file is edited on its CUE syntax tree (comments and the other people
 // stay) and printed with cue/format; joiners get new files. People are never deleted: a

@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/gitops"
-	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -138,7 +134,7 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 		if m, err = hr.ParseMapping(f.mapping, src); err != nil {
 			return hrInvalid(err, f.mapping, "the mapping")
 		}
-	} else if strings.HasSuffix(strings.ToLower(f.from), ".json") {
+	} else if hr.NeedsMapping(f.from) {
 		return invalidf("--from %s: a JSON export needs --mapping (the default mapping reads a CSV with columns named like the person fields)", f.from)
 	}
 	data, err := os.ReadFile(f.from)
@@ -184,61 +180,39 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	}
 
 	start := time.Now()
-	rows, err := hr.Read(f.from, data, m)
-	if err != nil {
-		return hrInvalid(err, f.from, "the export")
-	}
 	opts := hr.DefaultOptions(date)
-	opts.Full = f.full
-	opts.MaxLeavers = limit
-	c, err := hr.Compute(repo, rows, m, opts)
+	opts.Full, opts.MaxLeavers = f.full, limit
+	im, err := hr.Run(repo, fsys, f.from, data, m, opts)
 	if err != nil {
 		return hrInvalid(err, f.from, "the export")
 	}
-	files, err := c.Files(fsys)
-	if err != nil {
-		return err
-	}
-	e.log.Info("computed HR changes", "rows", len(rows), "changes", len(c.List), "files", len(files),
+	c, files := im.Changes, im.Files
+	e.log.Info("computed HR changes", "rows", im.Rows, "changes", len(c.List), "files", len(files),
 		"elapsed", time.Since(start).Round(time.Millisecond))
 
-	fmt.Fprintln(e.stdout, c.Title())
-	if !c.Empty() || len(c.Notes) > 0 {
-		fmt.Fprintln(e.stdout)
-		fmt.Fprint(e.stdout, c.Markdown())
-	}
+	printHRChanges(e.stdout, c)
 	if len(files) == 0 {
 		fmt.Fprintf(e.stdout, "\nNothing to write: %s already matches %s.\n", f.dir, f.from)
 		if f.openPR {
 			closed, err := o.CloseStaleHR(ctx, filepath.Base(f.from))
-			for _, out := range closed {
-				fmt.Fprintln(e.stdout, out)
-			}
+			printLines(e.stdout, closed)
 			return err
 		}
 		return nil
 	}
 	// The access repo as it would be: problems are reported, for the pull request to fix.
-	if _, err := schema.Load(ctx, hr.Overlay(fsys, files), schema.Options{Types: reg, Checks: []func(*model.Repo) []*schema.Error{policies.Check}}); err != nil {
-		probs := schema.Errors(err)
-		if len(probs) == 0 {
-			return fmt.Errorf("validate the changed access repo: %w", err)
-		}
-		fmt.Fprintf(e.stderr, "warning: with these changes %s has %d %s; fix them before merging:\n%v\n", f.dir, len(probs), reconcile.Plural(len(probs), "problem", "problems"), err)
+	if err := im.Validate(ctx, reg); err != nil {
+		return err
 	}
-	if f.dryRun {
+	warnHRProblems(e.stderr, f.dir, im.Problems)
+	switch {
+	case f.dryRun:
 		fmt.Fprintf(e.stdout, "\nDry run: would write %d %s:\n", len(files), reconcile.Plural(len(files), "file", "files"))
-		listFiles(e.stdout, sortedNames(files))
+		listFiles(e.stdout, model.SortedKeys(files))
 		return nil
-	}
-	if f.openPR {
+	case f.openPR:
 		out, err := o.ProposeHR(ctx, head, c, files)
-		if out.Branch != "" {
-			fmt.Fprintln(e.stdout)
-		}
-		if out.Action != 0 {
-			fmt.Fprintln(e.stdout, out)
-		}
+		printProposed(e.stdout, out)
 		return err
 	}
 	written, err := c.Apply(f.dir)
@@ -248,23 +222,4 @@ func runHRImport(ctx context.Context, e *env, fp *hrImportFlags) error {
 	fmt.Fprintf(e.stdout, "\nWrote %d %s:\n", len(written), reconcile.Plural(len(written), "file", "files"))
 	listFiles(e.stdout, written)
 	return nil
-}
-
-// hrInvalid reports problems with the mapping or the export as exit code 2.
-func hrInvalid(err error, file, what string) error {
-	if !hr.IsInvalid(err) {
-		return err
-	}
-	if list, ok := err.(hr.Errors); ok {
-		return invalid(fmt.Errorf("%v\n%s: %d %s in %s; nothing was written", err, file, len(list), reconcile.Plural(len(list), "problem", "problems"), what))
-	}
-	return invalid(fmt.Errorf("%v", err))
-}
-
-func sortedNames(m map[string][]byte) []string { return model.SortedKeys(m) }
-
-func listFiles(w io.Writer, names []string) {
-	for _, n := range names {
-		fmt.Fprintf(w, "  %s\n", n)
-	}
 }
