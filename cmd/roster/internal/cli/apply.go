@@ -11,7 +11,6 @@ import (
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
-	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets/builtin"
 )
@@ -80,13 +79,9 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 	if remote && pf.at != "" {
 		return invalidf("--at: an apply from a remote applies now")
 	}
-	var limit *model.MaxRevocations
-	if opt.maxRev != "" {
-		l, err := reconcile.ParseMaxRevocations(opt.maxRev)
-		if err != nil {
-			return invalidf("--max-revocations %v", err)
-		}
-		limit = &l
+	limit, err := maxRevocationsFlag(opt.maxRev)
+	if err != nil {
+		return err
 	}
 	if opt.parallel < 1 {
 		return invalidf("--parallel %d: want at least 1", opt.parallel)

@@ -7,7 +7,22 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
 )
+
+// maxRevocationsFlag parses --max-revocations: nil when it was not given.
+func maxRevocationsFlag(s string) (*model.MaxRevocations, error) {
+	if s == "" {
+		return nil, nil
+	}
+	l, err := reconcile.ParseMaxRevocations(s)
+	if err != nil {
+		return nil, invalidf("--max-revocations %v", err)
+	}
+	return &l, nil
+}
 
 // commonFlags are the flags every command takes (roster's persistent flags).
 type commonFlags struct {
