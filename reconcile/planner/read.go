@@ -2,7 +2,9 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema/model"
@@ -43,4 +45,60 @@ func ReadPerson(ctx context.Context, env Env, repo *model.Repo, fsys fs.FS, name
 		return snap, err
 	}
 	return targets.ReadAll(ctx, repo, names, o)
+}
+
+// EachRead is what ReadEach read: the snapshots and capabilities of the systems it could
+// read, and why it could not read each other one.
+type EachRead struct {
+	Snapshots map[string]*targets.Snapshot
+	Caps      map[string]reconcile.Caps
+	Unread    map[string]string
+}
+
+// ReadEach reads every system of repo on its own, at most eight at once, so that one that
+// cannot be read (down, or a malformed export) is left out with why, logged as a warning,
+// rather than ending the read: a report lists it as a finding. Only ctx ending is an error.
+func ReadEach(ctx context.Context, env Env, repo *model.Repo, fsys fs.FS) (*EachRead, error) {
+	names := model.SortedKeys(repo.Systems)
+	type result struct {
+		l   *targets.Live
+		err error
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			l, err := ReadSystems(ctx, env, repo, nil, fsys, []string{name})
+			results[i] = result{l, err}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	got := &EachRead{Snapshots: map[string]*targets.Snapshot{}, Caps: map[string]reconcile.Caps{}, Unread: map[string]string{}}
+	for i, name := range names {
+		res := results[i]
+		if res.l != nil {
+			if s := res.l.Snapshots[name]; s != nil {
+				got.Snapshots[name], got.Caps[name] = s, reconcile.CapsOf(res.l)[name]
+			}
+			res.l.Close()
+		}
+		if got.Snapshots[name] != nil {
+			continue
+		}
+		err := res.err
+		if err == nil {
+			err = fmt.Errorf("system %s: not read", name)
+		}
+		got.Unread[name] = err.Error()
+		env.log().Warn("system not read; listed as a finding", "system", name, "err", err)
+	}
+	return got, nil
 }

@@ -4,8 +4,9 @@
 //
 // A Report is a value, like a plan. Gather builds its rows from the access repo at a time
 // (the holdings, and how each person holds the roles behind them); AddLive adds what the
-// live systems show, planned against the repo. Reading the systems, walking the git
-// history for each holding's Granted and the audit branch are the caller's. Tally computes
+// live systems show, planned against the repo. Reading the systems (planner.ReadEach), walking the
+// git history for each holding's Granted and the audit branch (history.Report) are the
+// caller's. Tally computes
 // every number the views print from the rows, so the summary, the per-system and per-role
 // counts and the license totals always agree with the tables. The views are one
 // self-contained HTML page (inline CSS and plain JavaScript, no external resources;

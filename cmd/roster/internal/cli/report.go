@@ -1,23 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"sync"
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/history"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/reconcile/report"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
-	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
@@ -57,29 +52,7 @@ func runReport(ctx context.Context, e *env, fp *reportFlags) error {
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	switch f.format {
-	case "json":
-		err = r.WriteJSON(&b)
-	case "csv":
-		err = r.WriteCSV(&b)
-	default:
-		err = r.WriteHTML(&b)
-	}
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if f.out == "" {
-		_, err = e.stdout.Write(b.Bytes())
-		return err
-	}
-	if err := os.WriteFile(f.out, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	s := r.Summary
-	fmt.Fprintf(e.stdout, "Wrote %s: %d people, %d accounts, %d entitlements held, %d orphans, %d open findings.\n",
-		f.out, s.People, s.Accounts, s.Entitlements, s.Orphans, s.Findings)
-	return nil
+	return writeReport(e, r, f.format, f.out)
 }
 
 // reportFlags are roster report's flags.
@@ -120,14 +93,12 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	}
 	var o *gitops.Loop
 	var repo *model.Repo
-	commit := src.Commit
 	if g != nil {
 		// Only the history and the audit branch are needed: no protected branch, no forge.
 		opts := e.loopOptions()
 		opts.Types = reg
 		o = gitops.FromSource(&accessrepo.Source{Name: src.Name, Git: g}, opts)
-		commit = g.Head()
-		repo, err = o.Load(ctx, commit)
+		repo, err = o.Load(ctx, g.Head())
 	} else {
 		repo, err = accessrepo.Load(ctx, src, e.loadOptions(reg))
 	}
@@ -138,84 +109,27 @@ func gatherReport(ctx context.Context, e *env, f *reportFlags) (*report.Report, 
 	if err != nil {
 		return nil, err
 	}
-	if o != nil && f.at != "" {
-		// What each commit granted, passed the guardrails or not, as roster who reads it.
-		o.WithoutPolicies()
-		if commit, _, err = history.InEffect(o, commit, at); err != nil {
-			return nil, err
-		}
-		if commit == "" {
+	var r *report.Report
+	if o != nil {
+		r, repo, err = history.Report(ctx, o, g.Head(), repo, at, f.at != "")
+		if errors.Is(err, history.ErrNoCommit) {
 			return nil, model.Invalidf("--at %s: the access repo %s has no commit before then", f.at, src.Name)
 		}
-		if repo, err = o.Load(ctx, commit); err != nil {
-			return nil, err
-		}
-	}
-	r := report.Gather(repo, at)
-	r.Source, r.Commit, r.History = src.Name, commit, report.NotInGit
-	if o != nil {
-		if err := history.Granted(ctx, o, commit, r.Holdings); err != nil {
-			return nil, err
-		}
-		r.History = report.HistoryGit
-	}
-	if f.live {
-		snaps, caps, unread, err := readEach(ctx, e, repo, src, reg)
 		if err != nil {
 			return nil, err
 		}
-		r.AddLive(repo, at, snaps, caps, unread)
+	} else {
+		r = report.Gather(repo, at)
+		r.Commit, r.History = src.Commit, report.NotInGit
+	}
+	r.Source = src.Name
+	if f.live {
+		got, err := planner.ReadEach(ctx, e.planEnv(reg), repo, src.FS)
+		if err != nil {
+			return nil, err
+		}
+		r.AddLive(repo, at, got.Snapshots, got.Caps, got.Unread)
 	}
 	r.Tally(report.Prices(repo.Settings.Licenses))
 	return r, nil
-}
-
-// readEach reads every system of repo on its own, so that one that cannot be read (down,
-// or a malformed export) is left out with why rather than ending the report: the
-// snapshots and capabilities of the systems read, and why each other one was not.
-func readEach(ctx context.Context, e *env, repo *model.Repo, src *accessrepo.Source, reg *targets.Registry) (map[string]*targets.Snapshot, map[string]reconcile.Caps, map[string]string, error) {
-	names := model.SortedKeys(repo.Systems)
-	type result struct {
-		l   *targets.Live
-		err error
-	}
-	results := make([]result, len(names))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			l, err := planner.ReadSystems(ctx, e.planEnv(reg), repo, nil, src.FS, []string{name})
-			results[i] = result{l, err}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, nil, err
-	}
-	snaps := map[string]*targets.Snapshot{}
-	caps := map[string]reconcile.Caps{}
-	unread := map[string]string{}
-	for i, name := range names {
-		res := results[i]
-		if res.l != nil {
-			if s := res.l.Snapshots[name]; s != nil {
-				snaps[name], caps[name] = s, reconcile.CapsOf(res.l)[name]
-			}
-			res.l.Close()
-		}
-		if snaps[name] != nil {
-			continue
-		}
-		err := res.err
-		if err == nil {
-			err = fmt.Errorf("system %s: not read", name)
-		}
-		unread[name] = err.Error()
-		e.log.Warn("system not read; listed as a finding", "system", name, "err", err)
-	}
-	return snaps, caps, unread, nil
 }
