@@ -3,6 +3,7 @@ package reconcile
 import (
 	"time"
 
+	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -20,4 +21,18 @@ func CapsOf(l *targets.Live) map[string]Caps {
 // Previous is left for the caller. Unread is l's own map.
 func LiveOptions(l *targets.Live, at time.Time, commit string) Options {
 	return Options{At: at, Commit: commit, Caps: CapsOf(l), Scopes: l.Scopes, Unread: l.Unread}
+}
+
+// TypeCaps are the Caps of the systems names of repo as their types in reg declare them,
+// without opening the systems: what a plan needs to say what a leaving revokes when the
+// systems are not read. A system of a type reg does not know has none.
+func TypeCaps(reg *targets.Registry, repo *model.Repo, names []string) map[string]Caps {
+	caps := map[string]Caps{}
+	for _, name := range names {
+		sys := repo.Systems[name]
+		if typ, ok := reg.Lookup(sys.Type); ok {
+			caps[name] = Caps{Type: sys.Type, ReadOnly: typ.ReadOnly, CanDisable: typ.CanDisable}
+		}
+	}
+	return caps
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/roster-dev/roster/reconcile"
+	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -22,5 +23,19 @@ func TestLiveOptions(t *testing.T) {
 		Scopes: l.Scopes, Unread: l.Unread}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("LiveOptions (-want +got):\n%s", diff)
+	}
+}
+
+func TestTypeCaps(t *testing.T) {
+	reg := targets.NewRegistry()
+	reg.Register(&targets.Type{Name: "ldap", CanDisable: true})
+	reg.Register(&targets.Type{Name: "csv", ReadOnly: true})
+	repo := &model.Repo{Systems: map[string]*model.System{
+		"dir": {ID: "dir", Type: "ldap"}, "hr": {ID: "hr", Type: "csv"}, "odd": {ID: "odd", Type: "nope"}, "skip": {ID: "skip", Type: "ldap"},
+	}}
+	got := reconcile.TypeCaps(reg, repo, []string{"dir", "hr", "odd"})
+	want := map[string]reconcile.Caps{"dir": {Type: "ldap", CanDisable: true}, "hr": {Type: "csv", ReadOnly: true}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("TypeCaps (-want +got):\n%s", diff)
 	}
 }

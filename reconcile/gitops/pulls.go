@@ -2,7 +2,10 @@ package gitops
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/roster-dev/roster/reconcile/upcoming"
+	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
 )
 
@@ -73,4 +76,32 @@ func (l *Loop) ProposedEnds(ctx context.Context, ids []string) (map[string]Propo
 		}
 	}
 	return out, skipped, nil
+}
+
+// EndDecisions are the decisions open pull requests stand for on the ends of ids (roster
+// upcoming's "pull-request" decisions): ProposedEnds, after connecting settings.forge of
+// repo. Without a forge, or when it cannot be asked, there are none, and only the log
+// (at info) says why; a pull request that cannot be read is logged and left out.
+func (l *Loop) EndDecisions(ctx context.Context, repo *model.Repo, ids []string) map[string]*upcoming.Decision {
+	if repo.Settings.Forge == nil || len(ids) == 0 {
+		return nil
+	}
+	if err := l.ConnectForge(repo); err != nil {
+		l.log.Info("upcoming: no pull requests read", "err", err)
+		return nil
+	}
+	ends, skipped, err := l.ProposedEnds(ctx, ids)
+	if err != nil {
+		l.log.Info("upcoming: no pull requests read", "err", err)
+		return nil
+	}
+	for _, s := range skipped {
+		l.log.Info("upcoming: skipped a pull request", "pr", s.PR.Number, "err", s.Err)
+	}
+	out := map[string]*upcoming.Decision{}
+	for id, end := range ends {
+		pr := end.PR
+		out[id] = &upcoming.Decision{Kind: "pull-request", Source: fmt.Sprintf("#%d", pr.Number), PullRequest: pr.Number, Title: pr.Title, URL: pr.URL, NewEnd: end.NewEnd}
+	}
+	return out
 }

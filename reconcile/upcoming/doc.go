@@ -6,6 +6,7 @@
 // still open (AddOverdue). Report.WriteText and WriteMarkdown print it; its JSON form is a
 // contract for tooling.
 //
-// It reads nothing itself: finding the open pull requests, the reviews due and the live
-// plan is the caller's.
+// It reads nothing itself: finding the open pull requests (gitops.Loop.EndDecisions), the
+// reviews due (certify.ReviewsDueBefore), the systems' capabilities (reconcile.TypeCaps)
+// and the live plan is the caller's.
 package upcoming

@@ -91,14 +91,11 @@ func runUpcoming(ctx context.Context, e *env, opt *upcomingOptions) error {
 	}
 	at, _ := planner.ParseAt(pf.at, repo.Settings.Location, time.Now())
 	names, _ := planner.SelectSystems(repo, pf.systems)
-	caps := map[string]reconcile.Caps{}
-	for _, name := range names {
-		sys := repo.Systems[name]
-		if typ, ok := reg.Lookup(sys.Type); ok {
-			caps[name] = reconcile.Caps{Type: sys.Type, ReadOnly: typ.ReadOnly, CanDisable: typ.CanDisable}
-		}
+	caps := reconcile.TypeCaps(reg, repo, names)
+	var proposals map[string]*upcoming.Decision
+	if src.Git != nil {
+		proposals = gitops.FromSource(src, e.loopOptions()).EndDecisions(ctx, repo, upcoming.Leaving(repo, at, opt.days))
 	}
-	proposals := proposedEnds(ctx, e, src, repo, upcoming.Leaving(repo, at, opt.days))
 	r := upcoming.Compute(repo, at, opt.days, caps, proposals)
 	r.Commit = src.Commit
 	r.Reviews = []reconcile.ReviewDue{}
@@ -125,33 +122,4 @@ func runUpcoming(ctx context.Context, e *env, opt *upcomingOptions) error {
 		return fmt.Errorf("overdue covers only the systems that could be read:\n%w", readErr)
 	}
 	return nil
-}
-
-// proposedEnds finds, for the given people, an open pull request into the default branch
-// whose diff changes their end (or removes them): compared between the repo at its head and at its merge base. It
-// needs the repo in git and settings.forge; without them, or when the forge cannot be
-// asked, it returns nothing and says so only in the debug log.
-func proposedEnds(ctx context.Context, e *env, src *accessrepo.Source, repo *model.Repo, ids []string) map[string]*upcoming.Decision {
-	if src == nil || src.Git == nil || repo.Settings.Forge == nil || len(ids) == 0 {
-		return nil
-	}
-	o := gitops.FromSource(src, e.loopOptions())
-	if err := o.ConnectForge(repo); err != nil {
-		e.log.Info("upcoming: no pull requests read", "err", err)
-		return nil
-	}
-	ends, skipped, err := o.ProposedEnds(ctx, ids)
-	if err != nil {
-		e.log.Info("upcoming: no pull requests read", "err", err)
-		return nil
-	}
-	for _, s := range skipped {
-		e.log.Info("upcoming: skipped a pull request", "pr", s.PR.Number, "err", s.Err)
-	}
-	out := map[string]*upcoming.Decision{}
-	for id, end := range ends {
-		pr := end.PR
-		out[id] = &upcoming.Decision{Kind: "pull-request", Source: fmt.Sprintf("#%d", pr.Number), PullRequest: pr.Number, Title: pr.Title, URL: pr.URL, NewEnd: end.NewEnd}
-	}
-	return out
 }
