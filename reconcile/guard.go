@@ -107,3 +107,12 @@ var (
 	countRE = regexp.MustCompile(`^[0-9]+$`)
 	pctRE   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 )
+
+// LimitOf is the revocation limit a run guards with: override (--max-revocations) when
+// set, else the repo's settings.maxRevocations.
+func LimitOf(s *model.Settings, override *model.MaxRevocations) model.MaxRevocations {
+	if override != nil {
+		return *override
+	}
+	return s.MaxRevocations
+}

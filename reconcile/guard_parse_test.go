@@ -1,6 +1,10 @@
 package reconcile
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/roster-dev/roster/schema/model"
+)
 
 // TestParseMaxRevocationsRefusesNonFiniteAndMalformed protects the mass-revocation guard
 // from limits that compare false with everything (NaN) or read only a prefix of what was
@@ -19,5 +23,18 @@ func TestParseMaxRevocationsRefusesNonFiniteAndMalformed(t *testing.T) {
 		if err != nil || got.String() != tt.want {
 			t.Errorf("ParseMaxRevocations(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// TestLimitOf: --max-revocations overrides settings.maxRevocations; without it the
+// settings' limit guards.
+func TestLimitOf(t *testing.T) {
+	s := &model.Settings{MaxRevocations: model.MaxRevocations{Count: 25}}
+	if got := LimitOf(s, nil); got != s.MaxRevocations {
+		t.Errorf("LimitOf(settings, nil) = %v, want %v", got, s.MaxRevocations)
+	}
+	over := &model.MaxRevocations{Percent: 10, IsPct: true}
+	if got := LimitOf(s, over); got != *over {
+		t.Errorf("LimitOf(settings, 10%%) = %v, want %v", got, *over)
 	}
 }

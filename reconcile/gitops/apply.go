@@ -267,10 +267,7 @@ func (l *Loop) applyCommit(ctx context.Context, repo, prev *model.Repo, commit, 
 			return err
 		}
 	}
-	limit := repo.Settings.MaxRevocations
-	if o.Limit != nil {
-		limit = *o.Limit
-	}
+	limit := reconcile.LimitOf(&repo.Settings, o.Limit)
 	if len(ap.Approvers) < 2 {
 		if err := reconcile.Guard(p, limit); err != nil {
 			return fmt.Errorf("%s: %w", subject, err)

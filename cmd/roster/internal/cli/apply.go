@@ -129,10 +129,7 @@ func runApply(ctx context.Context, e *env, opt *applyOptions, file string, flags
 		fmt.Fprintln(e.stdout, "\nNothing for roster to apply.")
 		return pl.ReadErr
 	}
-	if limit == nil {
-		limit = &pl.Repo.Settings.MaxRevocations
-	}
-	if err := reconcile.Guard(p, *limit); err != nil {
+	if err := reconcile.Guard(p, reconcile.LimitOf(&pl.Repo.Settings, limit)); err != nil {
 		return err
 	}
 	if !opt.auto {

@@ -92,11 +92,7 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 		fmt.Fprintln(e.stdout, "\nNothing for roster to apply.")
 		return nil
 	}
-	limit := repo.Settings.MaxRevocations
-	if o.limit != nil {
-		limit = *o.limit
-	}
-	if err := reconcile.Guard(p, limit); err != nil {
+	if err := reconcile.Guard(p, reconcile.LimitOf(&repo.Settings, o.limit)); err != nil {
 		return err
 	}
 	l, now, err := planner.ReadTouched(ctx, e.planEnv(reg), repo, src.FS, saved, o.parallel)
