@@ -186,3 +186,37 @@ func Due(head, campaign *model.Repo, branch string, today model.Date) []reconcil
 	}
 	return out
 }
+
+// DueDays is how many days an owner has for a review when no due date is given.
+const DueDays = 14
+
+// ByOwner groups the roles to review by the owner who reviews them (one campaign each):
+// roles as named (--role), then with all (--all) every role that has an owner. A role that
+// does not exist or has no owner is invalid input, and so is nothing to review.
+func ByOwner(repo *model.Repo, roles []string, all bool) (map[string][]string, error) {
+	selected := roles
+	if all {
+		for _, id := range model.SortedKeys(repo.Roles) {
+			if repo.Roles[id].Owner != "" {
+				selected = append(selected, id)
+			}
+		}
+	}
+	if len(selected) == 0 {
+		return nil, model.Invalidf("certify --all: no role has an owner to review it (roles: owner: \"person\")")
+	}
+	byOwner := map[string][]string{}
+	for _, id := range selected {
+		r := repo.Roles[id]
+		switch {
+		case r == nil:
+			return nil, model.Invalidf("--role %q: no such role", id)
+		case r.Owner == "":
+			return nil, model.Invalidf("--role %q: the role has no owner to review it", id)
+		}
+		if !slices.Contains(byOwner[r.Owner], id) {
+			byOwner[r.Owner] = append(byOwner[r.Owner], id)
+		}
+	}
+	return byOwner, nil
+}

@@ -177,3 +177,40 @@ func TestDue(t *testing.T) {
 		t.Errorf("due (-want +got):\n%s", diff)
 	}
 }
+
+// TestByOwner: the roles to review, grouped by the owner who reviews them; a role without
+// an owner, an unknown role and nothing to review are invalid input.
+func TestByOwner(t *testing.T) {
+	repo := load(t, nil)
+	got, err := ByOwner(repo, []string{"ops", "fin", "ops"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string][]string{"carol": {"fin"}, "dave": {"ops"}}, got); diff != "" {
+		t.Errorf("ByOwner (-want +got):\n%s", diff)
+	}
+	all, err := ByOwner(repo, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range model.SortedKeys(repo.Roles) {
+		if owner := repo.Roles[id].Owner; owner != "" && !strings.Contains(strings.Join(all[owner], ","), id) {
+			t.Errorf("--all: %s (owner %s) not reviewed: %v", id, owner, all)
+		}
+	}
+	for _, roles := range [][]string{{"nope"}, nil} {
+		if _, err := ByOwner(repo, roles, false); !model.IsInvalid(err) {
+			t.Errorf("ByOwner(%v) = %v, want invalid input", roles, err)
+		}
+	}
+	none := load(t, nil)
+	for _, r := range none.Roles {
+		r.Owner = ""
+	}
+	if _, err := ByOwner(none, nil, true); !model.IsInvalid(err) || !strings.Contains(err.Error(), "no role has an owner") {
+		t.Errorf("--all without owners: %v", err)
+	}
+	if _, err := ByOwner(none, []string{"fin"}, false); err == nil || !strings.Contains(err.Error(), "has no owner") {
+		t.Errorf("a role without owner: %v", err)
+	}
+}

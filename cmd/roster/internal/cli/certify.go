@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,7 +71,7 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 	now := time.Now()
 	loc := repo.Settings.Location
 	today := model.DateOf(now, loc)
-	dueDate := today.AddDays(14)
+	dueDate := today.AddDays(certify.DueDays)
 	if opt.due != "" {
 		if dueDate, err = model.ParseDate(opt.due); err != nil {
 			return invalidf("--due %q: want a date (2026-12-07)", opt.due)
@@ -81,29 +80,9 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 			return invalidf("--due %s is in the past", dueDate)
 		}
 	}
-	selected := roles
-	if opt.all {
-		for _, id := range model.SortedKeys(repo.Roles) {
-			if repo.Roles[id].Owner != "" {
-				selected = append(selected, id)
-			}
-		}
-	}
-	if len(selected) == 0 {
-		return invalidf("certify --all: no role has an owner to review it (roles: owner: \"person\")")
-	}
-	byOwner := map[string][]string{}
-	for _, id := range selected {
-		r := repo.Roles[id]
-		switch {
-		case r == nil:
-			return invalidf("--role %q: no such role", id)
-		case r.Owner == "":
-			return invalidf("--role %q: the role has no owner to review it", id)
-		}
-		if !slices.Contains(byOwner[r.Owner], id) {
-			byOwner[r.Owner] = append(byOwner[r.Owner], id)
-		}
+	byOwner, err := certify.ByOwner(repo, roles, opt.all)
+	if err != nil {
+		return err
 	}
 	open, err := o.Forge().Pulls(ctx, "open", "")
 	if err != nil {
