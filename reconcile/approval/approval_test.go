@@ -514,3 +514,19 @@ func TestRegressionOwnerWhoIsGrantee(t *testing.T) {
 		t.Errorf("owner carol alone: missing %q, want only the independent approval", st.Missing)
 	}
 }
+
+// TestStandingStatus: the pull request's approval status is pending with the first thing
+// missing, else success naming the approvers that count.
+func TestStandingStatus(t *testing.T) {
+	for _, tt := range []struct {
+		st          Standing
+		state, desc string
+	}{
+		{Standing{Counted: []string{"ann", "bo"}}, "success", "approved: ann, bo"},
+		{Standing{Counted: []string{"ann"}, Missing: []string{"an approval from role fin's owner carol", "more"}}, "pending", "an approval from role fin's owner carol"},
+	} {
+		if state, desc := tt.st.Status(); state != tt.state || desc != tt.desc {
+			t.Errorf("%+v: %q %q, want %q %q", tt.st, state, desc, tt.state, tt.desc)
+		}
+	}
+}

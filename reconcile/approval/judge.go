@@ -34,6 +34,16 @@ type Standing struct {
 	Missing  []string // what it still lacks; none when it is approved
 }
 
+// Status is the commit status the standing sets on the pull request's head: "success",
+// naming the approvers that count, once nothing is missing; else "pending", naming the
+// first thing it still lacks.
+func (s Standing) Status() (state, description string) {
+	if len(s.Missing) > 0 {
+		return "pending", s.Missing[0]
+	}
+	return "success", "approved: " + strings.Join(s.Counted, ", ")
+}
+
 // Judge applies the approval rules to a change authored by author and approved by
 // approvers (GitHub logins): one approval (two when it revokes more than
 // settings.maxRevocations) from someone other than its author, its committers and the

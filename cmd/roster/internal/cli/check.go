@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,10 +102,7 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 		return err
 	}
 	if valid {
-		astate, adesc := "success", "approved: "+strings.Join(st.Counted, ", ")
-		if len(st.Missing) > 0 {
-			astate, adesc = "pending", st.Missing[0]
-		}
+		astate, adesc := st.Status()
 		if err := o.Forge().SetStatus(ctx, head, astate, statusApproval, adesc, pr.URL); err != nil {
 			return err
 		}
