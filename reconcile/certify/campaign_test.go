@@ -214,3 +214,28 @@ func TestByOwner(t *testing.T) {
 		t.Errorf("a role without owner: %v", err)
 	}
 }
+
+func TestDueDate(t *testing.T) {
+	today, _ := model.ParseDate("2026-12-02")
+	tests := []struct {
+		due, want, err string
+	}{
+		{"", "2026-12-16", ""},
+		{"2026-12-07", "2026-12-07", ""},
+		{"2026-12-02", "2026-12-02", ""},
+		{"2026-12-01", "", "--due 2026-12-01 is in the past"},
+		{"next week", "", `--due "next week": want a date (2026-12-07)`},
+	}
+	for _, tt := range tests {
+		got, err := DueDate(tt.due, today)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err || !model.IsInvalid(err) {
+				t.Errorf("DueDate(%q) = %v, %v; want invalid input %q", tt.due, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got.String() != tt.want {
+			t.Errorf("DueDate(%q) = %v, %v; want %s", tt.due, got, err, tt.want)
+		}
+	}
+}

@@ -190,3 +190,70 @@ func short(hash string) string {
 	}
 	return hash
 }
+
+// Result is what Run did for one owner's campaign: refreshed its open pull request
+// (Refreshed), or opened or updated one (Opened); Err when that failed.
+type Result struct {
+	Owner     string
+	Refreshed *Refreshed
+	Opened    gitops.Outcome
+	Err       error
+}
+
+// WriteText says what happened as roster certify prints it; nothing when nothing did.
+func (r *Result) WriteText(w io.Writer) error {
+	switch {
+	case r.Refreshed != nil:
+		return r.Refreshed.WriteText(w)
+	case r.Opened.Action != 0:
+		_, err := fmt.Fprintln(w, r.Opened)
+		return err
+	}
+	return nil
+}
+
+// Run opens one campaign per owner of byOwner (see ByOwner) at the protected branch's head
+// (repo at commit head), due on due: an owner whose campaign is already an open pull
+// request gets that pull request refreshed instead of a second one. One owner failing
+// does not stop the others; each Result carries its own error, in owner order.
+func Run(ctx context.Context, l *gitops.Loop, repo *model.Repo, head string, byOwner map[string][]string, due model.Date, now time.Time) ([]Result, error) {
+	open, err := l.Forge().Pulls(ctx, "open", "")
+	if err != nil {
+		return nil, err
+	}
+	today := model.DateOf(now, repo.Settings.Location)
+	var results []Result
+	for _, owner := range model.SortedKeys(byOwner) {
+		c := NewCampaign(repo, owner, byOwner[owner], today, due, now)
+		var cur *forge.PR
+		for _, pr := range open {
+			if pr.Head == c.Branch() {
+				cur = pr
+			}
+		}
+		r := Result{Owner: owner}
+		if cur != nil {
+			r.Refreshed, r.Err = Refresh(ctx, l, cur)
+		} else {
+			r.Opened, r.Err = Open(ctx, l, repo, head, c)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// DueDate is when a campaign opened today is due: due as given (YYYY-MM-DD, not in the
+// past), or DueDays from today when due is empty.
+func DueDate(due string, today model.Date) (model.Date, error) {
+	if due == "" {
+		return today.AddDays(DueDays), nil
+	}
+	d, err := model.ParseDate(due)
+	if err != nil {
+		return model.Date{}, model.Invalidf("--due %q: want a date (2026-12-07)", due)
+	}
+	if d.Before(today) {
+		return model.Date{}, model.Invalidf("--due %s is in the past", d)
+	}
+	return d, nil
+}

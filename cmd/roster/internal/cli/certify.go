@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,7 +9,6 @@ import (
 	"github.com/roster-dev/roster/reconcile/certify"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/sources/forge"
 	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
@@ -69,47 +67,23 @@ func runCertify(ctx context.Context, e *env, opt *certifyOptions) error {
 	}
 	head, repo := t.Commit, t.Repo
 	now := time.Now()
-	loc := repo.Settings.Location
-	today := model.DateOf(now, loc)
-	dueDate := today.AddDays(certify.DueDays)
-	if opt.due != "" {
-		if dueDate, err = model.ParseDate(opt.due); err != nil {
-			return invalidf("--due %q: want a date (2026-12-07)", opt.due)
-		}
-		if dueDate.Before(today) {
-			return invalidf("--due %s is in the past", dueDate)
-		}
+	due, err := certify.DueDate(opt.due, model.DateOf(now, repo.Settings.Location))
+	if err != nil {
+		return err
 	}
 	byOwner, err := certify.ByOwner(repo, roles, opt.all)
 	if err != nil {
 		return err
 	}
-	open, err := o.Forge().Pulls(ctx, "open", "")
+	results, err := certify.Run(ctx, o, repo, head, byOwner, due, now)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, owner := range model.SortedKeys(byOwner) {
-		c := certify.NewCampaign(repo, owner, byOwner[owner], today, dueDate, now)
-		var cur *forge.PR
-		for _, pr := range open {
-			if pr.Head == c.Branch() {
-				cur = pr
-			}
-		}
-		if cur != nil {
-			var r *certify.Refreshed
-			if r, err = certify.Refresh(ctx, o, cur); r != nil {
-				_ = r.WriteText(e.stdout)
-			}
-		} else {
-			var out gitops.Outcome
-			if out, err = certify.Open(ctx, o, repo, head, c); out.Action != 0 {
-				fmt.Fprintln(e.stdout, out)
-			}
-		}
-		if err != nil {
-			errs = append(errs, err)
+	for _, r := range results {
+		_ = r.WriteText(e.stdout)
+		if r.Err != nil {
+			errs = append(errs, r.Err)
 		}
 	}
 	return joinErrs(errs...)
