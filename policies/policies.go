@@ -69,7 +69,7 @@ func Check(r *model.Repo) []*schema.Error {
 
 func people(r *model.Repo) []*model.Person {
 	out := make([]*model.Person, 0, len(r.People))
-	for _, id := range model.SortedKeys(r.People) {
+	for _, id := range r.PeopleIDs() {
 		out = append(out, r.People[id])
 	}
 	return out

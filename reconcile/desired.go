@@ -49,7 +49,7 @@ func Active(p *model.Person, s *model.Settings, at time.Time) bool {
 func Held(repo *model.Repo, at time.Time) map[string]*targets.Snapshot {
 	out := Desired(repo, at)
 	ix := repo.Index()
-	for _, id := range model.SortedKeys(repo.People) {
+	for _, id := range repo.PeopleIDs() {
 		p := repo.People[id]
 		if personLifecycle(p, &repo.Settings, at).phase != inactive {
 			continue

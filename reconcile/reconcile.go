@@ -177,7 +177,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	}
 	p := &Plan{At: opts.At.In(loc), Commit: opts.Commit, Organization: s.Organization, Timezone: loc.String()}
 	ix := repo.Index()
-	ids := model.SortedKeys(repo.People)
+	ids := repo.PeopleIDs()
 	persons := make([]*model.Person, len(ids))
 	for i, id := range ids {
 		persons[i] = repo.People[id]

@@ -1,9 +1,13 @@
 package schema
 
 import (
+	"cmp"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +83,6 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	person := func(id string) bool { _, ok := r.People[id]; return ok }
 	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
 	roleNames := model.SortedKeys(r.Roles)
-	peopleNames := func() []string { return model.SortedKeys(r.People) }
 
 	// Systems first: grants are checked against them.
 	for _, id := range model.SortedKeys(r.Systems) {
@@ -195,23 +198,7 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	}
 
 	ix := r.Index()
-	emails := make(map[string]string, len(r.People))
-	// accounts[system][key] is who resolves to that account name there.
-	accounts := map[string]map[string]string{}
-	claim := func(system, account, who string, pos model.Pos, path string) {
-		m := accounts[system]
-		if m == nil {
-			m = make(map[string]string, len(r.People))
-			accounts[system] = m
-		}
-		k := model.AccountKey(account)
-		if prev, ok := m[k]; ok && prev != who {
-			l.add(pos, path, "%s and %s both resolve to account %q on system %q", prev, who, account, system)
-			return
-		}
-		m[k] = who
-	}
-	ids := peopleNames()
+	ids := r.PeopleIDs()
 	people := make([]*model.Person, len(ids))
 	for i, id := range ids {
 		people[i] = r.People[id]
@@ -270,12 +257,6 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 				l.add(p.At("sponsor"), path+".sponsor", "sponsor %q is a %s; a sponsor must be an employee", p.Sponsor, sp.Type)
 			}
 		}
-		e := strings.ToLower(p.Email)
-		if prev, ok := emails[e]; ok {
-			l.add(p.At("email"), path+".email", "email %q is also used by %s", p.Email, prev)
-		} else {
-			emails[e] = id
-		}
 		for _, sysID := range model.SortedKeys(p.Accounts) {
 			// accounts.github is also the person's login on a GitHub forge, which reviews.
 			forgeLogin := sysID == "github" && r.Settings.Forge != nil && r.Settings.Forge.Type == "github"
@@ -283,14 +264,8 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 				l.add(p.At("accounts."+sysID), path+".accounts."+sel(sysID), "unknown system %q", sysID)
 			}
 		}
-		acc := access[pi]
-		for _, c := range conflictsHit(conflicts, acc.Roles) {
+		for _, c := range conflictsHit(conflicts, access[pi].Roles) {
 			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
-		}
-		for _, sysID := range acc.Systems {
-			if sys := r.Systems[sysID]; sys != nil {
-				claim(sysID, model.AccountFor(sys, p), id, p.Pos, path)
-			}
 		}
 	}
 
@@ -303,11 +278,10 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		for _, sysID := range model.SortedKeys(sa.Accounts) {
 			if _, ok := r.Systems[sysID]; !ok {
 				l.add(sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID), "unknown system %q", sysID)
-				continue
 			}
-			claim(sysID, sa.Accounts[sysID], "service account "+id, sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID))
 		}
 	}
+	l.errs = append(l.errs, unique(r, ids, people, access)...)
 	for _, id := range model.SortedKeys(r.Revocations) {
 		rv := r.Revocations[id]
 		for i, a := range rv.Accounts {
@@ -341,6 +315,140 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		}
 	}
 	return l.errs
+}
+
+// unique reports emails used twice and accounts two people or service accounts resolve to
+// on one system: in the order people (by ID) and then service accounts (by ID) claim them,
+// the first claim of each email or account name stands and every later one by someone else
+// is reported. Each system is checked apart, in parallel.
+func unique(r *model.Repo, ids []string, people []*model.Person, access []*model.Access) []*Error {
+	saIDs := model.SortedKeys(r.ServiceAccounts)
+	systems := model.SortedKeys(r.Systems)
+	// claims[s] are the claims on systems[s], in order; claim.who is an index in people, or
+	// for -i-1 in saIDs.
+	type claim struct {
+		account string
+		who     int
+	}
+	claims := make([][]claim, len(systems))
+	sysIndex := make(map[string]int, len(systems))
+	for s, id := range systems {
+		sysIndex[id] = s
+	}
+	for i, p := range people {
+		for _, sysID := range access[i].Systems {
+			if s, ok := sysIndex[sysID]; ok {
+				if claims[s] == nil {
+					claims[s] = make([]claim, 0, len(people)-i)
+				}
+				claims[s] = append(claims[s], claim{model.AccountFor(r.Systems[sysID], p), i})
+			}
+		}
+	}
+	for i, id := range saIDs {
+		for sysID, a := range r.ServiceAccounts[id].Accounts {
+			if s, ok := sysIndex[sysID]; ok {
+				claims[s] = append(claims[s], claim{a, -i - 1})
+			}
+		}
+	}
+	tasks := make([][]*Error, 1+len(systems))
+	run := func(t int) {
+		var l errorList
+		if t == 0 {
+			keys := make([]string, len(people))
+			for i, p := range people {
+				keys[i] = strings.ToLower(p.Email)
+			}
+			repeats(keys, func(i, first int) {
+				p := people[i]
+				l.add(p.At("email"), "people."+sel(ids[i])+".email", "email %q is also used by %s", p.Email, ids[first])
+			})
+			tasks[t] = l.errs
+			return
+		}
+		sysID, cs := systems[t-1], claims[t-1]
+		keys := make([]string, len(cs))
+		for i, c := range cs {
+			keys[i] = model.AccountKey(c.account)
+		}
+		name := func(who int) string {
+			if who >= 0 {
+				return ids[who]
+			}
+			return "service account " + saIDs[-who-1]
+		}
+		repeats(keys, func(i, first int) {
+			prev, by := name(cs[first].who), name(cs[i].who)
+			if prev == by {
+				return
+			}
+			var pos model.Pos
+			var path string
+			if who := cs[i].who; who >= 0 {
+				pos, path = people[who].Pos, "people."+sel(ids[who])
+			} else {
+				id := saIDs[-who-1]
+				pos, path = r.ServiceAccounts[id].FieldPos["accounts."+sysID], "serviceAccounts."+sel(id)+".accounts."+sel(sysID)
+			}
+			l.add(pos, path, "%s and %s both resolve to account %q on system %q", prev, by, cs[i].account, sysID)
+		})
+		tasks[t] = l.errs
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(tasks)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				run(t)
+			}
+		}()
+	}
+	for t := range tasks {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	var out []*Error
+	for _, errs := range tasks {
+		out = append(out, errs...)
+	}
+	return out
+}
+
+// repeats calls dup(i, first) for every key that an earlier one equals, with the index of
+// the first. Hashing and sorting the keys finds the candidates without a map of them all,
+// which at a million keys costs a cache miss each.
+func repeats(keys []string, dup func(i, first int)) {
+	type hashed struct {
+		h uint64
+		i int
+	}
+	seed := maphash.MakeSeed()
+	hs := make([]hashed, len(keys))
+	for i, k := range keys {
+		hs[i] = hashed{maphash.String(seed, k), i}
+	}
+	slices.SortFunc(hs, func(a, b hashed) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.i, b.i)) })
+	for g := 0; g < len(hs); {
+		e := g + 1
+		for e < len(hs) && hs[e].h == hs[g].h {
+			e++
+		}
+		if e-g > 1 {
+			first := map[string]int{}
+			for _, x := range hs[g:e] {
+				if f, ok := first[keys[x.i]]; ok {
+					dup(x.i, f)
+				} else {
+					first[keys[x.i]] = x.i
+				}
+			}
+		}
+		g = e
+	}
 }
 
 // conflictsHit returns the conflicts all of whose roles are in the sorted list held.

@@ -69,15 +69,16 @@ var personStatuses = map[string]bool{model.StatusActive: true, model.StatusLeave
 
 // decodePerson builds a Person from n. With strict set it also checks everything #Person
 // checks and returns an error on the first violation; without it n must already have been
-// validated by CUE.
-func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Person, error) {
+// validated by CUE. The strings it keeps go through t (see strTable), which may be nil;
+// id is kept as given.
+func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable) (*model.Person, error) {
 	if strict && !isName(id) {
 		return nil, fmt.Errorf("bad id")
 	}
 	if n.kind != cue.StructKind {
 		return nil, fmt.Errorf("not a struct")
 	}
-	p := &model.Person{ID: id, Pos: keyPos, Status: model.StatusActive, FieldPos: make(map[string]model.Pos, 4)}
+	p := &model.Person{ID: id, Pos: keyPos, Status: model.StatusActive}
 	var seen uint16
 	const (
 		hasName = 1 << iota
@@ -97,37 +98,37 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 		var err error
 		switch f.name {
 		case "name":
-			p.Name, err = s, serr
+			p.Name, err = t.keep(s), serr
 			if err == nil && s == "" {
 				err = fmt.Errorf("empty")
 			}
 			seen |= hasName
 		case "email":
-			p.Email, err = s, serr
+			p.Email, err = t.keep(s), serr
 			if err == nil && strict && !isEmail(s) {
 				err = fmt.Errorf("bad email")
 			}
 			seen |= hasEmail
 		case "type":
-			p.Type, err = s, serr
+			p.Type, err = t.intern(s), serr
 			if err == nil && !personTypes[s] {
 				err = fmt.Errorf("bad type")
 			}
 			seen |= hasType
 		case "department":
-			p.Department, err = s, serr
+			p.Department, err = t.intern(s), serr
 			if err == nil && s == "" {
 				err = fmt.Errorf("empty")
 			}
 		case "title":
-			p.Title, err = s, serr
+			p.Title, err = t.intern(s), serr
 		case "manager":
-			p.Manager, err = s, serr
+			p.Manager, err = t.keep(s), serr
 			if err == nil && strict && !isName(s) {
 				err = fmt.Errorf("bad name")
 			}
 		case "sponsor":
-			p.Sponsor, err = s, serr
+			p.Sponsor, err = t.keep(s), serr
 			if err == nil && strict && !isName(s) {
 				err = fmt.Errorf("bad name")
 			}
@@ -146,6 +147,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 					if role, exp, err = decodeTimedRole(r, strict); err != nil {
 						break
 					}
+					role, exp.Reason = t.intern(role), t.keep(exp.Reason)
 					if p.Expiry == nil {
 						p.Expiry = map[string]model.RoleExpiry{}
 					}
@@ -163,8 +165,9 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 				if plain == nil {
 					plain = map[string]bool{}
 				}
-				plain[r.str] = true
-				p.Roles = append(p.Roles, r.str)
+				role := t.intern(r.str)
+				plain[role] = true
+				p.Roles = append(p.Roles, role)
 				p.RolesPos = append(p.RolesPos, r.pos)
 			}
 			for role := range plain {
@@ -180,7 +183,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 				p.End, err = model.ParseDate(s)
 			}
 		case "status":
-			p.Status, err = s, serr
+			p.Status, err = t.intern(s), serr
 			if err == nil && !personStatuses[s] {
 				err = fmt.Errorf("bad status")
 			}
@@ -189,11 +192,18 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 				p.Terminated, err = time.Parse(time.RFC3339Nano, s)
 			}
 		case "accounts":
-			p.Accounts, err = stringMap(v, "accounts", p.FieldPos, func(k, val string) bool {
+			p.Accounts, err = stringMap(v, "accounts", p.FieldPos.Set, func(k, val string) bool {
 				return !strict || (isName(k) && val != "")
 			})
+			if t != nil {
+				kept := make(map[string]string, len(p.Accounts))
+				for k, a := range p.Accounts {
+					kept[t.intern(k)] = t.keep(a)
+				}
+				p.Accounts = kept
+			}
 		case "attributes":
-			p.Attributes, err = stringMap(v, "", nil, func(string, string) bool { return true })
+			p.Attributes, err = t.attributes(v)
 		default:
 			err = fmt.Errorf("field not allowed")
 		}
@@ -204,7 +214,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool) (*model.Per
 			// CUE validated it; a residual mismatch is a bug worth surfacing.
 			return nil, fmt.Errorf("people.%s.%s: %w", sel(id), f.name, err)
 		}
-		p.FieldPos[f.name] = v.pos
+		p.FieldPos.Set(t.intern(f.name), v.pos)
 	}
 	if strict && seen != hasName|hasEmail|hasType|hasStart {
 		return nil, fmt.Errorf("missing a required field")
@@ -253,7 +263,7 @@ func decodeTimedRole(n *node, strict bool) (string, model.RoleExpiry, error) {
 	return role, exp, nil
 }
 
-func stringMap(v *node, posPrefix string, pos map[string]model.Pos, ok func(k, v string) bool) (map[string]string, error) {
+func stringMap(v *node, posPrefix string, setPos func(string, model.Pos), ok func(k, v string) bool) (map[string]string, error) {
 	if v.kind != cue.StructKind {
 		return nil, fmt.Errorf("not a struct")
 	}
@@ -263,8 +273,8 @@ func stringMap(v *node, posPrefix string, pos map[string]model.Pos, ok func(k, v
 			return nil, fmt.Errorf("%s: bad value", f.name)
 		}
 		m[f.name] = f.val.str
-		if pos != nil {
-			pos[posPrefix+"."+f.name] = f.val.pos
+		if setPos != nil {
+			setPos(posPrefix+"."+f.name, f.val.pos)
 		}
 	}
 	return m, nil
@@ -357,7 +367,7 @@ func decodeRest(root *node, repo *model.Repo, keys map[string]model.Pos, errs *e
 			decodeSettings(sec.val, &repo.Settings, errs)
 		case "people":
 			for _, f := range sec.val.fields {
-				p, err := decodePerson(f.name, f.pos, f.val, false)
+				p, err := decodePerson(f.name, f.pos, f.val, false, nil)
 				if err != nil {
 					errs.add(f.pos, "", "%v", err)
 					continue
@@ -390,7 +400,7 @@ func decodeRest(root *node, repo *model.Repo, keys map[string]model.Pos, errs *e
 					sa.Expires, _ = model.ParseDate(e.str)
 					sa.FieldPos["expires"] = e.pos
 				}
-				sa.Accounts, _ = stringMap(f.val.get("accounts"), "accounts", sa.FieldPos, func(string, string) bool { return true })
+				sa.Accounts, _ = stringMap(f.val.get("accounts"), "accounts", func(k string, p model.Pos) { sa.FieldPos[k] = p }, func(string, string) bool { return true })
 				repo.ServiceAccounts[f.name] = sa
 			}
 		case "revocations":

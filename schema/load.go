@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"path"
 	"reflect"
@@ -207,7 +208,8 @@ var fastPath = true
 // file is one parsed .cue file and what the fast path took from it.
 type file struct {
 	name     string
-	src      []byte
+	src      []byte // nil once dropped (see dropSource)
+	sum      uint64 // maphash of src, when dropped
 	pkg      string
 	pkgPos   model.Pos
 	ast      *ast.File      // nil when scanData read the file; see syntax
@@ -310,21 +312,24 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 	}
 
 	// A person takes the fast path only when exactly one plain-data entry defines them.
-	count := map[string]int{}
-	opaque := false
+	opaque, n := false, 0
 	for _, f := range files {
-		opaque = opaque || f.opaque
-		for _, k := range f.keys {
-			count[k]++
-		}
+		opaque, n = opaque || f.opaque, n+len(f.keys)
 	}
+	all := make([]string, 0, n)
+	for _, f := range files {
+		all = append(all, f.keys...)
+	}
+	twice := map[string]bool{} // defined more than once
+	repeats(all, func(i, _ int) { twice[all[i]] = true })
 	repo := newRepo()
+	repo.People = make(map[string]*model.Person, len(all))
 	bi := build.NewContext().NewInstance("", nil)
 	// keys holds where each section and entry first appears in the files CUE evaluates:
 	// CUE's own positions for a struct can be the schema's.
 	keys := map[string]model.Pos{}
 	take := func(e *personEntry) bool {
-		if e.person == nil || opaque || count[e.key] != 1 || !fastPath {
+		if e.person == nil || opaque || twice[e.key] || !fastPath {
 			return false
 		}
 		repo.People[e.key] = e.person
@@ -346,7 +351,11 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 			for _, e := range f.people {
 				delete(repo.People, e.key)
 			}
-			f = parseCUE(f.name, f.src)
+			src, err := f.source(fsys)
+			if err != nil {
+				return nil, err
+			}
+			f = parseCUE(f.name, src)
 		}
 		syn := f.ast
 		fmt.Fprintf(memo, "%s\x00%d\x00", f.name, len(f.src))
@@ -550,6 +559,7 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onE
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			w := newParser1()
 			for i := range next {
 				src, err := fs.ReadFile(fsys, names[i])
 				if err != nil {
@@ -561,9 +571,10 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onE
 				}
 				if f := cache.get(names[i], src); f != nil {
 					files[i] = f
-				} else {
-					files[i] = parseFile(names[i], src)
+				} else if files[i] = parseFile(names[i], src, w); cache != nil {
 					cache.put(files[i])
+				} else {
+					files[i].dropSource()
 				}
 				if onEarly != nil && isEarly[i] && earlyLeft.Add(-1) == 0 {
 					fireEarly()
@@ -593,33 +604,88 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onE
 	return files, nil
 }
 
+// srcSeed seeds the hashes that stand for dropped sources.
+var srcSeed = maphash.MakeSeed()
+
+// dropSource lets go of the source of a file whose people the fast path read, all of them:
+// it is needed again only when CUE must see the file after all (a person defined twice,
+// another file referring to people), and then read again. A million people's files are
+// several times the size of what is decoded from them.
+func (f *file) dropSource() {
+	if f.ast != nil || f.src == nil || slices.ContainsFunc(f.people, func(e *personEntry) bool { return e.person == nil }) {
+		return
+	}
+	f.sum = maphash.Bytes(srcSeed, f.src)
+	f.src = nil
+}
+
+// source returns the file's source, reading it again from fsys if it was dropped.
+func (f *file) source(fsys fs.FS) ([]byte, error) {
+	if f.src != nil {
+		return f.src, nil
+	}
+	src, err := fs.ReadFile(fsys, f.name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.name, err)
+	}
+	if maphash.Bytes(srcSeed, src) != f.sum {
+		return nil, fmt.Errorf("read %s: the file changed while the access repo was loaded", f.name)
+	}
+	return src, nil
+}
+
 // parseFile reads one file: with scanData when it holds only people written as plain
-// data, else with CUE's parser.
-func parseFile(name string, src []byte) *file {
+// data, else with CUE's parser. w, which may be nil, is the calling worker's scratch.
+func parseFile(name string, src []byte, w *parser1) *file {
 	if fastPath {
-		if f := scanPeople(name, src); f != nil {
+		if f := scanPeople(name, src, w); f != nil {
 			return f
 		}
 	}
 	return parseCUE(name, src)
 }
 
+// parser1 is what one parse worker reuses from file to file.
+type parser1 struct {
+	nodes arena
+	strs  *strTable
+}
+
+func newParser1() *parser1 { return &parser1{strs: newStrTable()} }
+
 // scanPeople returns the file read by scanData, or nil when it is not only people in plain
 // data.
-func scanPeople(name string, src []byte) *file {
-	pkg, pkgPos, fields, ok := scanData(name, src)
+func scanPeople(name string, src []byte, w *parser1) *file {
+	var a *arena
+	var t *strTable
+	if w != nil {
+		a, t = &w.nodes, w.strs
+		defer a.reset()
+	}
+	pkg, pkgPos, fields, ok := scanInto(name, src, a)
 	if !ok {
 		return nil
 	}
 	f := &file{name: name, src: src, pkg: pkg, pkgPos: pkgPos, pure: true}
+	t.startFile(len(src))
 	for _, top := range fields {
 		if top.name != "people" || top.val.kind != cue.StructKind {
 			return nil
 		}
-		for _, pf := range top.val.fields {
-			f.keys = append(f.keys, pf.name)
-			e := &personEntry{key: pf.name, keyPos: pf.pos}
-			e.person, _ = decodePerson(pf.name, pf.pos, pf.val, true)
+		if f.keys == nil {
+			f.keys = make([]string, 0, len(top.val.fields))
+			f.people = make([]*personEntry, 0, len(top.val.fields))
+		}
+		entries := make([]personEntry, len(top.val.fields))
+		for i, pf := range top.val.fields {
+			key := pf.name
+			if a != nil {
+				key = t.keep(key)
+			}
+			f.keys = append(f.keys, key)
+			e := &entries[i]
+			e.key, e.keyPos = key, pf.pos
+			e.person, _ = decodePerson(key, pf.pos, pf.val, true, t)
 			f.people = append(f.people, e)
 		}
 	}
@@ -676,7 +742,7 @@ func parseCUE(name string, src []byte) *file {
 				f.keys = append(f.keys, key)
 				entry := &personEntry{key: key, keyPos: toPos(pf.Label.Pos()), field: pf}
 				if n, ok := fromAST(pf.Value); ok && pf.Constraint == token.ILLEGAL {
-					entry.person, _ = decodePerson(key, entry.keyPos, n, true)
+					entry.person, _ = decodePerson(key, entry.keyPos, n, true, nil)
 				} else {
 					f.pure = false
 				}
@@ -902,7 +968,7 @@ func LoadRoles(ctx context.Context, fsys fs.FS) (*model.Repo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", n, err)
 		}
-		files = append(files, parseFile(n, src))
+		files = append(files, parseFile(n, src, nil))
 	}
 	if r, ok := earlySystems(files); ok {
 		return r, nil

@@ -3,7 +3,9 @@ package schema
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"cuelang.org/go/cue"
 
@@ -17,10 +19,17 @@ import (
 // number suffixes, attributes…), which is then parsed by CUE. TestScanAgreesWithParser and
 // FuzzScan keep it a subset with CUE's meaning and positions.
 func scanData(name string, src []byte) (pkg string, pkgPos model.Pos, fields []nodeField, ok bool) {
+	return scanInto(name, src, nil)
+}
+
+// scanInto is scanData taking its nodes from a: with a set, the nodes and their strings
+// (which then alias src) are valid only until a is reset, and the caller copies what it
+// keeps. The package name is always a string of its own.
+func scanInto(name string, src []byte, a *arena) (pkg string, pkgPos model.Pos, fields []nodeField, ok bool) {
 	if !utf8.Valid(src) || bytes.IndexByte(src, 0) >= 0 || bytes.HasPrefix(src, []byte("\ufeff")) {
 		return "", model.Pos{}, nil, false // CUE's parser says what is wrong
 	}
-	s := &scanner{name: name, src: src, line: 1, lineStart: 0}
+	s := &scanner{name: name, src: src, line: 1, lineStart: 0, a: a}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(bailout); !bail {
@@ -35,7 +44,7 @@ func scanData(name string, src []byte) (pkg string, pkgPos model.Pos, fields []n
 	}
 	s.skipSpaces()
 	pkgPos = s.pos()
-	pkg = s.ident()
+	pkg = strings.Clone(s.ident())
 	if pkg == "" || pkg == "_" || pkg[0] == '#' {
 		s.bail()
 	}
@@ -52,6 +61,80 @@ type scanner struct {
 	i         int
 	line      int
 	lineStart int
+	a         *arena // nil: nodes and strings are allocated one by one
+}
+
+// arena hands out the nodes of a scan in chunks and is reused for the next file: a people
+// file's nodes live only until its people are decoded, and allocating each one would make
+// a million people several million short-lived objects. Strings a scan with an arena
+// returns alias the source. Not safe for concurrent use.
+type arena struct {
+	nodes  [][]node // chunks; nodes[ni][:nu] are in use
+	ni, nu int
+	fields slab[nodeField]
+	lists  slab[*node]
+	fstack []nodeField // fields of the structs being read, innermost last
+	lstack []*node     // elements of the lists being read
+}
+
+const arenaChunk = 1024
+
+func (a *arena) node() *node {
+	if a == nil {
+		return &node{}
+	}
+	if a.ni == len(a.nodes) {
+		a.nodes = append(a.nodes, make([]node, arenaChunk))
+	}
+	n := &a.nodes[a.ni][a.nu]
+	*n = node{}
+	if a.nu++; a.nu == arenaChunk {
+		a.ni, a.nu = a.ni+1, 0
+	}
+	return n
+}
+
+// reset makes everything handed out so far free for reuse.
+func (a *arena) reset() {
+	a.ni, a.nu = 0, 0
+	a.fields.reset()
+	a.lists.reset()
+}
+
+// slab hands out slices from reusable chunks.
+type slab[T any] struct {
+	chunks [][]T
+	ci, cu int
+}
+
+// copyOf returns a slice of the slab holding a copy of xs.
+func (b *slab[T]) copyOf(xs []T) []T {
+	n := len(xs)
+	for {
+		if b.ci == len(b.chunks) {
+			b.chunks = append(b.chunks, make([]T, max(arenaChunk, n)))
+		}
+		if c := b.chunks[b.ci]; b.cu+n <= len(c) {
+			out := c[b.cu : b.cu+n : b.cu+n]
+			copy(out, xs)
+			b.cu += n
+			return out
+		}
+		b.ci, b.cu = b.ci+1, 0
+	}
+}
+
+func (b *slab[T]) reset() { b.ci, b.cu = 0, 0 }
+
+// text returns src[start:end] as a string: a copy, or with an arena an alias of src.
+func (s *scanner) text(start, end int) string {
+	if s.a == nil {
+		return string(s.src[start:end])
+	}
+	if start == end {
+		return ""
+	}
+	return unsafe.String(&s.src[start], end-start)
 }
 
 func (s *scanner) bail() { panic(bailout{}) }
@@ -133,12 +216,38 @@ func (s *scanner) ident() string {
 	if s.i < len(s.src) && s.src[s.i] >= utf8.RuneSelf {
 		s.bail() // non-ASCII letters: leave to CUE
 	}
-	return string(s.src[start:s.i])
+	return s.text(start, s.i)
 }
 
 // fieldList reads fields up to close (0 for the end of the file).
 func (s *scanner) fieldList(close byte) []nodeField {
+	if s.a != nil {
+		// Gather the fields on the arena's stack, then copy them into its slab.
+		base := len(s.a.fstack)
+		defer func() { s.a.fstack = s.a.fstack[:base] }()
+		var seen map[string]bool
+		for {
+			s.skip(true)
+			if s.i >= len(s.src) {
+				if close != 0 {
+					s.bail()
+				}
+				return s.mergeTop(s.a.fields.copyOf(s.a.fstack[base:]))
+			}
+			if close != 0 && s.peek() == close {
+				return s.a.fields.copyOf(s.a.fstack[base:])
+			}
+			f := s.field()
+			seen = s.checkRepeat(s.a.fstack[base:], f, close == 0, seen)
+			s.a.fstack = append(s.a.fstack, f)
+			s.endOfElement(close)
+			if close == 0 && s.i >= len(s.src) {
+				return s.mergeTop(s.a.fields.copyOf(s.a.fstack[base:]))
+			}
+		}
+	}
 	var fields []nodeField
+	var seen map[string]bool
 	for {
 		s.skip(true)
 		if s.i >= len(s.src) {
@@ -151,7 +260,8 @@ func (s *scanner) fieldList(close byte) []nodeField {
 			return fields
 		}
 		f := s.field()
-		fields = s.add(fields, f, close == 0)
+		seen = s.checkRepeat(fields, f, close == 0, seen)
+		fields = append(fields, f)
 		s.endOfElement(close)
 		if close == 0 && s.i >= len(s.src) {
 			return s.mergeTop(fields)
@@ -159,17 +269,33 @@ func (s *scanner) fieldList(close byte) []nodeField {
 	}
 }
 
-// add appends f to fields. A repeated field unifies in CUE, which is left to CUE — except
-// at the top level, where people: a: {…} and people: b: {…} are merged (see mergeTop).
-func (s *scanner) add(fields []nodeField, f nodeField, top bool) []nodeField {
-	if !top {
+// checkRepeat bails when f repeats one of fields: a repeated field unifies in CUE, which is
+// left to CUE — except at the top level, where people: a: {…} and people: b: {…} are
+// merged (see mergeTop). Past a few fields it looks names up in seen, which it returns.
+func (s *scanner) checkRepeat(fields []nodeField, f nodeField, top bool, seen map[string]bool) map[string]bool {
+	if top {
+		return seen
+	}
+	const linear = 16
+	if len(fields) < linear {
 		for i := range fields {
 			if fields[i].name == f.name {
 				s.bail()
 			}
 		}
+		return seen
 	}
-	return append(fields, f)
+	if seen == nil {
+		seen = make(map[string]bool, 2*len(fields))
+		for i := range fields {
+			seen[fields[i].name] = true
+		}
+	}
+	if seen[f.name] {
+		s.bail()
+	}
+	seen[f.name] = true
+	return seen
 }
 
 // mergeTop merges repeated top-level struct fields, as CUE would when no entry repeats; a
@@ -200,7 +326,9 @@ func (s *scanner) mergeTop(fields []nodeField) []nodeField {
 			}
 			seen[f.name] = keys
 			// Copy once so the first struct's node is not changed under anyone.
-			prev.val = &node{kind: cue.StructKind, pos: prev.val.pos, fields: append([]nodeField{}, prev.val.fields...)}
+			n := s.a.node()
+			*n = node{kind: cue.StructKind, pos: prev.val.pos, fields: append([]nodeField{}, prev.val.fields...)}
+			prev.val = n
 		}
 		for _, e := range f.val.fields {
 			if keys[e.name] {
@@ -248,13 +376,31 @@ func (s *scanner) value() *node {
 	switch c := s.peek(); {
 	case c == '{':
 		s.i++
-		n := &node{kind: cue.StructKind, pos: p}
+		n := s.a.node()
+		n.kind, n.pos = cue.StructKind, p
 		n.fields = s.fieldList('}')
 		s.i++
 		return n
 	case c == '[':
 		s.i++
-		n := &node{kind: cue.ListKind, pos: p, list: []*node{}}
+		n := s.a.node()
+		n.kind, n.pos, n.list = cue.ListKind, p, []*node{}
+		if s.a != nil {
+			base := len(s.a.lstack)
+			defer func() { s.a.lstack = s.a.lstack[:base] }()
+			for {
+				s.skip(true)
+				if s.peek() == ']' {
+					s.i++
+					if len(s.a.lstack) > base {
+						n.list = s.a.lists.copyOf(s.a.lstack[base:])
+					}
+					return n
+				}
+				s.a.lstack = append(s.a.lstack, s.value())
+				s.endOfElement(']')
+			}
+		}
 		for {
 			s.skip(true)
 			if s.peek() == ']' {
@@ -270,10 +416,11 @@ func (s *scanner) value() *node {
 		if s.skipSpaces(); s.peek() == ':' {
 			// Shorthand with a quoted label: "jan-de-vries": {…}
 			s.i, s.line, s.lineStart = save, line, ls
-			f := s.field()
-			return &node{kind: cue.StructKind, pos: p, fields: []nodeField{f}}
+			return s.shorthand(p)
 		}
-		return &node{kind: cue.StringKind, pos: p, str: str}
+		n := s.a.node()
+		n.kind, n.pos, n.str = cue.StringKind, p, str
+		return n
 	case isDigit(c):
 		return s.number(p)
 	case isLetter(c):
@@ -281,17 +428,33 @@ func (s *scanner) value() *node {
 		id := s.ident()
 		switch id {
 		case "true", "false":
-			return &node{kind: cue.BoolKind, pos: p, b: id == "true"}
+			n := s.a.node()
+			n.kind, n.pos, n.b = cue.BoolKind, p, id == "true"
+			return n
 		case "null":
-			return &node{kind: cue.NullKind, pos: p}
+			n := s.a.node()
+			n.kind, n.pos = cue.NullKind, p
+			return n
 		}
 		// Shorthand: label: value, as a one-field struct at the label's position.
 		s.i, s.line, s.lineStart = save, line, ls
-		f := s.field()
-		return &node{kind: cue.StructKind, pos: p, fields: []nodeField{f}}
+		return s.shorthand(p)
 	}
 	s.bail()
 	return nil
+}
+
+// shorthand reads label: value as a one-field struct at p.
+func (s *scanner) shorthand(p model.Pos) *node {
+	f := s.field()
+	n := s.a.node()
+	n.kind, n.pos = cue.StructKind, p
+	if s.a != nil {
+		n.fields = s.a.fields.copyOf([]nodeField{f})
+	} else {
+		n.fields = []nodeField{f}
+	}
+	return n
 }
 
 func (s *scanner) number(p model.Pos) *node {
@@ -313,11 +476,12 @@ func (s *scanner) number(p model.Pos) *node {
 	if c := s.peek(); isLetter(c) || c == '.' || c == '#' {
 		s.bail() // exponents, suffixes (1K, 1Gi), hex, underscores
 	}
-	lit := string(s.src[start:s.i])
+	lit := s.text(start, s.i)
 	if len(lit) > 1 && lit[0] == '0' && lit[1] != '.' {
 		s.bail()
 	}
-	n := &node{pos: p}
+	n := s.a.node()
+	n.pos = p
 	if float {
 		f, err := strconv.ParseFloat(lit, 64)
 		if err != nil {
@@ -373,7 +537,7 @@ func (s *scanner) str() string {
 		s.bail()
 	}
 	if simple {
-		return string(raw)
+		return s.text(start, start+len(raw))
 	}
 	out := make([]byte, 0, len(raw))
 	for j := 0; j < len(raw); j++ {

@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"cuelang.org/go/cue"
@@ -66,6 +68,18 @@ func checkScan(t testing.TB, src []byte) bool {
 	if diff := cmp.Diff(pfields, fields, cmp.AllowUnexported(node{}, nodeField{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("scanData differs from CUE's parser on\n%s\n(-parser +scan):\n%s", src, diff)
 	}
+	// With an arena (reused, as the loader's workers do) the scan reads the same.
+	a := &arena{}
+	for range 2 {
+		apkg, _, afields, aok := scanInto("f.cue", src, a)
+		if !aok || apkg != pkg {
+			t.Fatalf("scanInto with an arena: ok %v, package %q; without: %q", aok, apkg, pkg)
+		}
+		if diff := cmp.Diff(fields, afields, cmp.AllowUnexported(node{}, nodeField{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("scanInto with an arena differs on\n%s\n(-heap +arena):\n%s", src, diff)
+		}
+		a.reset()
+	}
 	return true
 }
 
@@ -76,6 +90,7 @@ func TestScanAgreesWithParser(t *testing.T) {
 		"package acme\npeople: \"jan-de-vries\": {name: \"Jan\"}, people2: {x: \"é ü\"}\n",
 		"package acme\n\npeople: ann: name: \"Ann\"\n",
 		"package acme\n\npeople: {\n\tann: {name: \"Ann\"}\n\tbob: {name: \"Bob\"}\n}\n",
+		manyPeople(40, ""),
 	}
 	for _, src := range accepted {
 		if !checkScan(t, []byte(src)) {
@@ -107,6 +122,7 @@ func TestScanAgreesWithParser(t *testing.T) {
 		"package acme\npeople: ann: {a: [...]}\n",
 		"package acme\npeople: ann: {a: \"x\" /* c */}\n",
 		"package acme\npeople: ann: {a: 1",
+		manyPeople(40, "\tp7: {name: \"again\"}\n"), // a repeated entry past the linear search
 	}
 	for _, src := range declined {
 		if _, _, _, ok := scanData("f.cue", []byte(src)); ok {
@@ -136,4 +152,16 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		checkScan(t, src)
 	})
+}
+
+// manyPeople is a people struct of n entries, then extra.
+func manyPeople(n int, extra string) string {
+	var b strings.Builder
+	b.WriteString("package acme\n\npeople: {\n")
+	for i := range n {
+		fmt.Fprintf(&b, "\tp%d: {name: \"P %d\", roles: [\"a\", \"b\"]}\n", i, i)
+	}
+	b.WriteString(extra)
+	b.WriteString("}\n")
+	return b.String()
 }

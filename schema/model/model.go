@@ -6,6 +6,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -137,7 +138,81 @@ type Person struct {
 
 	Pos      Pos // of the person's key
 	RolesPos []Pos
-	FieldPos map[string]Pos // of fields Go checks point at: manager, sponsor, end, start, email, accounts.<sys>
+	FieldPos FieldPositions // of the fields as written: manager, sponsor, end, start, email, accounts.<sys>, …
+}
+
+// personFields are the fields of a person FieldPositions keeps in place, by index.
+var personFields = [...]string{"name", "email", "type", "department", "title", "manager", "sponsor",
+	"roles", "start", "end", "status", "terminated", "accounts", "attributes"}
+
+// LineCol is a line and column in a file, both from 1; zero when unset.
+type LineCol struct{ Line, Col int32 }
+
+// FieldAt is the position of one field.
+type FieldAt struct {
+	Field string
+	Pos   Pos
+}
+
+// FieldPositions records where a person's fields are written, compactly: a million people
+// hold one each, and a map of a dozen positions would cost more than the rest of a person.
+// The zero value holds none; set positions with Set.
+type FieldPositions struct {
+	// File is the file of the positions in Known.
+	File string
+	// Known holds the positions of the fields named in personFields, by index, when in File.
+	Known [len(personFields)]LineCol
+	// Other holds every other position: other fields (accounts.<system>) and fields written
+	// in another file than the first one set.
+	Other []FieldAt
+}
+
+// Set records where field is written.
+func (f *FieldPositions) Set(field string, pos Pos) {
+	if pos.File != "" && (f.File == "" || f.File == pos.File) && pos.Line > 0 && pos.Line <= math.MaxInt32 && pos.Col > 0 && pos.Col <= math.MaxInt32 {
+		if i := knownField(field); i >= 0 {
+			f.File = pos.File
+			f.Known[i] = LineCol{int32(pos.Line), int32(pos.Col)}
+			f.drop(field)
+			return
+		}
+	}
+	if i := knownField(field); i >= 0 {
+		f.Known[i] = LineCol{}
+	}
+	f.drop(field)
+	f.Other = append(f.Other, FieldAt{field, pos})
+}
+
+func (f *FieldPositions) drop(field string) {
+	for i := range f.Other {
+		if f.Other[i].Field == field {
+			f.Other = append(f.Other[:i], f.Other[i+1:]...)
+			return
+		}
+	}
+}
+
+// Get returns where field is written, if it was recorded.
+func (f *FieldPositions) Get(field string) (Pos, bool) {
+	if i := knownField(field); i >= 0 && f.Known[i].Line > 0 {
+		return Pos{File: f.File, Line: int(f.Known[i].Line), Col: int(f.Known[i].Col)}, true
+	}
+	for _, o := range f.Other {
+		if o.Field == field {
+			return o.Pos, true
+		}
+	}
+	return Pos{}, false
+}
+
+func knownField(field string) int {
+	for i, name := range personFields {
+		if name == field {
+			return i
+		}
+	}
+	return -1
 }
 
 // RoleExpiry is the end of a time-bound role assignment.
@@ -178,7 +253,7 @@ func (p *Person) IsExternal() bool { return p.Type != Employee }
 
 // At returns the position of field, falling back to the person's own position.
 func (p *Person) At(field string) Pos {
-	if q, ok := p.FieldPos[field]; ok && q.IsValid() {
+	if q, ok := p.FieldPos.Get(field); ok && q.IsValid() {
 		return q
 	}
 	return p.Pos
@@ -434,6 +509,22 @@ type Repo struct {
 
 	indexOnce sync.Once
 	index     *RoleIndex
+
+	idsMu sync.Mutex
+	ids   []string // People's keys, sorted; see PeopleIDs
+}
+
+// PeopleIDs returns the keys of People in order, sorted on the first call and shared by
+// every later caller, which must not modify the slice: a million IDs take a second to sort.
+// Like Index, call it once People is complete: a change to the number of people sorts
+// again, but a key replaced by another is not seen.
+func (r *Repo) PeopleIDs() []string {
+	r.idsMu.Lock()
+	defer r.idsMu.Unlock()
+	if r.ids == nil || len(r.ids) != len(r.People) {
+		r.ids = SortedKeys(r.People)
+	}
+	return r.ids
 }
 
 // Index returns the repo's role index, built on first use and shared by every later caller

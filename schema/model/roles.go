@@ -1,11 +1,14 @@
 package model
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // RoleIndex answers which roles a person holds and what they grant. Build it once per repo
@@ -20,9 +23,29 @@ type RoleIndex struct {
 	// grants maps role → system → its own entitlements there, sorted, each once.
 	grants map[string]map[string][]string
 
-	mu     sync.Mutex
-	access map[string]*Access // by direct roles and matched rules: most people share one
+	// roleNum numbers the roles in the order of their names, roleNames by number.
+	roleNum   map[string]int
+	roleNames []string
+	// With words > 0 a set of roles is a bitset of that many words by role number:
+	// closureBits holds each role's closure (nil for a closure with an unknown role in it),
+	// ruleBits each rule's roles' closures (nil when one is unknown). People whose roles
+	// are all known then find their Access by one lookup of their effective roles' bitset.
+	words       int
+	closureBits [][]uint64
+	ruleBits    [][]uint64
+
+	mu sync.RWMutex
+	// byBits holds the Access of each set of effective roles seen, keyed by its bitset;
+	// byKey, for people with a role the index does not know, by their direct roles and
+	// matched rules; both share them through byEff, keyed by the effective roles. Most people
+	// share one with many others.
+	byBits map[string]*Access
+	byKey  map[string]*Access
+	byEff  map[string]*Access
 }
+
+// maxBitWords bounds the bitsets: past 64 × maxBitWords roles, keys are built from names.
+const maxBitWords = 64
 
 // Access is what a set of roles gives: the effective roles and their grants by system.
 // Shared between people: never modify it.
@@ -99,8 +122,67 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 		}
 		ix.conds = append(ix.conds, cs)
 	}
-	ix.access = map[string]*Access{}
+	ix.roleNames = SortedKeys(r.Roles)
+	ix.roleNum = make(map[string]int, len(r.Roles))
+	for i, id := range ix.roleNames {
+		ix.roleNum[id] = i
+	}
+	if words := (len(ix.roleNames) + 63) / 64; words <= maxBitWords {
+		ix.words = max(words, 1)
+		ix.closureBits = make([][]uint64, len(ix.roleNames))
+		for i, id := range ix.roleNames {
+			ix.closureBits[i] = ix.bitsOf(ix.closure[id])
+		}
+		ix.ruleBits = make([][]uint64, len(ix.rules))
+		for i, rule := range ix.rules {
+			bits := make([]uint64, ix.words)
+			for _, role := range rule.Roles {
+				n, ok := ix.roleNum[role]
+				if !ok || ix.closureBits[n] == nil {
+					bits = nil
+					break
+				}
+				or(bits, ix.closureBits[n])
+			}
+			ix.ruleBits[i] = bits
+		}
+	}
+	ix.byBits, ix.byKey, ix.byEff = map[string]*Access{}, map[string]*Access{}, map[string]*Access{}
 	return ix
+}
+
+// bitsOf returns the bitset of roles, or nil when one is unknown.
+func (ix *RoleIndex) bitsOf(roles []string) []uint64 {
+	bits := make([]uint64, ix.words)
+	for _, role := range roles {
+		n, ok := ix.roleNum[role]
+		if !ok {
+			return nil
+		}
+		bits[n/64] |= 1 << (n % 64)
+	}
+	return bits
+}
+
+func or(dst, src []uint64) {
+	for i := range dst {
+		dst[i] |= src[i]
+	}
+}
+
+// appendRoles appends an encoding of a list of roles to key that tells every list apart:
+// its length, then each role's number, or its name for a role the index does not know.
+func (ix *RoleIndex) appendRoles(key []byte, roles []string) []byte {
+	key = binary.AppendUvarint(key, uint64(len(roles)))
+	for _, r := range roles {
+		if n, ok := ix.roleNum[r]; ok {
+			key = binary.AppendUvarint(key, uint64(n)+1)
+			continue
+		}
+		key = binary.AppendUvarint(append(key, 0), uint64(len(r)))
+		key = append(key, r...)
+	}
+	return key
 }
 
 // matches is Rule.Matches over the precomputed conditions of rule i.
@@ -144,27 +226,101 @@ func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
 
 // Access returns p's effective roles and grants. It is safe for concurrent use.
 func (ix *RoleIndex) Access(p *Person) *Access {
-	var key strings.Builder
-	for _, r := range p.Roles {
-		key.WriteString(r)
-		key.WriteByte(0)
-	}
-	key.WriteByte(1)
-	for i := range ix.rules {
-		if ix.matches(i, p) {
-			key.WriteString(ix.rules[i].ID)
-			key.WriteByte(0)
+	if ix.words > 0 {
+		var stack [4]uint64
+		set := stack[:0]
+		if ix.words <= len(stack) {
+			set = stack[:ix.words]
+		} else {
+			set = make([]uint64, ix.words)
+		}
+		if ix.effectiveBits(p, set) {
+			key := unsafe.Slice((*byte)(unsafe.Pointer(&set[0])), 8*len(set))
+			ix.mu.RLock()
+			a, ok := ix.byBits[string(key)]
+			ix.mu.RUnlock()
+			if ok {
+				return a
+			}
+			var eff []string
+			for w, word := range set {
+				for ; word != 0; word &= word - 1 {
+					eff = append(eff, ix.roleNames[64*w+bits.TrailingZeros64(word)])
+				}
+			}
+			if eff == nil {
+				eff = []string{}
+			}
+			a = ix.shared(eff)
+			ix.mu.Lock()
+			ix.byBits[string(key)] = a
+			ix.mu.Unlock()
+			return a
 		}
 	}
-	k := key.String()
-	ix.mu.Lock()
-	a, ok := ix.access[k]
-	ix.mu.Unlock()
+	var buf [64]byte
+	key := ix.appendRoles(buf[:0], p.Roles)
+	for i := range ix.rules {
+		if ix.matches(i, p) {
+			key = binary.AppendUvarint(key, uint64(i))
+		}
+	}
+	ix.mu.RLock()
+	a, ok := ix.byKey[string(key)]
+	ix.mu.RUnlock()
 	if ok {
 		return a
 	}
-	eff := ix.Effective(p)
-	a = &Access{Roles: eff, Grants: ix.Grants(eff), Reach: map[string][]string{}}
+	a = ix.shared(ix.Effective(p))
+	ix.mu.Lock()
+	ix.byKey[string(key)] = a
+	ix.mu.Unlock()
+	return a
+}
+
+// effectiveBits sets bits to p's effective roles and reports true, or false when one of
+// p's roles (or a role a matching rule gives, or one they include) is unknown.
+func (ix *RoleIndex) effectiveBits(p *Person, bits []uint64) bool {
+	for _, r := range p.Roles {
+		n, ok := ix.roleNum[r]
+		if !ok || ix.closureBits[n] == nil {
+			return false
+		}
+		or(bits, ix.closureBits[n])
+	}
+	for i := range ix.rules {
+		if ix.matches(i, p) {
+			if ix.ruleBits[i] == nil {
+				return false
+			}
+			or(bits, ix.ruleBits[i])
+		}
+	}
+	return true
+}
+
+// shared returns the Access of the effective roles eff, computed once.
+func (ix *RoleIndex) shared(eff []string) *Access {
+	effKey := string(ix.appendRoles(nil, eff))
+	ix.mu.RLock()
+	a, ok := ix.byEff[effKey]
+	ix.mu.RUnlock()
+	if ok {
+		return a
+	}
+	a = ix.access(eff)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if prev, ok := ix.byEff[effKey]; ok {
+		return prev // another goroutine got there first
+	}
+	ix.byEff[effKey] = a
+	return a
+}
+
+// access computes the Access of the effective roles eff.
+func (ix *RoleIndex) access(eff []string) *Access {
+	a := &Access{Roles: eff, Grants: ix.Grants(eff), Reach: map[string][]string{}}
 	a.Systems = SortedKeys(a.Grants)
 	for _, id := range eff {
 		if role := ix.repo.Roles[id]; role != nil {
@@ -175,9 +331,6 @@ func (ix *RoleIndex) Access(p *Person) *Access {
 			}
 		}
 	}
-	ix.mu.Lock()
-	ix.access[k] = a
-	ix.mu.Unlock()
 	return a
 }
 
