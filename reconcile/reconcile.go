@@ -146,9 +146,19 @@ type personInfo struct {
 	p    *model.Person
 	life lifecycle
 	acc  *model.Access
+	// systems holds, by planned system, what acc gives there (shared by everyone with
+	// the same acc).
+	systems []sysAccess
 	// expired are the person's time-bound role assignments that have ended at T, with
 	// the systems each one's grants reached (for the revocations' reasons).
 	expired []expiredRole
+}
+
+// sysAccess is what an Access gives on one system.
+type sysAccess struct {
+	reaches bool     // one of the grants names the system
+	ents    []string // Access.Grants there
+	roles   []string // Access.Reach there
 }
 
 // expiredRole is a time-bound role assignment that has ended.
@@ -206,15 +216,31 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			persons[i], expired[i] = &cp, ended
 		}
 	}
-	people := make([]personInfo, len(ids))
-	for i, acc := range ix.AccessAll(persons) {
-		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc, expired: expired[i]}
-	}
 	var names []string
 	for _, id := range model.SortedKeys(snaps) {
 		if repo.Systems[id] != nil && snaps[id] != nil {
 			names = append(names, id)
 		}
+	}
+	// What each Access gives on each planned system, once per Access: most people share
+	// one, and a look-up in its maps for each person and system costs more than the rest of
+	// matching their account.
+	bySystem := map[*model.Access][]sysAccess{}
+	systemsOf := func(acc *model.Access) []sysAccess {
+		out, ok := bySystem[acc]
+		if !ok {
+			out = make([]sysAccess, len(names))
+			for n, id := range names {
+				out[n].ents, out[n].reaches = acc.Grants[id]
+				out[n].roles = acc.Reach[id]
+			}
+			bySystem[acc] = out
+		}
+		return out
+	}
+	people := make([]personInfo, len(ids))
+	for i, acc := range ix.AccessAll(persons) {
+		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc, expired: expired[i], systems: systemsOf(acc)}
 	}
 	scopes := opts.Scopes
 	if scopes == nil {
@@ -232,7 +258,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, people, names[i], snaps[names[i]], scopes[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, people, i, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -260,7 +286,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 }
 
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -279,25 +305,72 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	// only in case (zoe and "ZOE" in PostgreSQL) are different accounts: a name finds the
 	// exact spelling first, else the first variant; each account is claimed once, and the
 	// variants nobody claims are orphans, never folded into another.
-	live := make(map[string][]*targets.Account, len(snap.Accounts))
-	for i := range snap.Accounts {
-		k := model.AccountKey(snap.Accounts[i].ID)
-		live[k] = append(live[k], &snap.Accounts[i])
+	//
+	// The accounts are indexed by position: head[i] is the first account (in the
+	// snapshot's order) with account i's key, next[i] the following one or -1, so a
+	// million accounts need one map, of keys to heads.
+	accounts := snap.Accounts
+	heads := make(map[string]int32, len(accounts))
+	head := make([]int32, len(accounts))
+	next := make([]int32, len(accounts))
+	last := make([]int32, len(accounts)) // by head: the last account of its key so far
+	for i := range accounts {
+		k := model.AccountKey(accounts[i].ID)
+		next[i] = -1
+		h, ok := heads[k]
+		if !ok {
+			h = int32(i)
+			heads[k] = h
+		} else {
+			next[last[h]] = int32(i)
+		}
+		head[i], last[h] = h, int32(i)
 	}
-	taken := make(map[*targets.Account]bool, len(snap.Accounts))
-	lookup := func(account string) *targets.Account {
-		vs := live[model.AccountKey(account)]
-		for _, a := range vs {
-			if a.ID == account && !taken[a] {
-				return a
+	last = nil
+	taken := make([]bool, len(accounts))
+	// claimed: names taken by a person or service account, by head for names of live
+	// accounts, else by key.
+	claimedLive := make([]bool, len(accounts))
+	claimedOther := map[string]bool{}
+	find := func(key string) int32 {
+		if h, ok := heads[key]; ok {
+			return h
+		}
+		return -1
+	}
+	isClaimed := func(key string, h int32) bool {
+		if h >= 0 {
+			return claimedLive[h]
+		}
+		return claimedOther[key]
+	}
+	claim := func(key string, h int32) {
+		if h >= 0 {
+			claimedLive[h] = true
+		} else {
+			claimedOther[key] = true
+		}
+	}
+	// lookup returns the account of the key starting at h that account names: its exact
+	// spelling, else the first variant not taken; -1 when none.
+	lookup := func(h int32, account string) int32 {
+		for i := h; i >= 0; i = next[i] {
+			if accounts[i].ID == account && !taken[i] {
+				return i
 			}
 		}
-		for _, a := range vs {
-			if !taken[a] {
-				return a
+		for i := h; i >= 0; i = next[i] {
+			if !taken[i] {
+				return i
 			}
 		}
-		return nil
+		return -1
+	}
+	live := func(i int32) *targets.Account {
+		if i < 0 {
+			return nil
+		}
+		return &accounts[i]
 	}
 	patterns := make([]string, len(sys.Ignore))
 	for i, g := range sys.Ignore {
@@ -311,14 +384,14 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		}
 		return false
 	}
-	claimed := make(map[string]bool, len(snap.Accounts)) // names taken by a person or service account
-	emit := func(account string, l *targets.Account, w *want) {
+	emit := func(account string, li int32, w *want) {
+		l := live(li)
 		if l != nil {
-			taken[l] = true
+			taken[li] = true
 		}
 		cs, fs, before, after := sd.diff(account, l, w)
 		out.findings = append(out.findings, fs...)
-		if l != nil {
+		if l != nil && !scope.All {
 			for _, e := range l.Entitlements {
 				if !scope.Manages(e) {
 					out.info.Unmanaged++
@@ -339,24 +412,25 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	for pass := 0; pass < 2; pass++ {
 		for i := range people {
 			pi := &people[i]
-			ents, reaches := pi.acc.Grants[sysID]
-			if reaches != (pass == 0) {
+			sa := &pi.systems[sysNum]
+			if sa.reaches != (pass == 0) {
 				continue
 			}
 			account := model.AccountFor(sys, pi.p)
 			key := model.AccountKey(account)
-			if claimed[key] || ignored(key) {
+			h := find(key)
+			if isClaimed(key, h) || ignored(key) {
 				continue
 			}
-			l := lookup(account)
-			if l == nil && !reaches {
+			l := lookup(h, account)
+			if l < 0 && !sa.reaches {
 				continue
 			}
-			claimed[key] = true
-			if l != nil {
-				account = l.ID
+			claim(key, h)
+			if l >= 0 {
+				account = accounts[l].ID
 			}
-			emit(account, l, &want{person: pi.p, life: pi.life, reaches: reaches, ents: ents, roles: pi.acc.Reach[sysID], expired: pi.expired})
+			emit(account, l, &want{person: pi.p, life: pi.life, reaches: sa.reaches, ents: sa.ents, roles: sa.roles, expired: pi.expired})
 		}
 	}
 	// Service accounts: known while their owner is employed and they have not expired.
@@ -368,7 +442,8 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			continue
 		}
 		key := model.AccountKey(account)
-		if claimed[key] {
+		h := find(key)
+		if isClaimed(key, h) {
 			continue
 		}
 		why := ""
@@ -382,8 +457,8 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			}
 		}
 		if why == "" {
-			claimed[key] = true
-			if l := lookup(account); l != nil {
+			claim(key, h)
+			if l := lookup(h, account); l >= 0 {
 				taken[l] = true
 			}
 		} else {
@@ -398,8 +473,9 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			if a.System != sysID || ignored(key) {
 				continue
 			}
-			l := lookup(a.Account)
-			if l == nil || (claimed[key] && l.ID != a.Account) {
+			h := find(key)
+			l := lookup(h, a.Account)
+			if l < 0 || (isClaimed(key, h) && accounts[l].ID != a.Account) {
 				continue // a person's or service account's, unless it names another spelling exactly
 			}
 			taken[l] = true
@@ -410,27 +486,27 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			if !today.Before(rv.Date.AddDays(1 + s.DeleteAfterDays)) {
 				life = lifecycle{phase: deleted, reason: fmt.Sprintf("revocation %s of %s: %s, over %d days ago", id, rv.Date, rv.Reason, s.DeleteAfterDays)}
 			}
-			emit(l.ID, l, &want{life: life})
+			emit(accounts[l].ID, l, &want{life: life})
 		}
 	}
-	for i := range snap.Accounts {
-		a := &snap.Accounts[i]
+	for i := range accounts {
+		a := &accounts[i]
 		key := model.AccountKey(a.ID)
 		if ignored(key) {
 			continue
 		}
 		out.info.Managed++
-		if taken[a] {
+		if taken[i] {
 			continue
 		}
 		why := saWhy[key]
 		switch {
 		case why != "":
-		case claimed[key]:
+		case claimedLive[head[i]]:
 			why = "no matching person: the name is taken by another account that differs only in case"
-			for _, v := range live[key] {
-				if v != a && taken[v] {
-					why = fmt.Sprintf("no matching person: %s is matched to the account %s, which differs only in case", key, v.ID)
+			for v := head[i]; v >= 0; v = next[v] {
+				if v != int32(i) && taken[v] {
+					why = fmt.Sprintf("no matching person: %s is matched to the account %s, which differs only in case", key, accounts[v].ID)
 					break
 				}
 			}

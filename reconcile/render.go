@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,12 +14,81 @@ import (
 )
 
 // WriteJSON writes the plan in the JSON contract of DESIGN.md: the same plan gives the same
-// bytes.
+// bytes, those of json.Encoder with a two-space indent and no HTML escaping. The lists of
+// changes, orphans and findings are written element by element rather than the whole plan
+// encoded, then indented, in memory: a million people's plan is a few hundred MB of JSON.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	head := *p
+	head.Changes, head.Orphans, head.Findings = nil, nil, nil
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(p)
+	if err := enc.Encode(&head); err != nil {
+		return err
+	}
+	text := buf.String()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	// Each list is a top-level field, encoded null above: write the text up to that null,
+	// then the list in its place. No string in the plan holds a raw newline, so the field's
+	// line is found by its indent.
+	var elem bytes.Buffer
+	elems := json.NewEncoder(&elem)
+	elems.SetIndent("    ", "  ")
+	elems.SetEscapeHTML(false)
+	lists := []struct {
+		field string
+		write func(*bufio.Writer, *json.Encoder, *bytes.Buffer) error
+	}{
+		{"changes", streamList(p.Changes)},
+		{"orphans", streamList(p.Orphans)},
+		{"findings", streamList(p.Findings)},
+	}
+	for _, l := range lists {
+		marker := "\n  \"" + l.field + "\": null"
+		i := strings.Index(text, marker)
+		if i < 0 {
+			return fmt.Errorf("write plan: no %s in the encoded plan", l.field)
+		}
+		bw.WriteString(text[:i+len(marker)-len("null")])
+		text = text[i+len(marker):]
+		if err := l.write(bw, elems, &elem); err != nil {
+			return err
+		}
+	}
+	bw.WriteString(text)
+	return bw.Flush()
+}
+
+// streamList returns a function that writes list to w as json.Encoder indents the array
+// value of a top-level field (null when list is nil), each element encoded by enc into buf.
+func streamList[T any](list []T) func(w *bufio.Writer, enc *json.Encoder, buf *bytes.Buffer) error {
+	return func(w *bufio.Writer, enc *json.Encoder, buf *bytes.Buffer) error {
+		switch {
+		case list == nil:
+			_, err := w.WriteString("null")
+			return err
+		case len(list) == 0:
+			_, err := w.WriteString("[]")
+			return err
+		}
+		w.WriteString("[\n")
+		for i := range list {
+			if i > 0 {
+				w.WriteString(",\n")
+			}
+			w.WriteString("    ")
+			buf.Reset()
+			if err := enc.Encode(&list[i]); err != nil {
+				return err
+			}
+			if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+				return err
+			}
+		}
+		_, err := w.WriteString("\n  ]")
+		return err
+	}
 }
 
 func (p *Plan) heading() string {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -64,6 +65,8 @@ func isEmail(s string) bool {
 	return len(domain) >= 3 && strings.IndexByte(domain[1:len(domain)-1], '.') >= 0
 }
 
+var errNotString = errors.New("not a string")
+
 var personTypes = map[string]bool{model.Employee: true, model.Contractor: true, model.Intern: true, model.Guest: true}
 var personStatuses = map[string]bool{model.StatusActive: true, model.StatusLeave: true, model.StatusSuspended: true}
 
@@ -88,7 +91,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 	)
 	str := func(v *node) (string, error) {
 		if v.kind != cue.StringKind {
-			return "", fmt.Errorf("not a string")
+			return "", errNotString // made for every list and struct field: not allocated each time
 		}
 		return v.str, nil
 	}

@@ -11,10 +11,12 @@ package csv
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"path"
@@ -24,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
@@ -151,12 +154,75 @@ var kindRE = regexp.MustCompile(`^[a-z][A-Za-z0-9]*$`)
 // Parse reads an export named file (for messages). Accounts come back sorted by ID.
 func Parse(file string, data []byte) ([]targets.Account, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // spreadsheet exports start with a BOM
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
+	var r records
+	if bytes.IndexByte(data, '"') < 0 {
+		// Without quotes a record is a line split at commas: read it so, a string for the
+		// whole export, not one per record.
+		r = &plainRecords{text: string(data)}
+	} else {
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.FieldsPerRecord = -1
+		r = &csvRecords{r: cr}
+	}
+	return parse(file, data, r)
+}
+
+// records reads an export record by record: the fields and the line they start on.
+type records interface {
+	next() ([]string, int, error) // io.EOF at the end
+}
+
+// csvRecords reads with encoding/csv.
+type csvRecords struct{ r *csv.Reader }
+
+func (c *csvRecords) next() ([]string, int, error) {
+	rec, err := c.r.Read()
+	if err != nil {
+		return nil, 0, err
+	}
+	line, _ := c.r.FieldPos(0)
+	return rec, line, nil
+}
+
+// plainRecords reads an export without quotes the way encoding/csv does: \r\n ends a
+// line like \n (and a last line's \r is dropped), empty lines are skipped, commas
+// separate fields. The fields it returns alias text and are valid until the next call.
+type plainRecords struct {
+	text string
+	line int
+	rec  []string
+}
+
+func (p *plainRecords) next() ([]string, int, error) {
+	for len(p.text) > 0 {
+		line, rest, found := strings.Cut(p.text, "\n")
+		p.text = rest
+		p.line++
+		if !found || strings.HasSuffix(line, "\r") {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		if line == "" {
+			continue
+		}
+		p.rec = p.rec[:0]
+		for {
+			f, more, ok := strings.Cut(line, ",")
+			p.rec = append(p.rec, f)
+			if !ok {
+				break
+			}
+			line = more
+		}
+		return p.rec, p.line, nil
+	}
+	return nil, 0, io.EOF
+}
+
+func parse(file string, data []byte, r records) ([]targets.Account, error) {
 	bad := func(line int, format string, args ...any) error {
 		return &targets.InputError{Pos: model.Pos{File: file, Line: line}, Msg: fmt.Sprintf(format, args...)}
 	}
-	header, err := r.Read()
+	header, _, err := r.next()
 	if err == io.EOF {
 		return nil, bad(1, "empty export: want the header account,status,entitlements")
 	}
@@ -176,56 +242,93 @@ func Parse(file string, data []byte) ([]targets.Account, error) {
 			return nil, bad(1, "missing column %q: want the header account,status,entitlements", want)
 		}
 	}
+	nFields := len(header)
+	account, status, entitlements := col["account"], col["status"], col["entitlements"]
 	lastLogin, hasLastLogin := col["lastLogin"]
 	rows := bytes.Count(data, []byte("\n")) + 1
 	out := make([]targets.Account, 0, rows)
-	seen := make(map[string]int, rows)
-	valid := map[string]bool{} // entitlements already checked: exports repeat a few hundred
+	// lines[i] is the line of out[i]. A repeated account is found once the rows are read
+	// (see firstRepeat): the error names the first row that repeats one before it, which
+	// comes before any error found in a later row.
+	lines := make([]int, 0, rows)
+	valid := map[string]string{} // entitlements already checked: exports repeat a few hundred
+	var ents []string            // the entitlements of every account, in slices of it
+	var ids []byte               // the accounts' names, in chunks
+	var rowErr error
 	for {
-		rec, err := r.Read()
+		rec, line, err := r.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvError(file, err)
+			rowErr = csvError(file, err)
+			break
 		}
-		line, _ := r.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, bad(line, "%d fields, want %d like the header", len(rec), len(header))
+		if len(rec) != nFields {
+			rowErr = bad(line, "%d fields, want %d like the header", len(rec), nFields)
+			break
 		}
-		a := targets.Account{ID: strings.TrimSpace(rec[col["account"]])}
+		a := targets.Account{ID: strings.TrimSpace(rec[account])}
 		if a.ID == "" {
-			return nil, bad(line, "empty account")
+			rowErr = bad(line, "empty account")
+			break
 		}
-		if prev, dup := seen[model.AccountKey(a.ID)]; dup {
-			return nil, bad(line, "account %q already listed on line %d", a.ID, prev)
+		// Copied out of the record: the export's text can go once it is read.
+		if len(ids)+len(a.ID) > cap(ids) {
+			ids = make([]byte, 0, max(64<<10, len(a.ID)))
 		}
-		seen[model.AccountKey(a.ID)] = line
-		switch s := strings.TrimSpace(rec[col["status"]]); s {
+		ids = append(ids, a.ID...)
+		a.ID = unsafe.String(&ids[len(ids)-len(a.ID)], len(a.ID))
+		// From here on the row counts for repeats, whatever else is wrong with it.
+		out, lines = append(out, a), append(lines, line)
+		a = targets.Account{ID: a.ID}
+		switch s := strings.TrimSpace(rec[status]); s {
 		case "enabled":
 			a.Enabled = true
 		case "disabled":
 		default:
-			return nil, bad(line, "status %q: want enabled or disabled", s)
+			rowErr = bad(line, "status %q: want enabled or disabled", s)
 		}
-		var ents []string
-		for _, e := range strings.Split(rec[col["entitlements"]], ";") {
-			e = strings.TrimSpace(e)
-			if e == "" {
+		if rowErr != nil {
+			break
+		}
+		if len(ents) == cap(ents) {
+			ents = make([]string, 0, 4096)
+		}
+		start := len(ents)
+		for rest, more := rec[entitlements], true; more; {
+			var e string
+			e, rest, more = strings.Cut(rest, ";")
+			if e = strings.TrimSpace(e); e == "" {
 				continue
 			}
-			if !valid[e] {
+			v, ok := valid[e]
+			if !ok {
 				kind, name, ok := targets.SplitEntitlement(e)
 				if !ok || !kindRE.MatchString(kind) || strings.TrimSpace(name) != name {
-					return nil, bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
+					rowErr = bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
+					break
 				}
-				valid[e] = true
+				v = strings.Clone(e)
+				valid[v] = v
 			}
-			ents = append(ents, e)
+			if len(ents) == cap(ents) {
+				// Move this account's entitlements to a new chunk; the old one stays with
+				// the accounts before it.
+				moved := append(make([]string, 0, max(4096, 2*(len(ents)-start))), ents[start:]...)
+				ents, start = moved, 0
+			}
+			ents = append(ents, v)
 		}
-		sort.Strings(ents)
-		a.Entitlements = slices.Compact(ents)
-		if a.Entitlements == nil {
+		if rowErr != nil {
+			break
+		}
+		list := ents[start:len(ents):len(ents)]
+		slices.Sort(list)
+		list = slices.Compact(list)
+		ents = ents[:start+len(list)]
+		a.Entitlements = list[:len(list):len(list)]
+		if a.Entitlements == nil || len(a.Entitlements) == 0 {
 			a.Entitlements = []string{}
 		}
 		if hasLastLogin {
@@ -235,15 +338,60 @@ func Parse(file string, data []byte) ([]targets.Account, error) {
 					t, err = time.Parse("2006-01-02", s)
 				}
 				if err != nil {
-					return nil, bad(line, "lastLogin %q: want an RFC 3339 time or YYYY-MM-DD", s)
+					rowErr = bad(line, "lastLogin %q: want an RFC 3339 time or YYYY-MM-DD", s)
+					break
 				}
 				a.LastLogin = t
 			}
 		}
-		out = append(out, a)
+		out[len(out)-1] = a
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if i, first, ok := firstRepeat(out); ok {
+		return nil, bad(lines[i], "account %q already listed on line %d", out[i].ID, lines[first])
+	}
+	if rowErr != nil {
+		return nil, rowErr
+	}
+	if !slices.IsSortedFunc(out, func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) }) {
+		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	}
 	return out, nil
+}
+
+// firstRepeat returns the first account whose name (without regard to case) an earlier one
+// has, and that earlier one. It sorts hashes of the names rather than keep a map of them:
+// a million accounts would cost a cache miss each.
+func firstRepeat(accounts []targets.Account) (i, first int, ok bool) {
+	type hashed struct {
+		h uint64
+		i int
+	}
+	seed := maphash.MakeSeed()
+	hs := make([]hashed, len(accounts))
+	for i := range accounts {
+		hs[i] = hashed{maphash.String(seed, model.AccountKey(accounts[i].ID)), i}
+	}
+	slices.SortFunc(hs, func(a, b hashed) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.i, b.i)) })
+	i = -1
+	for g := 0; g < len(hs); {
+		e := g + 1
+		for e < len(hs) && hs[e].h == hs[g].h {
+			e++
+		}
+		if e-g > 1 {
+			seen := map[string]int{}
+			for _, x := range hs[g:e] {
+				k := model.AccountKey(accounts[x.i].ID)
+				if f, dup := seen[k]; !dup {
+					seen[k] = x.i
+				} else if i < 0 || x.i < i {
+					i, first = x.i, f
+				}
+			}
+		}
+		g = e
+	}
+	return i, first, i >= 0
 }
 
 func csvError(file string, err error) error {

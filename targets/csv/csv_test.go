@@ -1,8 +1,11 @@
 package csv
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -111,7 +114,11 @@ func FuzzParse(f *testing.F) {
 	f.Add("account,status,entitlements\n\"a,b\",enabled,\"team:x;team:y\"\n")
 	f.Add("account,status\n")
 	f.Add("")
+	for _, tt := range plainCases {
+		f.Add(tt)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
+		checkPlainAgrees(t, in)
 		accounts, err := Parse("live/f.csv", []byte(in))
 		if err != nil {
 			var ie *targets.InputError
@@ -142,4 +149,43 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// plainCases are exports without quotes, which Parse reads without encoding/csv.
+var plainCases = []string{
+	"account,status,entitlements\r\nann,enabled,group:a\r\n\r\nbob,disabled,\r",
+	"account,status,entitlements\n\n\nann,enabled, group:b ;group:a;;group:a\n\n",
+	"account,status,entitlements\nann,enabled,\rgroup:a\nbob,on,\nann,enabled,\n", // a repeat after a bad row
+	"account,status,entitlements\nann,enabled,\nANN,on,\n",                        // a repeat with a bad status
+	"account,status,entitlements\nann,enabled,\nANN,enabled,x\nbob,on,\n",         // a repeat with a bad entitlement
+	"account,status,entitlements\nann,enabled,\nbob,enabled\nann,enabled,\n",      // a short row before a repeat
+	"account,status,entitlements\nann,enabled,\n ,enabled,\nann,enabled,\n",       // an empty account before a repeat
+	"account,status,entitlements,lastLogin\nzed,enabled,,2026-01-02\nann,disabled,role:r,\n",
+	"account,status,entitlements\r",
+	"\n\r\n",
+	"account , status,entitlements,account\n",
+}
+
+// TestPlainAgrees: an export without quotes reads the same with or without encoding/csv.
+func TestPlainAgrees(t *testing.T) {
+	for _, in := range plainCases {
+		checkPlainAgrees(t, in)
+	}
+}
+
+func checkPlainAgrees(t *testing.T, in string) {
+	data := bytes.TrimPrefix([]byte(in), []byte("\ufeff"))
+	if bytes.IndexByte(data, '"') >= 0 {
+		return
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	want, wantErr := parse("live/f.csv", data, &csvRecords{r: cr})
+	got, gotErr := parse("live/f.csv", data, &plainRecords{text: string(data)})
+	if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+		t.Fatalf("%q: error %v, encoding/csv says %v", in, gotErr, wantErr)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("%q: (-encoding/csv +plain):\n%s", in, diff)
+	}
 }
