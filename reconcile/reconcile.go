@@ -147,8 +147,11 @@ type personInfo struct {
 	life lifecycle
 	acc  *model.Access
 	// systems holds, by planned system, what acc gives there (shared by everyone with
-	// the same acc).
+	// the same acc); bit n of reach is systems[n].reaches, for the first 64.
 	systems []sysAccess
+	reach   uint64
+	// overrides is set when the person names accounts of their own (Person.Accounts).
+	overrides bool
 	// expired are the person's time-bound role assignments that have ended at T, with
 	// the systems each one's grants reached (for the revocations' reasons).
 	expired []expiredRole
@@ -238,10 +241,36 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		}
 		return out
 	}
+	// The account each accountId rule of the planned systems derives for each person, once
+	// per person rather than once per system: a person's entry is seldom in the cache.
+	var rules []string
+	for _, id := range names {
+		if !slices.Contains(rules, repo.Systems[id].AccountID) {
+			rules = append(rules, repo.Systems[id].AccountID)
+		}
+	}
+	derived := make([][]string, len(rules))
+	for r := range derived {
+		derived[r] = make([]string, len(persons))
+	}
 	people := make([]personInfo, len(ids))
 	for i, acc := range ix.AccessAll(persons) {
-		people[i] = personInfo{p: persons[i], life: personLifecycle(persons[i], s, opts.At), acc: acc, expired: expired[i], systems: systemsOf(acc)}
+		people[i].acc, people[i].systems = acc, systemsOf(acc)
 	}
+	parallel((len(people)+personChunk-1)/personChunk, func(c int) {
+		for i := c * personChunk; i < min(len(people), (c+1)*personChunk); i++ {
+			pi, p := &people[i], persons[i]
+			pi.p, pi.life, pi.expired, pi.overrides = p, personLifecycle(p, s, opts.At), expired[i], len(p.Accounts) > 0
+			for n := range min(len(names), 64) {
+				if pi.systems[n].reaches {
+					pi.reach |= 1 << n
+				}
+			}
+			for r, rule := range rules {
+				derived[r][i] = model.DerivedAccount(rule, p)
+			}
+		}
+	})
 	scopes := opts.Scopes
 	if scopes == nil {
 		scopes = Scopes(repo, opts.Previous)
@@ -250,15 +279,18 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	if opts.Previous != nil {
 		pix = opts.Previous.Index()
 	}
+	// Systems are planned side by side, more at once than there are cores (up to
+	// maxParallelSystems): they differ in size, and one at a time per core leaves the last
+	// one planned alone on one core.
 	parts := make([]systemPlan, len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(names)); w++ {
+	for w := 0; w < min(max(runtime.GOMAXPROCS(0), maxParallelSystems), len(names)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, people, i, names[i], snaps[names[i]], scopes[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, people, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -267,6 +299,11 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	}
 	close(next)
 	wg.Wait()
+	var nc, no int
+	for _, part := range parts {
+		nc, no = nc+len(part.changes), no+len(part.orphans)
+	}
+	p.Changes, p.Orphans = make([]Change, 0, nc), make([]Orphan, 0, no)
 	for _, part := range parts {
 		p.Changes = append(p.Changes, part.changes...)
 		p.Orphans = append(p.Orphans, part.orphans...)
@@ -285,8 +322,34 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	return p
 }
 
+// personChunk is how many people one goroutine works on at a time.
+const personChunk = 4096
+
+// parallel calls f(0) … f(n-1) on GOMAXPROCS goroutines and waits for them.
+func parallel(n int, f func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// maxParallelSystems bounds how many systems Compute plans at once.
+const maxParallelSystems = 8
+
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, derived []string, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -384,6 +447,17 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		}
 		return false
 	}
+	// manages is scope.Manages, remembered: accounts hold the same few hundred entitlements.
+	managed := map[string]bool{}
+	manages := func(e string) bool {
+		m, ok := managed[e]
+		if !ok {
+			if m = scope.Manages(e); len(managed) < 1<<14 {
+				managed[e] = m
+			}
+		}
+		return m
+	}
 	emit := func(account string, li int32, w *want) {
 		l := live(li)
 		if l != nil {
@@ -393,7 +467,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		out.findings = append(out.findings, fs...)
 		if l != nil && !scope.All {
 			for _, e := range l.Entitlements {
-				if !scope.Manages(e) {
+				if !manages(e) {
 					out.info.Unmanaged++
 				}
 			}
@@ -412,25 +486,38 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	for pass := 0; pass < 2; pass++ {
 		for i := range people {
 			pi := &people[i]
-			sa := &pi.systems[sysNum]
-			if sa.reaches != (pass == 0) {
+			var reaches bool
+			if sysNum < 64 {
+				reaches = pi.reach&(1<<sysNum) != 0 // without a look at systems, not in the cache
+			} else {
+				reaches = pi.systems[sysNum].reaches
+			}
+			if reaches != (pass == 0) {
 				continue
 			}
-			account := model.AccountFor(sys, pi.p)
+			account := derived[i]
+			if pi.overrides {
+				account = model.AccountFor(sys, pi.p)
+			}
 			key := model.AccountKey(account)
 			h := find(key)
 			if isClaimed(key, h) || ignored(key) {
 				continue
 			}
 			l := lookup(h, account)
-			if l < 0 && !sa.reaches {
+			if l < 0 && !reaches {
 				continue
 			}
 			claim(key, h)
 			if l >= 0 {
 				account = accounts[l].ID
 			}
-			emit(account, l, &want{person: pi.p, life: pi.life, reaches: sa.reaches, ents: sa.ents, roles: sa.roles, expired: pi.expired})
+			w := want{person: pi.p, life: pi.life, reaches: reaches, expired: pi.expired}
+			if reaches {
+				sa := &pi.systems[sysNum]
+				w.ents, w.roles = sa.ents, sa.roles
+			}
+			emit(account, l, &w)
 		}
 	}
 	// Service accounts: known while their owner is employed and they have not expired.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -32,13 +33,9 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	// Each list is a top-level field, encoded null above: write the text up to that null,
 	// then the list in its place. No string in the plan holds a raw newline, so the field's
 	// line is found by its indent.
-	var elem bytes.Buffer
-	elems := json.NewEncoder(&elem)
-	elems.SetIndent("    ", "  ")
-	elems.SetEscapeHTML(false)
 	lists := []struct {
 		field string
-		write func(*bufio.Writer, *json.Encoder, *bytes.Buffer) error
+		write func(*bufio.Writer) error
 	}{
 		{"changes", streamList(p.Changes)},
 		{"orphans", streamList(p.Orphans)},
@@ -52,7 +49,7 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 		}
 		bw.WriteString(text[:i+len(marker)-len("null")])
 		text = text[i+len(marker):]
-		if err := l.write(bw, elems, &elem); err != nil {
+		if err := l.write(bw); err != nil {
 			return err
 		}
 	}
@@ -60,10 +57,14 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
+// jsonChunk is how many elements of a list one goroutine encodes at a time.
+const jsonChunk = 2048
+
 // streamList returns a function that writes list to w as json.Encoder indents the array
-// value of a top-level field (null when list is nil), each element encoded by enc into buf.
-func streamList[T any](list []T) func(w *bufio.Writer, enc *json.Encoder, buf *bytes.Buffer) error {
-	return func(w *bufio.Writer, enc *json.Encoder, buf *bytes.Buffer) error {
+// value of a top-level field (null when list is nil). Chunks of elements are encoded in
+// parallel and written in order.
+func streamList[T any](list []T) func(w *bufio.Writer) error {
+	return func(w *bufio.Writer) error {
 		switch {
 		case list == nil:
 			_, err := w.WriteString("null")
@@ -72,19 +73,66 @@ func streamList[T any](list []T) func(w *bufio.Writer, enc *json.Encoder, buf *b
 			_, err := w.WriteString("[]")
 			return err
 		}
+		type chunk struct {
+			b   []byte
+			err error
+		}
+		n := (len(list) + jsonChunk - 1) / jsonChunk
+		done := make([]chan chunk, n)
+		for i := range done {
+			done[i] = make(chan chunk, 1)
+		}
+		next := make(chan int)
+		stop := make(chan struct{})
+		defer close(stop)
+		workers := min(runtime.GOMAXPROCS(0), n)
+		ahead := make(chan struct{}, 2*workers) // chunks encoded and not yet written
+		for range workers {
+			go func() {
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetIndent("    ", "  ")
+				enc.SetEscapeHTML(false)
+				for c := range next {
+					var out []byte
+					var err error
+					for i := c * jsonChunk; i < min(len(list), (c+1)*jsonChunk) && err == nil; i++ {
+						if i > 0 {
+							out = append(out, ",\n"...)
+						}
+						out = append(out, "    "...)
+						buf.Reset()
+						if err = enc.Encode(&list[i]); err == nil {
+							out = append(out, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+						}
+					}
+					done[c] <- chunk{out, err}
+				}
+			}()
+		}
+		go func() {
+			defer close(next)
+			for c := range n {
+				select {
+				case ahead <- struct{}{}:
+				case <-stop:
+					return
+				}
+				select {
+				case next <- c:
+				case <-stop:
+					return
+				}
+			}
+		}()
 		w.WriteString("[\n")
-		for i := range list {
-			if i > 0 {
-				w.WriteString(",\n")
+		for c := range n {
+			ch := <-done[c]
+			if ch.err != nil {
+				return ch.err
 			}
-			w.WriteString("    ")
-			buf.Reset()
-			if err := enc.Encode(&list[i]); err != nil {
-				return err
-			}
-			if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
-				return err
-			}
+			w.Write(ch.b)
+			<-ahead
 		}
 		_, err := w.WriteString("\n  ]")
 		return err

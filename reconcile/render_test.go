@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,9 +28,14 @@ func TestWriteJSONStreams(t *testing.T) {
 		Systems:    []SystemInfo{{Name: "s", Type: "csv", Accounts: 2}},
 		ReviewsDue: []ReviewDue{{ID: "r", Roles: []string{"a"}}},
 	}
+	long := &Plan{Organization: "L"}
+	for i := range 3*jsonChunk + 5 { // several chunks encoded in parallel
+		long.Changes = append(long.Changes, Change{System: "s", Account: fmt.Sprint("a", i), Op: targets.OpGrant, Entitlement: "group:g"})
+		long.Orphans = append(long.Orphans, Orphan{System: "s", Account: fmt.Sprint("o", i), Entitlements: []string{}})
+	}
 	empty := &Plan{Organization: "E"}
 	empty.finish()
-	for name, p := range map[string]*Plan{"full": full, "empty lists": empty, "nil lists": {Organization: "N"}} {
+	for name, p := range map[string]*Plan{"full": full, "long": long, "empty lists": empty, "nil lists": {Organization: "N"}} {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetIndent("", "  ")

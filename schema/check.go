@@ -1,9 +1,7 @@
 package schema
 
 import (
-	"cmp"
 	"fmt"
-	"hash/maphash"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -31,8 +29,9 @@ func loadLocation(name string) (*time.Location, error) {
 	return loc, err
 }
 
-// check runs the cross-reference rules CUE cannot express on a decoded repo.
-func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
+// checkSettings checks the settings and resolves settings.timezone into Location, which
+// everything after it may read.
+func checkSettings(r *model.Repo) []*Error {
 	var l errorList
 	s := &r.Settings
 	if loc, err := loadLocation(s.Timezone); err != nil || s.Timezone == "" || strings.EqualFold(s.Timezone, "local") {
@@ -44,15 +43,7 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	if s.SecretsDir != "" && !filepath.IsAbs(s.SecretsDir) {
 		l.add(s.At("secretsDir"), "settings.secretsDir", "%q is not an absolute path", s.SecretsDir)
 	}
-	outside := func(ref model.Secret) string {
-		if ref.File == "" || s.SecretsDir == "" || !filepath.IsAbs(s.SecretsDir) {
-			return ""
-		}
-		if rel, err := filepath.Rel(s.SecretsDir, filepath.Clean(ref.File)); !filepath.IsAbs(ref.File) || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Sprintf("the secret file %s is outside settings.secretsDir (%s)", ref.File, s.SecretsDir)
-		}
-		return ""
-	}
+	outside := func(ref model.Secret) string { return outsideSecretsDir(s, ref) }
 	if f := s.Forge; f != nil {
 		if msg := outside(f.Token); msg != "" {
 			l.add(s.At("forge.token"), "settings.forge.token", "%s", msg)
@@ -80,6 +71,15 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		}
 	}
 
+	return l.errs
+}
+
+// check runs the cross-reference rules CUE cannot express on a decoded repo whose settings
+// checkSettings has seen. It only reads the repo.
+func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
+	var l errorList
+	s := &r.Settings
+	outside := func(ref model.Secret) string { return outsideSecretsDir(s, ref) }
 	person := func(id string) bool { _, ok := r.People[id]; return ok }
 	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
 	roleNames := model.SortedKeys(r.Roles)
@@ -208,8 +208,9 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	for _, id := range model.SortedKeys(r.Conflicts) {
 		conflicts = append(conflicts, r.Conflicts[id])
 	}
-	for pi, id := range ids {
-		p := people[pi]
+	// People are checked in chunks side by side: the checks only read the repo.
+	checkPerson := func(l *errorList, pi int) {
+		id, p := ids[pi], people[pi]
 		path := "people." + sel(id)
 		if p.Manager != "" && !person(p.Manager) {
 			l.add(p.At("manager"), path+".manager", "unknown person %q", p.Manager)
@@ -268,6 +269,15 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
 	}
+	chunks := make([]errorList, (len(ids)+peopleChunk-1)/peopleChunk)
+	parallel(len(chunks), func(c int) {
+		for pi := c * peopleChunk; pi < min(len(ids), (c+1)*peopleChunk); pi++ {
+			checkPerson(&chunks[c], pi)
+		}
+	})
+	for _, c := range chunks {
+		l.errs = append(l.errs, c.errs...)
+	}
 
 	for _, id := range model.SortedKeys(r.ServiceAccounts) {
 		sa := r.ServiceAccounts[id]
@@ -317,6 +327,17 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	return l.errs
 }
 
+// outsideSecretsDir says why a {file: …} secret is outside settings.secretsDir, or "".
+func outsideSecretsDir(s *model.Settings, ref model.Secret) string {
+	if ref.File == "" || s.SecretsDir == "" || !filepath.IsAbs(s.SecretsDir) {
+		return ""
+	}
+	if rel, err := filepath.Rel(s.SecretsDir, filepath.Clean(ref.File)); !filepath.IsAbs(ref.File) || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Sprintf("the secret file %s is outside settings.secretsDir (%s)", ref.File, s.SecretsDir)
+	}
+	return ""
+}
+
 // unique reports emails used twice and accounts two people or service accounts resolve to
 // on one system: in the order people (by ID) and then service accounts (by ID) claim them,
 // the first claim of each email or account name stands and every later one by someone else
@@ -324,53 +345,82 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 func unique(r *model.Repo, ids []string, people []*model.Person, access []*model.Access) []*Error {
 	saIDs := model.SortedKeys(r.ServiceAccounts)
 	systems := model.SortedKeys(r.Systems)
-	// claims[s] are the claims on systems[s], in order; claim.who is an index in people, or
-	// for -i-1 in saIDs.
-	type claim struct {
-		account string
-		who     int
-	}
-	claims := make([][]claim, len(systems))
 	sysIndex := make(map[string]int, len(systems))
+	var rules []string // the systems' accountId rules
 	for s, id := range systems {
 		sysIndex[id] = s
+		if !slices.Contains(rules, r.Systems[id].AccountID) {
+			rules = append(rules, r.Systems[id].AccountID)
+		}
 	}
-	for i, p := range people {
-		for _, sysID := range access[i].Systems {
-			if s, ok := sysIndex[sysID]; ok {
-				if claims[s] == nil {
-					claims[s] = make([]claim, 0, len(people)-i)
+	// One pass over the people works out, for each, the key of their email and of the
+	// account each rule derives (model.AccountKey), and in reach bit s when their grants
+	// reach systems[s] (for the first 64; past them Access.Grants says): a person's entry is
+	// seldom in the cache, and the systems are then checked from these alone.
+	emails := make([]string, len(people))
+	derived := make([][]string, len(rules))
+	for k := range derived {
+		derived[k] = make([]string, len(people))
+	}
+	reach := make([]uint64, len(people))
+	overrides := make([]bool, len(people))
+	parallel((len(people)+peopleChunk-1)/peopleChunk, func(c int) {
+		memo := map[*model.Access]uint64{}
+		for i := c * peopleChunk; i < min(len(people), (c+1)*peopleChunk); i++ {
+			p := people[i]
+			emails[i] = strings.ToLower(p.Email)
+			for k, rule := range rules {
+				derived[k][i] = model.AccountKey(model.DerivedAccount(rule, p))
+			}
+			overrides[i] = len(p.Accounts) > 0
+			m, ok := memo[access[i]]
+			if !ok {
+				for _, sysID := range access[i].Systems {
+					if s, ok := sysIndex[sysID]; ok && s < 64 {
+						m |= 1 << s
+					}
 				}
-				claims[s] = append(claims[s], claim{model.AccountFor(r.Systems[sysID], p), i})
+				memo[access[i]] = m
 			}
+			reach[i] = m
 		}
-	}
-	for i, id := range saIDs {
-		for sysID, a := range r.ServiceAccounts[id].Accounts {
-			if s, ok := sysIndex[sysID]; ok {
-				claims[s] = append(claims[s], claim{a, -i - 1})
-			}
-		}
-	}
+	})
 	tasks := make([][]*Error, 1+len(systems))
 	run := func(t int) {
 		var l errorList
 		if t == 0 {
-			keys := make([]string, len(people))
-			for i, p := range people {
-				keys[i] = strings.ToLower(p.Email)
-			}
-			repeats(keys, func(i, first int) {
+			model.Repeats(emails, func(i, first int) {
 				p := people[i]
 				l.add(p.At("email"), "people."+sel(ids[i])+".email", "email %q is also used by %s", p.Email, ids[first])
 			})
 			tasks[t] = l.errs
 			return
 		}
-		sysID, cs := systems[t-1], claims[t-1]
-		keys := make([]string, len(cs))
-		for i, c := range cs {
-			keys[i] = model.AccountKey(c.account)
+		// The claims of accounts on the system, in order: keys[c] is claim c's account key,
+		// who[c] an index in people, or for -i-1 in saIDs.
+		s := t - 1
+		sysID, sys := systems[s], r.Systems[systems[s]]
+		derived := derived[slices.Index(rules, sys.AccountID)]
+		var keys []string
+		var who []int
+		for i, p := range people {
+			if s < 64 {
+				if reach[i]&(1<<s) == 0 {
+					continue
+				}
+			} else if _, ok := access[i].Grants[sysID]; !ok {
+				continue
+			}
+			k := derived[i]
+			if overrides[i] {
+				k = model.AccountKey(model.AccountFor(sys, p))
+			}
+			keys, who = append(keys, k), append(who, i)
+		}
+		for i, id := range saIDs {
+			if a, ok := r.ServiceAccounts[id].Accounts[sysID]; ok {
+				keys, who = append(keys, model.AccountKey(a)), append(who, -i-1)
+			}
 		}
 		name := func(who int) string {
 			if who >= 0 {
@@ -378,39 +428,25 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 			}
 			return "service account " + saIDs[-who-1]
 		}
-		repeats(keys, func(i, first int) {
-			prev, by := name(cs[first].who), name(cs[i].who)
+		model.Repeats(keys, func(c, first int) {
+			prev, by := name(who[first]), name(who[c])
 			if prev == by {
 				return
 			}
 			var pos model.Pos
-			var path string
-			if who := cs[i].who; who >= 0 {
-				pos, path = people[who].Pos, "people."+sel(ids[who])
+			var path, account string
+			if w := who[c]; w >= 0 {
+				pos, path, account = people[w].Pos, "people."+sel(ids[w]), model.AccountFor(sys, people[w])
 			} else {
-				id := saIDs[-who-1]
-				pos, path = r.ServiceAccounts[id].FieldPos["accounts."+sysID], "serviceAccounts."+sel(id)+".accounts."+sel(sysID)
+				id := saIDs[-w-1]
+				sa := r.ServiceAccounts[id]
+				pos, path, account = sa.FieldPos["accounts."+sysID], "serviceAccounts."+sel(id)+".accounts."+sel(sysID), sa.Accounts[sysID]
 			}
-			l.add(pos, path, "%s and %s both resolve to account %q on system %q", prev, by, cs[i].account, sysID)
+			l.add(pos, path, "%s and %s both resolve to account %q on system %q", prev, by, account, sysID)
 		})
 		tasks[t] = l.errs
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(tasks)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range next {
-				run(t)
-			}
-		}()
-	}
-	for t := range tasks {
-		next <- t
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(tasks), run)
 	var out []*Error
 	for _, errs := range tasks {
 		out = append(out, errs...)
@@ -418,37 +454,27 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 	return out
 }
 
-// repeats calls dup(i, first) for every key that an earlier one equals, with the index of
-// the first. Hashing and sorting the keys finds the candidates without a map of them all,
-// which at a million keys costs a cache miss each.
-func repeats(keys []string, dup func(i, first int)) {
-	type hashed struct {
-		h uint64
-		i int
-	}
-	seed := maphash.MakeSeed()
-	hs := make([]hashed, len(keys))
-	for i, k := range keys {
-		hs[i] = hashed{maphash.String(seed, k), i}
-	}
-	slices.SortFunc(hs, func(a, b hashed) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.i, b.i)) })
-	for g := 0; g < len(hs); {
-		e := g + 1
-		for e < len(hs) && hs[e].h == hs[g].h {
-			e++
-		}
-		if e-g > 1 {
-			first := map[string]int{}
-			for _, x := range hs[g:e] {
-				if f, ok := first[keys[x.i]]; ok {
-					dup(x.i, f)
-				} else {
-					first[keys[x.i]] = x.i
-				}
+// peopleChunk is how many people one goroutine checks at a time.
+const peopleChunk = 4096
+
+// parallel calls f(0) … f(n-1) on GOMAXPROCS goroutines and waits for them.
+func parallel(n int, f func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
 			}
-		}
-		g = e
+		}()
 	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // conflictsHit returns the conflicts all of whose roles are in the sorted list held.

@@ -195,7 +195,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 				p.Terminated, err = time.Parse(time.RFC3339Nano, s)
 			}
 		case "accounts":
-			p.Accounts, err = stringMap(v, "accounts", p.FieldPos.Set, func(k, val string) bool {
+			p.Accounts, err = stringMap(v, "accounts", func(f string, pos model.Pos) { p.FieldPos.Set(p.Pos, f, pos) }, func(k, val string) bool {
 				return !strict || (isName(k) && val != "")
 			})
 			if t != nil {
@@ -217,7 +217,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 			// CUE validated it; a residual mismatch is a bug worth surfacing.
 			return nil, fmt.Errorf("people.%s.%s: %w", sel(id), f.name, err)
 		}
-		p.FieldPos.Set(t.intern(f.name), v.pos)
+		p.FieldPos.Set(p.Pos, t.intern(f.name), v.pos)
 	}
 	if strict && seen != hasName|hasEmail|hasType|hasStart {
 		return nil, fmt.Errorf("missing a required field")

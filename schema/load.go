@@ -40,8 +40,9 @@ const schemaFile = "roster/schema.cue"
 type Options struct {
 	// Types knows the system types and what each accepts; nil skips those checks.
 	Types SystemTypes
-	// Checks run after the built-in checks on a repo that decoded; the policies package
-	// provides one.
+	// Checks run beside the built-in checks on a repo that decoded, once its settings are
+	// checked (Settings.Location is set); they must only read the repo. The policies
+	// package provides one.
 	Checks []func(*model.Repo) []*Error
 	// Decoded, when set, is called with the repo as soon as it has decoded, before the
 	// cross-reference checks and policies run, so that a caller can start slow work (reading
@@ -321,7 +322,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Repo, error) {
 		all = append(all, f.keys...)
 	}
 	twice := map[string]bool{} // defined more than once
-	repeats(all, func(i, _ int) { twice[all[i]] = true })
+	model.Repeats(all, func(i, _ int) { twice[all[i]] = true })
 	repo := newRepo()
 	repo.People = make(map[string]*model.Person, len(all))
 	bi := build.NewContext().NewInstance("", nil)
@@ -475,9 +476,21 @@ func finish(repo *model.Repo, opts Options) (*model.Repo, error) {
 		opts.Decoded(repo)
 	}
 	var errs errorList
+	errs.errs = checkSettings(repo)
+	// The other checks only read the repo: the policies run beside the built-in ones.
+	found := make([][]*Error, len(opts.Checks))
+	var wg sync.WaitGroup
+	for i, c := range opts.Checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[i] = c(repo)
+		}()
+	}
 	errs.errs = append(errs.errs, check(repo, opts.Types, opts.Now)...)
-	for _, c := range opts.Checks {
-		errs.errs = append(errs.errs, c(repo)...)
+	wg.Wait()
+	for _, f := range found {
+		errs.errs = append(errs.errs, f...)
 	}
 	if errs.len() > 0 {
 		return nil, errs.err()

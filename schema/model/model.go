@@ -145,9 +145,6 @@ type Person struct {
 var personFields = [...]string{"name", "email", "type", "department", "title", "manager", "sponsor",
 	"roles", "start", "end", "status", "terminated", "accounts", "attributes"}
 
-// LineCol is a line and column in a file, both from 1; zero when unset.
-type LineCol struct{ Line, Col int32 }
-
 // FieldAt is the position of one field.
 type FieldAt struct {
 	Field string
@@ -156,51 +153,58 @@ type FieldAt struct {
 
 // FieldPositions records where a person's fields are written, compactly: a million people
 // hold one each, and a map of a dozen positions would cost more than the rest of a person.
-// The zero value holds none; set positions with Set.
+// A position in the file of the person's key, at most 65535 lines below it and in a
+// column up to 65535, is kept in Known; any other in Other. The zero value holds none: set
+// and get positions with Set and Get.
 type FieldPositions struct {
-	// File is the file of the positions in Known.
-	File string
-	// Known holds the positions of the fields named in personFields, by index, when in File.
-	Known [len(personFields)]LineCol
-	// Other holds every other position: other fields (accounts.<system>) and fields written
-	// in another file than the first one set.
-	Other []FieldAt
+	// Known holds, by index in personFields, line offset from the key's line << 16 |
+	// column; 0 when not known.
+	Known [len(personFields)]uint32
+	// Other holds every other position: other fields (accounts.<system>) and those Known
+	// cannot hold.
+	Other *[]FieldAt
 }
 
-// Set records where field is written.
-func (f *FieldPositions) Set(field string, pos Pos) {
-	if pos.File != "" && (f.File == "" || f.File == pos.File) && pos.Line > 0 && pos.Line <= math.MaxInt32 && pos.Col > 0 && pos.Col <= math.MaxInt32 {
-		if i := knownField(field); i >= 0 {
-			f.File = pos.File
-			f.Known[i] = LineCol{int32(pos.Line), int32(pos.Col)}
+// Set records that field is written at pos, in the entry whose key is at key.
+func (f *FieldPositions) Set(key Pos, field string, pos Pos) {
+	i := knownField(field)
+	if i >= 0 {
+		f.Known[i] = 0
+		if d := pos.Line - key.Line; pos.File == key.File && pos.File != "" && key.Line > 0 && d >= 0 && d <= math.MaxUint16 && pos.Col > 0 && pos.Col <= math.MaxUint16 {
+			f.Known[i] = uint32(d)<<16 | uint32(pos.Col)
 			f.drop(field)
 			return
 		}
 	}
-	if i := knownField(field); i >= 0 {
-		f.Known[i] = LineCol{}
-	}
 	f.drop(field)
-	f.Other = append(f.Other, FieldAt{field, pos})
+	if f.Other == nil {
+		f.Other = &[]FieldAt{}
+	}
+	*f.Other = append(*f.Other, FieldAt{field, pos})
 }
 
 func (f *FieldPositions) drop(field string) {
-	for i := range f.Other {
-		if f.Other[i].Field == field {
-			f.Other = append(f.Other[:i], f.Other[i+1:]...)
+	if f.Other == nil {
+		return
+	}
+	for i, o := range *f.Other {
+		if o.Field == field {
+			*f.Other = append((*f.Other)[:i], (*f.Other)[i+1:]...)
 			return
 		}
 	}
 }
 
-// Get returns where field is written, if it was recorded.
-func (f *FieldPositions) Get(field string) (Pos, bool) {
-	if i := knownField(field); i >= 0 && f.Known[i].Line > 0 {
-		return Pos{File: f.File, Line: int(f.Known[i].Line), Col: int(f.Known[i].Col)}, true
+// Get returns where field is written in the entry whose key is at key, if it was recorded.
+func (f *FieldPositions) Get(key Pos, field string) (Pos, bool) {
+	if i := knownField(field); i >= 0 && f.Known[i] != 0 {
+		return Pos{File: key.File, Line: key.Line + int(f.Known[i]>>16), Col: int(f.Known[i] & 0xffff)}, true
 	}
-	for _, o := range f.Other {
-		if o.Field == field {
-			return o.Pos, true
+	if f.Other != nil {
+		for _, o := range *f.Other {
+			if o.Field == field {
+				return o.Pos, true
+			}
 		}
 	}
 	return Pos{}, false
@@ -253,7 +257,7 @@ func (p *Person) IsExternal() bool { return p.Type != Employee }
 
 // At returns the position of field, falling back to the person's own position.
 func (p *Person) At(field string) Pos {
-	if q, ok := p.FieldPos.Get(field); ok && q.IsValid() {
+	if q, ok := p.FieldPos.Get(p.Pos, field); ok && q.IsValid() {
 		return q
 	}
 	return p.Pos
@@ -570,7 +574,13 @@ func AccountFor(sys *System, p *Person) string {
 	if a, ok := p.Accounts[sys.ID]; ok {
 		return a
 	}
-	switch sys.AccountID {
+	return DerivedAccount(sys.AccountID, p)
+}
+
+// DerivedAccount returns the account name the accountId rule gives p, whatever p's
+// accounts say: AccountFor without the override.
+func DerivedAccount(rule string, p *Person) string {
+	switch rule {
 	case AccountByEmail:
 		return p.Email
 	case AccountByEmailLocal:

@@ -11,12 +11,10 @@ package csv
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"io/fs"
 	"path"
@@ -359,38 +357,18 @@ func parse(file string, data []byte, r records) ([]targets.Account, error) {
 }
 
 // firstRepeat returns the first account whose name (without regard to case) an earlier one
-// has, and that earlier one. It sorts hashes of the names rather than keep a map of them:
-// a million accounts would cost a cache miss each.
+// has, and that earlier one.
 func firstRepeat(accounts []targets.Account) (i, first int, ok bool) {
-	type hashed struct {
-		h uint64
-		i int
-	}
-	seed := maphash.MakeSeed()
-	hs := make([]hashed, len(accounts))
+	keys := make([]string, len(accounts))
 	for i := range accounts {
-		hs[i] = hashed{maphash.String(seed, model.AccountKey(accounts[i].ID)), i}
+		keys[i] = model.AccountKey(accounts[i].ID)
 	}
-	slices.SortFunc(hs, func(a, b hashed) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.i, b.i)) })
 	i = -1
-	for g := 0; g < len(hs); {
-		e := g + 1
-		for e < len(hs) && hs[e].h == hs[g].h {
-			e++
+	model.Repeats(keys, func(r, f int) {
+		if i < 0 || r < i {
+			i, first = r, f
 		}
-		if e-g > 1 {
-			seen := map[string]int{}
-			for _, x := range hs[g:e] {
-				k := model.AccountKey(accounts[x.i].ID)
-				if f, dup := seen[k]; !dup {
-					seen[k] = x.i
-				} else if i < 0 || x.i < i {
-					i, first = x.i, f
-				}
-			}
-		}
-		g = e
-	}
+	})
 	return i, first, i >= 0
 }
 

@@ -1,0 +1,61 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRepeats: Repeats reports what a map of first occurrences finds, for keys that repeat
+// often, seldom and not at all.
+func TestRepeats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 10, 1000, 70000} {
+		for _, distinct := range []int{1, 3, n/2 + 1, 4 * n} {
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprint("k", rng.IntN(distinct+1))
+			}
+			var want [][2]int
+			first := map[string]int{}
+			for i, k := range keys {
+				if f, ok := first[k]; ok {
+					want = append(want, [2]int{i, f})
+				} else {
+					first[k] = i
+				}
+			}
+			var got [][2]int
+			Repeats(keys, func(i, f int) { got = append(got, [2]int{i, f}) })
+			slices.SortFunc(got, func(a, b [2]int) int { return a[0] - b[0] })
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%d keys, %d distinct: (-map +Repeats):\n%s", n, distinct, diff)
+			}
+		}
+	}
+}
+
+// TestSortHashed: the radix sort orders by hash, and keeps index order within a hash.
+func TestSortHashed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	hs := make([]hashed, 50000)
+	for i := range hs {
+		hs[i] = hashed{rng.Uint64() >> (64 - hashBits) & 0xff0000ffff0f, uint32(i)} // many equal
+	}
+	want := slices.Clone(hs)
+	slices.SortStableFunc(want, func(a, b hashed) int {
+		switch {
+		case a.h < b.h:
+			return -1
+		case a.h > b.h:
+			return 1
+		}
+		return 0
+	})
+	if got := sortHashed(hs); !slices.Equal(want, got) {
+		t.Fatal("sortHashed differs from a stable sort by hash")
+	}
+}
