@@ -147,9 +147,8 @@ type personInfo struct {
 	life lifecycle
 	acc  *model.Access
 	// systems holds, by planned system, what acc gives there (shared by everyone with
-	// the same acc); bit n of reach is systems[n].reaches, for the first 64.
+	// the same acc).
 	systems []sysAccess
-	reach   uint64
 	// overrides is set when the person names accounts of their own (Person.Accounts).
 	overrides bool
 	// expired are the person's time-bound role assignments that have ended at T, with
@@ -249,11 +248,16 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			rules = append(rules, repo.Systems[id].AccountID)
 		}
 	}
-	derived := make([][]string, len(rules))
+	// odd[r] has bit i set when derived[r][i] is not its own account key (model.AccountKey):
+	// the key of the rest is the account.
+	derived, odd := make([][]string, len(rules)), make([][]uint64, len(rules))
 	for r := range derived {
-		derived[r] = make([]string, len(persons))
+		derived[r], odd[r] = make([]string, len(persons)), make([]uint64, (len(persons)+63)/64)
 	}
 	people := make([]personInfo, len(ids))
+	// reach[i] has bit n set when people[i] reaches the n-th planned system (the first 64):
+	// apart from people, so that going through them for one system reads 8 bytes each.
+	reach := make([]uint64, len(ids))
 	for i, acc := range ix.AccessAll(persons) {
 		people[i].acc, people[i].systems = acc, systemsOf(acc)
 	}
@@ -263,11 +267,15 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			pi.p, pi.life, pi.expired, pi.overrides = p, personLifecycle(p, s, opts.At), expired[i], len(p.Accounts) > 0
 			for n := range min(len(names), 64) {
 				if pi.systems[n].reaches {
-					pi.reach |= 1 << n
+					reach[i] |= 1 << n
 				}
 			}
 			for r, rule := range rules {
-				derived[r][i] = model.DerivedAccount(rule, p)
+				a := model.DerivedAccount(rule, p)
+				derived[r][i] = a
+				if model.AccountKey(a) != a {
+					odd[r][i/64] |= 1 << (i % 64) // personChunk is a multiple of 64: no other chunk writes here
+				}
 			}
 		}
 	})
@@ -290,7 +298,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, people, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, people, reach, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], odd[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -349,7 +357,7 @@ func parallel(n int, f func(int)) {
 const maxParallelSystems = 8
 
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, derived []string, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, reach []uint64, derived []string, odd []uint64, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -435,18 +443,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		}
 		return &accounts[i]
 	}
-	patterns := make([]string, len(sys.Ignore))
-	for i, g := range sys.Ignore {
-		patterns[i] = strings.ToLower(g)
-	}
-	ignored := func(key string) bool {
-		for _, g := range patterns {
-			if ok, _ := path.Match(g, key); ok {
-				return true
-			}
-		}
-		return false
-	}
+	ignored := ignoring(sys.Ignore)
 	// manages is scope.Manages, remembered: accounts hold the same few hundred entitlements.
 	managed := map[string]bool{}
 	manages := func(e string) bool {
@@ -485,21 +482,23 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 	// roles no longer reach it cannot take a name that is someone else's.
 	for pass := 0; pass < 2; pass++ {
 		for i := range people {
-			pi := &people[i]
 			var reaches bool
 			if sysNum < 64 {
-				reaches = pi.reach&(1<<sysNum) != 0 // without a look at systems, not in the cache
+				reaches = reach[i]&(1<<sysNum) != 0
 			} else {
-				reaches = pi.systems[sysNum].reaches
+				reaches = people[i].systems[sysNum].reaches
 			}
 			if reaches != (pass == 0) {
 				continue
 			}
-			account := derived[i]
+			pi := &people[i]
+			account, key := derived[i], derived[i]
 			if pi.overrides {
 				account = model.AccountFor(sys, pi.p)
+				key = model.AccountKey(account)
+			} else if odd[i/64]&(1<<(i%64)) != 0 {
+				key = model.AccountKey(account)
 			}
-			key := model.AccountKey(account)
 			h := find(key)
 			if isClaimed(key, h) || ignored(key) {
 				continue
@@ -607,6 +606,42 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 		out.orphans = append(out.orphans, o)
 	}
 	return out
+}
+
+// ignoring returns whether an account key matches one of a system's ignore patterns
+// (path.Match, without regard to case). Literal patterns and ones whose only wildcard is a
+// final * are matched without path.Match: every person's account goes through it.
+func ignoring(patterns []string) func(key string) bool {
+	var exact, prefixes, globs []string
+	for _, g := range patterns {
+		g = strings.ToLower(g)
+		switch i := strings.IndexAny(g, `*?[\`); {
+		case i < 0:
+			exact = append(exact, g)
+		case i == len(g)-1 && g[i] == '*':
+			prefixes = append(prefixes, g[:i])
+		default:
+			globs = append(globs, g)
+		}
+	}
+	return func(key string) bool {
+		for _, g := range exact {
+			if key == g {
+				return true
+			}
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(key, p) && !strings.Contains(key[len(p):], "/") {
+				return true // * matches anything but a slash
+			}
+		}
+		for _, g := range globs {
+			if ok, _ := path.Match(g, key); ok {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // sysDiff is what diffing the accounts of one system needs.

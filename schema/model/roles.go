@@ -42,6 +42,10 @@ type RoleIndex struct {
 	byBits map[string]*Access
 	byKey  map[string]*Access
 	byEff  map[string]*Access
+	// lastPeople and lastAccess are AccessAll's last question and answer. A loaded
+	// person is never modified, so the same pointer has the same Access.
+	lastPeople []*Person
+	lastAccess []*Access
 }
 
 // maxBitWords bounds the bitsets: past 64 × maxBitWords roles, keys are built from names.
@@ -206,21 +210,40 @@ func (ix *RoleIndex) matches(i int, p *Person) bool {
 	return true
 }
 
-// AccessAll returns Access of every person, computed in parallel, in the order given.
+// AccessAll returns Access of every person, computed in parallel, in the order given. It
+// remembers its last answer: asked again about the same people (validation, then the plan),
+// it looks up only those whose entry is not the very same.
 func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
+	ix.mu.Lock()
+	lastPeople, lastAccess := ix.lastPeople, ix.lastAccess
+	ix.mu.Unlock()
 	out := make([]*Access, len(people))
-	workers := runtime.GOMAXPROCS(0)
+	const chunk = 4096
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for range min(runtime.GOMAXPROCS(0), (len(people)+chunk-1)/chunk) {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			for i := w; i < len(people); i += workers {
-				out[i] = ix.Access(people[i])
+			for c := range next {
+				for i := c; i < min(len(people), c+chunk); i++ {
+					if i < len(lastPeople) && lastPeople[i] == people[i] {
+						out[i] = lastAccess[i]
+					} else {
+						out[i] = ix.Access(people[i])
+					}
+				}
 			}
-		}(w)
+		}()
 	}
+	for c := 0; c < len(people); c += chunk {
+		next <- c
+	}
+	close(next)
 	wg.Wait()
+	ix.mu.Lock()
+	ix.lastPeople, ix.lastAccess = slices.Clone(people), slices.Clone(out)
+	ix.mu.Unlock()
 	return out
 }
 

@@ -252,6 +252,47 @@ func parse(file string, data []byte, r records) ([]targets.Account, error) {
 	valid := map[string]string{} // entitlements already checked: exports repeat a few hundred
 	var ents []string            // the entitlements of every account, in slices of it
 	var ids []byte               // the accounts' names, in chunks
+	// parseEntitlements reads a ';'-separated list of entitlements into a sorted list
+	// without repeats, kept in the chunk ents.
+	parseEntitlements := func(raw string, line int) ([]string, error) {
+		if len(ents) == cap(ents) {
+			ents = make([]string, 0, 4096)
+		}
+		start := len(ents)
+		for rest, more := raw, true; more; {
+			var e string
+			e, rest, more = strings.Cut(rest, ";")
+			if e = strings.TrimSpace(e); e == "" {
+				continue
+			}
+			v, ok := valid[e]
+			if !ok {
+				kind, name, ok := targets.SplitEntitlement(e)
+				if !ok || !kindRE.MatchString(kind) || strings.TrimSpace(name) != name {
+					return nil, bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
+				}
+				v = strings.Clone(e)
+				valid[v] = v
+			}
+			if len(ents) == cap(ents) {
+				// Move this list to a new chunk; the old one stays with the lists before it.
+				moved := append(make([]string, 0, max(4096, 2*(len(ents)-start))), ents[start:]...)
+				ents, start = moved, 0
+			}
+			ents = append(ents, v)
+		}
+		list := ents[start:len(ents):len(ents)]
+		slices.Sort(list)
+		list = slices.Compact(list)
+		ents = ents[:start+len(list)]
+		if len(list) == 0 {
+			return []string{}, nil
+		}
+		return list[:len(list):len(list)], nil
+	}
+	// lists are the entitlement lists read so far, by their text: accounts share a few
+	// thousand, each parsed once and held once.
+	lists := map[string][]string{}
 	var rowErr error
 	for {
 		rec, line, err := r.next()
@@ -290,44 +331,13 @@ func parse(file string, data []byte, r records) ([]targets.Account, error) {
 		if rowErr != nil {
 			break
 		}
-		if len(ents) == cap(ents) {
-			ents = make([]string, 0, 4096)
-		}
-		start := len(ents)
-		for rest, more := rec[entitlements], true; more; {
-			var e string
-			e, rest, more = strings.Cut(rest, ";")
-			if e = strings.TrimSpace(e); e == "" {
-				continue
-			}
-			v, ok := valid[e]
-			if !ok {
-				kind, name, ok := targets.SplitEntitlement(e)
-				if !ok || !kindRE.MatchString(kind) || strings.TrimSpace(name) != name {
-					rowErr = bad(line, "entitlement %q: want kind:name, e.g. group:finance", e)
-					break
-				}
-				v = strings.Clone(e)
-				valid[v] = v
-			}
-			if len(ents) == cap(ents) {
-				// Move this account's entitlements to a new chunk; the old one stays with
-				// the accounts before it.
-				moved := append(make([]string, 0, max(4096, 2*(len(ents)-start))), ents[start:]...)
-				ents, start = moved, 0
-			}
-			ents = append(ents, v)
-		}
-		if rowErr != nil {
+		raw := rec[entitlements]
+		if list, ok := lists[raw]; ok {
+			a.Entitlements = list
+		} else if a.Entitlements, rowErr = parseEntitlements(raw, line); rowErr != nil {
 			break
-		}
-		list := ents[start:len(ents):len(ents)]
-		slices.Sort(list)
-		list = slices.Compact(list)
-		ents = ents[:start+len(list)]
-		a.Entitlements = list[:len(list):len(list)]
-		if a.Entitlements == nil || len(a.Entitlements) == 0 {
-			a.Entitlements = []string{}
+		} else if len(lists) < maxLists {
+			lists[strings.Clone(raw)] = a.Entitlements
 		}
 		if hasLastLogin {
 			if s := strings.TrimSpace(rec[lastLogin]); s != "" {
@@ -355,6 +365,9 @@ func parse(file string, data []byte, r records) ([]targets.Account, error) {
 	}
 	return out, nil
 }
+
+// maxLists bounds the entitlement lists Parse shares between accounts.
+const maxLists = 1 << 16
 
 // firstRepeat returns the first account whose name (without regard to case) an earlier one
 // has, and that earlier one.
