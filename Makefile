@@ -44,15 +44,18 @@ demo: build deps
 	$(BIN)/roster plan --repo examples/acme --at 2026-11-23
 	$(GO) run ./cmd/roster-demo -roster ./$(BIN)/roster
 
-# bench generates 10k/50k/100k-person repos and prints validate and plan wall time and peak
-# memory beside cue vet on the same files, then the re-validate-after-one-save figure; then
+# bench generates 10k/50k/100k/1M-person repos in a temporary directory and prints the
+# medians of 3 alternating runs of validate and plan (wall time, peak memory, every run's
+# wall and CPU time) beside cue vet on the same files (up to 100k), the re-validate-after-
+# one-save figure and the goals (BENCHFLAGS adds flags: -ref OLD-ROSTER for ratios to an
+# earlier build, -runs N, -sizes LIST); then
 # the targets' figures against real servers (make deps installs them): plan against 100k
 # LDAP accounts beside ldapsearch, apply throughput on slapd and PostgreSQL, emergency
 # revoke latency across ldap + ad + postgres (cmd/roster/e2ebench runs bin/roster); and
 # reading 20k SCIM users in 500 groups and 5k GitHub members in 200 teams, with request counts;
 # roster history over 5,000 commits; an HR import of 10,000 rows against 10,000 people.
 bench: build deps $(BIN)/cue
-	$(GO) run ./cmd/roster-bench -roster ./$(BIN)/roster -cue ./$(BIN)/cue
+	$(GO) run ./cmd/roster-bench -roster ./$(BIN)/roster -cue ./$(BIN)/cue $(BENCHFLAGS)
 	$(GO) test ./schema -run '^$$' -bench 'Load100k|RevalidateOneChangedFile100k' -benchtime 5x -benchmem
 	ROSTER_BIN=$(CURDIR)/$(BIN)/roster $(GO) test ./cmd/roster/e2ebench ./targets/ldap ./targets/postgres -run '^$$' -bench . -benchtime 1x -timeout 60m
 	$(GO) test ./targets/scim ./targets/github -run '^$$' -bench Read -benchtime 1x -timeout 30m

@@ -1,9 +1,11 @@
 // Command roster-bench measures roster on synthetic access repos: it generates repos of
-// 10k, 50k and 100k people, times `roster validate` and `roster plan` on each (wall time
-// and peak RSS), compares validate with `cue vet` of the same files against the same
-// schema, and prints a table and the performance goals.
+// 10k, 50k, 100k and 1M people (in a temporary directory, removed at the end), runs
+// `roster validate` and `roster plan` on each (wall time and peak RSS) a few times,
+// alternating with `cue vet` of the same files against the same schema (up to 100k people:
+// it needs ~20 GB at 1M) and with a reference roster binary when given one, and prints the
+// medians, their ratios, every run, and the performance goals.
 //
-//	go run ./cmd/roster-bench -roster ./bin/roster -cue ./bin/cue [-sizes 10000,50000] [-out DIR]
+//	go run ./cmd/roster-bench -roster ./bin/roster -cue ./bin/cue [-ref OLD-ROSTER] [-runs 3] [-sizes 10000,50000] [-out DIR]
 //	go run ./cmd/roster-bench generate -people 300 -out DIR
 //
 // Generation runs in a child process (the generate subcommand): on Linux a child's

@@ -22,10 +22,11 @@ import (
 // measurement is one run of a command.
 type measurement struct {
 	wall     time.Duration
-	maxRSS   int64 // bytes
-	exitCode int   // -1 when the process did not exit normally
-	err      error // could not start, killed, timed out
-	stdoutN  int64 // bytes written to stdout
+	cpu      time.Duration // user + system
+	maxRSS   int64         // bytes
+	exitCode int           // -1 when the process did not exit normally
+	err      error         // could not start, killed, timed out
+	stdoutN  int64         // bytes written to stdout
 	stdout   []byte
 	stderr   []byte
 }
@@ -87,6 +88,7 @@ func measure(ctx context.Context, timeout time.Duration, dir, name string, args 
 	if cmd.ProcessState != nil {
 		m.exitCode = cmd.ProcessState.ExitCode()
 		m.maxRSS = maxRSS(cmd.ProcessState)
+		m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	var exitErr *exec.ExitError
 	switch {
