@@ -142,7 +142,6 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 			}
 			p.Roles = make([]string, 0, len(v.list))
 			p.RolesPos = make([]model.Pos, 0, len(v.list))
-			var plain map[string]bool
 			for _, r := range v.list {
 				if r.kind == cue.StructKind {
 					var role string
@@ -165,16 +164,15 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 					err = fmt.Errorf("bad role")
 					break
 				}
-				if plain == nil {
-					plain = map[string]bool{}
-				}
-				role := t.intern(r.str)
-				plain[role] = true
-				p.Roles = append(p.Roles, role)
+				p.Roles = append(p.Roles, t.intern(r.str))
 				p.RolesPos = append(p.RolesPos, r.pos)
 			}
-			for role := range plain {
-				delete(p.Expiry, role) // held without an end as well
+			if p.Expiry != nil && err == nil {
+				for _, r := range v.list {
+					if r.kind == cue.StringKind {
+						delete(p.Expiry, r.str) // held without an end as well
+					}
+				}
 			}
 		case "start":
 			if err = serr; err == nil {
@@ -217,7 +215,7 @@ func decodePerson(id string, keyPos model.Pos, n *node, strict bool, t *strTable
 			// CUE validated it; a residual mismatch is a bug worth surfacing.
 			return nil, fmt.Errorf("people.%s.%s: %w", sel(id), f.name, err)
 		}
-		p.FieldPos.Set(p.Pos, t.intern(f.name), v.pos)
+		p.FieldPos.Set(p.Pos, f.name, v.pos) // a person field: Set keeps its own copy of the name
 	}
 	if strict && seen != hasName|hasEmail|hasType|hasStart {
 		return nil, fmt.Errorf("missing a required field")

@@ -55,11 +55,46 @@ type Date struct {
 
 // ParseDate parses YYYY-MM-DD, rejecting dates that do not exist.
 func ParseDate(s string) (Date, error) {
+	if d, ok := parseDate(s); ok {
+		return d, nil
+	}
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil {
 		return Date{}, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
 	}
 	return Date{t.Year(), t.Month(), t.Day()}, nil
+}
+
+// parseDate reads YYYY-MM-DD of a date that exists without time.Parse (every person has
+// a start), or reports false; what it accepts time.Parse accepts alike.
+func parseDate(s string) (Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+		return Date{}, false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	if d > days {
+		return Date{}, false
+	}
+	return Date{y, time.Month(m), d}, true
 }
 
 // IsZero reports whether d is unset.
@@ -165,10 +200,13 @@ type FieldPositions struct {
 	Other *[]FieldAt
 }
 
-// Set records that field is written at pos, in the entry whose key is at key.
+// Set records that field is written at pos, in the entry whose key is at key. The name of
+// a person field is not kept (a string of its own is), so it may be a slice of a larger
+// string.
 func (f *FieldPositions) Set(key Pos, field string, pos Pos) {
 	i := knownField(field)
 	if i >= 0 {
+		field = personFields[i]
 		f.Known[i] = 0
 		if d := pos.Line - key.Line; pos.File == key.File && pos.File != "" && key.Line > 0 && d >= 0 && d <= math.MaxUint16 && pos.Col > 0 && pos.Col <= math.MaxUint16 {
 			f.Known[i] = uint32(d)<<16 | uint32(pos.Col)

@@ -312,7 +312,10 @@ func (t *Target) read(ctx context.Context, groups func(ctx context.Context, user
 			a.Entitlements = slices.Compact(a.Entitlements)
 		}
 	}
-	slices.SortFunc(accounts, func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) })
+	byID := func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) }
+	if !slices.IsSortedFunc(accounts, byID) { // a directory often lists them in order
+		slices.SortFunc(accounts, byID)
+	}
 	t.lastCount.Store(int64(len(accounts)))
 	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
 }

@@ -9,8 +9,10 @@ package ldap
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -29,15 +31,69 @@ const filterChunk = 200
 // groupOfNames placeholder, computers, objects elsewhere) are skipped. Only groups with a
 // member that is not an account cost anything beyond the direct memberships.
 func (t *Target) assemble(accounts []targets.Account, byKey map[string]int, groups []group) {
+	// who[g][k] is the account groups[g].members[k] names, or -1: worked out on every core,
+	// as the look-ups are most of the work and nothing else is left to do.
+	who := make([][]int32, len(groups))
+	type span struct{ g, from, to int }
+	var spans []span
+	for gi, g := range groups {
+		who[gi] = make([]int32, len(g.members))
+		for from := 0; from < len(g.members); from += assembleChunk {
+			spans = append(spans, span{gi, from, min(len(g.members), from+assembleChunk)})
+		}
+	}
+	next := make(chan span)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(spans)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sp := range next {
+				for k := sp.from; k < sp.to; k++ {
+					i := -1
+					if key, ok := t.memberKey(groups[sp.g].members[k]); ok {
+						if j, ok := byKey[key]; ok {
+							i = j
+						}
+					}
+					who[sp.g][k] = int32(i)
+				}
+			}
+		}()
+	}
+	for _, sp := range spans {
+		next <- sp
+	}
+	close(next)
+	wg.Wait()
+
+	// Direct memberships, in slices of one array sized for them.
+	count := make([]int32, len(accounts))
+	total := 0
+	for _, ws := range who {
+		for _, i := range ws {
+			if i >= 0 {
+				count[i]++
+				total++
+			}
+		}
+	}
+	room := make([]string, 0, total)
+	for i := range accounts {
+		if n := int(count[i]); n > 0 {
+			a := &accounts[i]
+			ents := room[len(room) : len(room) : len(room)+len(a.Entitlements)+n]
+			room = room[:len(room)+len(a.Entitlements)+n]
+			a.Entitlements = append(ents, a.Entitlements...)
+		}
+	}
 	var index map[string]int // normalised group DN → index; built at the first need
 	var parents [][]int      // parents[i]: the groups having group i as a member
 	for gi, g := range groups {
-		for _, m := range g.members {
-			if k, ok := t.memberKey(m); ok {
-				if i, ok := byKey[k]; ok {
-					accounts[i].Entitlements = append(accounts[i].Entitlements, g.ent)
-					continue
-				}
+		for k, m := range g.members {
+			if i := who[gi][k]; i >= 0 {
+				accounts[i].Entitlements = append(accounts[i].Entitlements, g.ent)
+				continue
 			}
 			if m == "" {
 				continue
@@ -59,18 +115,13 @@ func (t *Target) assemble(accounts []targets.Account, byKey map[string]int, grou
 		if len(up) == 0 {
 			continue
 		}
-		for _, m := range groups[d].members {
-			k, ok := t.memberKey(m)
-			if !ok {
-				continue
-			}
-			i, ok := byKey[k]
-			if !ok {
+		for _, i := range who[d] {
+			if i < 0 {
 				continue
 			}
 			a := &accounts[i]
 			if len(a.Inherited) == 0 {
-				touched = append(touched, i)
+				touched = append(touched, int(i))
 			}
 			for _, p := range up {
 				if groups[p].ent != groups[d].ent {
@@ -83,6 +134,9 @@ func (t *Target) assemble(accounts []targets.Account, byKey map[string]int, grou
 		accounts[i].Inherited = targets.SortInherited(accounts[i].Inherited)
 	}
 }
+
+// assembleChunk is how many member values one goroutine looks up at a time.
+const assembleChunk = 8192
 
 // groupIndex maps each group's normalised DN to its index.
 func groupIndex(groups []group) map[string]int {
