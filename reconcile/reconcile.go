@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
@@ -102,6 +103,7 @@ func personLifecycle(p *model.Person, s *model.Settings, at time.Time) lifecycle
 // want is the state one account should be in.
 type want struct {
 	person  *model.Person
+	id      string // person.ID, from a list in order: the person's entry is seldom in the cache
 	life    lifecycle
 	roles   []string // effective roles reaching this system
 	reaches bool     // one of the person's grants names this system
@@ -240,16 +242,17 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		}
 		return out
 	}
-	// The account each accountId rule of the planned systems derives for each person, once
-	// per person rather than once per system: a person's entry is seldom in the cache.
+	// The key (model.AccountKey) of the account each accountId rule of the planned systems
+	// derives for each person, once per person rather than once per system, copied into
+	// chunks in the people's order: a person's entry and their email are seldom in the
+	// cache, and matching their accounts reads the keys one after the other.
 	var rules []string
 	for _, id := range names {
 		if !slices.Contains(rules, repo.Systems[id].AccountID) {
 			rules = append(rules, repo.Systems[id].AccountID)
 		}
 	}
-	// odd[r] has bit i set when derived[r][i] is not its own account key (model.AccountKey):
-	// the key of the rest is the account.
+	// odd[r] has bit i set when the account is not its own key.
 	derived, odd := make([][]string, len(rules)), make([][]uint64, len(rules))
 	for r := range derived {
 		derived[r], odd[r] = make([]string, len(persons)), make([]uint64, (len(persons)+63)/64)
@@ -272,9 +275,23 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			}
 			for r, rule := range rules {
 				a := model.DerivedAccount(rule, p)
-				derived[r][i] = a
-				if model.AccountKey(a) != a {
+				derived[r][i] = model.AccountKey(a)
+				if derived[r][i] != a {
 					odd[r][i/64] |= 1 << (i % 64) // personChunk is a multiple of 64: no other chunk writes here
+				}
+			}
+		}
+		end := min(len(people), (c+1)*personChunk)
+		for r := range rules {
+			n := 0
+			for _, k := range derived[r][c*personChunk : end] {
+				n += len(k)
+			}
+			buf := make([]byte, 0, n)
+			for i := c * personChunk; i < end; i++ {
+				if k := derived[r][i]; k != "" {
+					buf = append(buf, k...)
+					derived[r][i] = unsafe.String(&buf[len(buf)-len(k)], len(k))
 				}
 			}
 		}
@@ -298,7 +315,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, people, reach, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], odd[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, ids, people, reach, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], odd[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -357,7 +374,7 @@ func parallel(n int, f func(int)) {
 const maxParallelSystems = 8
 
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo, reach []uint64, derived []string, odd []uint64, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, ids []string, people []personInfo, reach []uint64, derived []string, odd []uint64, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -492,12 +509,15 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 				continue
 			}
 			pi := &people[i]
-			account, key := derived[i], derived[i]
+			// The account as derived is its key (a copy, see Compute), unless the person
+			// names their own or the key differs.
+			key := derived[i]
+			account := key
 			if pi.overrides {
 				account = model.AccountFor(sys, pi.p)
 				key = model.AccountKey(account)
 			} else if odd[i/64]&(1<<(i%64)) != 0 {
-				key = model.AccountKey(account)
+				account = model.AccountFor(sys, pi.p)
 			}
 			h := find(key)
 			if isClaimed(key, h) || ignored(key) {
@@ -507,11 +527,16 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, people []personInfo,
 			if l < 0 && !reaches {
 				continue
 			}
-			claim(key, h)
 			if l >= 0 {
 				account = accounts[l].ID
+			} else if !pi.overrides {
+				// Kept in the plan (and claimed by name): the person's own string rather than
+				// the copy, which can then go.
+				account = model.AccountFor(sys, pi.p)
+				key = model.AccountKey(account)
 			}
-			w := want{person: pi.p, life: pi.life, reaches: reaches, expired: pi.expired}
+			claim(key, h)
+			w := want{person: pi.p, id: ids[i], life: pi.life, reaches: reaches, expired: pi.expired}
 			if reaches {
 				sa := &pi.systems[sysNum]
 				w.ents, w.roles = sa.ents, sa.roles
@@ -683,10 +708,7 @@ func (d *sysDiff) diff(account string, l *targets.Account, w *want) ([]Change, [
 		before = AccountState{Exists: true, Enabled: l.Enabled, Entitlements: l.Entitlements}
 	}
 	after := before
-	personID := ""
-	if w.person != nil {
-		personID = w.person.ID
-	}
+	personID := w.id
 	var out []Change
 	add := func(op targets.Op, ent, reason string) {
 		out = append(out, Change{System: system, Account: account, Person: personID, Op: op, Entitlement: ent, Reason: reason})

@@ -401,8 +401,14 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 		s := t - 1
 		sysID, sys := systems[s], r.Systems[systems[s]]
 		derived := derived[slices.Index(rules, sys.AccountID)]
-		var keys []string
-		var who []int
+		n := len(people) + len(saIDs)
+		if s < 64 {
+			n = len(saIDs)
+			for _, m := range reach {
+				n += int(m >> s & 1)
+			}
+		}
+		keys, who := make([]string, 0, n), make([]int32, 0, n)
 		for i, p := range people {
 			if s < 64 {
 				if reach[i]&(1<<s) == 0 {
@@ -415,14 +421,14 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 			if overrides[i] {
 				k = model.AccountKey(model.AccountFor(sys, p))
 			}
-			keys, who = append(keys, k), append(who, i)
+			keys, who = append(keys, k), append(who, int32(i))
 		}
 		for i, id := range saIDs {
 			if a, ok := r.ServiceAccounts[id].Accounts[sysID]; ok {
-				keys, who = append(keys, model.AccountKey(a)), append(who, -i-1)
+				keys, who = append(keys, model.AccountKey(a)), append(who, int32(-i-1))
 			}
 		}
-		name := func(who int) string {
+		name := func(who int32) string {
 			if who >= 0 {
 				return ids[who]
 			}

@@ -154,9 +154,10 @@ func Parse(file string, data []byte) ([]targets.Account, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // spreadsheet exports start with a BOM
 	var r records
 	if bytes.IndexByte(data, '"') < 0 {
-		// Without quotes a record is a line split at commas: read it so, a string for the
-		// whole export, not one per record.
-		r = &plainRecords{text: string(data)}
+		// Without quotes a record is a line split at commas: read it so, without a string
+		// per record. The fields alias data, which Parse does not keep: what it returns is
+		// copied (names) or shared between accounts (entitlements), never a slice of data.
+		r = &plainRecords{text: unsafe.String(unsafe.SliceData(data), len(data))}
 	} else {
 		cr := csv.NewReader(bytes.NewReader(data))
 		cr.FieldsPerRecord = -1
