@@ -526,9 +526,12 @@ func printGoals(w io.Writer, rs []result, cueSkip string) {
 			ratioAt = r
 		}
 	}
+	ranCue := slices.ContainsFunc(rs, func(r result) bool { return r.cueVet != nil })
 	switch {
 	case cueSkip != "":
 		fmt.Fprintf(w, "  validate ≤ %.2f× cue vet:  n/a (cue vet skipped)\n", goalCueRatio)
+	case !ranCue:
+		fmt.Fprintf(w, "  validate ≤ %.2f× cue vet:  n/a (cue vet runs up to -cue-max people)\n", goalCueRatio)
 	case ratioAt == nil:
 		fmt.Fprintf(w, "  validate ≤ %.2f× cue vet:  MISS (no size where both validate and cue vet succeeded)\n", goalCueRatio)
 	default:
