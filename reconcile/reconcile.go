@@ -158,6 +158,21 @@ type personInfo struct {
 	expired []expiredRole
 }
 
+// everyone is what Compute works out about the people once, for every system it plans.
+type everyone struct {
+	ids  []string // in order
+	info []personInfo
+	// reach[i] has bit n set when info[i] reaches the n-th planned system (the first 64):
+	// apart from info, so that going through the people for one system reads 8 bytes each.
+	reach []uint64
+	// derived[r][i] is the key (model.AccountKey) of the account the accountId rule
+	// rules[r] derives for the i-th person, copied into chunks in the people's order (see
+	// Compute); odd[r] has bit i set when that account is not its own key.
+	rules   []string
+	derived [][]string
+	odd     [][]uint64
+}
+
 // sysAccess is what an Access gives on one system.
 type sysAccess struct {
 	reaches bool     // one of the grants names the system
@@ -252,14 +267,11 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			rules = append(rules, repo.Systems[id].AccountID)
 		}
 	}
-	// odd[r] has bit i set when the account is not its own key.
 	derived, odd := make([][]string, len(rules)), make([][]uint64, len(rules))
 	for r := range derived {
 		derived[r], odd[r] = make([]string, len(persons)), make([]uint64, (len(persons)+63)/64)
 	}
 	people := make([]personInfo, len(ids))
-	// reach[i] has bit n set when people[i] reaches the n-th planned system (the first 64):
-	// apart from people, so that going through them for one system reads 8 bytes each.
 	reach := make([]uint64, len(ids))
 	for i, acc := range ix.AccessAll(persons) {
 		people[i].acc, people[i].systems = acc, systemsOf(acc)
@@ -307,6 +319,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	// Systems are planned side by side, more at once than there are cores (up to
 	// maxParallelSystems): they differ in size, and one at a time per core leaves the last
 	// one planned alone on one core.
+	all := &everyone{ids: ids, info: people, reach: reach, rules: rules, derived: derived, odd: odd}
 	parts := make([]systemPlan, len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -315,7 +328,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, ids, people, reach, derived[slices.Index(rules, repo.Systems[names[i]].AccountID)], odd[slices.Index(rules, repo.Systems[names[i]].AccountID)], i, names[i], snaps[names[i]], scopes[names[i]], opts)
+				parts[i] = planSystem(repo, ix, pix, all, i, names[i], snaps[names[i]], scopes[names[i]], opts)
 			}
 		}()
 	}
@@ -374,7 +387,7 @@ func parallel(n int, f func(int)) {
 const maxParallelSystems = 8
 
 // planSystem plans one system.
-func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, ids []string, people []personInfo, reach []uint64, derived []string, odd []uint64, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
+func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNum int, sysID string, snap *targets.Snapshot, scope targets.Scope, opts Options) systemPlan {
 	s := &repo.Settings
 	loc := s.Location
 	if loc == nil {
@@ -389,6 +402,9 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, ids []string, people
 	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
 		ScopedRead: snap.Scoped, Before: map[string]AccountState{}, After: map[string]AccountState{}}}
 	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope, protected: snap.Protected}
+	ids, people, reach := all.ids, all.info, all.reach
+	rule := slices.Index(all.rules, sys.AccountID)
+	derived, odd := all.derived[rule], all.odd[rule]
 	// Account names are matched without regard to case, but accounts whose names differ
 	// only in case (zoe and "ZOE" in PostgreSQL) are different accounts: a name finds the
 	// exact spelling first, else the first variant; each account is claimed once, and the
