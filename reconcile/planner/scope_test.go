@@ -34,7 +34,7 @@ func git(t *testing.T, dir string, args ...string) string {
 // directory has none.
 func TestPreviousRepo(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
+		t.Fatalf("git is needed (make deps installs it): %v", err)
 	}
 	dir := t.TempDir()
 	git(t, dir, "init", "-q")

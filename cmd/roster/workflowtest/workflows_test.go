@@ -276,7 +276,7 @@ func TestLintCatchesErrors(t *testing.T) {
 func TestActionScripts(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		t.Fatalf("bash is needed to run the action's script: %v", err)
 	}
 	_, meta := readAction(t)
 	var script string
