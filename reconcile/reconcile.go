@@ -276,7 +276,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	for i, acc := range ix.AccessAll(persons) {
 		people[i].acc, people[i].systems = acc, systemsOf(acc)
 	}
-	parallel((len(people)+personChunk-1)/personChunk, func(c int) {
+	model.Parallel((len(people)+personChunk-1)/personChunk, func(c int) {
 		for i := c * personChunk; i < min(len(people), (c+1)*personChunk); i++ {
 			pi, p := &people[i], persons[i]
 			pi.p, pi.life, pi.expired, pi.overrides = p, personLifecycle(p, s, opts.At), expired[i], len(p.Accounts) > 0
@@ -362,26 +362,6 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 
 // personChunk is how many people one goroutine works on at a time.
 const personChunk = 4096
-
-// parallel calls f(0) … f(n-1) on GOMAXPROCS goroutines and waits for them.
-func parallel(n int, f func(int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
 
 // maxParallelSystems bounds how many systems Compute plans at once.
 const maxParallelSystems = 8

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -270,7 +269,7 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		}
 	}
 	chunks := make([]errorList, (len(ids)+peopleChunk-1)/peopleChunk)
-	parallel(len(chunks), func(c int) {
+	model.Parallel(len(chunks), func(c int) {
 		for pi := c * peopleChunk; pi < min(len(ids), (c+1)*peopleChunk); pi++ {
 			checkPerson(&chunks[c], pi)
 		}
@@ -364,7 +363,7 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 	}
 	reach := make([]uint64, len(people))
 	overrides := make([]bool, len(people))
-	parallel((len(people)+peopleChunk-1)/peopleChunk, func(c int) {
+	model.Parallel((len(people)+peopleChunk-1)/peopleChunk, func(c int) {
 		memo := map[*model.Access]uint64{}
 		for i := c * peopleChunk; i < min(len(people), (c+1)*peopleChunk); i++ {
 			p := people[i]
@@ -452,7 +451,7 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 		})
 		tasks[t] = l.errs
 	}
-	parallel(len(tasks), run)
+	model.Parallel(len(tasks), run)
 	var out []*Error
 	for _, errs := range tasks {
 		out = append(out, errs...)
@@ -462,26 +461,6 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 
 // peopleChunk is how many people one goroutine checks at a time.
 const peopleChunk = 4096
-
-// parallel calls f(0) … f(n-1) on GOMAXPROCS goroutines and waits for them.
-func parallel(n int, f func(int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
 
 // conflictsHit returns the conflicts all of whose roles are in the sorted list held.
 func conflictsHit(conflicts []*model.Conflict, held []string) []*model.Conflict {
