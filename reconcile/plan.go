@@ -142,13 +142,13 @@ func (p *Plan) ToApply() int { return len(p.Changes) - p.manualCount() }
 
 func (p *Plan) finish() {
 	sort.Slice(p.Changes, func(i, j int) bool { return lessChange(&p.Changes[i], &p.Changes[j]) })
-	sort.Slice(p.Orphans, func(i, j int) bool {
-		a, b := p.Orphans[i], p.Orphans[j]
-		if a.System != b.System {
-			return a.System < b.System
-		}
-		return a.Account < b.Account
-	})
+	sort.Slice(p.Orphans, func(i, j int) bool { return lessOrphan(&p.Orphans[i], &p.Orphans[j]) })
+	sort.Slice(p.Findings, func(i, j int) bool { return lessFinding(&p.Findings[i], &p.Findings[j]) })
+	p.count()
+}
+
+// count fills in the summary, and makes the lists empty rather than nil.
+func (p *Plan) count() {
 	p.Summary = Summary{Orphans: len(p.Orphans)}
 	for _, c := range p.Changes {
 		switch c.Op {
@@ -172,22 +172,31 @@ func (p *Plan) finish() {
 	if p.Orphans == nil {
 		p.Orphans = []Orphan{}
 	}
-	sort.Slice(p.Findings, func(i, j int) bool {
-		a, b := p.Findings[i], p.Findings[j]
-		if a.System != b.System {
-			return a.System < b.System
-		}
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Entitlement != b.Entitlement {
-			return a.Entitlement < b.Entitlement
-		}
-		return a.Via < b.Via
-	})
 	if p.Findings == nil {
 		p.Findings = []Finding{}
 	}
+}
+
+// lessOrphan orders by system, account.
+func lessOrphan(a, b *Orphan) bool {
+	if a.System != b.System {
+		return a.System < b.System
+	}
+	return a.Account < b.Account
+}
+
+// lessFinding orders by system, account, entitlement, source.
+func lessFinding(a, b *Finding) bool {
+	if a.System != b.System {
+		return a.System < b.System
+	}
+	if a.Account != b.Account {
+		return a.Account < b.Account
+	}
+	if a.Entitlement != b.Entitlement {
+		return a.Entitlement < b.Entitlement
+	}
+	return a.Via < b.Via
 }
 
 // lessChange orders by system, account, op (create … delete), entitlement.

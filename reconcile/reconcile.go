@@ -193,23 +193,67 @@ type systemPlan struct {
 	changes  []Change
 	orphans  []Orphan
 	findings []Finding
+	// heads and next index the snapshot's accounts by key (see planSystem), for a
+	// Replanner to find the accounts of a key again.
+	heads map[string]int32
+	next  []int32
 }
 
 // Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with
 // a snapshot are planned; they are planned in parallel, and the result does not depend on
 // the order they finish in.
 func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
-	s := &repo.Settings
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	p := &Plan{At: opts.At.In(loc), Commit: opts.Commit, Organization: s.Organization, Timezone: loc.String()}
-	ix := repo.Index()
+	pl := newPlanning(repo, snaps, opts)
 	ids := repo.PeopleIDs()
 	persons := make([]*model.Person, len(ids))
 	for i, id := range ids {
 		persons[i] = repo.People[id]
+	}
+	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
+	parts := make([]systemPlan, len(pl.names))
+	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
+	return pl.plan(parts, snaps)
+}
+
+// planning is what planning any part of one repo against one set of snapshots shares.
+type planning struct {
+	repo    *model.Repo
+	opts    Options
+	ix, pix *model.RoleIndex
+	names   []string // the planned systems: those of the repo with a snapshot, sorted
+	rules   []string // the accountId rules of names
+	scopes  map[string]targets.Scope
+}
+
+func newPlanning(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *planning {
+	pl := &planning{repo: repo, opts: opts, ix: repo.Index(), scopes: opts.Scopes}
+	for _, id := range model.SortedKeys(snaps) {
+		if repo.Systems[id] != nil && snaps[id] != nil {
+			pl.names = append(pl.names, id)
+		}
+	}
+	for _, id := range pl.names {
+		if !slices.Contains(pl.rules, repo.Systems[id].AccountID) {
+			pl.rules = append(pl.rules, repo.Systems[id].AccountID)
+		}
+	}
+	if pl.scopes == nil {
+		pl.scopes = Scopes(repo, opts.Previous)
+	}
+	if opts.Previous != nil {
+		pl.pix = opts.Previous.Index()
+	}
+	return pl
+}
+
+// everyone works out what planning needs of the people ids (persons, in the same order,
+// whose Access is access) once, for every planned system.
+func (pl *planning) everyone(ids []string, persons []*model.Person, access []*model.Access) *everyone {
+	repo, opts, names, rules := pl.repo, pl.opts, pl.names, pl.rules
+	s := &repo.Settings
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
 	}
 	// Time-bound role assignments that have ended are no longer held: the person is
 	// planned as if the role were not listed.
@@ -223,7 +267,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		for _, role := range p.Roles {
 			if p.Expired(role, opts.At, loc) {
 				if !slices.ContainsFunc(ended, func(e expiredRole) bool { return e.role == role }) {
-					ended = append(ended, expiredRole{role: role, exp: p.Expiry[role], systems: reachOf(repo, ix, role)})
+					ended = append(ended, expiredRole{role: role, exp: p.Expiry[role], systems: reachOf(repo, pl.ix, role)})
 				}
 				continue
 			}
@@ -233,12 +277,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			cp := *p
 			cp.Roles = kept
 			persons[i], expired[i] = &cp, ended
-		}
-	}
-	var names []string
-	for _, id := range model.SortedKeys(snaps) {
-		if repo.Systems[id] != nil && snaps[id] != nil {
-			names = append(names, id)
+			access[i] = pl.ix.Access(&cp)
 		}
 	}
 	// What each Access gives on each planned system, once per Access: most people share
@@ -261,19 +300,13 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	// derives for each person, once per person rather than once per system, copied into
 	// chunks in the people's order: a person's entry and their email are seldom in the
 	// cache, and matching their accounts reads the keys one after the other.
-	var rules []string
-	for _, id := range names {
-		if !slices.Contains(rules, repo.Systems[id].AccountID) {
-			rules = append(rules, repo.Systems[id].AccountID)
-		}
-	}
 	derived, odd := make([][]string, len(rules)), make([][]uint64, len(rules))
 	for r := range derived {
 		derived[r], odd[r] = make([]string, len(persons)), make([]uint64, (len(persons)+63)/64)
 	}
 	people := make([]personInfo, len(ids))
 	reach := make([]uint64, len(ids))
-	for i, acc := range ix.AccessAll(persons) {
+	for i, acc := range access {
 		people[i].acc, people[i].systems = acc, systemsOf(acc)
 	}
 	model.Parallel((len(people)+personChunk-1)/personChunk, func(c int) {
@@ -308,35 +341,41 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 			}
 		}
 	})
-	scopes := opts.Scopes
-	if scopes == nil {
-		scopes = Scopes(repo, opts.Previous)
-	}
-	var pix *model.RoleIndex
-	if opts.Previous != nil {
-		pix = opts.Previous.Index()
-	}
-	// Systems are planned side by side, more at once than there are cores (up to
-	// maxParallelSystems): they differ in size, and one at a time per core leaves the last
-	// one planned alone on one core.
-	all := &everyone{ids: ids, info: people, reach: reach, rules: rules, derived: derived, odd: odd}
-	parts := make([]systemPlan, len(names))
+	return &everyone{ids: ids, info: people, reach: reach, rules: rules, derived: derived, odd: odd}
+}
+
+// each calls f with the index of every planned system, side by side, more at once than
+// there are cores (up to maxParallelSystems): systems differ in size, and one at a time
+// per core leaves the last one planned alone on one core.
+func (pl *planning) each(f func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(max(runtime.GOMAXPROCS(0), maxParallelSystems), len(names)); w++ {
+	for w := 0; w < min(max(runtime.GOMAXPROCS(0), maxParallelSystems), len(pl.names)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				parts[i] = planSystem(repo, ix, pix, all, i, names[i], snaps[names[i]], scopes[names[i]], opts)
+				f(i)
 			}
 		}()
 	}
-	for i := range names {
+	for i := range pl.names {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+}
+
+// system plans the i-th planned system for the people of all, from snap.
+func (pl *planning) system(all *everyone, i int, snap *targets.Snapshot) systemPlan {
+	id := pl.names[i]
+	return planSystem(pl.repo, pl.ix, pl.pix, all, i, id, snap, pl.scopes[id], pl.opts)
+}
+
+// plan puts the planned systems' parts together, in order, with the systems that could
+// not be read.
+func (pl *planning) plan(parts []systemPlan, snaps map[string]*targets.Snapshot) *Plan {
+	p := pl.header()
 	var nc, no int
 	for _, part := range parts {
 		nc, no = nc+len(part.changes), no+len(part.orphans)
@@ -348,16 +387,31 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 		p.Findings = append(p.Findings, part.findings...)
 		p.Systems = append(p.Systems, part.info)
 	}
-	for _, id := range model.SortedKeys(opts.Unread) {
-		if sys := repo.Systems[id]; sys != nil && snaps[id] == nil {
-			caps := opts.Caps[id]
-			p.Systems = append(p.Systems, SystemInfo{Name: id, Type: sys.Type, ReadOnly: caps.ReadOnly, Error: opts.Unread[id]})
+	pl.addUnread(p, snaps)
+	p.finish()
+	p.planLicenses(pl.repo.Settings.Licenses)
+	return p
+}
+
+// header is the plan with what it says of itself and nothing planned.
+func (pl *planning) header() *Plan {
+	s := &pl.repo.Settings
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Plan{At: pl.opts.At.In(loc), Commit: pl.opts.Commit, Organization: s.Organization, Timezone: loc.String()}
+}
+
+// addUnread lists the systems that could not be read, sorting p.Systems.
+func (pl *planning) addUnread(p *Plan, snaps map[string]*targets.Snapshot) {
+	for _, id := range model.SortedKeys(pl.opts.Unread) {
+		if sys := pl.repo.Systems[id]; sys != nil && snaps[id] == nil {
+			caps := pl.opts.Caps[id]
+			p.Systems = append(p.Systems, SystemInfo{Name: id, Type: sys.Type, ReadOnly: caps.ReadOnly, Error: pl.opts.Unread[id]})
 		}
 	}
 	sort.SliceStable(p.Systems, func(i, j int) bool { return p.Systems[i].Name < p.Systems[j].Name })
-	p.finish()
-	p.planLicenses(s.Licenses)
-	return p
 }
 
 // personChunk is how many people one goroutine works on at a time.
@@ -411,6 +465,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		head[i], last[h] = h, int32(i)
 	}
 	last = nil
+	out.heads, out.next = heads, next
 	taken := make([]bool, len(accounts))
 	// claimed: names taken by a person or service account, by head for names of live
 	// accounts, else by key.

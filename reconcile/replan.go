@@ -1,0 +1,350 @@
+package reconcile
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/targets"
+)
+
+// Replanner computes plans again and again as an access repo is edited (validate --watch).
+// Every plan it returns is Compute's for the same arguments. When only people changed since
+// the last one (the very same roles, rules, systems, service accounts, revocations and
+// settings, the same snapshots and options, and no one's lifecycle or time-bound role turned
+// and no day ended in between) it plans again only the accounts a changed person could be
+// matched to, before or after the change, and keeps the rest of the last plan: an account
+// is planned from the people, service accounts and revocations that name its key alone.
+// Not safe for concurrent use.
+type Replanner struct {
+	repo  *model.Repo
+	snaps map[string]*targets.Snapshot
+	opts  Options
+	pl    *planning
+	plan  *Plan
+	// index are the planned systems' accounts by key, as planSystem indexed them.
+	index []accountIndex
+	// byRule maps, for each accountId rule of pl.rules, the account key it derives to the
+	// people, without accounts of their own, who derive it; byOwn maps, for each planned
+	// system, the key of the account of each person with accounts of their own.
+	byRule []map[string][]string
+	byOwn  []map[string][]string
+	// until is the first instant after the plan's time at which a planned person's
+	// lifecycle or time-bound role could turn, or the day ends: the plan holds before it.
+	until time.Time
+
+	// Replanned is the number of people the last Compute planned: all of them, or the
+	// changed people and those who share an account key with them.
+	Replanned int
+	// Partial is set when the last Compute kept part of the plan before it.
+	Partial bool
+}
+
+type accountIndex struct {
+	heads map[string]int32
+	next  []int32
+}
+
+// Compute returns Compute(repo, snaps, opts). repo and snaps must not be modified
+// afterwards (the loader's cache shares people between the repos it returns), nor the plan:
+// the next one shares what did not change with it.
+func (r *Replanner) Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
+	if r.plan == nil || !r.samePlanning(repo, snaps, opts) {
+		return r.full(repo, snaps, opts)
+	}
+	changed := changedPeople(r.repo.People, repo.People)
+	if len(changed) > max(64, len(repo.People)/8) {
+		return r.full(repo, snaps, opts)
+	}
+	return r.partial(repo, snaps, opts, changed)
+}
+
+// full plans everything, and indexes the people and accounts for the next Compute.
+func (r *Replanner) full(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
+	pl := newPlanning(repo, snaps, opts)
+	ids := repo.PeopleIDs()
+	persons := make([]*model.Person, len(ids))
+	for i, id := range ids {
+		persons[i] = repo.People[id]
+	}
+	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
+	parts := make([]systemPlan, len(pl.names))
+	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
+	p := pl.plan(parts, snaps)
+
+	r.repo, r.snaps, r.opts, r.pl, r.plan = repo, snaps, opts, pl, p
+	r.index = make([]accountIndex, len(parts))
+	for i := range parts {
+		r.index[i] = accountIndex{heads: parts[i].heads, next: parts[i].next}
+	}
+	r.byRule = make([]map[string][]string, len(pl.rules))
+	for k := range pl.rules {
+		m := make(map[string][]string, len(ids))
+		for i, id := range ids {
+			if !all.info[i].overrides {
+				m[all.derived[k][i]] = append(m[all.derived[k][i]], id)
+			}
+		}
+		r.byRule[k] = m
+	}
+	r.byOwn = make([]map[string][]string, len(pl.names))
+	for n := range pl.names {
+		r.byOwn[n] = map[string][]string{}
+	}
+	r.until = dayEnd(opts.At, repo.Settings.Location)
+	for i, id := range ids {
+		p := repo.People[id]
+		if all.info[i].overrides {
+			r.index1(p, true)
+		}
+		r.until = turnAfter(p, opts.At, repo.Settings.Location, r.until)
+	}
+	r.Replanned, r.Partial = len(ids), false
+	return p
+}
+
+// samePlanning reports whether what the last plan was computed from differs from repo,
+// snaps and opts in people alone, and opts.At falls while the last plan holds.
+func (r *Replanner) samePlanning(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) bool {
+	old := r.repo
+	if opts.At.Before(r.opts.At) || !opts.At.Before(r.until) || opts.Commit != r.opts.Commit ||
+		opts.Previous != r.opts.Previous || !reflect.DeepEqual(opts.Caps, r.opts.Caps) ||
+		!reflect.DeepEqual(opts.Scopes, r.opts.Scopes) || !reflect.DeepEqual(opts.Unread, r.opts.Unread) {
+		return false
+	}
+	return maps.Equal(snaps, r.snaps) && sameValues(repo.Roles, old.Roles) && sameValues(repo.Rules, old.Rules) &&
+		sameValues(repo.Systems, old.Systems) && sameValues(repo.ServiceAccounts, old.ServiceAccounts) &&
+		sameValues(repo.Revocations, old.Revocations) && sameValues(repo.Conflicts, old.Conflicts) &&
+		reflect.DeepEqual(repo.Settings, old.Settings)
+}
+
+// sameValues reports whether a and b hold the very same entries.
+func sameValues[V comparable](a, b map[string]V) bool { return maps.Equal(a, b) }
+
+// changedPeople returns the ids of the people added, removed or changed (a different
+// entry) between old and now, sorted.
+func changedPeople(old, now map[string]*model.Person) []string {
+	var out []string
+	for id, p := range now {
+		if old[id] != p {
+			out = append(out, id)
+		}
+	}
+	for id := range old {
+		if now[id] == nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// partial plans again the accounts of the keys the changed people derive, before and
+// after, on every planned system, and keeps the rest of the last plan.
+func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options, changed []string) *Plan {
+	old, oldPl := r.repo, r.pl
+	pl := newPlanning(repo, snaps, opts)
+	n := len(pl.names)
+	keys := make([]map[string]bool, n)
+	for i := range keys {
+		keys[i] = map[string]bool{}
+		sys := repo.Systems[pl.names[i]]
+		for _, id := range changed {
+			for _, p := range []*model.Person{old.People[id], repo.People[id]} {
+				if p != nil {
+					keys[i][model.AccountKey(model.AccountFor(sys, p))] = true
+				}
+			}
+		}
+		// A service account is kept while its owner is active: a changed owner plans
+		// its accounts again.
+		for _, sa := range repo.ServiceAccounts {
+			if a, ok := sa.Accounts[sys.ID]; ok && sa.Owner != "" {
+				if _, found := slices.BinarySearch(changed, sa.Owner); found {
+					keys[i][model.AccountKey(a)] = true
+				}
+			}
+		}
+	}
+	// The people of those keys before the change, then after it.
+	before := make([][]string, n)
+	for i := range before {
+		before[i] = r.peopleOf(i, keys[i])
+	}
+	for _, id := range changed {
+		if p := old.People[id]; p != nil {
+			r.index1(p, false)
+		}
+		if p := repo.People[id]; p != nil {
+			r.index1(p, true)
+			r.until = turnAfter(p, opts.At, repo.Settings.Location, r.until)
+		}
+	}
+	oldParts, newParts := make([]systemPlan, n), make([]systemPlan, n)
+	replanned := map[string]bool{}
+	for i, id := range pl.names {
+		snap := r.subSnapshot(i, snaps[id], keys[i])
+		after := r.peopleOf(i, keys[i])
+		for _, id := range after {
+			replanned[id] = true
+		}
+		oldParts[i] = oldPl.system(oldPl.some(old, before[i]), i, snap)
+		newParts[i] = pl.system(pl.some(repo, after), i, snap)
+	}
+
+	last := r.plan
+	p := pl.header()
+	inKeys := func(system, account string) bool {
+		i := slices.Index(pl.names, system)
+		return i >= 0 && keys[i][model.AccountKey(account)]
+	}
+	var changes []Change
+	var orphans []Orphan
+	var findings []Finding
+	for i := range newParts {
+		changes = append(changes, newParts[i].changes...)
+		orphans = append(orphans, newParts[i].orphans...)
+		findings = append(findings, newParts[i].findings...)
+	}
+	p.Changes = mergeSorted(last.Changes, changes, func(c *Change) bool { return inKeys(c.System, c.Account) }, lessChange)
+	p.Orphans = mergeSorted(last.Orphans, orphans, func(o *Orphan) bool { return inKeys(o.System, o.Account) }, lessOrphan)
+	p.Findings = mergeSorted(last.Findings, findings, func(f *Finding) bool { return inKeys(f.System, f.Account) }, lessFinding)
+	p.Systems = slices.Clone(last.Systems)
+	for s := range p.Systems {
+		info := &p.Systems[s]
+		i := slices.Index(pl.names, info.Name)
+		if i < 0 {
+			continue
+		}
+		info.Unmanaged += newParts[i].info.Unmanaged - oldParts[i].info.Unmanaged
+		info.Before, info.After = maps.Clone(info.Before), maps.Clone(info.After)
+		for a := range oldParts[i].info.Before {
+			delete(info.Before, a)
+			delete(info.After, a)
+		}
+		maps.Copy(info.Before, newParts[i].info.Before)
+		maps.Copy(info.After, newParts[i].info.After)
+	}
+	p.count()
+	p.planLicenses(repo.Settings.Licenses)
+
+	r.repo, r.snaps, r.opts, r.pl, r.plan = repo, snaps, opts, pl, p
+	r.Replanned, r.Partial = len(replanned), true
+	return p
+}
+
+// some works out what planning needs of the people ids of repo (sorted).
+func (pl *planning) some(repo *model.Repo, ids []string) *everyone {
+	persons := make([]*model.Person, len(ids))
+	access := make([]*model.Access, len(ids))
+	for i, id := range ids {
+		persons[i] = repo.People[id]
+		access[i] = pl.ix.Access(persons[i])
+	}
+	return pl.everyone(ids, persons, access)
+}
+
+// index1 adds p to the indexes of people by account key, or with add false takes them out.
+func (r *Replanner) index1(p *model.Person, add bool) {
+	edit := func(m map[string][]string, key string) {
+		if add {
+			m[key] = append(m[key], p.ID)
+			return
+		}
+		ids := slices.DeleteFunc(m[key], func(id string) bool { return id == p.ID })
+		if len(ids) == 0 {
+			delete(m, key)
+		} else {
+			m[key] = ids
+		}
+	}
+	if len(p.Accounts) == 0 {
+		for k, rule := range r.pl.rules {
+			edit(r.byRule[k], model.AccountKey(model.DerivedAccount(rule, p)))
+		}
+		return
+	}
+	for i, id := range r.pl.names {
+		edit(r.byOwn[i], model.AccountKey(model.AccountFor(r.repo.Systems[id], p)))
+	}
+}
+
+// peopleOf returns the people the indexes hold for the keys on the i-th planned system,
+// sorted.
+func (r *Replanner) peopleOf(i int, keys map[string]bool) []string {
+	rule := slices.Index(r.pl.rules, r.repo.Systems[r.pl.names[i]].AccountID)
+	var out []string
+	for k := range keys {
+		out = append(out, r.byRule[rule][k]...)
+		out = append(out, r.byOwn[i][k]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// subSnapshot is snap with only the accounts of keys, in its order.
+func (r *Replanner) subSnapshot(i int, snap *targets.Snapshot, keys map[string]bool) *targets.Snapshot {
+	ix := r.index[i]
+	var at []int32
+	for k := range keys {
+		if h, ok := ix.heads[k]; ok {
+			for a := h; a >= 0; a = ix.next[a] {
+				at = append(at, a)
+			}
+		}
+	}
+	slices.Sort(at)
+	sub := *snap
+	sub.Accounts = make([]targets.Account, len(at))
+	for j, a := range at {
+		sub.Accounts[j] = snap.Accounts[a]
+	}
+	return &sub
+}
+
+// mergeSorted returns the items of last (sorted by less) that drop does not take out,
+// merged with add, sorted here.
+func mergeSorted[T any](last, add []T, drop func(*T) bool, less func(a, b *T) bool) []T {
+	sort.Slice(add, func(i, j int) bool { return less(&add[i], &add[j]) })
+	out := make([]T, 0, len(last)+len(add))
+	j := 0
+	for i := range last {
+		if drop(&last[i]) {
+			continue
+		}
+		for j < len(add) && less(&add[j], &last[i]) {
+			out = append(out, add[j])
+			j++
+		}
+		out = append(out, last[i])
+	}
+	return append(out, add[j:]...)
+}
+
+// dayEnd is the first instant of the day after at's, in loc.
+func dayEnd(at time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return model.DateOf(at, loc).AddDays(1).Start(loc)
+}
+
+// turnAfter returns the earlier of until and the first instant after at at which p is
+// terminated or a time-bound role of p ends: the other turns of a lifecycle fall on days.
+func turnAfter(p *model.Person, at time.Time, loc *time.Location, until time.Time) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if t := p.Terminated; !t.IsZero() && t.After(at) && t.Before(until) {
+		until = t
+	}
+	for _, e := range p.Expiry {
+		if t := e.Ends(loc); t.After(at) && t.Before(until) {
+			until = t
+		}
+	}
+	return until
+}
