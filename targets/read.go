@@ -67,6 +67,9 @@ type ReadOptions struct {
 	Read func(context.Context, *model.System, Target) (*Snapshot, error)
 	// Log gets a line per system read; nil logs nothing.
 	Log *slog.Logger
+	// Exports, when set, keeps what exports (Export) read for the next ReadAll with the
+	// same Exports: an export whose file is unchanged is not parsed again.
+	Exports *Exports
 }
 
 // readers bounds how many systems are opened and read at once.
@@ -108,12 +111,21 @@ func ReadAll(ctx context.Context, repo *model.Repo, names []string, o ReadOption
 			defer func() { <-sem }()
 			start := time.Now()
 			t, err := o.Types.Open(sys, tenv)
+			kept := false
 			if err == nil {
 				opened[i] = t
-				snaps[i], err = read(ctx, sys, t)
+				if e, ok := t.(Export); ok && o.Exports != nil {
+					snaps[i], kept, err = o.Exports.read(ctx, name, e, func(ctx context.Context) (*Snapshot, error) { return read(ctx, sys, t) })
+				} else {
+					snaps[i], err = read(ctx, sys, t)
+				}
 			}
 			if err != nil {
 				errs[i] = systemErr(name, err)
+				return
+			}
+			if kept {
+				log.Info("export unchanged; kept what was read", "system", name, "accounts", len(snaps[i].Accounts))
 				return
 			}
 			log.Info("read system", "system", name, "type", sys.Type, "accounts", len(snaps[i].Accounts),

@@ -12,6 +12,7 @@ package csv
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ type Target struct {
 	repo   fs.FS
 }
 
-var _ targets.Target = (*Target)(nil)
+var _ targets.Export = (*Target)(nil)
 
 func check(sys *model.System) [][2]string {
 	p, ok := sys.Config["path"].(string)
@@ -68,6 +69,29 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 		return nil, errors.New("csv target needs the access repo's files")
 	}
 	return &Target{system: sys.ID, path: path.Clean(sys.Config["path"].(string)), repo: env.Repo}, nil
+}
+
+// Source identifies what Read reads (targets.Export): the system, the file the path
+// resolves to, and the file's identity: on a file system that reports it, its device,
+// inode, size and times of change — as git's index tells a changed file, and any write
+// changes the ctime, which no one can set back — else the SHA-256 of its bytes.
+func (t *Target) Source() (string, error) {
+	real, err := resolve(t.repo, t.path)
+	if err != nil {
+		return "", err
+	}
+	fi, err := fs.Stat(t.repo, real)
+	if err != nil {
+		return "", err
+	}
+	if id, ok := fileIdentity(fi); ok {
+		return fmt.Sprintf("%s\x00%s\x00%s", t.system, real, id), nil
+	}
+	data, err := fs.ReadFile(t.repo, real)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s\x00%s\x00%x", t.system, real, sha256.Sum256(data)), nil
 }
 
 // Read parses the export. A malformed row is an *targets.InputError naming file and line.
