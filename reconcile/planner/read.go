@@ -20,11 +20,18 @@ import (
 // A repo without roles (a caller that knows only the systems yet) is read in full, and
 // the plan computes the scopes from the whole repo.
 func ReadSystems(ctx context.Context, env Env, repo, prev *model.Repo, fsys fs.FS, names []string) (*targets.Live, error) {
+	return readSystems(ctx, env, repo, prev, fsys, names, nil)
+}
+
+// readSystems is ReadSystems keeping the exports' snapshots in exports (when set).
+func readSystems(ctx context.Context, env Env, repo, prev *model.Repo, fsys fs.FS, names []string, exports *targets.Exports) (*targets.Live, error) {
 	var scopes map[string]targets.Scope
 	if repo.Roles != nil {
 		scopes = reconcile.Scopes(repo, prev)
 	}
-	return targets.ReadAll(ctx, repo, names, env.readOptions(fsys, scopes))
+	o := env.readOptions(fsys, scopes)
+	o.Exports = exports
+	return targets.ReadAll(ctx, repo, names, o)
 }
 
 // ReadPerson is ReadSystems for p alone: writable systems are asked for p's account only

@@ -29,12 +29,16 @@ type SessionOptions struct {
 
 // Session validates a directory again and again as it is edited (validate --watch), and
 // says what changed from one run to the next. It keeps one schema cache, so that a run
-// re-parses only the files that changed, and starts reading the live systems while the
-// repo validates when the last valid repo had the same systems.
+// re-parses only the files that changed; starts reading the live systems while the repo
+// validates when the last valid repo had the same systems; parses again only the exports
+// that changed; and, when only people changed, plans again only the accounts they could
+// be matched to (reconcile.Replanner).
 type Session struct {
-	env   Env
-	o     SessionOptions
-	cache *schema.Cache
+	env     Env
+	o       SessionOptions
+	cache   *schema.Cache
+	exports targets.Exports
+	replan  reconcile.Replanner
 
 	prev     *Result // the previous run
 	lastPlan *Result // the last run that planned; plan deltas are against it
@@ -60,8 +64,9 @@ type Result struct {
 	Counts string
 	// Planned is true when the run planned.
 	Planned bool
-	// Plan is one line per change and orphan, in plan order.
-	Plan []string
+	// plan is what the run planned; Delta compares plans line by line (changeLine,
+	// orphanLine).
+	plan *reconcile.Plan
 	// Summary says what the plan does, in the words of the text plan's last line.
 	Summary string
 }
@@ -160,20 +165,92 @@ func (s *Session) run(ctx context.Context) (*Result, error) {
 	}
 	defer l.Close()
 	when, _ := ParseAt(s.o.At, repo.Settings.Location, s.env.now())
-	p := reconcile.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, when, ""))
-	res.Planned = true
+	start = time.Now()
+	p := s.replan.Compute(repo, l.Snapshots, reconcile.LiveOptions(l, when, ""))
+	log.Info("planned", "people", s.replan.Replanned, "partial", s.replan.Partial, "elapsed", time.Since(start).Round(time.Millisecond))
+	res.Planned, res.plan = true, p
 	res.Summary = summaryLine(p)
-	for _, c := range p.Changes {
-		ent := ""
-		if c.Entitlement != "" {
-			ent = " " + c.Entitlement
-		}
-		res.Plan = append(res.Plan, fmt.Sprintf("%s %s %s%s — %s", c.System, c.Account, c.Op, ent, c.Reason))
-	}
-	for _, o := range p.Orphans {
-		res.Plan = append(res.Plan, fmt.Sprintf("orphan %s %s — %s", o.System, o.Account, o.Reason))
-	}
 	return res, nil
+}
+
+// changeLine is how Delta shows a change.
+func changeLine(c *reconcile.Change) string {
+	ent := ""
+	if c.Entitlement != "" {
+		ent = " " + c.Entitlement
+	}
+	return fmt.Sprintf("%s %s %s%s — %s", c.System, c.Account, c.Op, ent, c.Reason)
+}
+
+// orphanLine is how Delta shows an orphan.
+func orphanLine(o *reconcile.Orphan) string {
+	return fmt.Sprintf("orphan %s %s — %s", o.System, o.Account, o.Reason)
+}
+
+// planDelta returns the lines of the changes and orphans of a that b does not have (gone)
+// and those of b that a does not have (added), each in plan order, changes first. Both
+// plans are sorted (reconcile.Compute): one walk through each list finds them, and only
+// they are formatted.
+func planDelta(a, b *reconcile.Plan) (gone, added []string) {
+	sameChange := func(x, y *reconcile.Change) bool {
+		return x.System == y.System && x.Account == y.Account && x.Op == y.Op && x.Entitlement == y.Entitlement && x.Reason == y.Reason
+	}
+	cmpChange := func(x, y *reconcile.Change) int {
+		if c := strings.Compare(x.System, y.System); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Account, y.Account); c != 0 {
+			return c
+		}
+		if x.Op != y.Op {
+			return int(x.Op) - int(y.Op)
+		}
+		return strings.Compare(x.Entitlement, y.Entitlement)
+	}
+	g1, a1 := sortedDelta(a.Changes, b.Changes, cmpChange, sameChange, changeLine)
+	sameOrphan := func(x, y *reconcile.Orphan) bool {
+		return x.System == y.System && x.Account == y.Account && x.Reason == y.Reason
+	}
+	cmpOrphan := func(x, y *reconcile.Orphan) int {
+		if c := strings.Compare(x.System, y.System); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Account, y.Account)
+	}
+	g2, a2 := sortedDelta(a.Orphans, b.Orphans, cmpOrphan, sameOrphan, orphanLine)
+	return append(g1, g2...), append(a1, a2...)
+}
+
+// sortedDelta walks a and b, both sorted by cmp, and returns the lines of the items of
+// a without an equal (same) item in b, and those of b without one in a.
+func sortedDelta[T any](a, b []T, cmp func(x, y *T) int, same func(x, y *T) bool, line func(*T) string) (gone, added []string) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		c := 0
+		switch {
+		case i == len(a):
+			c = 1
+		case j == len(b):
+			c = -1
+		default:
+			c = cmp(&a[i], &b[j])
+		}
+		switch {
+		case c < 0:
+			gone = append(gone, line(&a[i]))
+			i++
+		case c > 0:
+			added = append(added, line(&b[j]))
+			j++
+		default:
+			if !same(&a[i], &b[j]) {
+				gone, added = append(gone, line(&a[i])), append(added, line(&b[j]))
+			}
+			i++
+			j++
+		}
+	}
+	return gone, added
 }
 
 // liveReading is a read of the live systems under way.
@@ -194,7 +271,7 @@ func (s *Session) startReading(ctx context.Context, systems map[string]*model.Sy
 	r := &liveReading{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.l, r.err = ReadSystems(ctx, s.env, repo, nil, fsys, names)
+		r.l, r.err = readSystems(ctx, s.env, repo, nil, fsys, names, &s.exports)
 	}()
 	return r
 }
@@ -244,12 +321,12 @@ func (s *Session) Delta(res *Result) []string {
 		if s.lastPlan == nil {
 			lines = append(lines, "plan: "+res.Summary)
 		} else {
-			id := func(s string) string { return s }
+			gone, added := planDelta(s.lastPlan.plan, res.plan)
 			var pl []string
-			for _, l := range minus(s.lastPlan.Plan, res.Plan, id) {
+			for _, l := range gone {
 				pl = append(pl, "- "+l)
 			}
-			for _, l := range minus(res.Plan, s.lastPlan.Plan, id) {
+			for _, l := range added {
 				pl = append(pl, "+ "+l)
 			}
 			if len(pl) > 0 || res.Summary != s.lastPlan.Summary {

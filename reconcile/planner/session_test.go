@@ -2,12 +2,14 @@ package planner_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/targets/builtin"
@@ -79,7 +81,7 @@ func TestSession(t *testing.T) {
 	}
 	want := &planner.Result{Valid: true, Counts: "1 person, 2 roles, 0 rules, 1 system, 0 service accounts, 0 revocations",
 		Planned: true, Summary: "no changes; 0 orphans."}
-	if diff := cmp.Diff(want, first); diff != "" {
+	if diff := cmp.Diff(want, first, cmpopts.IgnoreUnexported(planner.Result{})); diff != "" {
 		t.Errorf("first run (-want +got):\n%s", diff)
 	}
 	const unknown = `people/ann.cue:3:102: people.ann.roles[0]: unknown role "bsae" (did you mean "base"?)`
@@ -193,5 +195,43 @@ func TestSessionCancelled(t *testing.T) {
 	res, err := planner.NewSession(sessionEnv(), planner.SessionOptions{Dir: sessionRepo(t), Plan: true}).Run(ctx)
 	if res != nil || err != nil {
 		t.Errorf("got %+v, %v; want nothing", res, err)
+	}
+}
+
+// TestSessionRereadsAndReplansOnlyWhatChanged: a save of a people file neither parses the
+// unchanged export again nor plans everyone again, and its delta is the one a full plan
+// gives; a save of the export is read again.
+func TestSessionRereadsAndReplansOnlyWhatChanged(t *testing.T) {
+	dir := sessionRepo(t)
+	write(t, dir, "people/bob.cue", `package acme
+
+people: bob: {name: "Bob", email: "bob@acme.example", type: "employee", start: "2024-01-15", roles: ["base"]}
+`)
+	var logged strings.Builder
+	env := sessionEnv()
+	env.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	s := planner.NewSession(env, planner.SessionOptions{Dir: dir, At: "2026-11-23", Plan: true})
+	if _, err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logged.Reset()
+	write(t, dir, "people/ann.cue", sessionAnn(`"base", "fin"`))
+	want := []string{"+ hr ann@acme.example grant group:finance — role fin grants it", "plan: 1 to create, 2 to grant; 0 orphans."}
+	if diff := cmp.Diff(want, rerun(t, s)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, line := range []string{`msg="export unchanged; kept what was read" system=hr`, `msg=planned people=1 partial=true`} {
+		if !strings.Contains(logged.String(), line) {
+			t.Errorf("the log has no %q:\n%s", line, logged.String())
+		}
+	}
+	logged.Reset()
+	write(t, dir, "live/hr.csv", "account,status,entitlements\nann@acme.example,enabled,group:all\nbob@acme.example,enabled,group:all\n")
+	want = []string{"- hr bob@acme.example create — role base grants access to hr", "- hr bob@acme.example grant group:all — role base grants it", "plan: 1 to grant; 0 orphans."}
+	if diff := cmp.Diff(want, rerun(t, s)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if !strings.Contains(logged.String(), `msg="read system" system=hr`) || !strings.Contains(logged.String(), "partial=false") {
+		t.Errorf("the export changed: want it read again and a full plan:\n%s", logged.String())
 	}
 }
