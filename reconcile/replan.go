@@ -55,7 +55,7 @@ func (r *Replanner) Compute(repo *model.Repo, snaps map[string]*targets.Snapshot
 	if r.plan == nil || !r.samePlanning(repo, snaps, opts) {
 		return r.full(repo, snaps, opts)
 	}
-	changed := changedPeople(r.repo.People, repo.People)
+	changed := repo.ChangedSince(r.repo)
 	if len(changed) > max(64, len(repo.People)/8) {
 		return r.full(repo, snaps, opts)
 	}
@@ -115,31 +115,7 @@ func (r *Replanner) samePlanning(repo *model.Repo, snaps map[string]*targets.Sna
 		!reflect.DeepEqual(opts.Scopes, r.opts.Scopes) || !reflect.DeepEqual(opts.Unread, r.opts.Unread) {
 		return false
 	}
-	return maps.Equal(snaps, r.snaps) && sameValues(repo.Roles, old.Roles) && sameValues(repo.Rules, old.Rules) &&
-		sameValues(repo.Systems, old.Systems) && sameValues(repo.ServiceAccounts, old.ServiceAccounts) &&
-		sameValues(repo.Revocations, old.Revocations) && sameValues(repo.Conflicts, old.Conflicts) &&
-		reflect.DeepEqual(repo.Settings, old.Settings)
-}
-
-// sameValues reports whether a and b hold the very same entries.
-func sameValues[V comparable](a, b map[string]V) bool { return maps.Equal(a, b) }
-
-// changedPeople returns the ids of the people added, removed or changed (a different
-// entry) between old and now, sorted.
-func changedPeople(old, now map[string]*model.Person) []string {
-	var out []string
-	for id, p := range now {
-		if old[id] != p {
-			out = append(out, id)
-		}
-	}
-	for id := range old {
-		if now[id] == nil {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return maps.Equal(snaps, r.snaps) && model.SameButPeople(repo, old)
 }
 
 // partial plans again the accounts of the keys the changed people derive, before and

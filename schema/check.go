@@ -75,7 +75,9 @@ func checkSettings(r *model.Repo) []*Error {
 
 // check runs the cross-reference rules CUE cannot express on a decoded repo whose settings
 // checkSettings has seen. It only reads the repo.
-func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
+// checkRest runs the checks of everything but the people: systems, roles, rules,
+// conflicts, service accounts, revocations and certifications.
+func checkRest(r *model.Repo, types SystemTypes) []*Error {
 	var l errorList
 	s := &r.Settings
 	outside := func(ref model.Secret) string { return outsideSecretsDir(s, ref) }
@@ -196,13 +198,77 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 		}
 	}
 
-	ix := r.Index()
+	for _, id := range model.SortedKeys(r.ServiceAccounts) {
+		sa := r.ServiceAccounts[id]
+		path := "serviceAccounts." + sel(id)
+		if sa.Owner != "" && !person(sa.Owner) {
+			l.add(sa.OwnerPos, path+".owner", "unknown person %q", sa.Owner)
+		}
+		for _, sysID := range model.SortedKeys(sa.Accounts) {
+			if _, ok := r.Systems[sysID]; !ok {
+				l.add(sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID), "unknown system %q", sysID)
+			}
+		}
+	}
+	for _, id := range model.SortedKeys(r.Revocations) {
+		rv := r.Revocations[id]
+		for i, a := range rv.Accounts {
+			if _, ok := r.Systems[a.System]; !ok {
+				l.add(a.Pos, fmt.Sprintf("revocations.%s.accounts[%d].system", sel(id), i), "unknown system %q", a.System)
+			}
+		}
+	}
+	for _, id := range model.SortedKeys(r.Certifications) {
+		c := r.Certifications[id]
+		path := "certifications." + sel(id)
+		if _, ok := r.People[c.Owner]; !ok {
+			l.add(c.OwnerPos, path+".owner", "unknown person %q%s", c.Owner, suggest(c.Owner, model.SortedKeys(r.People)))
+		}
+		if c.Due.Before(c.Opened) {
+			l.add(c.Pos, path+".due", "due %s is before opened %s", c.Due, c.Opened)
+		}
+		for _, role := range model.SortedKeys(c.Roles) {
+			if _, ok := r.Roles[role]; !ok {
+				l.add(c.Pos, path+".roles."+sel(role), "unknown role %q%s", role, suggest(role, model.SortedKeys(r.Roles)))
+			}
+			for i, m := range c.Roles[role] {
+				if _, ok := r.People[m]; !ok {
+					var pos model.Pos
+					if i < len(c.MemberPos[role]) {
+						pos = c.MemberPos[role][i]
+					}
+					l.add(pos, fmt.Sprintf("%s.roles.%s[%d]", path, sel(role), i), "unknown person %q%s", m, suggest(m, model.SortedKeys(r.People)))
+				}
+			}
+		}
+	}
+	return l.errs
+}
+
+// check runs every built-in check over r: checkRest, each person's (checkPeople), and
+// unique.
+func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
+	errs := checkRest(r, types)
 	ids := r.PeopleIDs()
 	people := make([]*model.Person, len(ids))
 	for i, id := range ids {
 		people[i] = r.People[id]
 	}
-	access := ix.AccessAll(people)
+	access := r.Index().AccessAll(people)
+	for _, found := range checkPeople(r, now, ids, people, access) {
+		errs = append(errs, found...)
+	}
+	return append(errs, unique(r, ids, people, access)...)
+}
+
+// checkPeople checks each of people (the people ids of r, whose Access is access) on
+// their own: their references to other people, roles and systems, their dates, their
+// sponsor, their time-bound roles' ends (against now, when set) and conflicting roles. It
+// returns each one's problems, in the order of ids; unique checks what two people share.
+func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Person, access []*model.Access) [][]*Error {
+	person := func(id string) bool { _, ok := r.People[id]; return ok }
+	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
+	roleNames := model.SortedKeys(r.Roles)
 	var conflicts []*model.Conflict
 	for _, id := range model.SortedKeys(r.Conflicts) {
 		conflicts = append(conflicts, r.Conflicts[id])
@@ -268,62 +334,15 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
 	}
-	chunks := make([]errorList, (len(ids)+peopleChunk-1)/peopleChunk)
-	model.Parallel(len(chunks), func(c int) {
+	found := make([][]*Error, len(ids))
+	model.Parallel((len(ids)+peopleChunk-1)/peopleChunk, func(c int) {
 		for pi := c * peopleChunk; pi < min(len(ids), (c+1)*peopleChunk); pi++ {
-			checkPerson(&chunks[c], pi)
+			var l errorList
+			checkPerson(&l, pi)
+			found[pi] = l.errs
 		}
 	})
-	for _, c := range chunks {
-		l.errs = append(l.errs, c.errs...)
-	}
-
-	for _, id := range model.SortedKeys(r.ServiceAccounts) {
-		sa := r.ServiceAccounts[id]
-		path := "serviceAccounts." + sel(id)
-		if sa.Owner != "" && !person(sa.Owner) {
-			l.add(sa.OwnerPos, path+".owner", "unknown person %q", sa.Owner)
-		}
-		for _, sysID := range model.SortedKeys(sa.Accounts) {
-			if _, ok := r.Systems[sysID]; !ok {
-				l.add(sa.FieldPos["accounts."+sysID], path+".accounts."+sel(sysID), "unknown system %q", sysID)
-			}
-		}
-	}
-	l.errs = append(l.errs, unique(r, ids, people, access)...)
-	for _, id := range model.SortedKeys(r.Revocations) {
-		rv := r.Revocations[id]
-		for i, a := range rv.Accounts {
-			if _, ok := r.Systems[a.System]; !ok {
-				l.add(a.Pos, fmt.Sprintf("revocations.%s.accounts[%d].system", sel(id), i), "unknown system %q", a.System)
-			}
-		}
-	}
-	for _, id := range model.SortedKeys(r.Certifications) {
-		c := r.Certifications[id]
-		path := "certifications." + sel(id)
-		if _, ok := r.People[c.Owner]; !ok {
-			l.add(c.OwnerPos, path+".owner", "unknown person %q%s", c.Owner, suggest(c.Owner, model.SortedKeys(r.People)))
-		}
-		if c.Due.Before(c.Opened) {
-			l.add(c.Pos, path+".due", "due %s is before opened %s", c.Due, c.Opened)
-		}
-		for _, role := range model.SortedKeys(c.Roles) {
-			if _, ok := r.Roles[role]; !ok {
-				l.add(c.Pos, path+".roles."+sel(role), "unknown role %q%s", role, suggest(role, model.SortedKeys(r.Roles)))
-			}
-			for i, m := range c.Roles[role] {
-				if _, ok := r.People[m]; !ok {
-					var pos model.Pos
-					if i < len(c.MemberPos[role]) {
-						pos = c.MemberPos[role][i]
-					}
-					l.add(pos, fmt.Sprintf("%s.roles.%s[%d]", path, sel(role), i), "unknown person %q%s", m, suggest(m, model.SortedKeys(r.People)))
-				}
-			}
-		}
-	}
-	return l.errs
+	return found
 }
 
 // outsideSecretsDir says why a {file: …} secret is outside settings.secretsDir, or "".

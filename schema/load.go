@@ -27,6 +27,7 @@ import (
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
+	"github.com/roster-dev/roster/internal/fileid"
 	"github.com/roster-dev/roster/schema/model"
 )
 
@@ -72,11 +73,17 @@ type Options struct {
 type Cache struct {
 	mu    sync.Mutex
 	files map[string]*file
+	// ids are the files' identities (fileid) when they were read, where they had one: a
+	// file whose identity is the same is not read again.
+	ids map[string]string
 	// evals maps what CUE was given (a hash of its files and of the people the fast path
 	// took out of them) to what it decoded, so loads of commits that differ only in plain
 	// people files skip CUE (roster history). Bounded: the oldest entries go first.
 	evals    map[[sha256.Size]byte]*model.Repo
 	evalKeys [][sha256.Size]byte
+
+	// checks, when set (NewEditCache), is what the last load's checks found.
+	checks *checkMemo
 
 	cueMu  sync.Mutex // held while a load uses cctx
 	cctx   *cue.Context
@@ -151,27 +158,65 @@ func (c *Cache) remember(key [sha256.Size]byte, rest *model.Repo) {
 }
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{files: map[string]*file{}} }
+func NewCache() *Cache { return &Cache{files: map[string]*file{}, ids: map[string]string{}} }
 
-func (c *Cache) get(name string, src []byte) *file {
+// identity returns the identity (fileid) of the file name of fsys, "" when it has none.
+func (c *Cache) identity(fsys fs.FS, name string) string {
+	if c == nil {
+		return ""
+	}
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return ""
+	}
+	id, _ := fileid.Of(fi)
+	return id
+}
+
+// unchanged returns the cached file name when id is its identity when it was read.
+func (c *Cache) unchanged(name, id string) *file {
+	if c == nil || id == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids[name] == id {
+		return c.files[name]
+	}
+	return nil
+}
+
+// get returns the cached file name when its source was src, and notes id as its identity.
+func (c *Cache) get(name string, src []byte, id string) *file {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f, ok := c.files[name]; ok && bytes.Equal(f.src, src) {
+		c.noteID(name, id)
 		return f
 	}
 	return nil
 }
 
-func (c *Cache) put(f *file) {
+// put caches f, read when its identity was id.
+func (c *Cache) put(f *file, id string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.files[f.name] = f
+	c.noteID(f.name, id)
+}
+
+func (c *Cache) noteID(name, id string) {
+	if id == "" {
+		delete(c.ids, name)
+	} else {
+		c.ids[name] = id
+	}
 }
 
 // prune forgets files no longer in the repo.
@@ -188,6 +233,7 @@ func (c *Cache) prune(names []string) {
 	for n := range c.files {
 		if !keep[n] {
 			delete(c.files, n)
+			delete(c.ids, n)
 		}
 	}
 }
@@ -487,7 +533,7 @@ func finish(repo *model.Repo, opts Options) (*model.Repo, error) {
 			found[i] = c(repo)
 		}()
 	}
-	errs.errs = append(errs.errs, check(repo, opts.Types, opts.Now)...)
+	errs.errs = append(errs.errs, opts.Cache.check(repo, opts.Types, opts.Now)...)
 	wg.Wait()
 	for _, f := range found {
 		errs.errs = append(errs.errs, f...)
@@ -574,6 +620,15 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onE
 			defer wg.Done()
 			w := newParser1()
 			for i := range next {
+				// The identity before the bytes: a write in between changes it again.
+				id := cache.identity(fsys, names[i])
+				if f := cache.unchanged(names[i], id); f != nil {
+					files[i] = f
+					if onEarly != nil && isEarly[i] && earlyLeft.Add(-1) == 0 {
+						fireEarly()
+					}
+					continue
+				}
 				src, err := fs.ReadFile(fsys, names[i])
 				if err != nil {
 					ioErrs[i] = fmt.Errorf("read %s: %w", names[i], err)
@@ -582,10 +637,10 @@ func parseAll(ctx context.Context, fsys fs.FS, names []string, cache *Cache, onE
 					}
 					continue
 				}
-				if f := cache.get(names[i], src); f != nil {
+				if f := cache.get(names[i], src, id); f != nil {
 					files[i] = f
 				} else if files[i] = parseFile(names[i], src, w); cache != nil {
-					cache.put(files[i])
+					cache.put(files[i], id)
 				} else {
 					files[i].dropSource()
 				}

@@ -49,7 +49,7 @@ type Session struct {
 
 // NewSession is a session on o.Dir with env's types, secrets and log.
 func NewSession(env Env, o SessionOptions) *Session {
-	return &Session{env: env, o: o, cache: schema.NewCache()}
+	return &Session{env: env, o: o, cache: schema.NewEditCache()}
 }
 
 // Result is what one run found. A problem's key leaves out its position, so a problem

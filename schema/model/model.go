@@ -554,6 +554,9 @@ type Repo struct {
 
 	idsMu sync.Mutex
 	ids   []string // People's keys, sorted; see PeopleIDs
+	// since and changed are the last answer of ChangedSince.
+	since   *Repo
+	changed []string
 }
 
 // PeopleIDs returns the keys of People in order, sorted on the first call and shared by

@@ -27,6 +27,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/roster-dev/roster/internal/fileid"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/targets"
 )
@@ -72,9 +73,8 @@ func open(sys *model.System, env targets.Env) (targets.Target, error) {
 }
 
 // Source identifies what Read reads (targets.Export): the system, the file the path
-// resolves to, and the file's identity: on a file system that reports it, its device,
-// inode, size and times of change — as git's index tells a changed file, and any write
-// changes the ctime, which no one can set back — else the SHA-256 of its bytes.
+// resolves to, and the file's identity (fileid: device, inode, size, mtime and ctime) or,
+// where there is none or the file changed in the last second, the SHA-256 of its bytes.
 func (t *Target) Source() (string, error) {
 	real, err := resolve(t.repo, t.path)
 	if err != nil {
@@ -84,7 +84,7 @@ func (t *Target) Source() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if id, ok := fileIdentity(fi); ok {
+	if id, ok := fileid.Of(fi); ok {
 		return fmt.Sprintf("%s\x00%s\x00%s", t.system, real, id), nil
 	}
 	data, err := fs.ReadFile(t.repo, real)
