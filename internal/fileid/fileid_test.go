@@ -35,7 +35,7 @@ func TestOf(t *testing.T) {
 	if b, _ := of(fi, later); a != b {
 		t.Errorf("the same file, two identities: %q, %q", a, b)
 	}
-	time.Sleep(50 * time.Millisecond) // past a tick of the file clock: a write within one is what Of declines
+	time.Sleep(50 * time.Millisecond)                                // past a tick of the file clock: a write within one is what Of declines
 	if err := os.WriteFile(name, []byte("two"), 0o644); err != nil { // the same size
 		t.Fatal(err)
 	}
