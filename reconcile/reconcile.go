@@ -204,15 +204,21 @@ type systemPlan struct {
 // the order they finish in.
 func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
 	pl := newPlanning(repo, snaps, opts)
-	ids := repo.PeopleIDs()
+	_, parts := pl.planAll(snaps)
+	return pl.plan(parts, snaps)
+}
+
+// planAll plans every person of the repo on every planned system, from snaps.
+func (pl *planning) planAll(snaps map[string]*targets.Snapshot) (*everyone, []systemPlan) {
+	ids := pl.repo.PeopleIDs()
 	persons := make([]*model.Person, len(ids))
 	for i, id := range ids {
-		persons[i] = repo.People[id]
+		persons[i] = pl.repo.People[id]
 	}
 	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
 	parts := make([]systemPlan, len(pl.names))
 	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
-	return pl.plan(parts, snaps)
+	return all, parts
 }
 
 // planning is what planning any part of one repo against one set of snapshots shares.

@@ -65,14 +65,8 @@ func (r *Replanner) Compute(repo *model.Repo, snaps map[string]*targets.Snapshot
 // full plans everything, and indexes the people and accounts for the next Compute.
 func (r *Replanner) full(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
 	pl := newPlanning(repo, snaps, opts)
-	ids := repo.PeopleIDs()
-	persons := make([]*model.Person, len(ids))
-	for i, id := range ids {
-		persons[i] = repo.People[id]
-	}
-	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
-	parts := make([]systemPlan, len(pl.names))
-	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
+	all, parts := pl.planAll(snaps)
+	ids := all.ids
 	p := pl.plan(parts, snaps)
 
 	r.repo, r.snaps, r.opts, r.pl, r.plan = repo, snaps, opts, pl, p

@@ -249,16 +249,21 @@ func checkRest(r *model.Repo, types SystemTypes) []*Error {
 // unique.
 func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	errs := checkRest(r, types)
+	ids, people, access := everyone(r)
+	for _, found := range checkPeople(r, now, ids, people, access) {
+		errs = append(errs, found...)
+	}
+	return append(errs, unique(r, ids, people, access)...)
+}
+
+// everyone returns the IDs of r's people, sorted, their entries and their Access.
+func everyone(r *model.Repo) ([]string, []*model.Person, []*model.Access) {
 	ids := r.PeopleIDs()
 	people := make([]*model.Person, len(ids))
 	for i, id := range ids {
 		people[i] = r.People[id]
 	}
-	access := r.Index().AccessAll(people)
-	for _, found := range checkPeople(r, now, ids, people, access) {
-		errs = append(errs, found...)
-	}
-	return append(errs, unique(r, ids, people, access)...)
+	return ids, people, r.Index().AccessAll(people)
 }
 
 // checkPeople checks each of people (the people ids of r, whose Access is access) on

@@ -57,12 +57,7 @@ func (c *Cache) check(r *model.Repo, types SystemTypes, now time.Time) []*Error 
 // full checks everything, and keeps what it found per person and the claims.
 func (m *checkMemo) full(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	errs := checkRest(r, types)
-	ids := r.PeopleIDs()
-	people := make([]*model.Person, len(ids))
-	for i, id := range ids {
-		people[i] = r.People[id]
-	}
-	access := r.Index().AccessAll(people)
+	ids, people, access := everyone(r)
 	m.found = map[string][]*Error{}
 	for i, found := range checkPeople(r, now, ids, people, access) {
 		if len(found) > 0 {
