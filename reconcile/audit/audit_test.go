@@ -3,9 +3,7 @@ package audit
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,22 +11,9 @@ import (
 
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets"
 )
-
-// gitCLI runs git in dir, isolated from the user's configuration.
-func gitCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=Tester", "GIT_COMMITTER_EMAIL=t@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // bareRemote makes a bare repository with one commit on main and opens it as a remote.
 func bareRemote(t *testing.T) *gitrepo.Repo {
@@ -42,13 +27,13 @@ func bareRemoteDir(t *testing.T) (*gitrepo.Repo, string) {
 	t.Helper()
 	dir := t.TempDir()
 	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	if err := os.WriteFile(filepath.Join(work, "settings.cue"), []byte("package acme\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gitCLI(t, work, "add", "-A")
-	gitCLI(t, work, "commit", "-q", "-m", "init")
-	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
+	gitrepotest.Run(t, work, "add", "-A")
+	gitrepotest.Run(t, work, "commit", "-q", "-m", "init")
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
 	g, err := gitrepo.Open(context.Background(), "file://"+bare, gitrepo.Options{CacheDir: filepath.Join(dir, "cache")})
 	if err != nil {
 		t.Fatal(err)

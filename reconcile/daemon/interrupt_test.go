@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
 	"github.com/roster-dev/roster/targets/testing/targettest"
@@ -66,7 +66,7 @@ func init() {
 func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	dir := t.TempDir()
 	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	store := t.Name()
 	write := func(n int) {
 		var b strings.Builder
@@ -78,12 +78,12 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		gitCLI(t, work, "add", "-A")
-		gitCLI(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
+		gitrepotest.Run(t, work, "add", "-A")
+		gitrepotest.Run(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
 	}
 	write(0)
-	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
-	gitCLI(t, work, "remote", "add", "origin", bare)
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
+	gitrepotest.Run(t, work, "remote", "add", "origin", bare)
 	g := &gatedStore{Memory: targettest.NewMemory("group:all"), started: make(chan struct{}), release: make(chan struct{})}
 	gatedMu.Lock()
 	gatedStores[store] = g
@@ -101,7 +101,7 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 		t.Fatalf("baseline: %v", err)
 	}
 	write(12) // 12 joiners: 24 changes
-	gitCLI(t, work, "push", "-q", "origin", "HEAD:main")
+	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,24 +126,10 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the daemon did not stop")
 	}
-	msg := gitCLI(t, bare, "log", "-1", "--format=%B", audit.Branch)
+	msg := gitrepotest.Run(t, bare, "log", "-1", "--format=%B", audit.Branch)
 	for _, want := range []string{"interrupted after 2 of 24 changes: 2 verified, 22 not attempted", "Roster-Result: interrupted after 2 of 24 changes"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the audit commit lacks %q:\n%s", want, msg)
 		}
 	}
-}
-
-// gitCLI runs git in dir, isolated from the user's configuration.
-func gitCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=Tester", "GIT_COMMITTER_EMAIL=t@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -19,26 +20,26 @@ import (
 func TestMergeBase(t *testing.T) {
 	dir := t.TempDir()
 	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	commit := func(file, msg string) string {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(work, file), []byte(msg+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		gitCLI(t, work, "add", "-A")
-		gitCLI(t, work, "commit", "-q", "-m", msg)
-		return gitCLI(t, work, "rev-parse", "HEAD")
+		gitrepotest.Run(t, work, "add", "-A")
+		gitrepotest.Run(t, work, "commit", "-q", "-m", msg)
+		return gitrepotest.Run(t, work, "rev-parse", "HEAD")
 	}
 	root := commit("a.cue", "root")
 	fork := commit("a.cue", "fork point")
-	gitCLI(t, work, "checkout", "-q", "-b", "feature")
+	gitrepotest.Run(t, work, "checkout", "-q", "-b", "feature")
 	commit("b.cue", "feature one")
 	head := commit("b.cue", "feature two")
-	gitCLI(t, work, "checkout", "-q", "main")
+	gitrepotest.Run(t, work, "checkout", "-q", "main")
 	base := commit("c.cue", "main moves on")
-	gitCLI(t, work, "checkout", "-q", "--orphan", "other")
+	gitrepotest.Run(t, work, "checkout", "-q", "--orphan", "other")
 	other := commit("d.cue", "unrelated")
-	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
 	g, err := gitrepo.Open(context.Background(), "file://"+bare, gitrepo.Options{CacheDir: filepath.Join(dir, "cache")})
 	if err != nil {
 		t.Fatal(err)

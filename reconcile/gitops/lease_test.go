@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/sources/gitrepo"
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
 
 // TestLeaseOneHolderAndTakeover protects serve replicas from applying at once: one holds
@@ -17,11 +18,11 @@ import (
 func TestLeaseOneHolderAndTakeover(t *testing.T) {
 	dir := t.TempDir()
 	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	os.WriteFile(filepath.Join(work, "settings.cue"), []byte("package acme\n"), 0o644)
-	gitCLI(t, work, "add", "-A")
-	gitCLI(t, work, "commit", "-q", "-m", "init")
-	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
+	gitrepotest.Run(t, work, "add", "-A")
+	gitrepotest.Run(t, work, "commit", "-q", "-m", "init")
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
 	const ttl = time.Minute
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	open := func(name string) *Lease {

@@ -11,23 +11,8 @@ import (
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
-
-// git runs the git CLI in dir, isolated from the user's configuration, and returns its
-// trimmed output.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	home := t.TempDir()
-	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=tester@example.com", "GIT_COMMITTER_NAME=Tester", "GIT_COMMITTER_EMAIL=tester@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // TestPreviousRepo: the repo applied before is the audit trail's last applied commit, else
 // (none, or the planned commit itself) the planned commit's first parent; a plain
@@ -37,16 +22,16 @@ func TestPreviousRepo(t *testing.T) {
 		t.Fatalf("git is needed (make deps installs it): %v", err)
 	}
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	gitrepotest.Run(t, dir, "init", "-q")
 	var commits []string
 	for _, role := range []string{"first", "second", "third"} {
 		src := "package access\n\nsettings: {organization: \"Acme\", timezone: \"UTC\"}\nroles: " + role + ": grants: [{system: \"dir\", group: \"" + role + "\"}]\nsystems: dir: {type: \"csv\", file: \"dir.csv\"}\n"
 		if err := os.WriteFile(filepath.Join(dir, "repo.cue"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-q", "-m", role)
-		commits = append(commits, git(t, dir, "rev-parse", "HEAD"))
+		gitrepotest.Run(t, dir, "add", "-A")
+		gitrepotest.Run(t, dir, "commit", "-q", "-m", role)
+		commits = append(commits, gitrepotest.Run(t, dir, "rev-parse", "HEAD"))
 	}
 	ctx := context.Background()
 	src, err := accessrepo.Open(ctx, accessrepo.Spec{Dir: dir, Ref: commits[2]}, func(string) string { return "" })

@@ -3,42 +3,23 @@ package gitrepo
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
 
 // The tests drive real git: the git CLI builds fixtures and checks results, and serves
 // remotes over file://, http (git http-backend) and ssh (git-upload-pack/receive-pack).
 
 // gitEnv isolates the git CLI from the user's configuration.
-func gitEnv(t *testing.T) []string {
-	t.Helper()
-	home := t.TempDir()
-	return append(os.Environ(),
-		"HOME="+home,
-		"XDG_CONFIG_HOME="+home,
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=tester@example.com",
-		"GIT_COMMITTER_NAME=Tester", "GIT_COMMITTER_EMAIL=tester@example.com",
-		"GIT_TERMINAL_PROMPT=0",
-	)
-}
+func gitEnv(t *testing.T) []string { return gitrepotest.Env(t) }
 
 // git runs the git CLI in dir and returns its trimmed output, failing the test on error.
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	args = append([]string{"-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always", "-c", "commit.gpgsign=false"}, args...)
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = gitEnv(t)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return gitrepotest.Run(t, dir, args...)
 }
 
 // writeFiles writes files (path → content) below dir.

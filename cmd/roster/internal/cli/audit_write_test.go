@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
 
 // TestAuditWriteFailureFailsTheApply protects the audit trail of an apply from a remote:
@@ -14,11 +16,11 @@ import (
 // recorded on roster/audit.
 func TestAuditWriteFailureFailsTheApply(t *testing.T) {
 	dir, m := applyRepo(t, t.Name(), 5)
-	gitCLI(t, dir, "init", "-q")
-	gitCLI(t, dir, "add", "-A")
-	gitCLI(t, dir, "commit", "-q", "-m", "repo")
+	gitrepotest.Run(t, dir, "init", "-q")
+	gitrepotest.Run(t, dir, "add", "-A")
+	gitrepotest.Run(t, dir, "commit", "-q", "-m", "repo")
 	bare := filepath.Join(t.TempDir(), "access.git")
-	gitCLI(t, dir, "clone", "-q", "--bare", dir, bare)
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", dir, bare)
 	hook := filepath.Join(bare, "hooks", "pre-receive")
 	if err := os.WriteFile(hook, []byte("#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/roster/audit) echo 'audit branch is read-only' >&2; exit 1;; esac; done\n"), 0o755); err != nil {
 		t.Fatal(err)

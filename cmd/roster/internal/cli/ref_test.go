@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
 
 // refRepo is a git work tree whose main is a valid access repo, with a branch "broken"
@@ -13,7 +15,7 @@ func refRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	write := func(src string) {
 		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
@@ -28,12 +30,12 @@ people: ann: {name: "Ann", email: "ann@acme.example", type: "employee", start: "
 `
 	write(valid)
 	os.WriteFile(filepath.Join(work, "dir.csv"), []byte("account,status,entitlements\nann,enabled,group:all\n"), 0o644)
-	gitCLI(t, work, "add", "-A")
-	gitCLI(t, work, "commit", "-q", "-m", "valid")
-	gitCLI(t, work, "checkout", "-q", "-b", "broken")
+	gitrepotest.Run(t, work, "add", "-A")
+	gitrepotest.Run(t, work, "commit", "-q", "-m", "valid")
+	gitrepotest.Run(t, work, "checkout", "-q", "-b", "broken")
 	write(strings.Replace(valid, `roles: ["base"]`, `roles: ["no-such-role"]`, 1))
-	gitCLI(t, work, "commit", "-q", "-am", "broken")
-	gitCLI(t, work, "checkout", "-q", "main")
+	gitrepotest.Run(t, work, "commit", "-q", "-am", "broken")
+	gitrepotest.Run(t, work, "checkout", "-q", "main")
 	return work
 }
 

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 )
 
 // TestLocalRevokeSurvivesTheNextApply protects an emergency revocation against a work-tree
@@ -47,9 +49,9 @@ func TestLocalRevokeSurvivesTheNextApply(t *testing.T) {
 // exact line to commit.
 func TestRevokeFromACommitSaysWhatToCommit(t *testing.T) {
 	dir, m := applyRepo(t, t.Name(), 5)
-	gitCLI(t, dir, "init", "-q")
-	gitCLI(t, dir, "add", "-A")
-	gitCLI(t, dir, "commit", "-q", "-m", "repo")
+	gitrepotest.Run(t, dir, "init", "-q")
+	gitrepotest.Run(t, dir, "add", "-A")
+	gitrepotest.Run(t, dir, "commit", "-q", "-m", "repo")
 	before, _ := os.ReadFile(filepath.Join(dir, "repo.cue"))
 	_, stderr, code := runWith(t, "", false, "revoke", "cid", "--repo", dir, "--ref", "HEAD", "--reason", "laptop stolen")
 	if code != ExitFailure {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
 
@@ -47,7 +48,7 @@ func (w *logWatch) String() string {
 func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	dir := t.TempDir()
 	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitCLI(t, dir, "init", "-q", work)
+	gitrepotest.Run(t, dir, "init", "-q", work)
 	store := t.Name()
 	write := func(n int) {
 		var b strings.Builder
@@ -59,12 +60,12 @@ func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		gitCLI(t, work, "add", "-A")
-		gitCLI(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
+		gitrepotest.Run(t, work, "add", "-A")
+		gitrepotest.Run(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
 	}
 	write(0)
-	gitCLI(t, dir, "clone", "-q", "--bare", work, bare)
-	gitCLI(t, work, "remote", "add", "origin", bare)
+	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
+	gitrepotest.Run(t, work, "remote", "add", "origin", bare)
 	memMu.Lock()
 	memories[store] = targettest.NewMemory("group:all")
 	memMu.Unlock()
@@ -77,7 +78,7 @@ func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	}
 
 	write(2) // 2 joiners: 4 changes
-	gitCLI(t, work, "push", "-q", "origin", "HEAD:main")
+	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
 	out.Reset()
 	errb.Reset()
 	if code := Run(context.Background(), []string{"apply", "--repo", remote, "--cache-dir", cache, "--parallel", "1"}, Streams{Stdout: &out, Stderr: &errb}, getenv); code != ExitOK {
@@ -91,7 +92,7 @@ func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	}
 
 	write(5) // 3 more joiners: 6 changes
-	gitCLI(t, work, "push", "-q", "origin", "HEAD:main")
+	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &logWatch{msg: "applied", seen: make(chan struct{})}
