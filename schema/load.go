@@ -160,9 +160,11 @@ func (c *Cache) remember(key [sha256.Size]byte, rest *model.Repo) {
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{files: map[string]*file{}, ids: map[string]string{}} }
 
-// identity returns the identity (fileid) of the file name of fsys, "" when it has none.
+// identity returns the identity (fileid) of the file name of fsys, "" when it has none
+// or the cache is not an edit cache: loads of commits (roster history) read git trees,
+// whose files tell none.
 func (c *Cache) identity(fsys fs.FS, name string) string {
-	if c == nil {
+	if c == nil || c.checks == nil {
 		return ""
 	}
 	fi, err := fs.Stat(fsys, name)

@@ -10,7 +10,9 @@ import (
 )
 
 // NewEditCache returns a cache for loading one directory again and again as it is edited
-// (validate --watch). Besides the parses it keeps what the last load's checks found, so
+// (validate --watch). It does not read again a file whose identity (fileid: inode, size,
+// times) has not changed since it was read. Besides the parses it keeps what the last
+// load's checks found, so
 // that when only people changed the next load checks again only the people that changed
 // and those whose checks look at them (their manager or sponsor changed, or their
 // time-bound roles' ends are checked against another now), and finds emails and accounts

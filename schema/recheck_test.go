@@ -161,10 +161,10 @@ func (c *countingFS) ReadFile(name string) ([]byte, error) {
 
 func (c *countingFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(c.FS, name) }
 
-// TestCacheReadsOnlyChangedFiles: a load with a cache does not read again a file whose
+// TestEditCacheReadsOnlyChangedFiles: a load with an edit cache does not read again a file whose
 // identity (inode, size, times) is the one it had when it was read, and does read one
 // changed since — also when it changed too recently for its times to tell.
-func TestCacheReadsOnlyChangedFiles(t *testing.T) {
+func TestEditCacheReadsOnlyChangedFiles(t *testing.T) {
 	dir := t.TempDir()
 	for name, f := range synthetic(10, 3) {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -177,7 +177,7 @@ func TestCacheReadsOnlyChangedFiles(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond) // older than fileid's second of doubt
 	fsys := &countingFS{FS: os.DirFS(dir)}
-	cache := NewCache()
+	cache := NewEditCache()
 	load := func() *model.Repo {
 		t.Helper()
 		fsys.reads.Store(0)
