@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -46,14 +47,23 @@ func (c *Cache) check(r *model.Repo, types SystemTypes, now time.Time) []*Error 
 	m := c.checks
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var changed []string
-	if m.repo != nil && m.types == types && model.SameButPeople(m.repo, r) {
-		changed = r.ChangedSince(m.repo)
+	if m.repo == nil || !sameTypes(m.types, types) || !model.SameButPeople(m.repo, r) {
+		return m.full(r, types, now)
 	}
-	if m.repo == nil || m.types != types || !model.SameButPeople(m.repo, r) || len(changed) > max(64, len(r.People)/8) {
+	changed := r.ChangedSince(m.repo)
+	if len(changed) > max(64, len(r.People)/8) {
 		return m.full(r, types, now)
 	}
 	return m.again(r, now, changed)
+}
+
+// sameTypes reports whether a and b are the very same SystemTypes; a value of a type that
+// cannot be compared (a map, say) is never the same.
+func sameTypes(a, b SystemTypes) bool {
+	if t := reflect.TypeOf(a); t != nil && !t.Comparable() {
+		return false
+	}
+	return a == b
 }
 
 // full checks everything, and keeps what it found per person and the claims.

@@ -206,3 +206,26 @@ func TestEditCacheReadsOnlyChangedFiles(t *testing.T) {
 		}
 	}
 }
+
+// mapTypes is a SystemTypes of a type that cannot be compared.
+type mapTypes map[string]bool
+
+func (m mapTypes) EntitlementKinds(typ string) ([]string, bool, bool) { return nil, true, m[typ] }
+func (m mapTypes) Known() []string                                    { return []string{"csv"} }
+func (mapTypes) CheckConfig(*model.System) [][2]string                { return nil }
+
+// TestEditCacheTakesTypesThatCannotBeCompared: types of a map type check in full each
+// time, rather than panic comparing them.
+func TestEditCacheTakesTypesThatCannotBeCompared(t *testing.T) {
+	fsys := synthetic(4, 3)
+	cache := NewEditCache()
+	types := mapTypes{"csv": true}
+	for range 2 {
+		if _, err := Load(context.Background(), fsys, Options{Types: types, Cache: cache}); err != nil {
+			t.Fatal(err)
+		}
+		if n := cache.checks.rechecked; n != 14 {
+			t.Errorf("rechecked %d people, want all 14", n)
+		}
+	}
+}
