@@ -81,6 +81,7 @@ type Streams struct {
 // or GOMEMLIMIT in the environment take precedence.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		gcTuned = true
 		debug.SetGCPercent(400)
 		debug.SetMemoryLimit(minHeapLimit)
 		followLiveHeap()
@@ -88,6 +89,21 @@ func tuneGC() {
 }
 
 const minHeapLimit = 768 << 20
+
+// smallHeapGC is for a command whose live heap stays small however much it reads
+// (history: each commit's evaluation is let go once its answer is taken): the collector
+// runs at 150% growth rather than tuneGC's 400%, as five times a small heap is memory for
+// nothing — history over 5,000 commits peaks at 141 MiB instead of 232 MiB, for 4% more
+// time. It changes only what tuneGC set (GOGC or GOMEMLIMIT in the environment take
+// precedence; a test running commands in process keeps its own).
+func smallHeapGC() {
+	if gcTuned {
+		debug.SetGCPercent(150)
+	}
+}
+
+// gcTuned is set once tuneGC has set the collector's pace.
+var gcTuned bool
 
 // followLiveHeap sets the soft memory limit to max(minHeapLimit, 2 × live heap) after
 // every collection: a finalizer on an unreachable object runs once per cycle and re-arms.

@@ -54,6 +54,7 @@ func runHistory(ctx context.Context, e *env, opt *historyOptions, person string)
 		opt.branch = rf.ref
 	}
 	rf.ref = ""
+	smallHeapGC()
 	o, err := gitops.Open(ctx, rf.spec(), opt.branch, true, e.loopOptions())
 	if err != nil {
 		return err
