@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"weak"
 )
 
 // SameButPeople reports whether a and b hold the very same entries (the same pointers)
@@ -42,8 +43,8 @@ func ChangedPeople(old, now map[string]*Person) []string {
 func (r *Repo) ChangedSince(base *Repo) []string {
 	r.idsMu.Lock()
 	defer r.idsMu.Unlock()
-	if r.since != base || r.since == nil {
-		r.since, r.changed = base, ChangedPeople(base.People, r.People)
+	if r.since.Value() != base || base == nil {
+		r.since, r.changed = weak.Make(base), ChangedPeople(base.People, r.People)
 	}
 	return r.changed
 }

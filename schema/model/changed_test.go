@@ -1,8 +1,10 @@
 package model
 
 import (
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestChangedPeople(t *testing.T) {
@@ -36,4 +38,29 @@ func TestSameButPeople(t *testing.T) {
 	if SameButPeople(a, b) {
 		t.Error("other settings count as the same")
 	}
+}
+
+// TestChangedSinceKeepsNoRepoAlive: a repo does not keep the one it was compared with
+// alive (a watch compares each load with the one before, endlessly).
+func TestChangedSinceKeepsNoRepoAlive(t *testing.T) {
+	now := &Repo{People: map[string]*Person{"ann": {ID: "ann"}}}
+	collected := make(chan struct{})
+	func() {
+		base := &Repo{People: map[string]*Person{}}
+		runtime.AddCleanup(base, func(ch chan struct{}) { close(ch) }, collected)
+		if got := now.ChangedSince(base); !slices.Equal(got, []string{"ann"}) {
+			t.Errorf("ChangedSince = %q", got)
+		}
+	}()
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-collected:
+			runtime.KeepAlive(now)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	runtime.KeepAlive(now)
+	t.Error("the repo compared with is still alive")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 )
 
 // Pos is a position in a file of the access repo. File is slash-separated and relative to
@@ -554,8 +555,9 @@ type Repo struct {
 
 	idsMu sync.Mutex
 	ids   []string // People's keys, sorted; see PeopleIDs
-	// since and changed are the last answer of ChangedSince.
-	since   *Repo
+	// since and changed are the last answer of ChangedSince; since is weak, so that a
+	// repo does not keep the one before it (and that one its own) alive.
+	since   weak.Pointer[Repo]
 	changed []string
 }
 
