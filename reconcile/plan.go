@@ -141,11 +141,36 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 func (p *Plan) ToApply() int { return len(p.Changes) - p.manualCount() }
 
 func (p *Plan) finish() {
-	sort.Slice(p.Changes, func(i, j int) bool { return lessChange(&p.Changes[i], &p.Changes[j]) })
-	sort.Slice(p.Orphans, func(i, j int) bool { return lessOrphan(&p.Orphans[i], &p.Orphans[j]) })
-	sort.Slice(p.Findings, func(i, j int) bool { return lessFinding(&p.Findings[i], &p.Findings[j]) })
+	sortPlanned(p.Changes, p.Orphans, p.Findings)
 	p.count()
 }
+
+// sortPlanned sorts changes, orphans and findings in plan order (lessChange, lessOrphan,
+// lessFinding). Each is sorted by system first: the parts of a plan sorted one system at
+// a time and put together in the systems' order are sorted.
+func sortPlanned(changes []Change, orphans []Orphan, findings []Finding) {
+	sort.Sort(byChange(changes))
+	sort.Sort(byOrphan(orphans))
+	sort.Sort(byFinding(findings))
+}
+
+type byChange []Change
+
+func (s byChange) Len() int           { return len(s) }
+func (s byChange) Less(i, j int) bool { return lessChange(&s[i], &s[j]) }
+func (s byChange) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+
+type byOrphan []Orphan
+
+func (s byOrphan) Len() int           { return len(s) }
+func (s byOrphan) Less(i, j int) bool { return lessOrphan(&s[i], &s[j]) }
+func (s byOrphan) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+
+type byFinding []Finding
+
+func (s byFinding) Len() int           { return len(s) }
+func (s byFinding) Less(i, j int) bool { return lessFinding(&s[i], &s[j]) }
+func (s byFinding) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
 
 // count fills in the summary, and makes the lists empty rather than nil.
 func (p *Plan) count() {

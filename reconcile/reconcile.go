@@ -372,10 +372,13 @@ func (pl *planning) each(f func(i int)) {
 	wg.Wait()
 }
 
-// system plans the i-th planned system for the people of all, from snap.
+// system plans the i-th planned system for the people of all, from snap, its changes,
+// orphans and findings sorted (the systems are sorted side by side, not the plan after).
 func (pl *planning) system(all *everyone, i int, snap *targets.Snapshot) systemPlan {
 	id := pl.names[i]
-	return planSystem(pl.repo, pl.ix, pl.pix, all, i, id, snap, pl.scopes[id], pl.opts)
+	part := planSystem(pl.repo, pl.ix, pl.pix, all, i, id, snap, pl.scopes[id], pl.opts)
+	sortPlanned(part.changes, part.orphans, part.findings)
+	return part
 }
 
 // plan puts the planned systems' parts together, in order, with the systems that could
@@ -394,7 +397,7 @@ func (pl *planning) plan(parts []systemPlan, snaps map[string]*targets.Snapshot)
 		p.Systems = append(p.Systems, part.info)
 	}
 	pl.addUnread(p, snaps)
-	p.finish()
+	p.count() // each part is sorted, and they come in the systems' order
 	p.planLicenses(pl.repo.Settings.Licenses)
 	return p
 }
