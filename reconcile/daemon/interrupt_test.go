@@ -3,9 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets"
@@ -65,30 +64,13 @@ func init() {
 // interrupted, after how many of how many changes, instead of reading as complete.
 func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	dir := t.TempDir()
-	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitrepotest.Run(t, dir, "init", "-q", work)
 	store := t.Name()
-	write := func(n int) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "package acme\n\nsettings: {organization: \"Acme\", timezone: \"UTC\", maxRevocations: \"100%%\"}\n")
-		fmt.Fprintf(&b, "systems: dir: {type: \"gated\", store: %q}\nroles: base: grants: [{system: \"dir\", group: \"all\"}]\n", store)
-		for i := 0; i < n; i++ {
-			fmt.Fprintf(&b, "people: p%02d: {name: \"P %d\", email: \"p%02d@acme.example\", type: \"employee\", start: \"2024-01-15\", roles: [\"base\"]}\n", i, i, i)
-		}
-		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gitrepotest.Run(t, work, "add", "-A")
-		gitrepotest.Run(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
-	}
-	write(0)
-	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
-	gitrepotest.Run(t, work, "remote", "add", "origin", bare)
+	remote := gitrepotest.NewRemote(t, dir, map[string]string{"repo.cue": schematest.PeopleRepo("gated", store, 0)})
 	g := &gatedStore{Memory: targettest.NewMemory("group:all"), started: make(chan struct{}), release: make(chan struct{})}
 	gatedMu.Lock()
 	gatedStores[store] = g
 	gatedMu.Unlock()
-	spec := accessrepo.Spec{Dir: "file://" + bare, CacheDir: filepath.Join(dir, "cache")}
+	spec := accessrepo.Spec{Dir: remote.URL(), CacheDir: filepath.Join(dir, "cache")}
 	getenv := func(k string) string { return map[string]string{"USER": "tester"}[k] }
 	open := func() *gitops.Loop {
 		o, err := gitops.Open(context.Background(), spec, "", true, gitops.Options{Getenv: getenv})
@@ -100,8 +82,8 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	if _, err := open().ApplyPending(context.Background(), gitops.ApplyOptions{Baseline: "main", Parallel: 8}); err != nil {
 		t.Fatalf("baseline: %v", err)
 	}
-	write(12) // 12 joiners: 24 changes
-	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
+	remote.Commit(t, "12 people", map[string]string{"repo.cue": schematest.PeopleRepo("gated", store, 12)}) // 12 joiners: 24 changes
+	remote.Push(t)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,7 +108,7 @@ func TestInterruptedServeRunSaysSoInItsAuditCommit(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the daemon did not stop")
 	}
-	msg := gitrepotest.Run(t, bare, "log", "-1", "--format=%B", audit.Branch)
+	msg := gitrepotest.Run(t, remote.Bare, "log", "-1", "--format=%B", audit.Branch)
 	for _, want := range []string{"interrupted after 2 of 24 changes: 2 verified, 22 not attempted", "Roster-Result: interrupted after 2 of 24 changes"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the audit commit lacks %q:\n%s", want, msg)

@@ -4,6 +4,8 @@ package schematest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -68,4 +70,17 @@ func MustTime(t testing.TB, s string) time.Time {
 		t.Fatal(err)
 	}
 	return at
+}
+
+// PeopleRepo is an access repo in one file: n employees p00, p01, … with the role base,
+// which grants group:all on the system dir of type typ whose config names store (a test's
+// in-memory store).
+func PeopleRepo(typ, store string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package acme\n\nsettings: {organization: \"Acme\", timezone: \"UTC\", maxRevocations: \"100%%\"}\n")
+	fmt.Fprintf(&b, "systems: dir: {type: %q, store: %q}\nroles: base: grants: [{system: \"dir\", group: \"all\"}]\n", typ, store)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "people: p%02d: {name: \"P %d\", email: \"p%02d@acme.example\", type: \"employee\", start: \"2024-01-15\", roles: [\"base\"]}\n", i, i, i)
+	}
+	return b.String()
 }

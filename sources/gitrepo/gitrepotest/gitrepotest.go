@@ -6,6 +6,7 @@ package gitrepotest
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,3 +39,48 @@ func Run(t testing.TB, dir string, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// Remote is a work tree whose origin is a bare repository: an access repo on a git server,
+// as the GitOps loop's tests drive it.
+type Remote struct {
+	Work string // the work tree
+	Bare string // the bare repository, the work tree's origin
+}
+
+// NewRemote makes a work tree under dir with files (path → content) as its first commit on
+// main, clones it bare beside it and makes the clone its origin.
+func NewRemote(t testing.TB, dir string, files map[string]string) *Remote {
+	t.Helper()
+	r := &Remote{Work: filepath.Join(dir, "work"), Bare: filepath.Join(dir, "access.git")}
+	Run(t, dir, "init", "-q", r.Work)
+	r.Commit(t, "first", files)
+	Run(t, dir, "clone", "-q", "--bare", r.Work, r.Bare)
+	Run(t, r.Work, "remote", "add", "origin", r.Bare)
+	return r
+}
+
+// Commit writes files (path → content) into the work tree and commits everything with
+// message; it does not push.
+func (r *Remote) Commit(t testing.TB, message string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(r.Work, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Run(t, r.Work, "add", "-A")
+	Run(t, r.Work, "commit", "-q", "-m", message)
+}
+
+// Push pushes the work tree's HEAD to main on the bare repository.
+func (r *Remote) Push(t testing.TB) {
+	t.Helper()
+	Run(t, r.Work, "push", "-q", "origin", "HEAD:main")
+}
+
+// URL is the bare repository's file:// URL.
+func (r *Remote) URL() string { return "file://" + r.Bare }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/roster-dev/roster/schema/schematest"
 	"github.com/roster-dev/roster/sources/gitrepo/gitrepotest"
 	"github.com/roster-dev/roster/targets/testing/targettest"
 )
@@ -47,29 +47,16 @@ func (w *logWatch) String() string {
 // lines on a stderr that is no terminal; the daemon logs the same as records at level info.
 func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	dir := t.TempDir()
-	work, bare := filepath.Join(dir, "work"), filepath.Join(dir, "access.git")
-	gitrepotest.Run(t, dir, "init", "-q", work)
 	store := t.Name()
+	repo := gitrepotest.NewRemote(t, dir, map[string]string{"repo.cue": schematest.PeopleRepo("memory", store, 0)})
 	write := func(n int) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "package acme\n\nsettings: {organization: \"Acme\", timezone: \"UTC\", maxRevocations: \"100%%\"}\n")
-		fmt.Fprintf(&b, "systems: dir: {type: \"memory\", store: %q}\nroles: base: grants: [{system: \"dir\", group: \"all\"}]\n", store)
-		for i := 0; i < n; i++ {
-			fmt.Fprintf(&b, "people: p%02d: {name: \"P %d\", email: \"p%02d@acme.example\", type: \"employee\", start: \"2024-01-15\", roles: [\"base\"]}\n", i, i, i)
-		}
-		if err := os.WriteFile(filepath.Join(work, "repo.cue"), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gitrepotest.Run(t, work, "add", "-A")
-		gitrepotest.Run(t, work, "commit", "-q", "-m", fmt.Sprintf("%d people", n))
+		repo.Commit(t, fmt.Sprintf("%d people", n), map[string]string{"repo.cue": schematest.PeopleRepo("memory", store, n)})
+		repo.Push(t)
 	}
-	write(0)
-	gitrepotest.Run(t, dir, "clone", "-q", "--bare", work, bare)
-	gitrepotest.Run(t, work, "remote", "add", "origin", bare)
 	memMu.Lock()
 	memories[store] = targettest.NewMemory("group:all")
 	memMu.Unlock()
-	remote := "file://" + bare
+	remote := repo.URL()
 	cache := filepath.Join(dir, "cache")
 	getenv := func(k string) string { return map[string]string{"USER": "tester"}[k] }
 	var out, errb bytes.Buffer
@@ -78,7 +65,6 @@ func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	}
 
 	write(2) // 2 joiners: 4 changes
-	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
 	out.Reset()
 	errb.Reset()
 	if code := Run(context.Background(), []string{"apply", "--repo", remote, "--cache-dir", cache, "--parallel", "1"}, Streams{Stdout: &out, Stderr: &errb}, getenv); code != ExitOK {
@@ -92,7 +78,6 @@ func TestRemoteApplyAndServeShowProgress(t *testing.T) {
 	}
 
 	write(5) // 3 more joiners: 6 changes
-	gitrepotest.Run(t, work, "push", "-q", "origin", "HEAD:main")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &logWatch{msg: "applied", seen: make(chan struct{})}
