@@ -457,23 +457,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 	// snapshot's order) with account i's key, next[i] the following one or -1, so a
 	// million accounts need one map, of keys to heads.
 	accounts := snap.Accounts
-	heads := make(map[string]int32, len(accounts))
-	head := make([]int32, len(accounts))
-	next := make([]int32, len(accounts))
-	last := make([]int32, len(accounts)) // by head: the last account of its key so far
-	for i := range accounts {
-		k := model.AccountKey(accounts[i].ID)
-		next[i] = -1
-		h, ok := heads[k]
-		if !ok {
-			h = int32(i)
-			heads[k] = h
-		} else {
-			next[last[h]] = int32(i)
-		}
-		head[i], last[h] = h, int32(i)
-	}
-	last = nil
+	heads, head, next := indexAccounts(accounts)
 	out.heads, out.next = heads, next
 	taken := make([]bool, len(accounts))
 	// claimed: names taken by a person or service account, by head for names of live
@@ -691,6 +675,29 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		out.orphans = append(out.orphans, o)
 	}
 	return out
+}
+
+// indexAccounts indexes accounts by key (model.AccountKey): heads maps each key to its
+// first account, in the accounts' order; head[i] is the first account of account i's key,
+// next[i] the following one of it, or -1.
+func indexAccounts(accounts []targets.Account) (heads map[string]int32, head, next []int32) {
+	heads = make(map[string]int32, len(accounts))
+	head = make([]int32, len(accounts))
+	next = make([]int32, len(accounts))
+	last := make([]int32, len(accounts)) // by head: the last account of its key so far
+	for i := range accounts {
+		k := model.AccountKey(accounts[i].ID)
+		next[i] = -1
+		h, ok := heads[k]
+		if !ok {
+			h = int32(i)
+			heads[k] = h
+		} else {
+			next[last[h]] = int32(i)
+		}
+		head[i], last[h] = h, int32(i)
+	}
+	return heads, head, next
 }
 
 // ignoring returns whether an account key matches one of a system's ignore patterns

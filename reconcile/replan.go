@@ -12,13 +12,14 @@ import (
 )
 
 // Replanner computes plans again and again as an access repo is edited (validate --watch).
-// Every plan it returns is Compute's for the same arguments. When only people changed since
-// the last one (the very same roles, rules, systems, service accounts, revocations and
-// settings, the same snapshots and options, and no one's lifecycle or time-bound role turned
-// and no day ended in between) it plans again only the accounts a changed person could be
-// matched to, before or after the change, and keeps the rest of the last plan: an account
-// is planned from the people, service accounts and revocations that name its key alone.
-// Not safe for concurrent use.
+// Every plan it returns is Compute's for the same arguments. When only people and the
+// systems' accounts changed since the last one (the very same roles, rules, systems,
+// service accounts, revocations and settings, the same options, the same systems read the
+// same way, and no one's lifecycle or time-bound role turned and no day ended in between)
+// it plans again only the accounts a changed person could be matched to, before or after
+// the change, and the accounts added, removed or changed in a system, and keeps the rest
+// of the last plan: an account is planned from the people, service accounts and
+// revocations that name its key alone. Not safe for concurrent use.
 type Replanner struct {
 	repo  *model.Repo
 	snaps map[string]*targets.Snapshot
@@ -56,10 +57,67 @@ func (r *Replanner) Compute(repo *model.Repo, snaps map[string]*targets.Snapshot
 		return r.full(repo, snaps, opts)
 	}
 	changed := repo.ChangedSince(r.repo)
-	if len(changed) > max(64, len(repo.People)/8) {
+	moved, ok := r.movedAccounts(snaps)
+	n := len(changed)
+	for _, keys := range moved {
+		n += len(keys)
+	}
+	if !ok || n > max(64, len(repo.People)/8) {
 		return r.full(repo, snaps, opts)
 	}
-	return r.partial(repo, snaps, opts, changed)
+	return r.partial(repo, snaps, opts, changed, moved)
+}
+
+// movedAccounts returns, for each planned system whose snapshot is another than the last
+// plan's, the keys of the accounts added, removed or changed in it; ok is false when that
+// cannot be told by one walk through both (accounts not sorted by ID, each once).
+func (r *Replanner) movedAccounts(snaps map[string]*targets.Snapshot) (moved []map[string]bool, ok bool) {
+	moved = make([]map[string]bool, len(r.pl.names))
+	for i, id := range r.pl.names {
+		old, now := r.snaps[id].Accounts, snaps[id].Accounts
+		if r.snaps[id] == snaps[id] {
+			continue
+		}
+		if !sortedOnce(old) || !sortedOnce(now) {
+			return nil, false
+		}
+		keys := map[string]bool{}
+		a, b := 0, 0
+		for a < len(old) || b < len(now) {
+			switch {
+			case b == len(now) || a < len(old) && old[a].ID < now[b].ID:
+				keys[model.AccountKey(old[a].ID)] = true
+				a++
+			case a == len(old) || now[b].ID < old[a].ID:
+				keys[model.AccountKey(now[b].ID)] = true
+				b++
+			default:
+				if !sameAccount(&old[a], &now[b]) {
+					keys[model.AccountKey(now[b].ID)] = true
+				}
+				a++
+				b++
+			}
+		}
+		moved[i] = keys
+	}
+	return moved, true
+}
+
+// sortedOnce reports whether accounts are sorted by ID, each ID once.
+func sortedOnce(accounts []targets.Account) bool {
+	for i := 1; i < len(accounts); i++ {
+		if accounts[i-1].ID >= accounts[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAccount reports whether a and b (of one ID) hold the same.
+func sameAccount(a, b *targets.Account) bool {
+	return a.Enabled == b.Enabled && slices.Equal(a.Entitlements, b.Entitlements) &&
+		slices.Equal(a.Inherited, b.Inherited) && a.LastLogin.Equal(b.LastLogin)
 }
 
 // full plans everything, and indexes the people and accounts for the next Compute.
@@ -109,18 +167,28 @@ func (r *Replanner) samePlanning(repo *model.Repo, snaps map[string]*targets.Sna
 		!reflect.DeepEqual(opts.Scopes, r.opts.Scopes) || !reflect.DeepEqual(opts.Unread, r.opts.Unread) {
 		return false
 	}
-	return maps.Equal(snaps, r.snaps) && model.SameButPeople(repo, old)
+	return sameSystemsRead(snaps, r.snaps) && model.SameButPeople(repo, old)
+}
+
+// sameSystemsRead reports whether a and b read the same systems the same way (scoped or
+// not, protecting the same entitlements); their accounts may differ.
+func sameSystemsRead(a, b map[string]*targets.Snapshot) bool {
+	return maps.EqualFunc(a, b, func(x, y *targets.Snapshot) bool {
+		return x == y || x != nil && y != nil && x.System == y.System && x.Scoped == y.Scoped && maps.Equal(x.Protected, y.Protected)
+	})
 }
 
 // partial plans again the accounts of the keys the changed people derive, before and
-// after, on every planned system, and keeps the rest of the last plan.
-func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options, changed []string) *Plan {
+// after, and of the accounts that moved in each system's snapshot (movedAccounts), and
+// keeps the rest of the last plan.
+func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options, changed []string, moved []map[string]bool) *Plan {
 	old, oldPl := r.repo, r.pl
 	pl := newPlanning(repo, snaps, opts)
 	n := len(pl.names)
 	keys := make([]map[string]bool, n)
 	for i := range keys {
 		keys[i] = map[string]bool{}
+		maps.Copy(keys[i], moved[i])
 		sys := repo.Systems[pl.names[i]]
 		for _, id := range changed {
 			for _, p := range []*model.Person{old.People[id], repo.People[id]} {
@@ -156,13 +224,18 @@ func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot
 	oldParts, newParts := make([]systemPlan, n), make([]systemPlan, n)
 	replanned := map[string]bool{}
 	for i, id := range pl.names {
-		snap := r.subSnapshot(i, snaps[id], keys[i])
+		oldSnap := subSnapshot(r.index[i], r.snaps[id], keys[i])
+		if snaps[id] != r.snaps[id] {
+			heads, _, next := indexAccounts(snaps[id].Accounts)
+			r.index[i] = accountIndex{heads: heads, next: next}
+		}
+		newSnap := subSnapshot(r.index[i], snaps[id], keys[i])
 		after := r.peopleOf(i, keys[i])
 		for _, id := range after {
 			replanned[id] = true
 		}
-		oldParts[i] = oldPl.system(oldPl.some(old, before[i]), i, snap)
-		newParts[i] = pl.system(pl.some(repo, after), i, snap)
+		oldParts[i] = oldPl.system(oldPl.some(old, before[i]), i, oldSnap)
+		newParts[i] = pl.system(pl.some(repo, after), i, newSnap)
 	}
 
 	last := r.plan
@@ -190,6 +263,8 @@ func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot
 			continue
 		}
 		info.Unmanaged += newParts[i].info.Unmanaged - oldParts[i].info.Unmanaged
+		info.Managed += newParts[i].info.Managed - oldParts[i].info.Managed
+		info.Accounts = len(snaps[info.Name].Accounts)
 		info.Before, info.After = maps.Clone(info.Before), maps.Clone(info.After)
 		for a := range oldParts[i].info.Before {
 			delete(info.Before, a)
@@ -255,9 +330,8 @@ func (r *Replanner) peopleOf(i int, keys map[string]bool) []string {
 	return slices.Compact(out)
 }
 
-// subSnapshot is snap with only the accounts of keys, in its order.
-func (r *Replanner) subSnapshot(i int, snap *targets.Snapshot, keys map[string]bool) *targets.Snapshot {
-	ix := r.index[i]
+// subSnapshot is snap, indexed by ix, with only the accounts of keys, in its order.
+func subSnapshot(ix accountIndex, snap *targets.Snapshot, keys map[string]bool) *targets.Snapshot {
 	var at []int32
 	for k := range keys {
 		if h, ok := ix.heads[k]; ok {

@@ -3,7 +3,9 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -118,6 +120,40 @@ func replanLive(rng *rand.Rand, people int) map[string]*targets.Snapshot {
 	return snaps
 }
 
+// replanReread is snap read again after a few changes: accounts enabled or disabled,
+// given or stripped of entitlements, removed, added (in another case too); or none.
+func replanReread(rng *rand.Rand, snap *targets.Snapshot, people int) *targets.Snapshot {
+	accounts := slices.Clone(snap.Accounts)
+	for range rng.IntN(4) {
+		if len(accounts) == 0 {
+			break
+		}
+		i := rng.IntN(len(accounts))
+		a := &accounts[i]
+		switch rng.IntN(4) {
+		case 0:
+			a.Enabled = !a.Enabled
+		case 1:
+			a.Entitlements = append(slices.Clone(a.Entitlements[:len(a.Entitlements)/2]), "group:zz-new")
+		case 2:
+			accounts = slices.Delete(accounts, i, i+1)
+		default:
+			id := fmt.Sprintf("p%02d", rng.IntN(people+6))
+			if snap.System == "mail" {
+				id += "@acme.example"
+			}
+			if rng.IntN(2) == 0 {
+				id = strings.ToUpper(id)
+			}
+			if !slices.ContainsFunc(accounts, func(a targets.Account) bool { return a.ID == id }) {
+				accounts = append(accounts, targets.Account{ID: id, Enabled: true, Entitlements: []string{"group:all"}})
+			}
+		}
+	}
+	sortAccounts(accounts)
+	return &targets.Snapshot{System: snap.System, Accounts: accounts}
+}
+
 func sortAccounts(as []targets.Account) {
 	for i := 1; i < len(as); i++ {
 		for j := i; j > 0 && as[j].ID < as[j-1].ID; j-- {
@@ -162,7 +198,11 @@ func TestReplannerPlansAsComputeDoes(t *testing.T) {
 		var rp reconcile.Replanner
 		partial := 0
 		for step := 0; step < 60; step++ {
-			switch k := rng.IntN(10); {
+			switch k := rng.IntN(12); {
+			case k >= 10: // a system read again: a few of its accounts added, removed or changed
+				sys := []string{"mail", "dir", "app"}[rng.IntN(3)]
+				snaps = maps.Clone(snaps)
+				snaps[sys] = replanReread(rng, snaps[sys], people)
 			case k < 6: // a person edited, added or removed
 				id := fmt.Sprintf("p%02d", rng.IntN(people+2)%people)
 				if rng.IntN(8) == 0 {
