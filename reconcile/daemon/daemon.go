@@ -9,12 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/drift"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
-	"github.com/roster-dev/roster/targets"
 )
 
 // Options are what the daemon does and how often.
@@ -227,21 +225,12 @@ func (d *Daemon) scan(ctx context.Context) error {
 		return err
 	}
 	head, repo := t.Commit, t.Repo
-	applied := o.LastAppliedRepo(ctx)
 	env := planner.Env{Types: o.Types(), Getenv: o.Getenv(), Log: o.Log()}
-	l, readErr := planner.ReadSystems(ctx, env, repo, applied, t.FS, model.SortedKeys(repo.Systems))
-	if l == nil {
+	now := time.Now()
+	fd, readErr := drift.Scan(ctx, env, repo, o.LastAppliedRepo(ctx), t.FS, head, model.SortedKeys(repo.Systems), now)
+	if fd == nil {
 		return readErr
 	}
-	defer l.Close()
-	now := time.Now()
-	opts := reconcile.LiveOptions(l, now, head)
-	opts.Previous = applied
-	p := reconcile.Compute(repo, l.Snapshots, opts)
-	var wanted map[string]*targets.Snapshot
-	if applied != nil {
-		wanted = reconcile.Desired(applied, now)
-	}
-	_, err = drift.Propose(ctx, o, repo, head, drift.Find(repo, p, now, wanted), now) // what it did is not shown
+	_, err = drift.Propose(ctx, o, repo, head, fd, now) // what it did is not shown
 	return errors.Join(err, readErr)
 }

@@ -7,14 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/reconcile/drift"
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
 	"github.com/roster-dev/roster/sources/gitrepo"
-	"github.com/roster-dev/roster/targets"
 	"github.com/roster-dev/roster/targets/builtin"
 )
 
@@ -99,20 +97,11 @@ func runDrift(ctx context.Context, e *env, opt *driftOptions) error {
 	if o != nil {
 		applied = o.LastAppliedRepo(ctx)
 	}
-	l, readErr := planner.ReadSystems(ctx, e.planEnv(reg), repo, applied, fsys, names)
-	if l == nil {
+	now := time.Now()
+	fd, readErr := drift.Scan(ctx, e.planEnv(reg), repo, applied, fsys, head, names, now)
+	if fd == nil {
 		return readErr
 	}
-	defer l.Close()
-	now := time.Now()
-	opts := reconcile.LiveOptions(l, now, head)
-	opts.Previous = applied
-	p := reconcile.Compute(repo, l.Snapshots, opts)
-	var prev map[string]*targets.Snapshot
-	if applied != nil {
-		prev = reconcile.Desired(applied, now)
-	}
-	fd := drift.Find(repo, p, now, prev)
 	fd.WriteText(e.stdout)
 	if opt.openPR {
 		done, err := drift.Propose(ctx, o, repo, head, fd, now)
