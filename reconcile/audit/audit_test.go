@@ -80,8 +80,8 @@ func TestAuditMessageTrailers(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("trailers (-want +got):\n%s", diff)
 	}
-	if firstLine(c.Message) != rec.Subject {
-		t.Errorf("subject %q, want %q", firstLine(c.Message), rec.Subject)
+	if gitrepo.Subject(c.Message) != rec.Subject {
+		t.Errorf("subject %q, want %q", gitrepo.Subject(c.Message), rec.Subject)
 	}
 }
 

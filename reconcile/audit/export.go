@@ -58,7 +58,7 @@ func (t *Trail) Rows(p Period) ([]Row, error) {
 		}
 		evs, err := t.appendedEvidence(c, parent)
 		if err != nil {
-			return nil, fmt.Errorf("audit entry %s: %w", short(c.Hash), err)
+			return nil, fmt.Errorf("audit entry %s: %w", gitrepo.Short(c.Hash), err)
 		}
 		pr, _ := strconv.Atoi(strings.TrimPrefix(first(c.Trailer(TrailerPR)), "#"))
 		approvers := c.Trailer(TrailerApprover)

@@ -143,18 +143,3 @@ func first(vs []string) string {
 	}
 	return vs[0]
 }
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
-}

@@ -96,7 +96,7 @@ func (t *Trail) Log() ([]Entry, error) {
 		if len(applied) == 0 {
 			continue
 		}
-		en := Entry{Hash: c.Hash, When: c.Committer.When, Record: Record{Applied: applied[0], Subject: firstLine(c.Message),
+		en := Entry{Hash: c.Hash, When: c.Committer.When, Record: Record{Applied: applied[0], Subject: gitrepo.Subject(c.Message),
 			Approvers: c.Trailer(TrailerApprover), Emergency: first(c.Trailer(TrailerEmergency)) == "true",
 			Operator: first(c.Trailer(TrailerOperator)), Person: first(c.Trailer(TrailerPerson)), Reason: first(c.Trailer(TrailerReason)), Result: first(c.Trailer(TrailerResult)),
 			Grant: first(c.Trailer(TrailerGrant))}}

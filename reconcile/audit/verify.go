@@ -122,7 +122,7 @@ func (t *Trail) Verify(ctx context.Context, tip string, opts VerifyOptions) (*Ve
 		return nil, err
 	} else if ok {
 		if anc, err := t.repo.IsAncestor(prev, tip); err != nil || !anc {
-			brk("", "%s was rewritten: the tip checked last time, %s, is not in its history any more (force-pushed or reset)", Branch, short(prev))
+			brk("", "%s was rewritten: the tip checked last time, %s, is not in its history any more (force-pushed or reset)", Branch, gitrepo.Short(prev))
 		}
 	}
 	commits, err := t.repo.FirstParents("", tip)
@@ -145,19 +145,19 @@ func (t *Trail) Verify(ctx context.Context, tip string, opts VerifyOptions) (*Ve
 		case len(prev) == 0:
 			v.Unchained++
 			if v.Chained > 0 {
-				brk(c.Hash, "entry %s (%s) has no %s trailer after chained entries: it was not written by roster", short(c.Hash), firstLine(c.Message), TrailerPrevious)
+				brk(c.Hash, "entry %s (%s) has no %s trailer after chained entries: it was not written by roster", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), TrailerPrevious)
 			}
 		default:
 			v.Chained++
 			if prev[0] != parent {
-				brk(c.Hash, "entry %s (%s) says it follows %s but its parent is %s: the chain is broken", short(c.Hash), firstLine(c.Message), short(prev[0]), short(parent))
+				brk(c.Hash, "entry %s (%s) says it follows %s but its parent is %s: the chain is broken", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), gitrepo.Short(prev[0]), gitrepo.Short(parent))
 			}
 			if msg := t.checkEvidence(c, parent); msg != "" {
-				brk(c.Hash, "entry %s (%s): %s", short(c.Hash), firstLine(c.Message), msg)
+				brk(c.Hash, "entry %s (%s): %s", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), msg)
 			}
 			if opts.Keyring != "" {
 				if _, err := t.repo.VerifyCommit(c.Hash, opts.Keyring); err != nil {
-					brk(c.Hash, "entry %s (%s): %v", short(c.Hash), firstLine(c.Message), err)
+					brk(c.Hash, "entry %s (%s): %v", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), err)
 				} else {
 					v.Signed++
 				}
@@ -176,7 +176,7 @@ func (t *Trail) Verify(ctx context.Context, tip string, opts VerifyOptions) (*Ve
 		}
 		head, err := opts.Load(ctx, applies)
 		if err != nil {
-			brk(c.Hash, "entry %s records applying %s, which is not a valid access repo commit: %v", short(c.Hash), short(applies), err)
+			brk(c.Hash, "entry %s records applying %s, which is not a valid access repo commit: %v", gitrepo.Short(c.Hash), gitrepo.Short(applies), err)
 			continue
 		}
 		if applies == lastApplied {
@@ -262,7 +262,7 @@ func (t *Trail) verifyApproval(ctx context.Context, v *Verification, c *gitrepo.
 	if base == nil {
 		// The first commit applied is the baseline: chosen by the operator the entry names
 		// (roster apply --baseline), not approved through a pull request.
-		v.Notes = append(v.Notes, fmt.Sprintf("baseline %s: chosen by %s", short(applies), orDash(strings.Join(c.Trailer(TrailerApprover), ", "))))
+		v.Notes = append(v.Notes, fmt.Sprintf("baseline %s: chosen by %s", gitrepo.Short(applies), orDash(strings.Join(c.Trailer(TrailerApprover), ", "))))
 		return
 	}
 	if opts.Approve == nil {
@@ -270,21 +270,21 @@ func (t *Trail) verifyApproval(ctx context.Context, v *Verification, c *gitrepo.
 	}
 	ac, err := t.repo.Commit(applies)
 	if err != nil {
-		brk(c.Hash, "entry %s: applied commit %s cannot be read: %v", short(c.Hash), short(applies), err)
+		brk(c.Hash, "entry %s: applied commit %s cannot be read: %v", gitrepo.Short(c.Hash), gitrepo.Short(applies), err)
 		return
 	}
 	pr, approvers, err := opts.Approve(ctx, ac, base, head, c.Committer.When)
 	var na *approval.NotApproved
 	switch {
 	case errors.As(err, &na):
-		brk(c.Hash, "applied %s without the approvals its rules need: %s", short(applies), na.Reason)
+		brk(c.Hash, "applied %s without the approvals its rules need: %s", gitrepo.Short(applies), na.Reason)
 	case err != nil:
-		brk(c.Hash, "applied %s: its approval could not be checked: %v", short(applies), err)
+		brk(c.Hash, "applied %s: its approval could not be checked: %v", gitrepo.Short(applies), err)
 	default:
 		recorded := c.Trailer(TrailerApprover)
 		for _, a := range approvers {
 			if !containsFold(recorded, a) {
-				v.Notes = append(v.Notes, fmt.Sprintf("note: %s (#%d) now also has an approval by %s, not in its audit entry", short(applies), pr, a))
+				v.Notes = append(v.Notes, fmt.Sprintf("note: %s (#%d) now also has an approval by %s, not in its audit entry", gitrepo.Short(applies), pr, a))
 			}
 		}
 	}

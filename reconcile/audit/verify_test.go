@@ -172,7 +172,7 @@ func TestVerifyWithoutForge(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Verification{Tip: tip, Chained: 4, Applied: 2, Emergencies: 1, Notes: []string{
-		"baseline " + short(baseline) + ": chosen by oncall-ops",
+		"baseline " + gitrepo.Short(baseline) + ": chosen by oncall-ops",
 		"emergency 2026-03-02T13:00:00Z: alice revoked by oncall-ops (laptop stolen): no forge to review it on",
 	}}
 	if diff := cmp.Diff(want, v); diff != "" {
@@ -224,7 +224,7 @@ func TestVerifyApprovalsAndEmergencies(t *testing.T) {
 			approve: func() (int, []string, error) { return 7, []string{"carol-gh", "Dave-GH"}, nil },
 			forge:   merged,
 			reviews: []forge.Review{{User: "oncall-ops", State: "APPROVED"}, {User: "erin-gh", State: "APPROVED"}},
-			notes: []string{"baseline " + short(baseline) + ": chosen by oncall-ops", "note: " + short(applied) + " (#7) now also has an approval by Dave-GH, not in its audit entry",
+			notes: []string{"baseline " + gitrepo.Short(baseline) + ": chosen by oncall-ops", "note: " + gitrepo.Short(applied) + " (#7) now also has an approval by Dave-GH, not in its audit entry",
 				"emergency 2026-03-02T13:00:00Z: alice revoked by oncall-ops (laptop stolen): reviewed after the fact, #9 merged, approved by erin-gh"},
 		},
 		{
@@ -232,23 +232,23 @@ func TestVerifyApprovalsAndEmergencies(t *testing.T) {
 			approve: func() (int, []string, error) { return 0, nil, &approval.NotApproved{Reason: "needs 1 approval"} },
 			forge:   merged,
 			reviews: []forge.Review{{User: "oncall-ops", State: "APPROVED"}},
-			notes:   []string{"baseline " + short(baseline) + ": chosen by oncall-ops"},
-			breaks: []string{"applied " + short(applied) + " without the approvals its rules need: needs 1 approval",
+			notes:   []string{"baseline " + gitrepo.Short(baseline) + ": chosen by oncall-ops"},
+			breaks: []string{"applied " + gitrepo.Short(applied) + " without the approvals its rules need: needs 1 approval",
 				"emergency 2026-03-02T13:00:00Z: alice revoked by oncall-ops (laptop stolen): #9 was merged without an approval from someone other than the operator"},
 		},
 		{
 			name:    "the approval cannot be checked; the emergency reversed",
 			approve: func() (int, []string, error) { return 0, nil, errors.New("forge down") },
 			forge:   &fakeForge{pulls: map[string][]*forge.PR{"roster/emergency/alice": {{Number: 9, Head: "roster/emergency/alice", State: "closed"}}}},
-			notes: []string{"baseline " + short(baseline) + ": chosen by oncall-ops",
+			notes: []string{"baseline " + gitrepo.Short(baseline) + ": chosen by oncall-ops",
 				"emergency 2026-03-02T13:00:00Z: alice revoked by oncall-ops (laptop stolen): #9 closed unmerged: the termination was reversed"},
-			breaks: []string{"applied " + short(applied) + ": its approval could not be checked: forge down"},
+			breaks: []string{"applied " + gitrepo.Short(applied) + ": its approval could not be checked: forge down"},
 		},
 		{
 			name:    "no pull request for the emergency",
 			approve: func() (int, []string, error) { return 7, []string{"carol-gh"}, nil },
 			forge:   &fakeForge{pulls: map[string][]*forge.PR{"roster/emergency/alice": {{Number: 3, Head: "roster/emergency/alice-other"}}}},
-			notes:   []string{"baseline " + short(baseline) + ": chosen by oncall-ops"},
+			notes:   []string{"baseline " + gitrepo.Short(baseline) + ": chosen by oncall-ops"},
 			breaks:  []string{"emergency 2026-03-02T13:00:00Z: alice revoked by oncall-ops (laptop stolen): no pull request was opened for it"},
 		},
 	}
@@ -353,7 +353,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(v.Breaks) != 1 || !strings.Contains(v.Breaks[0].What, tt.want) || v.Breaks[0].Entry != tip {
-				t.Errorf("breaks %+v, want one of entry %s saying %q", v.Breaks, short(tip), tt.want)
+				t.Errorf("breaks %+v, want one of entry %s saying %q", v.Breaks, gitrepo.Short(tip), tt.want)
 			}
 		})
 	}
@@ -380,7 +380,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Break{What: Branch + " was rewritten: the tip checked last time, " + short(tip) + ", is not in its history any more (force-pushed or reset)"}
+		want := Break{What: Branch + " was rewritten: the tip checked last time, " + gitrepo.Short(tip) + ", is not in its history any more (force-pushed or reset)"}
 		if len(v.Breaks) == 0 || v.Breaks[0] != want {
 			t.Errorf("breaks %+v, want first %+v", v.Breaks, want)
 		}

@@ -62,7 +62,7 @@ func (r *Refreshed) WriteText(w io.Writer) error {
 	var b strings.Builder
 	switch {
 	case r.Invalid != nil:
-		fmt.Fprintf(&b, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", r.Branch, r.PR, short(r.Tip), r.Invalid)
+		fmt.Fprintf(&b, "%s: #%d is not a valid access repo at %s; fix it first:\n%v\n", r.Branch, r.PR, gitrepo.Short(r.Tip), r.Invalid)
 	case r.Gone != "":
 		fmt.Fprintf(&b, "%s: #%d no longer has certifications.%s; nothing to do\n", r.Branch, r.PR, r.Gone)
 	case len(r.Revoked) > 0:
@@ -181,14 +181,6 @@ func ReviewsDueBefore(ctx context.Context, l *gitops.Loop, head *model.Repo, tod
 		out = append(out, Due(head, repo, br, today)...)
 	}
 	return out
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
 }
 
 // Result is what Run did for one owner's campaign: refreshed its open pull request

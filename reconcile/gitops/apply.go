@@ -85,7 +85,7 @@ func (l *Loop) ApplyPending(ctx context.Context, o ApplyOptions) (Totals, error)
 	switch {
 	case last == nil && o.Baseline == "":
 		return tot, model.Invalidf("nothing has been applied from %s yet (it has no %s branch): review %s at %s and start with roster apply --baseline %s",
-			l.name, audit.Branch, l.branch, short(head), short(head))
+			l.name, audit.Branch, l.branch, gitrepo.Short(head), gitrepo.Short(head))
 	case last == nil:
 		b, err := l.g.Resolve(o.Baseline)
 		if err != nil {
@@ -104,7 +104,7 @@ func (l *Loop) ApplyPending(ctx context.Context, o ApplyOptions) (Totals, error)
 		}
 		commits, baseline = chain[i:], b
 	case o.Baseline != "":
-		return tot, model.Invalidf("--baseline: %s already records applied commits (the last is %s)", audit.Branch, short(last.Applied))
+		return tot, model.Invalidf("--baseline: %s already records applied commits (the last is %s)", audit.Branch, gitrepo.Short(last.Applied))
 	default:
 		commits, err = l.g.FirstParents(last.Applied, head)
 		if err != nil {
@@ -146,7 +146,7 @@ func (l *Loop) ApplyPending(ctx context.Context, o ApplyOptions) (Totals, error)
 			}
 			continue
 		case err != nil:
-			stopped = fmt.Errorf("stopped at %s (%q), the head of %s: it is not a valid access repo, so it was not applied:\n%v", short(c.Hash), firstLine(c.Message), l.branch, err)
+			stopped = fmt.Errorf("stopped at %s (%q), the head of %s: it is not a valid access repo, so it was not applied:\n%v", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), l.branch, err)
 		}
 		if stopped != nil {
 			break
@@ -182,7 +182,7 @@ func (l *Loop) ApplyPending(ctx context.Context, o ApplyOptions) (Totals, error)
 				break
 			}
 		}
-		subject := fmt.Sprintf("%s %q", short(c.Hash), firstLine(c.Message))
+		subject := fmt.Sprintf("%s %q", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message))
 		if err := l.applyCommit(ctx, repo, base, c.Hash, subject, ap, at, o, h, &tot); err != nil {
 			errs = append(errs, err)
 		}
@@ -200,7 +200,7 @@ func (l *Loop) ApplyPending(ctx context.Context, o ApplyOptions) (Totals, error)
 		if last.PR > 0 {
 			ap.PR = &forge.PR{Number: last.PR}
 		}
-		subject := fmt.Sprintf("%s (re-planned at %s)", short(last.Applied), at.In(repo.Settings.Location).Format(time.RFC3339))
+		subject := fmt.Sprintf("%s (re-planned at %s)", gitrepo.Short(last.Applied), at.In(repo.Settings.Location).Format(time.RFC3339))
 		// The scope stays that of the commit applied before too, so that a system that
 		// was down when a role was removed still has the role's grants revoked.
 		var prev *model.Repo

@@ -25,7 +25,7 @@ type PartOfPR struct{ PR *forge.PR }
 
 // Error names the pull request and the commit the change is applied with.
 func (p *PartOfPR) Error() string {
-	return fmt.Sprintf("part of #%d, merged by rebase: applied with its last commit %s", p.PR.Number, short(p.PR.MergeCommit))
+	return fmt.Sprintf("part of #%d, merged by rebase: applied with its last commit %s", p.PR.Number, gitrepo.Short(p.PR.MergeCommit))
 }
 
 // Approve checks that c came through a merged pull request into the protected branch,
@@ -40,10 +40,10 @@ func (l *Loop) Approve(ctx context.Context, c *gitrepo.Commit, base, head *model
 	if l.fg == nil {
 		return &Approval{Note: "on " + l.branch + " (no forge configured)"}, nil
 	}
-	subject := firstLine(c.Message)
+	subject := gitrepo.Subject(c.Message)
 	prs, err := l.fg.PullsForCommit(ctx, c.Hash)
 	if err != nil {
-		return nil, fmt.Errorf("find the pull request of %s: %w", short(c.Hash), err)
+		return nil, fmt.Errorf("find the pull request of %s: %w", gitrepo.Short(c.Hash), err)
 	}
 	var pr *forge.PR
 	for _, p := range prs {
@@ -63,7 +63,7 @@ func (l *Loop) Approve(ctx context.Context, c *gitrepo.Commit, base, head *model
 				}
 			}
 		}
-		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", short(c.Hash), subject, l.branch)}
+		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q) reached %s without a merged pull request", gitrepo.Short(c.Hash), subject, l.branch)}
 	}
 	reviews, err := l.fg.Reviews(ctx, pr.Number)
 	if err != nil {
@@ -80,7 +80,7 @@ func (l *Loop) Approve(ctx context.Context, c *gitrepo.Commit, base, head *model
 		if len(stale) > 0 {
 			msg += "; stale approvals, given before access changed: " + strings.Join(stale, ", ")
 		}
-		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", short(c.Hash), subject, pr.Number, pr.Author, msg)}
+		return nil, &approval.NotApproved{Reason: fmt.Sprintf("commit %s (%q, #%d by %s) is not approved: %s", gitrepo.Short(c.Hash), subject, pr.Number, pr.Author, msg)}
 	}
 	return &Approval{PR: pr, Approvers: st.Counted, Note: fmt.Sprintf("#%d", pr.Number)}, nil
 }
@@ -144,7 +144,7 @@ func (l *Loop) CurrentApprovers(ctx context.Context, headSHA string, head *model
 			fresh = append(fresh, rv.User)
 			continue
 		}
-		stale = append(stale, fmt.Sprintf("@%s on %s", rv.User, short(rv.Commit)))
+		stale = append(stale, fmt.Sprintf("@%s on %s", rv.User, gitrepo.Short(rv.Commit)))
 	}
 	return fresh, stale
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/planner"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/forge"
+	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -94,7 +95,7 @@ func (l *Loop) LiveSection(ctx context.Context, base, head string, now time.Time
 		opts.Unread[name] = why
 	}
 	p := reconcile.Compute(repo, lv.Snapshots, opts)
-	fmt.Fprintf(&b, "%s planned against what the systems hold now, as an apply right after merging would change them.\n\n", short(head))
+	fmt.Fprintf(&b, "%s planned against what the systems hold now, as an apply right after merging would change them.\n\n", gitrepo.Short(head))
 	if err := p.WriteMarkdown(&b); err != nil {
 		return "", err
 	}
@@ -135,7 +136,7 @@ func (l *Loop) CheckBody(ctx context.Context, pr *forge.PR, base, head string, a
 		if !model.IsInvalid(err) {
 			return "", false, approval.Standing{}, err
 		}
-		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.TrimSpace(err.Error()))
+		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", gitrepo.Short(head), strings.TrimSpace(err.Error()))
 		return b.String(), false, approval.Standing{}, nil
 	}
 	baseRepo, err := l.Load(ctx, base)
@@ -143,7 +144,7 @@ func (l *Loop) CheckBody(ctx context.Context, pr *forge.PR, base, head string, a
 		baseRepo = &model.Repo{}
 	}
 	if lapsed := approval.LapsedGrants(baseRepo, headRepo, at); len(lapsed) > 0 {
-		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", short(head), strings.Join(lapsed, "\n"))
+		fmt.Fprintf(&b, "**The access repo at %s is invalid**; nothing can be applied from it:\n\n```\n%s\n```\n", gitrepo.Short(head), strings.Join(lapsed, "\n"))
 		return b.String(), false, approval.Standing{}, nil
 	}
 	// Planned for the start of today, so the comment stays the same all day.
@@ -161,7 +162,7 @@ func (l *Loop) CheckBody(ctx context.Context, pr *forge.PR, base, head string, a
 	if len(stale) > 0 && len(st.Missing) > 0 {
 		st.Missing = append(st.Missing, "stale approvals do not count (given before a later push changed access): "+strings.Join(stale, ", "))
 	}
-	fmt.Fprintf(&b, "Valid at %s. Planned against what %s grants at %s, without reading any system.\n\n", short(head), short(base), model.DateOf(at, headRepo.Settings.Location))
+	fmt.Fprintf(&b, "Valid at %s. Planned against what %s grants at %s, without reading any system.\n\n", gitrepo.Short(head), gitrepo.Short(base), model.DateOf(at, headRepo.Settings.Location))
 	if err := ch.Plan.WriteMarkdown(&b); err != nil {
 		return "", false, approval.Standing{}, err
 	}
@@ -233,5 +234,5 @@ func (l *Loop) MergeBase(a, b string) (string, error) {
 		}
 		queue = append(queue, c.Parents...)
 	}
-	return "", fmt.Errorf("%s and %s share no history", short(a), short(b))
+	return "", fmt.Errorf("%s and %s share no history", gitrepo.Short(a), gitrepo.Short(b))
 }

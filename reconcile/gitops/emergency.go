@@ -55,7 +55,7 @@ func (l *Loop) Revoke(ctx context.Context, t *Tip, person, reason string, now ti
 	head, repo, fsys := t.Commit, t.Repo, t.FS
 	p0, ok := repo.People[person]
 	if !ok {
-		return nil, model.Invalidf("revoke: no person %q in the access repo at %s", person, short(head))
+		return nil, model.Invalidf("revoke: no person %q in the access repo at %s", person, gitrepo.Short(head))
 	}
 	now = now.In(repo.Settings.Location).Truncate(time.Second)
 	file, src, err := schema.SetField(fsys, "people", person, "terminated", now.Format(time.RFC3339))

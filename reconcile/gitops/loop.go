@@ -296,22 +296,6 @@ func (l *Loop) WithoutPolicies() {
 	clear(l.evals)
 }
 
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
-}
-
-// firstLine is a commit message's subject.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 // joinErrs returns the non-nil errors as one, each on its own line.
 func joinErrs(errs ...error) error {
 	var msgs []string

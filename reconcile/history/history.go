@@ -349,7 +349,7 @@ func (h *Log) WriteText(w io.Writer) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "Access history of %s on %s (%d commits examined, %d changed it):\n", h.Person, h.Branch, h.Commits, len(h.Entries))
 	for _, en := range h.Entries {
-		fmt.Fprintf(b, "\n%s  %s  %s\n", en.Date.UTC().Format("2006-01-02 15:04Z"), short(en.Commit), en.Subject)
+		fmt.Fprintf(b, "\n%s  %s  %s\n", en.Date.UTC().Format("2006-01-02 15:04Z"), gitrepo.Short(en.Commit), en.Subject)
 		var facts []string
 		facts = append(facts, "by "+en.Author)
 		if en.PR > 0 {

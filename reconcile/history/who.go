@@ -177,7 +177,7 @@ func inEffect(l *gitops.Loop, commits []*gitrepo.Commit, ix *AuditIndex, at time
 	}
 	i := slices.IndexFunc(commits, func(c *gitrepo.Commit) bool { return c.Hash == commit })
 	if i < 0 {
-		return -1, false, fmt.Errorf("the applied commit %s is not on %s (history was rewritten)", short(commit), l.Branch())
+		return -1, false, fmt.Errorf("the applied commit %s is not on %s (history was rewritten)", gitrepo.Short(commit), l.Branch())
 	}
 	return i, applied, nil
 }
@@ -221,7 +221,7 @@ func (r *Holders) text(b *strings.Builder) {
 	if !r.Applied {
 		how = "committed; roster had applied nothing by then"
 	}
-	fmt.Fprintf(b, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), reconcile.CountNoun(len(r.Holders), "person", "people"), short(r.Commit), how)
+	fmt.Fprintf(b, "%s at %s: %s (access repo at %s, %s)\n", what, r.At.Format(time.RFC3339), reconcile.CountNoun(len(r.Holders), "person", "people"), gitrepo.Short(r.Commit), how)
 	if r.Unmanaged {
 		fmt.Fprintf(b, "  %s is unmanaged: outside roster's scope on %s (no role grants it, no manage pattern claims it), so the access repo does not say who holds it; roster report reads who holds it live\n", r.Entitlement, r.System)
 		if r.DidYouMean != "" {
@@ -244,19 +244,19 @@ func (r *Holders) text(b *strings.Builder) {
 			}
 		}
 		fmt.Fprintf(b, "  %-16s %-24s via %s; granted in %s (%s), %s%s\n", h.Person, h.Name, orDash(strings.Join(h.Roles, ", ")),
-			short(h.Since), h.SinceDate.UTC().Format("2006-01-02"), approval, until)
+			gitrepo.Short(h.Since), h.SinceDate.UTC().Format("2006-01-02"), approval, until)
 	}
 }
 
 // subjectOf is a commit's subject; for a merge of a pull request, with the PR's title that
 // GitHub puts in the message body ("Merge pull request #2 from acme/x: Bob joins finance").
 func subjectOf(msg string) string {
-	subject := firstLine(msg)
+	subject := gitrepo.Subject(msg)
 	if !strings.HasPrefix(subject, "Merge pull request #") {
 		return subject
 	}
 	_, body, _ := strings.Cut(msg, "\n\n")
-	if title := firstLine(strings.TrimSpace(body)); title != "" {
+	if title := gitrepo.Subject(strings.TrimSpace(body)); title != "" {
 		return subject + ": " + title
 	}
 	return subject
@@ -283,20 +283,4 @@ func loadAll(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, nee
 		}()
 	}
 	wg.Wait()
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
-}
-
-// firstLine is a commit message's subject.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

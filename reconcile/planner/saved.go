@@ -16,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
+	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
 )
 
@@ -106,7 +107,7 @@ func OpenSaved(ctx context.Context, env Env, spec accessrepo.Spec, saved *reconc
 	g, err := accessrepo.OpenGit(ctx, spec, env.getenv)
 	if err != nil {
 		return nil, model.Invalidf("%s was made from commit %s of %s, which --repo %s does not have (%v): a saved plan applies only to the repo it was made from",
-			file, short(saved.Source.Commit), saved.Source.Name, spec.Dir, err)
+			file, gitrepo.Short(saved.Source.Commit), saved.Source.Name, spec.Dir, err)
 	}
 	c, err := g.Commit(g.Head())
 	if err != nil {
@@ -114,7 +115,7 @@ func OpenSaved(ctx context.Context, env Env, spec accessrepo.Spec, saved *reconc
 	}
 	if c.Hash != saved.Source.Commit || c.Tree != saved.Source.Tree {
 		return nil, model.Invalidf("%s was made from commit %s (tree %s) of %s; --repo %s has commit %s with tree %s: another repo",
-			file, short(saved.Source.Commit), short(saved.Source.Tree), saved.Source.Name, spec.Dir, short(c.Hash), short(c.Tree))
+			file, gitrepo.Short(saved.Source.Commit), gitrepo.Short(saved.Source.Tree), saved.Source.Name, spec.Dir, gitrepo.Short(c.Hash), gitrepo.Short(c.Tree))
 	}
 	fsys, err := g.FS(c.Hash)
 	if err != nil {

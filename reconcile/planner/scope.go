@@ -7,6 +7,7 @@ import (
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/accessrepo"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // PreviousRepo is the access repo at the commit applied before the one src shows, for the
@@ -37,17 +38,9 @@ func PreviousRepo(ctx context.Context, src *accessrepo.Source, applied string, l
 	repo, err := schema.LoadRoles(ctx, fsys)
 	if err != nil {
 		if log != nil {
-			log.Info("the previous commit's roles could not be read; the scope is the planned commit's", "commit", short(prev), "error", err)
+			log.Info("the previous commit's roles could not be read; the scope is the planned commit's", "commit", gitrepo.Short(prev), "error", err)
 		}
 		return nil
 	}
 	return repo
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
 }

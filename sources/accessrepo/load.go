@@ -11,6 +11,7 @@ import (
 	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // PolicyChecks are the checks every load of a repo to plan or apply from runs besides the
@@ -64,7 +65,7 @@ func Load(ctx context.Context, src *Source, o LoadOptions) (*model.Repo, error) 
 	repo, err := schema.Load(ctx, fsys, opts)
 	name := src.Name
 	if src.Commit != "" {
-		name = fmt.Sprintf("%s at %s", src.Name, short(src.Commit))
+		name = fmt.Sprintf("%s at %s", src.Name, gitrepo.Short(src.Commit))
 	}
 	if err != nil {
 		if probs := schema.Errors(err); len(probs) > 0 {
@@ -79,12 +80,4 @@ func Load(ctx context.Context, src *Source, o LoadOptions) (*model.Repo, error) 
 	log.Info("loaded access repo", "repo", name, "people", len(repo.People), "roles", len(repo.Roles),
 		"systems", len(repo.Systems), "elapsed", time.Since(start).Round(time.Millisecond))
 	return repo, nil
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
 }

@@ -23,7 +23,7 @@ type applyReporter struct {
 }
 
 func (r applyReporter) Skipped(c *gitrepo.Commit, why string) {
-	fmt.Fprintf(r.e.stdout, "== %s %q is %s\n", short(c.Hash), firstLine(c.Message), why)
+	fmt.Fprintf(r.e.stdout, "== %s %q is %s\n", gitrepo.Short(c.Hash), gitrepo.Subject(c.Message), why)
 }
 
 func (r applyReporter) Planned(subject string, ap *gitops.Approval, p *reconcile.Plan) error {

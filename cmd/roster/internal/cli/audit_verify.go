@@ -101,6 +101,6 @@ func runAuditVerify(ctx context.Context, e *env, opt *auditVerifyOptions) error 
 	if err := o.Trail().MarkVerified(tip); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Verified: the chain is unbroken up to %s and was only appended to since the last verify.\n", short(tip))
+	fmt.Fprintf(e.stdout, "Verified: the chain is unbroken up to %s and was only appended to since the last verify.\n", gitrepo.Short(tip))
 	return nil
 }

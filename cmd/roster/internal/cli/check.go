@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/reconcile/gitops"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // Commit-status contexts roster sets on a pull request's head.
@@ -66,7 +67,7 @@ func runCheck(ctx context.Context, e *env, opt *checkOptions) error {
 	}
 	head, err := o.Git().Resolve(pr.HeadSHA)
 	if err != nil {
-		return fmt.Errorf("pull request #%d: its head %s is not in %s (a fork? fetch it first): %w", pr.Number, short(pr.HeadSHA), o.Name(), err)
+		return fmt.Errorf("pull request #%d: its head %s is not in %s (a fork? fetch it first): %w", pr.Number, gitrepo.Short(pr.HeadSHA), o.Name(), err)
 	}
 	baseTip, err := o.Git().Resolve(pr.Base)
 	if err != nil {

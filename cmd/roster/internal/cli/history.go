@@ -10,6 +10,7 @@ import (
 	"github.com/roster-dev/roster/reconcile/gitops"
 	"github.com/roster-dev/roster/reconcile/history"
 	"github.com/roster-dev/roster/reconcile/planner"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // historyOptions are roster history's flags.
@@ -130,7 +131,7 @@ func runWho(ctx context.Context, e *env, opt *whoOptions) error {
 		return err
 	}
 	if _, ok := headRepo.Systems[sys]; !ok {
-		return invalidf("--has %q: no system %q at %s", opt.has, sys, short(head))
+		return invalidf("--has %q: no system %q at %s", opt.has, sys, gitrepo.Short(head))
 	}
 	o.WithoutPolicies()
 	res, err := history.Who(ctx, o, head, headRepo, sys, ent, when)

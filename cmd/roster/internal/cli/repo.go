@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,22 +31,6 @@ func (e *env) loadOptions(reg *targets.Registry) accessrepo.LoadOptions {
 // environment, the command's log and the clock applies plan at.
 func (e *env) loopOptions() gitops.Options {
 	return gitops.Options{Types: builtin.Registry(), Getenv: e.getenv, Log: e.log, Now: e.now}
-}
-
-// short abbreviates a commit hash.
-func short(hash string) string {
-	if len(hash) > 10 {
-		return hash[:10]
-	}
-	return hash
-}
-
-// firstLine is a commit message's subject.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // planFlags are the flags of every command that plans.

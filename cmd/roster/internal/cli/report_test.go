@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/roster-dev/roster/reconcile/audit"
 	"github.com/roster-dev/roster/reconcile/report"
 	"github.com/roster-dev/roster/reconcile/report/reporttest"
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // The report tests run roster report in-process; TestReportAcme and TestReportGitHistory
@@ -129,7 +131,7 @@ people: bob: {name: "Bob Mol", email: "bob@beta.example", type: "employee", star
 	}
 	reportGit(t, work, d2, "commit", "-q", "-am", "Bob joins eng")
 	second = reportGit(t, work, d2, "rev-parse", "HEAD")
-	msg := audit.Message(audit.Record{Applied: second, Subject: "Apply " + short(second) + ": Bob joins eng", PR: 7, Approvers: []string{"carol"}, Result: "applied"})
+	msg := audit.Message(audit.Record{Applied: second, Subject: "Apply " + gitrepo.Short(second) + ": Bob joins eng", PR: 7, Approvers: []string{"carol"}, Result: "applied"})
 	tree := reportGit(t, work, d2, "hash-object", "-t", "tree", "/dev/null")
 	entry := reportGit(t, work, "2026-02-11T08:00:00Z", "commit-tree", tree, "-m", msg)
 	reportGit(t, work, d2, "update-ref", "refs/heads/"+audit.Branch, entry)
@@ -210,8 +212,8 @@ func TestReportGitHistory(t *testing.T) {
 		} else if !strings.Contains(text, "not applied by roster") || !strings.Contains(text, "2026-01-05") {
 			t.Errorf("%s's %s: %q", tr.Attrs["data-person"], tr.Attrs["data-entitlement"], text)
 		}
-		if !strings.Contains(text, short(granted)) {
-			t.Errorf("%s's %s: %q does not name commit %s", tr.Attrs["data-person"], tr.Attrs["data-entitlement"], text, short(granted))
+		if !strings.Contains(text, gitrepo.Short(granted)) {
+			t.Errorf("%s's %s: %q does not name commit %s", tr.Attrs["data-person"], tr.Attrs["data-entitlement"], text, gitrepo.Short(granted))
 		}
 	}
 	reporttest.Screenshot(t, pageURL, "git-report.png")

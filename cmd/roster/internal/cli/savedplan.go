@@ -108,7 +108,7 @@ func applySaved(ctx context.Context, e *env, o savedApply) error {
 
 func describeSource(s reconcile.SavedSource) string {
 	if s.Commit != "" {
-		return fmt.Sprintf("%s at commit %s", s.Name, short(s.Commit))
+		return fmt.Sprintf("%s at commit %s", s.Name, gitrepo.Short(s.Commit))
 	}
 	return fmt.Sprintf("the files of %s (%s…)", s.Name, s.Digest[:min(len(s.Digest), len("sha256:")+12)])
 }

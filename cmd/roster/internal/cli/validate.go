@@ -69,7 +69,7 @@ func runValidate(ctx context.Context, e *env, opt *validateOptions, flags *pflag
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.Name, short(src.Commit), reconcile.RepoCounts(repo))
+		fmt.Fprintf(e.stdout, "%s at %s: valid — %s\n", src.Name, gitrepo.Short(src.Commit), reconcile.RepoCounts(repo))
 		return nil
 	}
 	src, err := accessrepo.OpenDir(pf.dir)

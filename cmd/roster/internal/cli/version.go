@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/roster-dev/roster/sources/gitrepo"
 )
 
 // version is set by the build (-ldflags "-X …cli.version=…").
@@ -51,5 +53,5 @@ func buildWords() string {
 	if rev == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (commit %s%s, %s)", short(rev), modified, info.GoVersion)
+	return fmt.Sprintf(" (commit %s%s, %s)", gitrepo.Short(rev), modified, info.GoVersion)
 }
