@@ -101,6 +101,10 @@ func streamList[T any](list []T) func(w *bufio.Writer) error {
 							out = append(out, ",\n"...)
 						}
 						out = append(out, "    "...)
+						if e, ok := any(&list[i]).(indentedJSON); ok {
+							out = e.appendIndentedJSON(out)
+							continue
+						}
 						buf.Reset()
 						if err = enc.Encode(&list[i]); err == nil {
 							out = append(out, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +51,74 @@ func TestWriteJSONStreams(t *testing.T) {
 		}
 		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
 			t.Errorf("%s: (-json.Encoder +WriteJSON):\n%s", name, diff)
+		}
+	}
+}
+
+// TestPlanElementsEncodeAsJSONEncoderDoes: changes, orphans and findings written by hand
+// give the bytes json.Encoder gives for the whole plan, over random elements whose strings
+// hold what an encoder must escape (quotes, backslashes, control characters, U+2028,
+// invalid UTF-8) or must not (<, >, & without HTML escaping), optional fields set and
+// not, and profiles and entitlement lists nil, empty and full.
+func TestPlanElementsEncodeAsJSONEncoderDoes(t *testing.T) {
+	pieces := []string{"", "ann", "group:a", "<b>&", `"`, `\`, "\n", "\t\b\f\r", "\x00", "\x1f", "\x7f", "é",
+		"\u2028", "\u2029", "\xff", "\xe2\x80", "😀", " ", "a/b", "é\u2029\"x\\"}
+	r := rand.New(rand.NewPCG(14, 2))
+	str := func() string {
+		var b strings.Builder
+		for range r.IntN(4) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	list := func() []string {
+		switch r.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		l := make([]string, 1+r.IntN(3))
+		for i := range l {
+			l[i] = str()
+		}
+		return l
+	}
+	for round := range 200 {
+		p := &Plan{Organization: "R"}
+		for range r.IntN(6) {
+			c := Change{System: str(), Account: str(), Person: str(), Op: targets.Op(r.IntN(int(targets.OpDelete) + 2)), // and one past the last
+				Entitlement: str(), Reason: str(), Manual: r.IntN(2) == 0}
+			if r.IntN(2) == 0 {
+				c.Profile = &targets.Profile{}
+				for _, f := range []*string{&c.Profile.Person, &c.Profile.Name, &c.Profile.GivenName, &c.Profile.FamilyName, &c.Profile.Email} {
+					if r.IntN(2) == 0 {
+						*f = str()
+					}
+				}
+			}
+			p.Changes = append(p.Changes, c)
+		}
+		for range r.IntN(4) {
+			p.Orphans = append(p.Orphans, Orphan{System: str(), Account: str(), Reason: str(), Enabled: r.IntN(2) == 0,
+				Entitlements: list(), LastLogin: str()})
+		}
+		for range r.IntN(4) {
+			p.Findings = append(p.Findings, Finding{System: str(), Account: str(), Person: str(), Entitlement: str(), Via: str(), Reason: str()})
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(p); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := p.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+			t.Fatalf("round %d: (-json.Encoder +WriteJSON):\n%s", round, diff)
 		}
 	}
 }
