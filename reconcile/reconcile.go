@@ -171,6 +171,8 @@ type everyone struct {
 	rules   []string
 	derived [][]string
 	odd     [][]uint64
+	// order sorts the people by derived[r], for matching them to accounts in order.
+	order *keyOrder
 }
 
 // sysAccess is what an Access gives on one system.
@@ -193,10 +195,9 @@ type systemPlan struct {
 	changes  []Change
 	orphans  []Orphan
 	findings []Finding
-	// heads and next index the snapshot's accounts by key (see planSystem), for a
-	// Replanner to find the accounts of a key again.
-	heads map[string]int32
-	next  []int32
+	// index finds the snapshot's accounts by key, for a Replanner to find the accounts of
+	// a key again.
+	index *accountIndex
 }
 
 // Compute returns the plan that makes the snapshots match repo at opts.At. Only systems with
@@ -347,7 +348,7 @@ func (pl *planning) everyone(ids []string, persons []*model.Person, access []*mo
 			}
 		}
 	})
-	return &everyone{ids: ids, info: people, reach: reach, rules: rules, derived: derived, odd: odd}
+	return &everyone{ids: ids, info: people, reach: reach, rules: rules, derived: derived, odd: odd, order: newKeyOrder(len(rules))}
 }
 
 // each calls f with the index of every planned system, side by side, more at once than
@@ -457,19 +458,20 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 	// snapshot's order) with account i's key, next[i] the following one or -1, so a
 	// million accounts need one map, of keys to heads.
 	accounts := snap.Accounts
-	heads, head, next := indexAccounts(accounts)
-	out.heads, out.next = heads, next
+	byKey := indexAccounts(accounts)
+	out.index = byKey
+	head, next, find := byKey.head, byKey.next, byKey.find
+	// hOf[i] is find(derived[i]), for an index of keys in order: found for everyone in one
+	// walk through both.
+	var hOf []int32
+	if byKey.keys != nil {
+		hOf = byKey.match(derived, all.order.of(rule, derived))
+	}
 	taken := make([]bool, len(accounts))
 	// claimed: names taken by a person or service account, by head for names of live
 	// accounts, else by key.
 	claimedLive := make([]bool, len(accounts))
 	claimedOther := map[string]bool{}
-	find := func(key string) int32 {
-		if h, ok := heads[key]; ok {
-			return h
-		}
-		return -1
-	}
 	isClaimed := func(key string, h int32) bool {
 		if h >= 0 {
 			return claimedLive[h]
@@ -563,7 +565,12 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 			} else if odd[i/64]&(1<<(i%64)) != 0 {
 				account = model.AccountFor(sys, pi.p)
 			}
-			h := find(key)
+			var h int32
+			if hOf != nil && !pi.overrides {
+				h = hOf[i]
+			} else {
+				h = find(key)
+			}
 			if isClaimed(key, h) || ignored(key) {
 				continue
 			}
@@ -675,29 +682,6 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		out.orphans = append(out.orphans, o)
 	}
 	return out
-}
-
-// indexAccounts indexes accounts by key (model.AccountKey): heads maps each key to its
-// first account, in the accounts' order; head[i] is the first account of account i's key,
-// next[i] the following one of it, or -1.
-func indexAccounts(accounts []targets.Account) (heads map[string]int32, head, next []int32) {
-	heads = make(map[string]int32, len(accounts))
-	head = make([]int32, len(accounts))
-	next = make([]int32, len(accounts))
-	last := make([]int32, len(accounts)) // by head: the last account of its key so far
-	for i := range accounts {
-		k := model.AccountKey(accounts[i].ID)
-		next[i] = -1
-		h, ok := heads[k]
-		if !ok {
-			h = int32(i)
-			heads[k] = h
-		} else {
-			next[last[h]] = int32(i)
-		}
-		head[i], last[h] = h, int32(i)
-	}
-	return heads, head, next
 }
 
 // ignoring returns whether an account key matches one of a system's ignore patterns

@@ -27,7 +27,7 @@ type Replanner struct {
 	pl    *planning
 	plan  *Plan
 	// index are the planned systems' accounts by key, as planSystem indexed them.
-	index []accountIndex
+	index []*accountIndex
 	// byRule maps, for each accountId rule of pl.rules, the account key it derives to the
 	// people, without accounts of their own, who derive it; byOwn maps, for each planned
 	// system, the key of the account of each person with accounts of their own.
@@ -42,11 +42,6 @@ type Replanner struct {
 	Replanned int
 	// Partial is set when the last Compute kept part of the plan before it.
 	Partial bool
-}
-
-type accountIndex struct {
-	heads map[string]int32
-	next  []int32
 }
 
 // Compute returns Compute(repo, snaps, opts). repo and snaps must not be modified
@@ -128,9 +123,9 @@ func (r *Replanner) full(repo *model.Repo, snaps map[string]*targets.Snapshot, o
 	p := pl.plan(parts, snaps)
 
 	r.repo, r.snaps, r.opts, r.pl, r.plan = repo, snaps, opts, pl, p
-	r.index = make([]accountIndex, len(parts))
+	r.index = make([]*accountIndex, len(parts))
 	for i := range parts {
-		r.index[i] = accountIndex{heads: parts[i].heads, next: parts[i].next}
+		r.index[i] = parts[i].index
 	}
 	r.byRule = make([]map[string][]string, len(pl.rules))
 	for k := range pl.rules {
@@ -226,8 +221,7 @@ func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot
 	for i, id := range pl.names {
 		oldSnap := subSnapshot(r.index[i], r.snaps[id], keys[i])
 		if snaps[id] != r.snaps[id] {
-			heads, _, next := indexAccounts(snaps[id].Accounts)
-			r.index[i] = accountIndex{heads: heads, next: next}
+			r.index[i] = indexAccounts(snaps[id].Accounts)
 		}
 		newSnap := subSnapshot(r.index[i], snaps[id], keys[i])
 		after := r.peopleOf(i, keys[i])
@@ -331,13 +325,11 @@ func (r *Replanner) peopleOf(i int, keys map[string]bool) []string {
 }
 
 // subSnapshot is snap, indexed by ix, with only the accounts of keys, in its order.
-func subSnapshot(ix accountIndex, snap *targets.Snapshot, keys map[string]bool) *targets.Snapshot {
+func subSnapshot(ix *accountIndex, snap *targets.Snapshot, keys map[string]bool) *targets.Snapshot {
 	var at []int32
 	for k := range keys {
-		if h, ok := ix.heads[k]; ok {
-			for a := h; a >= 0; a = ix.next[a] {
-				at = append(at, a)
-			}
+		for a := ix.find(k); a >= 0; a = ix.next[a] {
+			at = append(at, a)
 		}
 	}
 	slices.Sort(at)
