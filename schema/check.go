@@ -281,19 +281,20 @@ func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Per
 	// People are checked in chunks side by side: the checks only read the repo.
 	checkPerson := func(l *errorList, pi int) {
 		id, p := ids[pi], people[pi]
-		path := "people." + sel(id)
+		// The path of a problem, only worked out for one: most people have none.
+		path := func() string { return "people." + sel(id) }
 		if p.Manager != "" && !person(p.Manager) {
-			l.add(p.At("manager"), path+".manager", "unknown person %q", p.Manager)
+			l.add(p.At("manager"), path()+".manager", "unknown person %q", p.Manager)
 		}
 		if p.Manager == id {
-			l.add(p.At("manager"), path+".manager", "a person cannot be their own manager")
+			l.add(p.At("manager"), path()+".manager", "a person cannot be their own manager")
 		}
 		if p.Sponsor != "" && !person(p.Sponsor) {
-			l.add(p.At("sponsor"), path+".sponsor", "unknown person %q", p.Sponsor)
+			l.add(p.At("sponsor"), path()+".sponsor", "unknown person %q", p.Sponsor)
 		}
 		for i, role := range p.Roles {
 			if !roleOK(role) {
-				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d]", path, i), "unknown role %q%s", role, suggest(role, roleNames))
+				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d]", path(), i), "unknown role %q%s", role, suggest(role, roleNames))
 				continue
 			}
 			exp, timed := p.Expiry[role]
@@ -309,34 +310,34 @@ func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Per
 				loc = time.UTC
 			}
 			if limit > 0 && exp.Ends(loc).After(now.AddDate(0, 0, limit)) {
-				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d].until", path, i), "role %s until %s ends more than %d days from now (%s)", role, exp, limit, from)
+				l.add(p.RolesPos[i], fmt.Sprintf("%s.roles[%d].until", path(), i), "role %s until %s ends more than %d days from now (%s)", role, exp, limit, from)
 			}
 		}
 		if !p.End.IsZero() && p.End.Before(p.Start) {
-			l.add(p.At("end"), path+".end", "end %s is before start %s", p.End, p.Start)
+			l.add(p.At("end"), path()+".end", "end %s is before start %s", p.End, p.Start)
 		}
 		if p.IsExternal() {
 			if p.End.IsZero() {
-				l.add(p.Pos, path+".end", "a %s needs an end date", p.Type)
+				l.add(p.Pos, path()+".end", "a %s needs an end date", p.Type)
 			}
 			if p.Sponsor == "" {
-				l.add(p.Pos, path+".sponsor", "a %s needs a sponsor (an accountable employee)", p.Type)
+				l.add(p.Pos, path()+".sponsor", "a %s needs a sponsor (an accountable employee)", p.Type)
 			}
 		}
 		if p.Sponsor != "" {
 			if sp := r.People[p.Sponsor]; sp != nil && sp.IsExternal() {
-				l.add(p.At("sponsor"), path+".sponsor", "sponsor %q is a %s; a sponsor must be an employee", p.Sponsor, sp.Type)
+				l.add(p.At("sponsor"), path()+".sponsor", "sponsor %q is a %s; a sponsor must be an employee", p.Sponsor, sp.Type)
 			}
 		}
 		for _, sysID := range model.SortedKeys(p.Accounts) {
 			// accounts.github is also the person's login on a GitHub forge, which reviews.
 			forgeLogin := sysID == "github" && r.Settings.Forge != nil && r.Settings.Forge.Type == "github"
 			if _, ok := r.Systems[sysID]; !ok && !forgeLogin {
-				l.add(p.At("accounts."+sysID), path+".accounts."+sel(sysID), "unknown system %q", sysID)
+				l.add(p.At("accounts."+sysID), path()+".accounts."+sel(sysID), "unknown system %q", sysID)
 			}
 		}
 		for _, c := range conflictsHit(conflicts, access[pi].Roles) {
-			l.add(p.Pos, path, "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
+			l.add(p.Pos, path(), "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
 	}
 	found := make([][]*Error, len(ids))
