@@ -38,21 +38,28 @@ func TestWriteJSONStreams(t *testing.T) {
 	empty := &Plan{Organization: "E"}
 	empty.finish()
 	for name, p := range map[string]*Plan{"full": full, "long": long, "empty lists": empty, "nil lists": {Organization: "N"}} {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(p); err != nil {
-			t.Fatal(err)
-		}
-		var got bytes.Buffer
-		if err := p.WriteJSON(&got); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+		if diff := writeJSONDiff(t, p); diff != "" {
 			t.Errorf("%s: (-json.Encoder +WriteJSON):\n%s", name, diff)
 		}
 	}
+}
+
+// writeJSONDiff returns how p.WriteJSON's bytes differ from json.Encoder's for the whole
+// plan (two-space indent, no HTML escaping), or "".
+func writeJSONDiff(t *testing.T, p *Plan) string {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := p.WriteJSON(&got); err != nil {
+		t.Fatal(err)
+	}
+	return cmp.Diff(want.String(), got.String())
 }
 
 // TestPlanElementsEncodeAsJSONEncoderDoes: changes, orphans and findings written by hand
@@ -106,18 +113,7 @@ func TestPlanElementsEncodeAsJSONEncoderDoes(t *testing.T) {
 		for range r.IntN(4) {
 			p.Findings = append(p.Findings, Finding{System: str(), Account: str(), Person: str(), Entitlement: str(), Via: str(), Reason: str()})
 		}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(p); err != nil {
-			t.Fatal(err)
-		}
-		var got bytes.Buffer
-		if err := p.WriteJSON(&got); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+		if diff := writeJSONDiff(t, p); diff != "" {
 			t.Fatalf("round %d: (-json.Encoder +WriteJSON):\n%s", round, diff)
 		}
 	}
