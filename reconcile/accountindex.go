@@ -20,10 +20,11 @@ import (
 // than by a million lookups in a map of a million keys, each a cache miss. Keys out of
 // order are indexed by a map.
 type accountIndex struct {
-	heads map[string]int32 // each key's first account; nil when keys is set
-	keys  []string         // every account's key, when they are sorted
-	head  []int32
-	next  []int32
+	keys   []string         // every account's key, in the snapshot's order
+	sorted bool             // keys are in order: find searches them, match walks them
+	heads  map[string]int32 // each key's first account, when keys are not in order
+	head   []int32
+	next   []int32
 }
 
 func indexAccounts(accounts []targets.Account) *accountIndex {
@@ -36,8 +37,8 @@ func indexAccounts(accounts []targets.Account) *accountIndex {
 			sorted = false
 		}
 	}
+	ix.keys, ix.sorted = keys, sorted
 	if sorted {
-		ix.keys = keys
 		for i := range keys {
 			ix.head[i], ix.next[i] = int32(i), -1
 			if i > 0 && keys[i] == keys[i-1] {
@@ -64,7 +65,7 @@ func indexAccounts(accounts []targets.Account) *accountIndex {
 
 // find returns the first account of key, or -1.
 func (ix *accountIndex) find(key string) int32 {
-	if ix.keys == nil {
+	if !ix.sorted {
 		if h, ok := ix.heads[key]; ok {
 			return h
 		}
@@ -78,7 +79,7 @@ func (ix *accountIndex) find(key string) int32 {
 
 // match returns, for each of keys, find(key): keys visited in order (order lists their
 // indexes sorted by key; nil when keys are sorted themselves) beside the accounts' keys.
-// It is for an index whose keys are set.
+// It is for an index whose keys are sorted.
 func (ix *accountIndex) match(keys []string, order []int32) []int32 {
 	out := make([]int32, len(keys))
 	a := 0

@@ -20,12 +20,6 @@ type indentedJSON interface {
 	appendIndentedJSON(b []byte) []byte
 }
 
-var (
-	_ indentedJSON = (*Change)(nil)
-	_ indentedJSON = (*Orphan)(nil)
-	_ indentedJSON = (*Finding)(nil)
-)
-
 // Field indents inside an element, whose own lines start with the four-space prefix.
 const (
 	fieldIndent  = "\n      "   // a field of the element

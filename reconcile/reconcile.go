@@ -454,9 +454,9 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 	// exact spelling first, else the first variant; each account is claimed once, and the
 	// variants nobody claims are orphans, never folded into another.
 	//
-	// The accounts are indexed by position: head[i] is the first account (in the
-	// snapshot's order) with account i's key, next[i] the following one or -1, so a
-	// million accounts need one map, of keys to heads.
+	// The accounts are indexed by position (see accountIndex): head[i] is the first
+	// account (in the snapshot's order) with account i's key, next[i] the following one or
+	// -1.
 	accounts := snap.Accounts
 	byKey := indexAccounts(accounts)
 	out.index = byKey
@@ -464,7 +464,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 	// hOf[i] is find(derived[i]), for an index of keys in order: found for everyone in one
 	// walk through both.
 	var hOf []int32
-	if byKey.keys != nil {
+	if byKey.sorted {
 		hOf = byKey.match(derived, all.order.of(rule, derived))
 	}
 	taken := make([]bool, len(accounts))
@@ -653,7 +653,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 	}
 	for i := range accounts {
 		a := &accounts[i]
-		key := model.AccountKey(a.ID)
+		key := byKey.keys[i]
 		if ignored(key) {
 			continue
 		}

@@ -61,9 +61,12 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 const jsonChunk = 2048
 
 // streamList returns a function that writes list to w as json.Encoder indents the array
-// value of a top-level field (null when list is nil). Chunks of elements are encoded in
-// parallel and written in order.
-func streamList[T any](list []T) func(w *bufio.Writer) error {
+// value of a top-level field (null when list is nil), each element as it writes itself (see
+// indentedJSON). Chunks of elements are encoded in parallel and written in order.
+func streamList[T any, PT interface {
+	*T
+	indentedJSON
+}](list []T) func(w *bufio.Writer) error {
 	return func(w *bufio.Writer) error {
 		switch {
 		case list == nil:
@@ -73,69 +76,38 @@ func streamList[T any](list []T) func(w *bufio.Writer) error {
 			_, err := w.WriteString("[]")
 			return err
 		}
-		type chunk struct {
-			b   []byte
-			err error
-		}
 		n := (len(list) + jsonChunk - 1) / jsonChunk
-		done := make([]chan chunk, n)
+		done := make([]chan []byte, n)
 		for i := range done {
-			done[i] = make(chan chunk, 1)
+			done[i] = make(chan []byte, 1)
 		}
 		next := make(chan int)
-		stop := make(chan struct{})
-		defer close(stop)
 		workers := min(runtime.GOMAXPROCS(0), n)
 		ahead := make(chan struct{}, 2*workers) // chunks encoded and not yet written
 		for range workers {
 			go func() {
-				var buf bytes.Buffer
-				enc := json.NewEncoder(&buf)
-				enc.SetIndent("    ", "  ")
-				enc.SetEscapeHTML(false)
 				for c := range next {
 					var out []byte
-					var err error
-					for i := c * jsonChunk; i < min(len(list), (c+1)*jsonChunk) && err == nil; i++ {
+					for i := c * jsonChunk; i < min(len(list), (c+1)*jsonChunk); i++ {
 						if i > 0 {
 							out = append(out, ",\n"...)
 						}
-						out = append(out, "    "...)
-						if e, ok := any(&list[i]).(indentedJSON); ok {
-							out = e.appendIndentedJSON(out)
-							continue
-						}
-						buf.Reset()
-						if err = enc.Encode(&list[i]); err == nil {
-							out = append(out, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-						}
+						out = PT(&list[i]).appendIndentedJSON(append(out, "    "...))
 					}
-					done[c] <- chunk{out, err}
+					done[c] <- out
 				}
 			}()
 		}
 		go func() {
 			defer close(next)
 			for c := range n {
-				select {
-				case ahead <- struct{}{}:
-				case <-stop:
-					return
-				}
-				select {
-				case next <- c:
-				case <-stop:
-					return
-				}
+				ahead <- struct{}{}
+				next <- c
 			}
 		}()
 		w.WriteString("[\n")
 		for c := range n {
-			ch := <-done[c]
-			if ch.err != nil {
-				return ch.err
-			}
-			w.Write(ch.b)
+			w.Write(<-done[c])
 			<-ahead
 		}
 		_, err := w.WriteString("\n  ]")
