@@ -1,6 +1,10 @@
 package model
 
-import "hash/maphash"
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+)
 
 // Repeats calls dup(i, first) for every key that an earlier key equals, with the index of
 // the first key it equals, in no particular order. It hashes the keys and sorts the
@@ -41,10 +45,13 @@ func Repeats(keys []string, dup func(i, first int)) {
 	}
 }
 
-// hashBits of a key's hash are sorted on: three passes of a 16-bit radix sort.
+// hashBits of a key's hash are sorted on: three passes of a 16-bit radix sort, or below
+// radixMin keys a comparison sort (each radix pass clears and sums 65,536 counters, more
+// work than sorting a file's few hundred keys: history checks thousands of such files).
 const (
 	hashBits  = 48
 	radixBits = 16
+	radixMin  = 2048
 )
 
 type hashed struct {
@@ -53,11 +60,20 @@ type hashed struct {
 }
 
 // sortHashed sorts hs by hash, and equal hashes by index (it must come in index order):
-// a least-significant-digit radix sort, stable. It returns the sorted slice, which may be a
+// a least-significant-digit radix sort, stable, or for a few a comparison sort. It returns the sorted slice, which may be a
 // new one.
 func sortHashed(hs []hashed) []hashed {
+	if len(hs) < radixMin {
+		slices.SortFunc(hs, func(a, b hashed) int {
+			if c := cmp.Compare(a.h, b.h); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		return hs
+	}
 	tmp := make([]hashed, len(hs))
-	var count [1 << radixBits]int
+	count := new([1 << radixBits]int) // 512 KiB: on the heap, not grown into the goroutine's stack
 	for shift := 0; shift < hashBits; shift += radixBits {
 		clear(count[:])
 		for _, x := range hs {

@@ -38,13 +38,26 @@ func TestRepeats(t *testing.T) {
 	}
 }
 
-// TestSortHashed: the radix sort orders by hash, and keeps index order within a hash.
+// TestSortHashed: both sorts, the radix sort of many hashes and the comparison sort of a
+// few, order by hash and keep index order within a hash.
 func TestSortHashed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	hs := make([]hashed, 50000)
-	for i := range hs {
-		hs[i] = hashed{rng.Uint64() >> (64 - hashBits) & 0xff0000ffff0f, uint32(i)} // many equal
+	for _, n := range []int{2, 100, radixMin - 1, radixMin, 50000} {
+		hs := make([]hashed, n)
+		for i := range hs {
+			hs[i] = hashed{rng.Uint64() >> (64 - hashBits) & 0xff0000ffff0f, uint32(i)} // many equal
+		}
+		if n < 1000 {
+			for i := range hs {
+				hs[i].h &= 0x3 // smaller: still many equal
+			}
+		}
+		testSortHashed(t, hs)
 	}
+}
+
+func testSortHashed(t *testing.T, hs []hashed) {
+	t.Helper()
 	want := slices.Clone(hs)
 	slices.SortStableFunc(want, func(a, b hashed) int {
 		switch {
@@ -56,6 +69,6 @@ func TestSortHashed(t *testing.T) {
 		return 0
 	})
 	if got := sortHashed(hs); !slices.Equal(want, got) {
-		t.Fatal("sortHashed differs from a stable sort by hash")
+		t.Fatalf("%d hashes: sortHashed differs from a stable sort by hash", len(hs))
 	}
 }
