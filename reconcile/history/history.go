@@ -190,51 +190,65 @@ func walk(ctx context.Context, o *gitops.Loop, person string, every bool) (h *Lo
 	// commit that does not bear on the person leaves the access as it was, or is invalid;
 	// before the first commit the access is none.)
 	stale := false
-	// The commits that need it are evaluated a chunk at a time on every core, then compared
-	// in order.
-	const chunk = 64
-	repos := make([]*model.Repo, chunk)
-	errs := make([]error, chunk)
-	for start := 0; start < len(commits); start += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+	// The commits that need it are evaluated a batch at a time on every core (a batch is the
+	// next batchSize commits that need it, wherever they are: a few among thousands that do
+	// not would otherwise each be evaluated alone), then compared in order.
+	var batch []int // the commits of the batch, by index
+	var repos []*model.Repo
+	var errs []error
+	for i, c := range commits {
+		if !need[i] && !stale {
+			continue // cannot change the person's access
 		}
-		batch := commits[start:min(start+chunk, len(commits))]
-		loadAll(ctx, o, batch, need[start:], repos, errs)
-		for i, c := range batch {
-			if !need[start+i] {
-				if !stale {
-					continue // cannot change the person's access
-				}
-				repos[i], errs[i] = o.Load(ctx, c.Hash)
-			}
-			evaluated = append(evaluated, c.Hash)
-			repo, err := repos[i], errs[i]
-			if repo == nil {
-				if err != nil && !model.IsInvalid(err) {
+		var repo *model.Repo
+		var err error
+		if need[i] {
+			k, ok := slices.BinarySearch(batch, i)
+			if !ok {
+				if err := ctx.Err(); err != nil {
 					return nil, nil, err
 				}
-				stale = true
-				continue // an invalid commit was never applied: it changed nobody's access
+				batch = batch[:0]
+				for j := i; j < len(commits) && len(batch) < batchSize; j++ {
+					if need[j] {
+						batch = append(batch, j)
+					}
+				}
+				repos, errs = loadAll(ctx, o, commits, batch)
+				k = 0
 			}
-			stale = false
-			cur := accessOf(repo, person)
-			chg := prev.changes(cur)
-			prev = cur
-			if len(chg) == 0 {
-				continue
-			}
-			seen = true
-			en := Entry{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name, Changes: chg}
-			audits.fill(&en, person)
-			h.Entries = append(h.Entries, en)
+			repo, err = repos[k], errs[k]
+		} else {
+			repo, err = o.Load(ctx, c.Hash)
 		}
+		evaluated = append(evaluated, c.Hash)
+		if repo == nil {
+			if err != nil && !model.IsInvalid(err) {
+				return nil, nil, err
+			}
+			stale = true
+			continue // an invalid commit was never applied: it changed nobody's access
+		}
+		stale = false
+		cur := accessOf(repo, person)
+		chg := prev.changes(cur)
+		prev = cur
+		if len(chg) == 0 {
+			continue
+		}
+		seen = true
+		en := Entry{Commit: c.Hash, Date: c.Committer.When, Subject: subjectOf(c.Message), Author: c.Author.Name, Changes: chg}
+		audits.fill(&en, person)
+		h.Entries = append(h.Entries, en)
 	}
 	if !seen {
 		return nil, nil, model.Invalidf("history: %q was never in the access repo on %s", person, o.Branch())
 	}
 	return h, evaluated, nil
 }
+
+// batchSize is how many commits walk evaluates at a time (a variable: tests set it small).
+var batchSize = 64
 
 // bearing marks the commits (a first-parent chain, oldest first) whose changes against the
 // commit before can change person's access: one that changes a file the loader reads, unless

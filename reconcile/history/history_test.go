@@ -138,37 +138,42 @@ func TestHistoryEvaluatesOnlyWhatBears(t *testing.T) {
 		}
 		return string(out), subjects
 	}
-	all, everyEvaluated := run(true)
-	got, evaluated := run(false)
-	if diff := cmp.Diff(all, got); diff != "" {
-		t.Errorf("history evaluating what bears differs from evaluating every commit (-every +bearing):\n%s", diff)
-	}
-	if len(everyEvaluated) != len(steps)+1 {
-		t.Fatalf("evaluating every commit evaluated %d of %d", len(everyEvaluated), len(steps)+1)
-	}
-	var wantEvaluated []string
-	for _, s := range everyEvaluated {
-		for c, sub := range subject {
-			if sub == s && want[c] {
-				wantEvaluated = append(wantEvaluated, s)
+	// The commits are evaluated a batch at a time: one batch, and many short ones.
+	defer func(n int) { batchSize = n }(batchSize)
+	for _, seg := range []int{batchSize, 1, 3} {
+		batchSize = seg
+		all, everyEvaluated := run(true)
+		got, evaluated := run(false)
+		if diff := cmp.Diff(all, got); diff != "" {
+			t.Errorf("batches of %d: history evaluating what bears differs from evaluating every commit (-every +bearing):\n%s", seg, diff)
+		}
+		if len(everyEvaluated) != len(steps)+1 {
+			t.Fatalf("batches of %d: evaluating every commit evaluated %d of %d", seg, len(everyEvaluated), len(steps)+1)
+		}
+		var wantEvaluated []string
+		for _, s := range everyEvaluated {
+			for c, sub := range subject {
+				if sub == s && want[c] {
+					wantEvaluated = append(wantEvaluated, s)
+				}
 			}
 		}
-	}
-	if diff := cmp.Diff(wantEvaluated, evaluated); diff != "" {
-		t.Errorf("commits evaluated (-want +got):\n%s", diff)
-	}
-	// What the history says, so that the comparison above is not between two empty answers.
-	for _, s := range []string{"Alice becomes an engineer", "Engineers build", "Zed joins", "Alice on call", "Hugo moves to Berlin", "No more on call"} {
-		if !strings.Contains(got, `"subject": "`+s+`"`) {
-			t.Errorf("no entry for %q:\n%s", s, got)
+		if diff := cmp.Diff(wantEvaluated, evaluated); diff != "" {
+			t.Errorf("batches of %d: commits evaluated (-want +got):\n%s", seg, diff)
 		}
-	}
-	for _, s := range []string{"Alice reports to Zed", "Bram's title", "Nadia's title", "Alice gets her own file", "The finance file fixed"} {
-		if strings.Contains(got, `"subject": "`+s+`"`) {
-			t.Errorf("an entry for %q, which changed nothing of alice's:\n%s", s, got)
+		// What the history says, so that the comparison above is not between two empty answers.
+		for _, s := range []string{"Alice becomes an engineer", "Engineers build", "Zed joins", "Alice on call", "Hugo moves to Berlin", "No more on call"} {
+			if !strings.Contains(got, `"subject": "`+s+`"`) {
+				t.Errorf("batches of %d: no entry for %q:\n%s", seg, s, got)
+			}
 		}
-	}
-	if !slices.Contains(evaluated, "Import acme") {
-		t.Errorf("the import was not evaluated: %v", evaluated)
+		for _, s := range []string{"Alice reports to Zed", "Bram's title", "Nadia's title", "Alice gets her own file", "The finance file fixed"} {
+			if strings.Contains(got, `"subject": "`+s+`"`) {
+				t.Errorf("batches of %d: an entry for %q, which changed nothing of alice's:\n%s", seg, s, got)
+			}
+		}
+		if !slices.Contains(evaluated, "Import acme") {
+			t.Errorf("batches of %d: the import was not evaluated: %v", seg, evaluated)
+		}
 	}
 }

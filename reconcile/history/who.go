@@ -262,25 +262,21 @@ func subjectOf(msg string) string {
 	return subject
 }
 
-// loadAll evaluates in parallel the commits whose need is set into repos and errs, by index.
-func loadAll(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, need []bool, repos []*model.Repo, errs []error) {
-	var todo []int
-	for i := range commits {
-		if need[i] {
-			todo = append(todo, i)
-		}
-	}
+// loadAll evaluates in parallel the commits at the indexes which, each into repos and errs at
+// the index's place in which.
+func loadAll(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, which []int) (repos []*model.Repo, errs []error) {
+	repos, errs = make([]*model.Repo, len(which)), make([]error, len(which))
 	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	workers := min(runtime.GOMAXPROCS(0), len(which))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := w; k < len(todo); k += workers {
-				i := todo[k]
-				repos[i], errs[i] = o.Load(ctx, commits[i].Hash)
+			for k := w; k < len(which); k += workers {
+				repos[k], errs[k] = o.Load(ctx, commits[which[k]].Hash)
 			}
 		}()
 	}
 	wg.Wait()
+	return repos, errs
 }
