@@ -33,6 +33,10 @@ type RoleIndex struct {
 	words       int
 	closureBits [][]uint64
 	ruleBits    [][]uint64
+	// systems lists the systems some role grants on, sorted; systemBits holds, for each,
+	// the bitset of the roles with a grant there.
+	systems    []string
+	systemBits [][]uint64
 
 	mu sync.RWMutex
 	// byBits holds the Access of each set of effective roles seen, keyed by its bitset;
@@ -42,6 +46,9 @@ type RoleIndex struct {
 	byBits map[string]*Access
 	byKey  map[string]*Access
 	byEff  map[string]*Access
+	// bySystem holds the grants on a system of each set of roles with a grant there, keyed
+	// by the system and the roles (see onSystem).
+	bySystem map[string]*systemGrants
 	// lastPeople and lastAccess are AccessAll's last question and answer. A loaded
 	// person is never modified, so the same pointer has the same Access.
 	lastPeople []*Person
@@ -150,8 +157,20 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 			}
 			ix.ruleBits[i] = bits
 		}
+		ix.systems = SortedKeys(ix.grantedBy)
+		for _, sys := range ix.systems {
+			bits := make([]uint64, ix.words)
+			for _, id := range ix.roleNames {
+				if _, ok := ix.grants[id][sys]; ok {
+					n := ix.roleNum[id]
+					bits[n/64] |= 1 << (n % 64)
+				}
+			}
+			ix.systemBits = append(ix.systemBits, bits)
+		}
 	}
 	ix.byBits, ix.byKey, ix.byEff = map[string]*Access{}, map[string]*Access{}, map[string]*Access{}
+	ix.bySystem = map[string]*systemGrants{}
 	return ix
 }
 
@@ -274,7 +293,7 @@ func (ix *RoleIndex) Access(p *Person) *Access {
 			if eff == nil {
 				eff = []string{}
 			}
-			a = ix.shared(eff)
+			a = ix.shared(eff, set)
 			ix.mu.Lock()
 			ix.byBits[string(key)] = a
 			ix.mu.Unlock()
@@ -294,7 +313,7 @@ func (ix *RoleIndex) Access(p *Person) *Access {
 	if ok {
 		return a
 	}
-	a = ix.shared(ix.Effective(p))
+	a = ix.shared(ix.Effective(p), nil)
 	ix.mu.Lock()
 	ix.byKey[string(key)] = a
 	ix.mu.Unlock()
@@ -322,8 +341,9 @@ func (ix *RoleIndex) effectiveBits(p *Person, bits []uint64) bool {
 	return true
 }
 
-// shared returns the Access of the effective roles eff, computed once.
-func (ix *RoleIndex) shared(eff []string) *Access {
+// shared returns the Access of the effective roles eff, computed once; set, when not nil,
+// is eff's bitset.
+func (ix *RoleIndex) shared(eff []string, set []uint64) *Access {
 	effKey := string(ix.appendRoles(nil, eff))
 	ix.mu.RLock()
 	a, ok := ix.byEff[effKey]
@@ -331,7 +351,11 @@ func (ix *RoleIndex) shared(eff []string) *Access {
 	if ok {
 		return a
 	}
-	a = ix.access(eff)
+	if set != nil {
+		a = ix.accessOfBits(eff, set)
+	} else {
+		a = ix.access(eff)
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if prev, ok := ix.byEff[effKey]; ok {
@@ -341,20 +365,116 @@ func (ix *RoleIndex) shared(eff []string) *Access {
 	return a
 }
 
-// access computes the Access of the effective roles eff.
+// access computes the Access of the effective roles eff. Its grants on a system are those
+// of the roles of eff that reach it, computed once for each such set of roles (see onSystem).
 func (ix *RoleIndex) access(eff []string) *Access {
-	a := &Access{Roles: eff, Grants: ix.Grants(eff), Reach: map[string][]string{}}
-	a.Systems = SortedKeys(a.Grants)
+	reach := map[string][]string{}
 	for _, id := range eff {
 		if role := ix.repo.Roles[id]; role != nil {
 			for _, g := range role.Grants {
-				if list := a.Reach[g.System]; len(list) == 0 || list[len(list)-1] != id {
-					a.Reach[g.System] = append(list, id)
+				if list := reach[g.System]; len(list) == 0 || list[len(list)-1] != id {
+					reach[g.System] = append(list, id)
 				}
 			}
 		}
 	}
+	a := &Access{Roles: eff, Grants: make(map[string][]string, len(reach)), Reach: reach}
+	for sys, roles := range reach {
+		var buf [64]byte
+		key := ix.appendRoles(systemKey(buf[:0], 'n', sys), roles)
+		on := ix.onSystem(key, sys, func() []string { return roles })
+		a.Grants[sys], reach[sys] = on.grants, on.roles
+	}
+	a.Systems = SortedKeys(a.Grants)
 	return a
+}
+
+// accessOfBits is access of the effective roles eff whose bitset is set: the roles that
+// reach each system are set's bits among those of the roles with a grant there.
+func (ix *RoleIndex) accessOfBits(eff []string, set []uint64) *Access {
+	a := &Access{Roles: eff, Grants: map[string][]string{}, Reach: map[string][]string{}}
+	var stack [4]uint64
+	sub := stack[:0]
+	if ix.words <= len(stack) {
+		sub = stack[:ix.words]
+	} else {
+		sub = make([]uint64, ix.words)
+	}
+	for s, sys := range ix.systems {
+		any := uint64(0)
+		for w := range sub {
+			sub[w] = set[w] & ix.systemBits[s][w]
+			any |= sub[w]
+		}
+		if any == 0 {
+			continue
+		}
+		var buf [64]byte
+		key := append(systemKey(buf[:0], 'b', sys), unsafe.Slice((*byte)(unsafe.Pointer(&sub[0])), 8*len(sub))...)
+		on := ix.onSystem(key, sys, func() []string {
+			var roles []string
+			for w, word := range sub {
+				for ; word != 0; word &= word - 1 {
+					roles = append(roles, ix.roleNames[64*w+bits.TrailingZeros64(word)])
+				}
+			}
+			return roles
+		})
+		a.Grants[sys], a.Reach[sys] = on.grants, on.roles
+		a.Systems = append(a.Systems, sys)
+	}
+	if a.Systems == nil {
+		a.Systems = []string{}
+	}
+	return a
+}
+
+// systemKey starts the key of a set of roles on sys: how the set follows (by 'b'itset or by
+// 'n'ames, see appendRoles), then the system.
+func systemKey(key []byte, form byte, sys string) []byte {
+	key = binary.AppendUvarint(append(key, form), uint64(len(sys)))
+	return append(key, sys...)
+}
+
+// systemGrants is what a set of roles, all with a grant on one system, gives there.
+type systemGrants struct {
+	roles  []string // the roles, sorted
+	grants []string // their entitlements there, as Grants gives them
+}
+
+// onSystem returns the grants on sys of roles (each with a grant there, sorted), computed
+// once for each such set: a million people hold tens of thousands of sets of effective
+// roles, but the roles among them that reach one system are far fewer sets. Access records
+// share them, and the lists.
+//
+// key tells the system and the roles apart from every other (see systemKey); roles lists
+// them, when asked.
+func (ix *RoleIndex) onSystem(key []byte, sys string, roles func() []string) *systemGrants {
+	ix.mu.RLock()
+	on, ok := ix.bySystem[string(key)]
+	ix.mu.RUnlock()
+	if ok {
+		return on
+	}
+	on = &systemGrants{roles: roles()}
+	var grants []string
+	for _, id := range on.roles {
+		grants = append(grants, ix.grants[id][sys]...)
+	}
+	if grants == nil {
+		grants = []string{} // bare grants only: an account, no entitlement
+	} else {
+		sort.Strings(grants)
+		grants = slices.Compact(grants)
+	}
+	on.grants = grants
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if prev, ok := ix.bySystem[string(key)]; ok {
+		return prev // another goroutine got there first
+	}
+	ix.bySystem[string(key)] = on
+	return on
 }
 
 // Closure returns role and every role it includes, directly or not.
