@@ -250,10 +250,11 @@ func checkRest(r *model.Repo, types SystemTypes) []*Error {
 func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	errs := checkRest(r, types)
 	ids, people, access := everyone(r)
-	for _, found := range checkPeople(r, now, ids, people, access) {
+	facts := newClaimFacts(r, people, access)
+	for _, found := range checkPeople(r, now, ids, people, access, facts.gather) {
 		errs = append(errs, found...)
 	}
-	return append(errs, unique(r, ids, people, access)...)
+	return append(errs, unique(r, ids, people, access, facts)...)
 }
 
 // everyone returns the IDs of r's people, sorted, their entries and their Access.
@@ -270,7 +271,10 @@ func everyone(r *model.Repo) ([]string, []*model.Person, []*model.Access) {
 // their own: their references to other people, roles and systems, their dates, their
 // sponsor, their time-bound roles' ends (against now, when set) and conflicting roles. It
 // returns each one's problems, in the order of ids; unique checks what two people share.
-func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Person, access []*model.Access) [][]*Error {
+// also, when set, is called once for each chunk of people checked side by side, and what
+// it returns with the index of each person of the chunk once checked: a pass that must
+// look at every person too costs less while their entry is at hand.
+func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Person, access []*model.Access, also func() func(pi int)) [][]*Error {
 	person := func(id string) bool { _, ok := r.People[id]; return ok }
 	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
 	roleNames := model.SortedKeys(r.Roles)
@@ -342,10 +346,17 @@ func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Per
 	}
 	found := make([][]*Error, len(ids))
 	model.Parallel((len(ids)+peopleChunk-1)/peopleChunk, func(c int) {
+		var each func(int)
+		if also != nil {
+			each = also()
+		}
 		for pi := c * peopleChunk; pi < min(len(ids), (c+1)*peopleChunk); pi++ {
 			var l errorList
 			checkPerson(&l, pi)
 			found[pi] = l.errs
+			if each != nil {
+				each(pi)
+			}
 		}
 	})
 	return found
@@ -365,50 +376,11 @@ func outsideSecretsDir(s *model.Settings, ref model.Secret) string {
 // unique reports emails used twice and accounts two people or service accounts resolve to
 // on one system: in the order people (by ID) and then service accounts (by ID) claim them,
 // the first claim of each email or account name stands and every later one by someone else
-// is reported. Each system is checked apart, in parallel.
-func unique(r *model.Repo, ids []string, people []*model.Person, access []*model.Access) []*Error {
-	saIDs := model.SortedKeys(r.ServiceAccounts)
-	systems := model.SortedKeys(r.Systems)
-	sysIndex := make(map[string]int, len(systems))
-	var rules []string // the systems' accountId rules
-	for s, id := range systems {
-		sysIndex[id] = s
-		if !slices.Contains(rules, r.Systems[id].AccountID) {
-			rules = append(rules, r.Systems[id].AccountID)
-		}
-	}
-	// One pass over the people works out, for each, the key of their email and of the
-	// account each rule derives (model.AccountKey), and in reach bit s when their grants
-	// reach systems[s] (for the first 64; past them Access.Grants says): a person's entry is
-	// seldom in the cache, and the systems are then checked from these alone.
-	emails := make([]string, len(people))
-	derived := make([][]string, len(rules))
-	for k := range derived {
-		derived[k] = make([]string, len(people))
-	}
-	reach := make([]uint64, len(people))
-	overrides := make([]bool, len(people))
-	model.Parallel((len(people)+peopleChunk-1)/peopleChunk, func(c int) {
-		memo := map[*model.Access]uint64{}
-		for i := c * peopleChunk; i < min(len(people), (c+1)*peopleChunk); i++ {
-			p := people[i]
-			emails[i] = strings.ToLower(p.Email)
-			for k, rule := range rules {
-				derived[k][i] = model.AccountKey(model.DerivedAccount(rule, p))
-			}
-			overrides[i] = len(p.Accounts) > 0
-			m, ok := memo[access[i]]
-			if !ok {
-				for _, sysID := range access[i].Systems {
-					if s, ok := sysIndex[sysID]; ok && s < 64 {
-						m |= 1 << s
-					}
-				}
-				memo[access[i]] = m
-			}
-			reach[i] = m
-		}
-	})
+// is reported. Each system is checked apart, in parallel, from the facts checkPeople
+// gathered (f).
+func unique(r *model.Repo, ids []string, people []*model.Person, access []*model.Access, f *claimFacts) []*Error {
+	saIDs, systems, rules := f.saIDs, f.systems, f.rules
+	emails, derived, reach, overrides := f.emails, f.derived, f.reach, f.overrides
 	tasks := make([][]*Error, 1+len(systems))
 	run := func(t int) {
 		var l errorList
@@ -482,6 +454,67 @@ func unique(r *model.Repo, ids []string, people []*model.Person, access []*model
 		out = append(out, errs...)
 	}
 	return out
+}
+
+// claimFacts are what unique needs of each person, gathered while checkPeople goes over
+// them: the key of their email and of the account each of the systems' accountId rules
+// derives (model.AccountKey), whether they override accounts, and in reach bit s when
+// their grants reach systems[s] (for the first 64; past them Access.Grants says). The
+// systems are then checked from these alone.
+type claimFacts struct {
+	people   []*model.Person
+	access   []*model.Access
+	saIDs    []string
+	systems  []string
+	sysIndex map[string]int
+	rules    []string // the systems' accountId rules
+
+	emails    []string
+	derived   [][]string // by rule, by person
+	reach     []uint64
+	overrides []bool
+}
+
+func newClaimFacts(r *model.Repo, people []*model.Person, access []*model.Access) *claimFacts {
+	f := &claimFacts{people: people, access: access, saIDs: model.SortedKeys(r.ServiceAccounts), systems: model.SortedKeys(r.Systems)}
+	f.sysIndex = make(map[string]int, len(f.systems))
+	for s, id := range f.systems {
+		f.sysIndex[id] = s
+		if !slices.Contains(f.rules, r.Systems[id].AccountID) {
+			f.rules = append(f.rules, r.Systems[id].AccountID)
+		}
+	}
+	f.emails = make([]string, len(people))
+	f.derived = make([][]string, len(f.rules))
+	for k := range f.derived {
+		f.derived[k] = make([]string, len(people))
+	}
+	f.reach = make([]uint64, len(people))
+	f.overrides = make([]bool, len(people))
+	return f
+}
+
+// gather returns what notes the facts of people[i], for one goroutine.
+func (f *claimFacts) gather() func(i int) {
+	memo := map[*model.Access]uint64{}
+	return func(i int) {
+		p := f.people[i]
+		f.emails[i] = strings.ToLower(p.Email)
+		for k, rule := range f.rules {
+			f.derived[k][i] = model.AccountKey(model.DerivedAccount(rule, p))
+		}
+		f.overrides[i] = len(p.Accounts) > 0
+		m, ok := memo[f.access[i]]
+		if !ok {
+			for _, sysID := range f.access[i].Systems {
+				if s, ok := f.sysIndex[sysID]; ok && s < 64 {
+					m |= 1 << s
+				}
+			}
+			memo[f.access[i]] = m
+		}
+		f.reach[i] = m
+	}
 }
 
 // peopleChunk is how many people one goroutine checks at a time.

@@ -71,7 +71,7 @@ func (m *checkMemo) full(r *model.Repo, types SystemTypes, now time.Time) []*Err
 	errs := checkRest(r, types)
 	ids, people, access := everyone(r)
 	m.found = map[string][]*Error{}
-	for i, found := range checkPeople(r, now, ids, people, access) {
+	for i, found := range checkPeople(r, now, ids, people, access, nil) {
 		if len(found) > 0 {
 			m.found[ids[i]] = found
 			errs = append(errs, found...)
@@ -112,7 +112,7 @@ func (m *checkMemo) again(r *model.Repo, now time.Time, changed []string) []*Err
 		people[i] = r.People[id]
 		access[i] = ix.Access(people[i])
 	}
-	for i, found := range checkPeople(r, now, ids, people, access) {
+	for i, found := range checkPeople(r, now, ids, people, access, nil) {
 		if len(found) > 0 {
 			m.found[ids[i]] = found
 		} else {
