@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -278,10 +277,6 @@ func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Per
 	person := func(id string) bool { _, ok := r.People[id]; return ok }
 	roleOK := func(id string) bool { _, ok := r.Roles[id]; return ok }
 	roleNames := model.SortedKeys(r.Roles)
-	var conflicts []*model.Conflict
-	for _, id := range model.SortedKeys(r.Conflicts) {
-		conflicts = append(conflicts, r.Conflicts[id])
-	}
 	// People are checked in chunks side by side: the checks only read the repo.
 	checkPerson := func(l *errorList, pi int) {
 		id, p := ids[pi], people[pi]
@@ -340,7 +335,7 @@ func checkPeople(r *model.Repo, now time.Time, ids []string, people []*model.Per
 				l.add(p.At("accounts."+sysID), path()+".accounts."+sel(sysID), "unknown system %q", sysID)
 			}
 		}
-		for _, c := range conflictsHit(conflicts, access[pi].Roles) {
+		for _, c := range access[pi].Conflicts {
 			l.add(p.Pos, path(), "holds roles %s, which conflict (%s: %s)", strings.Join(c.Roles, " and "), c.ID, c.Reason)
 		}
 	}
@@ -519,25 +514,6 @@ func (f *claimFacts) gather() func(i int) {
 
 // peopleChunk is how many people one goroutine checks at a time.
 const peopleChunk = 4096
-
-// conflictsHit returns the conflicts all of whose roles are in the sorted list held.
-func conflictsHit(conflicts []*model.Conflict, held []string) []*model.Conflict {
-	var out []*model.Conflict
-	for _, c := range conflicts {
-		all := len(c.Roles) > 0
-		for _, role := range c.Roles {
-			i := sort.SearchStrings(held, role)
-			if i == len(held) || held[i] != role {
-				all = false
-				break
-			}
-		}
-		if all {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // includeCycles returns each cycle in role includes once, starting at its smallest role.
 func includeCycles(r *model.Repo) [][]string {

@@ -499,7 +499,7 @@ func newRepo() *model.Repo {
 // shared between loads (see Cache): its maps are copied, never handed out.
 func mergeRest(repo, rest *model.Repo) {
 	repo.Settings = rest.Settings
-	repo.ShareIndex(rest) // roles and rules are rest's: so is their index
+	repo.ShareIndex(rest) // roles, rules and conflicts are rest's: so is their index
 	for k, v := range rest.People {
 		repo.People[k] = v
 	}

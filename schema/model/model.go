@@ -582,9 +582,9 @@ func (r *Repo) Index() *RoleIndex {
 	return r.index
 }
 
-// ShareIndex makes r use the role index of from, which must hold the very same roles and
-// rules (the loader's cache shares them between loads): a role index does not depend on
-// people. It must be called before r.Index.
+// ShareIndex makes r use the role index of from, which must hold the very same roles,
+// rules and conflicts (the loader's cache shares them between loads): a role index does
+// not depend on people. It must be called before r.Index.
 func (r *Repo) ShareIndex(from *Repo) {
 	r.indexOnce.Do(func() {
 		ix := from.Index()

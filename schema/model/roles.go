@@ -17,6 +17,8 @@ type RoleIndex struct {
 	repo    *Repo
 	closure map[string][]string // role → itself and everything it includes, sorted
 	rules   []*Rule             // sorted by ID
+	// conflicts are the repo's, sorted by ID.
+	conflicts []*Conflict
 	// grantedBy maps system → entitlement → roles that grant it directly, sorted.
 	grantedBy map[string]map[string][]string
 	conds     [][]cond // per rule in rules: its conditions
@@ -67,6 +69,9 @@ type Access struct {
 	Systems []string
 	// Reach maps a system to the effective roles that have a grant on it, sorted.
 	Reach map[string][]string
+	// Conflicts lists the conflicts (separation of duties) all of whose roles are among
+	// Roles, by ID.
+	Conflicts []*Conflict
 }
 
 type cond struct {
@@ -119,6 +124,9 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 			}
 			m[g.Entitlement()] = append(m[g.Entitlement()], id)
 		}
+	}
+	for _, id := range SortedKeys(r.Conflicts) {
+		ix.conflicts = append(ix.conflicts, r.Conflicts[id])
 	}
 	for _, id := range SortedKeys(r.Rules) {
 		rule := r.Rules[id]
@@ -386,6 +394,7 @@ func (ix *RoleIndex) access(eff []string) *Access {
 		a.Grants[sys], reach[sys] = on.grants, on.roles
 	}
 	a.Systems = SortedKeys(a.Grants)
+	a.Conflicts = ix.conflictsOf(eff)
 	return a
 }
 
@@ -426,7 +435,26 @@ func (ix *RoleIndex) accessOfBits(eff []string, set []uint64) *Access {
 	if a.Systems == nil {
 		a.Systems = []string{}
 	}
+	a.Conflicts = ix.conflictsOf(eff)
 	return a
+}
+
+// conflictsOf returns the conflicts all of whose roles are in eff, sorted.
+func (ix *RoleIndex) conflictsOf(eff []string) []*Conflict {
+	var out []*Conflict
+	for _, c := range ix.conflicts {
+		all := len(c.Roles) > 0
+		for _, role := range c.Roles {
+			if _, ok := slices.BinarySearch(eff, role); !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // systemKey starts the key of a set of roles on sys: how the set follows (by 'b'itset or by

@@ -2,13 +2,15 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
 // TestAccessPaths: the bitset lookup and the name-keyed lookup give every person the same
-// Access as computing it from Effective, unknown roles, include cycles and rules alike.
+// Access as computing it from Effective, unknown roles, include cycles, rules and conflicts
+// alike.
 func TestAccessPaths(t *testing.T) {
 	grant := func(sys, ent string) Grant {
 		kind, name := "", ""
@@ -26,6 +28,12 @@ func TestAccessPaths(t *testing.T) {
 			"e":      {ID: "e", Grants: []Grant{grant("s1", "ge"), grant("s1", "ga")}},
 			"f":      {ID: "f"},
 			"lonely": {ID: "lonely", Grants: []Grant{grant("s4", "")}},
+		},
+		Conflicts: map[string]*Conflict{
+			"x1": {ID: "x1", Roles: []string{"a", "e"}},
+			"x2": {ID: "x2", Roles: []string{"c"}},
+			"x3": {ID: "x3", Roles: []string{"lonely", "ghost"}},
+			"x0": {ID: "x0", Roles: []string{"f", "lonely"}},
 		},
 		Rules: map[string]*Rule{
 			"r1": {ID: "r1", When: map[string]string{"type": "employee"}, Roles: []string{"e"}},
@@ -50,6 +58,11 @@ func TestAccessPaths(t *testing.T) {
 		eff := ix.Effective(p)
 		a := &Access{Roles: eff, Grants: ix.Grants(eff), Reach: map[string][]string{}}
 		a.Systems = SortedKeys(a.Grants)
+		for _, id := range SortedKeys(r.Conflicts) {
+			if c := r.Conflicts[id]; !slices.ContainsFunc(c.Roles, func(role string) bool { return !slices.Contains(eff, role) }) {
+				a.Conflicts = append(a.Conflicts, c)
+			}
+		}
 		for _, id := range eff {
 			if role := r.Roles[id]; role != nil {
 				for _, g := range role.Grants {
