@@ -182,6 +182,25 @@ func NewRoleIndex(r *Repo) *RoleIndex {
 	return ix
 }
 
+// bitset returns an empty bitset, in stack when it fits.
+func (ix *RoleIndex) bitset(stack *[4]uint64) []uint64 {
+	if ix.words <= len(stack) {
+		return stack[:ix.words]
+	}
+	return make([]uint64, ix.words)
+}
+
+// namesOf returns the roles of a bitset, in the order of their names.
+func (ix *RoleIndex) namesOf(set []uint64) []string {
+	var names []string
+	for w, word := range set {
+		for ; word != 0; word &= word - 1 {
+			names = append(names, ix.roleNames[64*w+bits.TrailingZeros64(word)])
+		}
+	}
+	return names
+}
+
 // bitsOf returns the bitset of roles, or nil when one is unknown.
 func (ix *RoleIndex) bitsOf(roles []string) []uint64 {
 	bits := make([]uint64, ix.words)
@@ -278,12 +297,7 @@ func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
 func (ix *RoleIndex) Access(p *Person) *Access {
 	if ix.words > 0 {
 		var stack [4]uint64
-		set := stack[:0]
-		if ix.words <= len(stack) {
-			set = stack[:ix.words]
-		} else {
-			set = make([]uint64, ix.words)
-		}
+		set := ix.bitset(&stack)
 		if ix.effectiveBits(p, set) {
 			key := unsafe.Slice((*byte)(unsafe.Pointer(&set[0])), 8*len(set))
 			ix.mu.RLock()
@@ -292,12 +306,7 @@ func (ix *RoleIndex) Access(p *Person) *Access {
 			if ok {
 				return a
 			}
-			var eff []string
-			for w, word := range set {
-				for ; word != 0; word &= word - 1 {
-					eff = append(eff, ix.roleNames[64*w+bits.TrailingZeros64(word)])
-				}
-			}
+			eff := ix.namesOf(set)
 			if eff == nil {
 				eff = []string{}
 			}
@@ -403,12 +412,7 @@ func (ix *RoleIndex) access(eff []string) *Access {
 func (ix *RoleIndex) accessOfBits(eff []string, set []uint64) *Access {
 	a := &Access{Roles: eff, Grants: map[string][]string{}, Reach: map[string][]string{}}
 	var stack [4]uint64
-	sub := stack[:0]
-	if ix.words <= len(stack) {
-		sub = stack[:ix.words]
-	} else {
-		sub = make([]uint64, ix.words)
-	}
+	sub := ix.bitset(&stack)
 	for s, sys := range ix.systems {
 		any := uint64(0)
 		for w := range sub {
@@ -420,15 +424,7 @@ func (ix *RoleIndex) accessOfBits(eff []string, set []uint64) *Access {
 		}
 		var buf [64]byte
 		key := append(systemKey(buf[:0], 'b', sys), unsafe.Slice((*byte)(unsafe.Pointer(&sub[0])), 8*len(sub))...)
-		on := ix.onSystem(key, sys, func() []string {
-			var roles []string
-			for w, word := range sub {
-				for ; word != 0; word &= word - 1 {
-					roles = append(roles, ix.roleNames[64*w+bits.TrailingZeros64(word)])
-				}
-			}
-			return roles
-		})
+		on := ix.onSystem(key, sys, func() []string { return ix.namesOf(sub) })
 		a.Grants[sys], a.Reach[sys] = on.grants, on.roles
 		a.Systems = append(a.Systems, sys)
 	}
