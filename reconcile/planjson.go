@@ -44,11 +44,7 @@ func (c *Change) appendIndentedJSON(b []byte) []byte {
 			if f.value == "" { // omitempty
 				continue
 			}
-			b = append(b, sep)
-			b = append(b, nestedIndent...)
-			b = appendJSONString(b, f.name)
-			b = append(b, ": "...)
-			b = appendJSONString(b, f.value)
+			b = appendFieldAt(b, sep, nestedIndent, f.name, f.value)
 			sep = ','
 		}
 		if sep == '{' {
@@ -103,8 +99,13 @@ func (f *Finding) appendIndentedJSON(b []byte) []byte {
 // appendField appends sep (the object's '{' or a ','), then a field of the element whose
 // value is a string.
 func appendField(b []byte, sep byte, name, value string) []byte {
+	return appendFieldAt(b, sep, fieldIndent, name, value)
+}
+
+// appendFieldAt is appendField at an indent.
+func appendFieldAt(b []byte, sep byte, indent, name, value string) []byte {
 	b = append(b, sep)
-	b = append(b, fieldIndent...)
+	b = append(b, indent...)
 	b = appendJSONString(b, name)
 	b = append(b, ": "...)
 	return appendJSONString(b, value)

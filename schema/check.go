@@ -253,7 +253,7 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 	for _, found := range checkPeople(r, now, ids, people, access, facts.gather) {
 		errs = append(errs, found...)
 	}
-	return append(errs, unique(r, ids, people, access, facts)...)
+	return append(errs, unique(r, ids, facts)...)
 }
 
 // everyone returns the IDs of r's people, sorted, their entries and their Access.
@@ -373,7 +373,8 @@ func outsideSecretsDir(s *model.Settings, ref model.Secret) string {
 // the first claim of each email or account name stands and every later one by someone else
 // is reported. Each system is checked apart, in parallel, from the facts checkPeople
 // gathered (f).
-func unique(r *model.Repo, ids []string, people []*model.Person, access []*model.Access, f *claimFacts) []*Error {
+func unique(r *model.Repo, ids []string, f *claimFacts) []*Error {
+	people, access := f.people, f.access
 	saIDs, systems, rules := f.saIDs, f.systems, f.rules
 	emails, derived, reach, overrides := f.emails, f.derived, f.reach, f.overrides
 	tasks := make([][]*Error, 1+len(systems))

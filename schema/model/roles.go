@@ -373,6 +373,7 @@ func (ix *RoleIndex) shared(eff []string, set []uint64) *Access {
 	} else {
 		a = ix.access(eff)
 	}
+	a.Conflicts = ix.conflictsOf(eff)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if prev, ok := ix.byEff[effKey]; ok {
@@ -403,7 +404,6 @@ func (ix *RoleIndex) access(eff []string) *Access {
 		a.Grants[sys], reach[sys] = on.grants, on.roles
 	}
 	a.Systems = SortedKeys(a.Grants)
-	a.Conflicts = ix.conflictsOf(eff)
 	return a
 }
 
@@ -431,7 +431,6 @@ func (ix *RoleIndex) accessOfBits(eff []string, set []uint64) *Access {
 	if a.Systems == nil {
 		a.Systems = []string{}
 	}
-	a.Conflicts = ix.conflictsOf(eff)
 	return a
 }
 
