@@ -84,10 +84,19 @@ func streamList[T any, PT interface {
 		next := make(chan int)
 		workers := min(runtime.GOMAXPROCS(0), n)
 		ahead := make(chan struct{}, 2*workers) // chunks encoded and not yet written
+		// Buffers written out come back to be filled again: grown afresh for each chunk,
+		// they were most of the time spent writing a million people's plan (copies as
+		// they doubled, and new pages).
+		free := make(chan []byte, 3*workers)
 		for range workers {
 			go func() {
 				for c := range next {
 					var out []byte
+					select {
+					case out = <-free:
+					default:
+					}
+					out = out[:0]
 					for i := c * jsonChunk; i < min(len(list), (c+1)*jsonChunk); i++ {
 						if i > 0 {
 							out = append(out, ",\n"...)
@@ -107,7 +116,12 @@ func streamList[T any, PT interface {
 		}()
 		w.WriteString("[\n")
 		for c := range n {
-			w.Write(<-done[c])
+			out := <-done[c]
+			w.Write(out)
+			select {
+			case free <- out:
+			default:
+			}
 			<-ahead
 		}
 		_, err := w.WriteString("\n  ]")

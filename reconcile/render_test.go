@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,9 @@ func TestWriteJSONStreams(t *testing.T) {
 		ReviewsDue: []ReviewDue{{ID: "r", Roles: []string{"a"}}},
 	}
 	long := &Plan{Organization: "L"}
-	for i := range 3*jsonChunk + 5 { // several chunks encoded in parallel
+	// Several chunks encoded in parallel; past the first 2×GOMAXPROCS, each one is written
+	// into a buffer an earlier chunk was written from.
+	for i := range (2*runtime.GOMAXPROCS(0)+3)*jsonChunk + 5 {
 		long.Changes = append(long.Changes, Change{System: "s", Account: fmt.Sprint("a", i), Op: targets.OpGrant, Entitlement: "group:g"})
 		long.Orphans = append(long.Orphans, Orphan{System: "s", Account: fmt.Sprint("o", i), Entitlements: []string{}})
 	}
