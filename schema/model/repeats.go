@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"unsafe"
 )
 
 // Repeats calls dup(i, first) for every key that an earlier key equals, with the index of
@@ -92,4 +93,22 @@ func sortHashed(hs []hashed) []hashed {
 		hs, tmp = tmp, hs
 	}
 	return hs
+}
+
+// InMemoryOrder returns the indexes of people in the order their entries lie in memory.
+// A pass over a million people that looks at each one's entry and nothing else of theirs
+// (their Access, their checks) goes through them in this order, not their IDs': on a
+// virtual machine a look at an entry far from the last costs about a microsecond (a miss
+// in the cache and in the TLB, the page walked twice over), one near it a few nanoseconds.
+func InMemoryOrder(people []*Person) []uint32 {
+	hs := make([]hashed, len(people))
+	for i, p := range people {
+		hs[i] = hashed{uint64(uintptr(unsafe.Pointer(p))) & (1<<hashBits - 1), uint32(i)}
+	}
+	hs = sortHashed(hs)
+	order := make([]uint32, len(hs))
+	for k, x := range hs {
+		order[k] = x.i
+	}
+	return order
 }

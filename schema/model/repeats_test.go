@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -70,5 +71,31 @@ func testSortHashed(t *testing.T, hs []hashed) {
 	})
 	if got := sortHashed(hs); !slices.Equal(want, got) {
 		t.Fatalf("%d hashes: sortHashed differs from a stable sort by hash", len(hs))
+	}
+}
+
+// TestInMemoryOrder: the order is a permutation of the people, by the address of their
+// entries, below and above the size where the radix sort takes over.
+func TestInMemoryOrder(t *testing.T) {
+	for _, n := range []int{0, 1, 5, radixMin + 10} {
+		people := make([]*Person, n)
+		for i := range people {
+			people[i] = &Person{ID: fmt.Sprint(i)}
+		}
+		rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { people[i], people[j] = people[j], people[i] })
+		order := InMemoryOrder(people)
+		if len(order) != n {
+			t.Fatalf("%d people: %d in the order", n, len(order))
+		}
+		seen := make([]bool, n)
+		for k, i := range order {
+			if seen[i] {
+				t.Fatalf("%d people: %d twice in the order", n, i)
+			}
+			seen[i] = true
+			if k > 0 && uintptr(unsafe.Pointer(people[order[k-1]])) > uintptr(unsafe.Pointer(people[i])) {
+				t.Fatalf("%d people: entry %d lies before entry %d but comes after it", n, i, order[k-1])
+			}
+		}
 	}
 }

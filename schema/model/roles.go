@@ -256,14 +256,15 @@ func (ix *RoleIndex) matches(i int, p *Person) bool {
 	return true
 }
 
-// AccessAll returns Access of every person, computed in parallel, in the order given. It
-// remembers its last answer: asked again about the same people (validation, then the plan),
+// AccessAll returns Access of every person, computed in parallel (going through them in
+// InMemoryOrder), in the order given. It remembers its last answer: asked again about the same people (validation, then the plan),
 // it looks up only those whose entry is not the very same.
 func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
 	ix.mu.Lock()
 	lastPeople, lastAccess := ix.lastPeople, ix.lastAccess
 	ix.mu.Unlock()
 	out := make([]*Access, len(people))
+	order := InMemoryOrder(people)
 	const chunk = 4096
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -272,8 +273,8 @@ func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				for i := c; i < min(len(people), c+chunk); i++ {
-					if i < len(lastPeople) && lastPeople[i] == people[i] {
+				for _, i := range order[c:min(len(people), c+chunk)] {
+					if int(i) < len(lastPeople) && lastPeople[i] == people[i] {
 						out[i] = lastAccess[i]
 					} else {
 						out[i] = ix.Access(people[i])
