@@ -212,10 +212,7 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 // planAll plans every person of the repo on every planned system, from snaps.
 func (pl *planning) planAll(snaps map[string]*targets.Snapshot) (*everyone, []systemPlan) {
 	ids := pl.repo.PeopleIDs()
-	persons := make([]*model.Person, len(ids))
-	for i, id := range ids {
-		persons[i] = pl.repo.People[id]
-	}
+	persons := pl.repo.Entries(ids)
 	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
 	parts := make([]systemPlan, len(pl.names))
 	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
@@ -264,11 +261,7 @@ func (pl *planning) everyone(ids []string, persons []*model.Person, access []*mo
 	}
 	// Time-bound role assignments that have ended are no longer held: the person is
 	// planned as if the role were not listed.
-	expired := make(map[int][]expiredRole)
-	for i, p := range persons {
-		if len(p.Expiry) == 0 {
-			continue
-		}
+	expire := func(p *model.Person) (*model.Person, []expiredRole) {
 		var ended []expiredRole
 		var kept []string
 		for _, role := range p.Roles {
@@ -280,28 +273,28 @@ func (pl *planning) everyone(ids []string, persons []*model.Person, access []*mo
 			}
 			kept = append(kept, role)
 		}
-		if len(ended) > 0 {
-			cp := *p
-			cp.Roles = kept
-			persons[i], expired[i] = &cp, ended
-			access[i] = pl.ix.Access(&cp)
+		if len(ended) == 0 {
+			return p, nil
 		}
+		cp := *p
+		cp.Roles = kept
+		return &cp, ended
 	}
 	// What each Access gives on each planned system, once per Access: most people share
 	// one, and a look-up in its maps for each person and system costs more than the rest of
 	// matching their account.
-	bySystem := map[*model.Access][]sysAccess{}
+	var bySystem sync.Map // *model.Access → []sysAccess
 	systemsOf := func(acc *model.Access) []sysAccess {
-		out, ok := bySystem[acc]
-		if !ok {
-			out = make([]sysAccess, len(names))
-			for n, id := range names {
-				out[n].ents, out[n].reaches = acc.Grants[id]
-				out[n].roles = acc.Reach[id]
-			}
-			bySystem[acc] = out
+		if out, ok := bySystem.Load(acc); ok {
+			return out.([]sysAccess)
 		}
-		return out
+		out := make([]sysAccess, len(names))
+		for n, id := range names {
+			out[n].ents, out[n].reaches = acc.Grants[id]
+			out[n].roles = acc.Reach[id]
+		}
+		shared, _ := bySystem.LoadOrStore(acc, out)
+		return shared.([]sysAccess)
 	}
 	// The key (model.AccountKey) of the account each accountId rule of the planned systems
 	// derives for each person, once per person rather than once per system, copied into
@@ -313,13 +306,16 @@ func (pl *planning) everyone(ids []string, persons []*model.Person, access []*mo
 	}
 	people := make([]personInfo, len(ids))
 	reach := make([]uint64, len(ids))
-	for i, acc := range access {
-		people[i].acc, people[i].systems = acc, systemsOf(acc)
-	}
 	model.Parallel((len(people)+personChunk-1)/personChunk, func(c int) {
 		for i := c * personChunk; i < min(len(people), (c+1)*personChunk); i++ {
-			pi, p := &people[i], persons[i]
-			pi.p, pi.life, pi.expired, pi.overrides = p, personLifecycle(p, s, opts.At), expired[i], len(p.Accounts) > 0
+			pi, p, acc := &people[i], persons[i], access[i]
+			if len(p.Expiry) > 0 {
+				if p, pi.expired = expire(p); pi.expired != nil {
+					acc = pl.ix.Access(p)
+				}
+			}
+			pi.p, pi.acc, pi.systems = p, acc, systemsOf(acc)
+			pi.life, pi.overrides = personLifecycle(p, s, opts.At), len(p.Accounts) > 0
 			for n := range min(len(names), 64) {
 				if pi.systems[n].reaches {
 					reach[i] |= 1 << n

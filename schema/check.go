@@ -259,10 +259,7 @@ func check(r *model.Repo, types SystemTypes, now time.Time) []*Error {
 // everyone returns the IDs of r's people, sorted, their entries and their Access.
 func everyone(r *model.Repo) ([]string, []*model.Person, []*model.Access) {
 	ids := r.PeopleIDs()
-	people := make([]*model.Person, len(ids))
-	for i, id := range ids {
-		people[i] = r.People[id]
-	}
+	people := r.Entries(ids)
 	return ids, people, r.Index().AccessAll(people)
 }
 
