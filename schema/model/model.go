@@ -651,12 +651,21 @@ func DerivedAccount(rule string, p *Person) string {
 // AccountKey normalises an account name for comparison: account names are matched
 // without regard to case, as directories, email systems and forges do.
 func AccountKey(account string) string {
+	if IsAccountKey(account) {
+		return account
+	}
+	return strings.ToLower(strings.TrimSpace(account))
+}
+
+// IsAccountKey reports whether account is its own key (AccountKey): no capitals, spaces,
+// tabs or characters beyond ASCII.
+func IsAccountKey(account string) bool {
 	for i := 0; i < len(account); i++ {
 		if c := account[i]; c >= 'A' && c <= 'Z' || c >= 0x80 || c == ' ' || c == '\t' {
-			return strings.ToLower(strings.TrimSpace(account))
+			return false
 		}
 	}
-	return account
+	return true
 }
 
 // At returns the position of a settings field, or of settings itself.

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
@@ -187,5 +188,28 @@ func checkPlainAgrees(t *testing.T, in string) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("%q: (-encoding/csv +plain):\n%s", in, diff)
+	}
+}
+
+// TestFirstRepeatAgrees: the walk over sorted names that are their own keys finds the
+// repeat the hashed comparison of keys finds, and names unsorted, in capitals or with
+// spaces are left to the latter; over lists with no repeat, one, several, and repeats
+// that differ only in case.
+func TestFirstRepeatAgrees(t *testing.T) {
+	names := []string{"ann", "bob", "Bob", "cy", "dee", " dee", "eve", "é", "zed"}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := range 400 {
+		var accounts []targets.Account
+		for range rng.IntN(12) {
+			accounts = append(accounts, targets.Account{ID: names[rng.IntN(len(names))]})
+		}
+		if n%2 == 0 {
+			sort.Slice(accounts, func(i, j int) bool { return accounts[i].ID < accounts[j].ID })
+		}
+		i, first, ok := firstRepeat(accounts)
+		wi, wfirst, wok := firstRepeatHashed(accounts)
+		if i != wi || first != wfirst || ok != wok {
+			t.Fatalf("%v: firstRepeat = %d, %d, %v; the hashed keys give %d, %d, %v", accounts, i, first, ok, wi, wfirst, wok)
+		}
 	}
 }
