@@ -189,16 +189,6 @@ type expiredRole struct {
 	systems map[string]bool
 }
 
-// appendDoubling is append, doubling the capacity when it grows: append grows a long slice
-// by a quarter, so a system's hundred thousand changes were copied some twenty times over
-// (with the collector's write barrier for each pointer, as it often runs meanwhile).
-func appendDoubling[T any](s []T, elems ...T) []T {
-	if len(s)+len(elems) > cap(s) {
-		s = slices.Grow(s, max(len(elems), len(s)))
-	}
-	return append(s, elems...)
-}
-
 // systemPlan is one system's part of a plan.
 type systemPlan struct {
 	info     SystemInfo
@@ -530,7 +520,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 			taken[li] = true
 		}
 		cs, fs, before, after := sd.diff(account, l, w)
-		out.findings = appendDoubling(out.findings, fs...)
+		out.findings = model.AppendDoubling(out.findings, fs...)
 		if l != nil && !scope.All {
 			for _, e := range l.Entitlements {
 				if !manages(e) {
@@ -544,7 +534,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		for i := range cs {
 			cs[i].Manual = caps.ReadOnly
 		}
-		out.changes = appendDoubling(out.changes, cs...)
+		out.changes = model.AppendDoubling(out.changes, cs...)
 		out.info.Before[account], out.info.After[account] = before, after
 	}
 	// People whose grants reach the system claim their account first, so that one whose
@@ -685,7 +675,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		if !a.LastLogin.IsZero() {
 			o.LastLogin = a.LastLogin.Format(time.RFC3339)
 		}
-		out.orphans = appendDoubling(out.orphans, o)
+		out.orphans = model.AppendDoubling(out.orphans, o)
 	}
 	return out
 }

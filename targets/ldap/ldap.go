@@ -345,7 +345,7 @@ func (t *Target) readUsers(ctx context.Context) ([]targets.Account, map[string]i
 			} else {
 				byKey[asciiLower(a.ID)] = len(accounts)
 			}
-			accounts = append(accounts, a)
+			accounts = model.AppendDoubling(accounts, a)
 		})
 	if err != nil {
 		return nil, nil, t.wrap(err, "list accounts under %s", t.users)
