@@ -23,8 +23,8 @@ func Desired(repo *model.Repo, at time.Time) map[string]*targets.Snapshot {
 	out := make(map[string]*targets.Snapshot, len(repo.Systems))
 	for _, info := range p.Systems {
 		snap := &targets.Snapshot{System: info.Name, ReadAt: at}
-		for _, id := range model.SortedKeys(info.After) {
-			st := info.After[id]
+		for _, id := range model.SortedKeys(info.States) {
+			st := info.States[id].After
 			if st.Exists && st.Enabled {
 				snap.Accounts = append(snap.Accounts, targets.Account{ID: id, Enabled: true, Entitlements: st.Entitlements})
 			}

@@ -72,14 +72,14 @@ func (t licenseTally) list(prices map[string]model.License) []LicenseSummary {
 // planLicenses tallies the plan's license changes.
 func (p *Plan) planLicenses(prices map[string]model.License) {
 	t := licenseTally{}
-	before := map[string]map[string]AccountState{}
+	states := map[string]map[string]Transition{}
 	for _, s := range p.Systems {
-		before[s.Name] = s.Before
+		states[s.Name] = s.States
 	}
 	for _, c := range p.Changes {
 		var held []string
 		if c.Op == targets.OpDelete {
-			held = before[c.System][c.Account].Entitlements
+			held = states[c.System][c.Account].Before.Entitlements
 		}
 		t.add(c.Op, c.Entitlement, held)
 	}

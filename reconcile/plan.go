@@ -115,10 +115,15 @@ type SystemInfo struct {
 	Unmanaged int `json:"unmanaged"`
 	// ScopedRead is set when only the scope's entitlements were read (targets.ScopedReader).
 	ScopedRead bool `json:"scopedRead,omitempty"`
-	// Before and After are the entitlements of every account the plan changes, keyed by
-	// account, for before/after views.
-	Before map[string]AccountState `json:"-"`
-	After  map[string]AccountState `json:"-"`
+	// States holds every account the plan changes as it is and as the plan leaves it,
+	// keyed by account, for before/after views: one map, not two (a million people's plan
+	// changes some hundred thousand accounts on each system).
+	States map[string]Transition `json:"-"`
+}
+
+// Transition is an account before and after the plan.
+type Transition struct {
+	Before, After AccountState
 }
 
 // AccountState is an account as it is or as the plan leaves it.

@@ -440,7 +440,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 		caps = Caps{Type: sys.Type, CanDisable: true}
 	}
 	out := systemPlan{info: SystemInfo{Name: sysID, Type: sys.Type, ReadOnly: caps.ReadOnly, Accounts: len(snap.Accounts),
-		ScopedRead: snap.Scoped, Before: map[string]AccountState{}, After: map[string]AccountState{}}}
+		ScopedRead: snap.Scoped, States: map[string]Transition{}}}
 	sd := &sysDiff{system: sysID, caps: caps, ix: ix, pix: pix, scope: scope, protected: snap.Protected}
 	ids, people, reach := all.ids, all.info, all.reach
 	rule := slices.Index(all.rules, sys.AccountID)
@@ -535,7 +535,7 @@ func planSystem(repo *model.Repo, ix, pix *model.RoleIndex, all *everyone, sysNu
 			cs[i].Manual = caps.ReadOnly
 		}
 		out.changes = model.AppendDoubling(out.changes, cs...)
-		out.info.Before[account], out.info.After[account] = before, after
+		out.info.States[account] = Transition{before, after}
 	}
 	// People whose grants reach the system claim their account first, so that one whose
 	// roles no longer reach it cannot take a name that is someone else's.

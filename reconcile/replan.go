@@ -259,13 +259,11 @@ func (r *Replanner) partial(repo *model.Repo, snaps map[string]*targets.Snapshot
 		info.Unmanaged += newParts[i].info.Unmanaged - oldParts[i].info.Unmanaged
 		info.Managed += newParts[i].info.Managed - oldParts[i].info.Managed
 		info.Accounts = len(snaps[info.Name].Accounts)
-		info.Before, info.After = maps.Clone(info.Before), maps.Clone(info.After)
-		for a := range oldParts[i].info.Before {
-			delete(info.Before, a)
-			delete(info.After, a)
+		info.States = maps.Clone(info.States)
+		for a := range oldParts[i].info.States {
+			delete(info.States, a)
 		}
-		maps.Copy(info.Before, newParts[i].info.Before)
-		maps.Copy(info.After, newParts[i].info.After)
+		maps.Copy(info.States, newParts[i].info.States)
 	}
 	p.count()
 	p.planLicenses(repo.Settings.Licenses)

@@ -109,7 +109,7 @@ func NewSaved(p *Plan, scopes map[string]targets.Scope, src SavedSource, roster 
 			return nil, fmt.Errorf("the plan changes system %s, which it does not describe", c.System)
 		}
 		s.Accounts = append(s.Accounts, SavedAccount{System: c.System, Account: c.Account,
-			Before: savedState(sys.Before[c.Account]), After: savedState(sys.After[c.Account])})
+			Before: savedState(sys.States[c.Account].Before), After: savedState(sys.States[c.Account].After)})
 		if _, ok := s.Scopes[c.System]; !ok {
 			sc, ok := scopes[c.System]
 			if !ok {
@@ -245,11 +245,10 @@ func (s *Saved) restore() {
 	p := s.Plan
 	for i := range p.Systems {
 		sys := &p.Systems[i]
-		sys.Before, sys.After = map[string]AccountState{}, map[string]AccountState{}
+		sys.States = map[string]Transition{}
 		for _, a := range s.Accounts {
 			if a.System == sys.Name {
-				sys.Before[a.Account] = AccountState(a.Before)
-				sys.After[a.Account] = AccountState(a.After)
+				sys.States[a.Account] = Transition{AccountState(a.Before), AccountState(a.After)}
 			}
 		}
 	}

@@ -345,16 +345,16 @@ func (r *Report) AddOverdue(repo *model.Repo, plan *reconcile.Plan) {
 	type key struct{ person, system, account string }
 	bySys := map[key]*System{}
 	var order []key
-	before := map[string]map[string]reconcile.AccountState{}
+	states := map[string]map[string]reconcile.Transition{}
 	for _, info := range plan.Systems {
-		before[info.Name] = info.Before
+		states[info.Name] = info.States
 	}
 	for _, c := range plan.Changes {
 		p := repo.People[c.Person]
 		if p == nil || !isLeaver(p, &repo.Settings, plan.At) {
 			continue
 		}
-		if st := before[c.System][c.Account]; c.Op == targets.OpDelete && !st.Enabled && len(st.Entitlements) == 0 {
+		if st := states[c.System][c.Account].Before; c.Op == targets.OpDelete && !st.Enabled && len(st.Entitlements) == 0 {
 			continue // closed already: deleting it after deleteAfterDays is housekeeping
 		}
 		k := key{c.Person, c.System, c.Account}

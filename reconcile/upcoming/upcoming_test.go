@@ -227,9 +227,9 @@ people: done: {name: "Done", email: "done@acme.example", type: "employee", start
 			{System: "dir", Account: "mgr", Person: "mgr", Op: targets.OpRevoke, Entitlement: "group:old"},
 			{System: "dir", Account: "done", Person: "done", Op: targets.OpDelete},
 		},
-		Systems: []reconcile.SystemInfo{{Name: "dir", Before: map[string]reconcile.AccountState{
-			"gone": {Exists: true, Enabled: true, Entitlements: []string{"group:eng"}},
-			"done": {Exists: true},
+		Systems: []reconcile.SystemInfo{{Name: "dir", States: map[string]reconcile.Transition{
+			"gone": {Before: reconcile.AccountState{Exists: true, Enabled: true, Entitlements: []string{"group:eng"}}},
+			"done": {Before: reconcile.AccountState{Exists: true}},
 		}}},
 	}
 	r := Compute(repo, plan.At, 30, upcomingCaps, nil)

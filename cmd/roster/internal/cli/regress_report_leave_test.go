@@ -9,7 +9,7 @@
 //
 // Fixed in (cmd/roster/internal/cli/report.go, holdingsReport): do not use reconcile.Desired;
 // compute reconcile.Compute(repo, emptySnapshots, Options{At: at}) as Desired does and
-// take every account of info.After with st.Exists && (st.Enabled || len(st.Entitlements) > 0),
+// take every account of info.States whose After has Exists && (st.Enabled || len(st.Entitlements) > 0),
 // marking disabled ones (e.g. a new Holding field `accountDisabled: true` / "on leave")
 // so the page and CSV can show it. Members then include femke too.
 
