@@ -138,10 +138,17 @@ func TestHistoryEvaluatesOnlyWhatBears(t *testing.T) {
 		}
 		return string(out), subjects
 	}
-	// The commits are evaluated a batch at a time: one batch, and many short ones.
-	defer func(n int) { batchSize = n }(batchSize)
-	for _, seg := range []int{batchSize, 1, 3} {
-		batchSize = seg
+	// The commits are evaluated a batch at a time: one batch, and many short ones; and
+	// read in one walk, or in two halves side by side.
+	defer func(n int, split func(int) int) { batchSize, splitWalk = n, split }(batchSize, splitWalk)
+	for _, c := range []struct{ batch, split int }{{batchSize, -1}, {1, 2}, {3, 14}} {
+		seg := c.batch
+		batchSize, splitWalk = c.batch, func(n int) int {
+			if c.split < 0 {
+				return n
+			}
+			return c.split // a commit that does not bear: read against the one before it, all the same
+		}
 		all, everyEvaluated := run(true)
 		got, evaluated := run(false)
 		if diff := cmp.Diff(all, got); diff != "" {

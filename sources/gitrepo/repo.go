@@ -277,6 +277,26 @@ func withoutCredentials(spec string) string {
 	return u.String()
 }
 
+// Reader returns another handle on r's objects, with storage and caches of its own, for
+// reading beside r on another goroutine (a Repo reads one call at a time): it sees r's
+// commits and trees as they were when it was opened, and is not for fetching or writing.
+func (r *Repo) Reader() (*Repo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := &Repo{name: r.name, url: r.url, dir: r.dir, workTree: r.workTree, subdir: r.subdir, opts: r.opts,
+		secrets: r.secrets, head: r.head, defaultBranch: r.defaultBranch}
+	var err error
+	if r.workTree == "" {
+		o.repo, o.decoded, err = openBare(r.dir)
+	} else {
+		o.repo, o.decoded, err = openWorkTree(r.dir)
+	}
+	if err != nil {
+		return nil, r.errorf("open repo %s again: %w", r.name, err)
+	}
+	return o, nil
+}
+
 // openBare opens a bare repository keeping its pack files open between reads: a walk over
 // history reads thousands of objects, and reopening the pack for each costs more than
 // decoding them. The descriptors live as long as the process (a Repo is not closed).
