@@ -85,6 +85,7 @@ func TestChangedFilesSubfolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := func(from, to string) []string {
+		t.Helper()
 		cs, err := r.ChangedFiles(from, to)
 		if err != nil {
 			t.Fatal(err)
@@ -103,6 +104,25 @@ func TestChangedFilesSubfolder(t *testing.T) {
 	}
 	if got := paths(c2, c3); len(got) != 0 {
 		t.Errorf("a change outside the folder: %v", got)
+	}
+	// Another handle (Reader) reads the same, in the folder too, and the files' contents.
+	first := r
+	if r, err = first.Reader(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"people/x.cue", "settings.cue"}, paths(c1, c2)); diff != "" {
+		t.Errorf("another handle: the folder added (-want +got):\n%s", diff)
+	}
+	cs, err := r.ChangedFiles(c1, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		a, errA := first.Blob(c.To)
+		b, errB := r.Blob(c.To)
+		if errA != nil || errB != nil || string(a) != string(b) || len(a) == 0 {
+			t.Errorf("%s: %q (%v) through the first handle, %q (%v) through another", c.Path, a, errA, b, errB)
+		}
 	}
 }
 
