@@ -402,7 +402,8 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n<details><summary>Entitlements before → after</summary>\n\n```diff\n")
 		for _, a := range accounts {
-			before, after := sys.States[a].Before, sys.States[a].After
+			st := sys.States[a]
+			before, after := st.Before, st.After
 			fmt.Fprintf(&b, "@@ %s: %s → %s @@\n", a, stateWord(before), stateWord(after))
 			b.WriteString(lineDiff(before.Entitlements, after.Entitlements))
 		}

@@ -108,8 +108,9 @@ func NewSaved(p *Plan, scopes map[string]targets.Scope, src SavedSource, roster 
 		if sys == nil {
 			return nil, fmt.Errorf("the plan changes system %s, which it does not describe", c.System)
 		}
+		st := sys.States[c.Account]
 		s.Accounts = append(s.Accounts, SavedAccount{System: c.System, Account: c.Account,
-			Before: savedState(sys.States[c.Account].Before), After: savedState(sys.States[c.Account].After)})
+			Before: savedState(st.Before), After: savedState(st.After)})
 		if _, ok := s.Scopes[c.System]; !ok {
 			sc, ok := scopes[c.System]
 			if !ok {

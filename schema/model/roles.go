@@ -256,9 +256,10 @@ func (ix *RoleIndex) matches(i int, p *Person) bool {
 	return true
 }
 
-// AccessAll returns Access of every person, computed in parallel (going through them in
-// InMemoryOrder), in the order given. It remembers its last answer: asked again about the same people (validation, then the plan),
-// it looks up only those whose entry is not the very same.
+// AccessAll returns Access of every person, in the order given, computed in parallel
+// going through them in InMemoryOrder. It remembers its last answer: asked again about the
+// same people (validation, then the plan), it looks up only those whose entry is not the
+// very same.
 func (ix *RoleIndex) AccessAll(people []*Person) []*Access {
 	ix.mu.Lock()
 	lastPeople, lastAccess := ix.lastPeople, ix.lastAccess

@@ -401,16 +401,13 @@ func firstRepeat(accounts []targets.Account) (i, first int, ok bool) {
 	// before it (a million names' keys hashed and sorted took a quarter of reading them).
 	for k, a := range accounts {
 		if !model.IsAccountKey(a.ID) || k > 0 && accounts[k-1].ID > a.ID {
-			break
+			return firstRepeatHashed(accounts)
 		}
 		if k > 0 && accounts[k-1].ID == a.ID {
 			return k, k - 1, true
 		}
-		if k == len(accounts)-1 {
-			return -1, 0, false
-		}
 	}
-	return firstRepeatHashed(accounts)
+	return -1, 0, false
 }
 
 // firstRepeatHashed is firstRepeat for any accounts: their keys compared, hashed.
