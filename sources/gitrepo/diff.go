@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // FileChange is one file that differs between two commits' trees: From is its blob at the
@@ -178,19 +179,46 @@ func (r *Repo) Blob(hash string) ([]byte, error) {
 	if data, ok := r.objects[h].([]byte); ok {
 		return bytes.Clone(data), nil
 	}
-	b, err := object.GetBlob(r.repo.Storer, h)
+	data, err := r.blobLocked(h)
 	if err != nil {
 		return nil, r.errorf("%s: read blob %s: %w", r.name, hash, err)
+	}
+	return data, nil // not cached: a walk over history reads each version once
+}
+
+// blobLocked reads blob h from the repository: from its pack files where it is in one
+// (see packs), else through go-git. The caller holds the lock.
+func (r *Repo) blobLocked(h plumbing.Hash) ([]byte, error) {
+	if r.packsOf != r.repo {
+		if r.packs != nil {
+			r.packs.close()
+		}
+		r.packs, r.packsOf = nil, r.repo
+		if st, ok := r.repo.Storer.(*filesystem.Storage); ok && r.decoded != nil {
+			r.packs, _ = openPacks(st.Filesystem(), r.decoded) // else all through go-git
+		}
+	}
+	if r.packs != nil {
+		if data, ok, err := r.packs.blob(h); ok {
+			if err == nil {
+				r.decoded.fit(int64(len(data))) // for the next version of the file
+			}
+			return data, err
+		}
+	}
+	b, err := object.GetBlob(r.repo.Storer, h)
+	if err != nil {
+		return nil, err
 	}
 	r.decoded.fit(b.Size)
 	rd, err := b.Reader()
 	if err != nil {
-		return nil, r.errorf("%s: read blob %s: %w", r.name, hash, err)
+		return nil, err
 	}
 	defer rd.Close()
 	data := make([]byte, b.Size)
 	if _, err := io.ReadFull(rd, data); err != nil {
-		return nil, r.errorf("%s: read blob %s: %w", r.name, hash, err)
+		return nil, err
 	}
-	return data, nil // not cached: a walk over history reads each version once
+	return data, nil
 }

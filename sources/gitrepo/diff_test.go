@@ -1,9 +1,12 @@
 package gitrepo
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/google/go-cmp/cmp"
 )
@@ -166,5 +169,44 @@ func TestOpenLinkedWorkTree(t *testing.T) {
 	}
 	if b, err := r.Blob(cs[0].To); err != nil || string(b) != "a" {
 		t.Errorf("Blob: %q, %v", b, err)
+	}
+}
+
+// TestBlobReadsPacks: versions of a file of over 16 KiB, packed as deltas of each other (as a
+// clone holds them), read from the pack files roster keeps open, byte for byte as git reads
+// them; a blob written since (loose) is read through go-git, and a tree is no blob.
+func TestBlobReadsPacks(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	var commits []string
+	body := strings.Repeat("\t// a line of the people file that grows\n", 500) // 20 KB
+	for i := 0; i < 30; i++ {
+		body += fmt.Sprintf("\t// change %d\n", i)
+		commits = append(commits, commitAll(t, dir, fmt.Sprintf("change %d", i), map[string]string{"people/a.cue": "package acme\n" + body}))
+	}
+	git(t, dir, "repack", "-adq")
+	commits = append(commits, commitAll(t, dir, "loose", map[string]string{"people/a.cue": "package acme\n" + body + "// loose\n"}))
+	r := open(t, dir, Options{})
+	for i, c := range commits {
+		want := git(t, dir, "rev-parse", c+":people/a.cue")
+		got, err := r.Blob(want)
+		if err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+		if cat := git(t, dir, "cat-file", "blob", want); strings.TrimSpace(string(got)) != cat || len(got) < 16<<10 {
+			t.Fatalf("commit %d: blob of %d bytes differs from git's %d", i, len(got), len(cat))
+		}
+	}
+	if r.packs == nil || len(r.packs.packs) != 1 {
+		t.Fatalf("packs read: %+v, want the one pack file", r.packs)
+	}
+	if data, ok, err := r.packs.blob(plumbing.NewHash(git(t, dir, "rev-parse", commits[len(commits)-1]+":people/a.cue"))); ok || err != nil {
+		t.Errorf("the loose blob was found in a pack: %d bytes, %v", len(data), err)
+	}
+	if data, ok, err := r.packs.blob(plumbing.NewHash(git(t, dir, "rev-parse", commits[0]+":people/a.cue"))); !ok || err != nil || len(data) == 0 {
+		t.Errorf("the first version was not read from the pack: %v, %v", ok, err)
+	}
+	if _, err := r.Blob(git(t, dir, "rev-parse", commits[0]+"^{tree}")); err == nil {
+		t.Error("Blob of a tree: no error")
 	}
 }

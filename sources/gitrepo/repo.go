@@ -71,6 +71,10 @@ type Repo struct {
 	// decoded is go-git's cache of decoded objects (nil where go-git keeps its own); it is
 	// fitted to each blob before the blob is read.
 	decoded *objectCache
+	// packs reads blobs from the pack files of packsOf, the repo as it was when first read
+	// (nil where its store is not on disk).
+	packs   *packs
+	packsOf *gogit.Repository
 }
 
 // maxCached bounds the object cache; maxCachedBlob is the largest blob it keeps.

@@ -115,17 +115,7 @@ func (f *treeFS) read(op, name string, e object.TreeEntry) ([]byte, error) {
 	if data, ok := f.r.objects[e.Hash].([]byte); ok {
 		return bytes.Clone(data), nil // callers may change what they are given
 	}
-	b, err := object.GetBlob(f.r.repo.Storer, e.Hash)
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	f.r.decoded.fit(b.Size)
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
+	data, err := f.r.blobLocked(e.Hash)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
