@@ -3,6 +3,7 @@ package schema
 import (
 	"path"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -38,14 +39,19 @@ func Reads(p string) bool {
 // invalid. A file that does not parse is not people-only.
 func PeopleOnly(name string, src []byte) (ids []string, ok bool) {
 	if fastPath {
-		if _, _, fields, ok := scanData(name, src); ok {
+		a := scanArenas.Get().(*arena)
+		defer func() {
+			a.reset()
+			scanArenas.Put(a)
+		}()
+		if _, _, fields, ok := scanInto(name, src, a); ok {
 			// What scanPeople reads, without decoding anyone.
 			for _, top := range fields {
 				if top.name != "people" || top.val.kind != cue.StructKind {
 					return nil, false
 				}
 				for _, pf := range top.val.fields {
-					ids = append(ids, pf.name)
+					ids = append(ids, strings.Clone(pf.name)) // the arena's alias src
 				}
 			}
 			return ids, true
@@ -68,6 +74,10 @@ func PeopleOnly(name string, src []byte) (ids []string, ok bool) {
 	}
 	return f.keys, true
 }
+
+// scanArenas are PeopleOnly's arenas: roster history sorts out thousands of versions of a
+// file.
+var scanArenas = sync.Pool{New: func() any { return &arena{} }}
 
 // RefersToPeople reports whether a file may read people's entries — it names the identifier
 // people other than as a field's label, or uses an alias (which may stand for people) — so

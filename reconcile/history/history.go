@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-dev/roster/reconcile/gitops"
@@ -250,14 +251,18 @@ func walk(ctx context.Context, o *gitops.Loop, person string, every bool) (h *Lo
 // batchSize is how many commits walk evaluates at a time (a variable: tests set it small).
 var batchSize = 64
 
-// splitWalk is where bearing starts the second of the two walks it reads n commits in, side
-// by side; n for one walk (a variable: tests move it).
-var splitWalk = func(n int) int {
+// walkSpan is how many commits bearing reads at a time, of n in all: a long history is
+// read a span at a time by as many readers as there are cores (up to maxReaders), each span
+// taken by the next reader free; n for one read (a variable: tests set it).
+var walkSpan = func(n int) int {
 	if n < 512 {
 		return n
 	}
-	return n / 2
+	return 256
 }
+
+// maxReaders is the most handles on the repository bearing reads through at once.
+const maxReaders = 4
 
 // bearing marks the commits (a first-parent chain, oldest first) whose changes against the
 // commit before can change person's access: one that changes a file the loader reads, unless
@@ -292,17 +297,17 @@ func bearing(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, per
 			}
 		}()
 	}
-	// The walk reads the commits from..to on git (read one call at a time); the workers
+	// A reader reads the commits from..to on git (read one call at a time); the workers
 	// sort the files out.
-	walk := func(git *gitrepo.Repo, from, to int) error {
-		queued := map[string]bool{}
+	var queued sync.Map // blobs read
+	read := func(git *gitrepo.Repo, from, to int) error {
 		parent := ""
 		if from > 0 {
 			parent = commits[from-1].Hash
 		}
 		for i := from; i < to; i++ {
 			c := commits[i]
-			if (i-from)%256 == 0 {
+			if (i-from)%64 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -316,10 +321,12 @@ func bearing(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, per
 			changes[i] = cs
 			for _, ch := range cs {
 				for _, b := range []string{ch.From, ch.To} {
-					if b == "" || queued[b] {
+					if b == "" {
 						continue
 					}
-					queued[b] = true
+					if _, dup := queued.LoadOrStore(b, true); dup {
+						continue
+					}
 					src, err := git.Blob(b)
 					if err != nil {
 						return err
@@ -330,23 +337,46 @@ func bearing(ctx context.Context, o *gitops.Loop, commits []*gitrepo.Commit, per
 		}
 		return nil
 	}
-	// A long history is read in two halves side by side, the second through a handle of
-	// its own on the repository: reading is most of the walk, and one goroutine's work
-	// (5,000 commits: 1.42 s for roster history against 1.57 s in one walk).
-	half := splitWalk(len(commits))
-	var second chan error
-	if half < len(commits) {
-		if other, err := o.Git().Reader(); err == nil {
-			second = make(chan error, 1)
-			go func() { second <- walk(other, half, len(commits)) }()
-		} else {
-			half = len(commits)
+	// Reading is most of the work, and one goroutine's: a long history is read a span at a
+	// time by several readers, each through a handle of its own on the repository, each
+	// taking the next span when done with one (a history's later versions of a file are
+	// often the larger: halves would not take as long as each other).
+	span := max(1, walkSpan(len(commits)))
+	spans := (len(commits) + span - 1) / span
+	gits := []*gitrepo.Repo{o.Git()}
+	for len(gits) < min(spans, runtime.GOMAXPROCS(0), maxReaders) {
+		other, err := o.Git().Reader()
+		if err != nil {
+			break // the readers opened will do
 		}
+		gits = append(gits, other)
 	}
-	err := walk(o.Git(), 0, half)
-	if second != nil {
-		if err2 := <-second; err == nil {
-			err = err2
+	var next atomic.Int64
+	readErrs := make([]error, len(gits))
+	var readers sync.WaitGroup
+	for r, git := range gits {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				s := int(next.Add(1)) - 1
+				if s >= spans {
+					return
+				}
+				if err := read(git, s*span, min((s+1)*span, len(commits))); err != nil {
+					readErrs[r] = err
+					next.Store(int64(spans)) // the others stop at their next span
+					return
+				}
+			}
+		}()
+	}
+	readers.Wait()
+	var err error
+	for _, e := range readErrs {
+		if e != nil {
+			err = e
+			break
 		}
 	}
 	close(jobs)

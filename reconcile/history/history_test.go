@@ -139,15 +139,15 @@ func TestHistoryEvaluatesOnlyWhatBears(t *testing.T) {
 		return string(out), subjects
 	}
 	// The commits are evaluated a batch at a time: one batch, and many short ones; and
-	// read in one walk, or in two halves side by side.
-	defer func(n int, split func(int) int) { batchSize, splitWalk = n, split }(batchSize, splitWalk)
-	for _, c := range []struct{ batch, split int }{{batchSize, -1}, {1, 2}, {3, 14}} {
+	// read in one span, or in spans of 2 or 14 commits by several readers.
+	defer func(n int, span func(int) int) { batchSize, walkSpan = n, span }(batchSize, walkSpan)
+	for _, c := range []struct{ batch, span int }{{batchSize, -1}, {1, 2}, {3, 14}} {
 		seg := c.batch
-		batchSize, splitWalk = c.batch, func(n int) int {
-			if c.split < 0 {
+		batchSize, walkSpan = c.batch, func(n int) int {
+			if c.span < 0 {
 				return n
 			}
-			return c.split // a commit that does not bear: read against the one before it, all the same
+			return c.span // a span's first commit is read against the one before it, all the same
 		}
 		all, everyEvaluated := run(true)
 		got, evaluated := run(false)
