@@ -1,7 +1,6 @@
 package gitrepo
 
 import (
-	"bytes"
 	"io"
 	"path"
 	"sort"
@@ -170,14 +169,14 @@ func (r *Repo) diffLocked(dir string, a, b *object.Tree, out *[]FileChange, read
 	return nil
 }
 
-// Blob reads a file's content by its blob hash (a FileChange's From or To). The caller may
-// change what it is given.
+// Blob reads a file's content by its blob hash (a FileChange's From or To). What it returns
+// may be shared with the repo's caches: the caller must not change it.
 func (r *Repo) Blob(hash string) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := plumbing.NewHash(hash)
 	if data, ok := r.objects[h].([]byte); ok {
-		return bytes.Clone(data), nil
+		return data, nil
 	}
 	data, err := r.blobLocked(h)
 	if err != nil {
@@ -187,22 +186,20 @@ func (r *Repo) Blob(hash string) ([]byte, error) {
 }
 
 // blobLocked reads blob h from the repository: from its pack files where it is in one
-// (see packs), else through go-git. The caller holds the lock.
+// (see packs), else through go-git. What it returns may be shared: not to be changed. The
+// caller holds the lock.
 func (r *Repo) blobLocked(h plumbing.Hash) ([]byte, error) {
 	if r.packsOf != r.repo {
 		if r.packs != nil {
 			r.packs.close()
 		}
 		r.packs, r.packsOf = nil, r.repo
-		if st, ok := r.repo.Storer.(*filesystem.Storage); ok && r.decoded != nil {
-			r.packs, _ = openPacks(st.Filesystem(), r.decoded) // else all through go-git
+		if st, ok := r.repo.Storer.(*filesystem.Storage); ok {
+			r.packs, _ = openPacks(st.Filesystem()) // else all through go-git
 		}
 	}
 	if r.packs != nil {
 		if data, ok, err := r.packs.blob(h); ok {
-			if err == nil {
-				r.decoded.fit(int64(len(data))) // for the next version of the file
-			}
 			return data, err
 		}
 	}

@@ -179,12 +179,20 @@ func TestBlobReadsPacks(t *testing.T) {
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
 	var commits []string
-	body := strings.Repeat("\t// a line of the people file that grows\n", 500) // 20 KB
+	// 20 KB; each version changes one more line than the last, so that git packs each as a
+	// delta of the next (a chain of them) rather than all of the largest.
+	lines := strings.Split(strings.Repeat("\t// a line of the people file that changes\n", 500), "\n")
+	body := ""
 	for i := 0; i < 30; i++ {
-		body += fmt.Sprintf("\t// change %d\n", i)
+		lines[i*15] = fmt.Sprintf("\t// line %d changed in version %d", i*15, i)
+		body = strings.Join(lines, "\n")
 		commits = append(commits, commitAll(t, dir, fmt.Sprintf("change %d", i), map[string]string{"people/a.cue": "package acme\n" + body}))
 	}
 	git(t, dir, "repack", "-adq")
+	idx, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
+	if len(idx) != 1 || !strings.Contains(git(t, dir, "verify-pack", "-v", idx[0]), "chain length = 2") {
+		t.Fatalf("the pack %v holds no delta chains: %s", idx, git(t, dir, "verify-pack", "-v", idx[0]))
+	}
 	commits = append(commits, commitAll(t, dir, "loose", map[string]string{"people/a.cue": "package acme\n" + body + "// loose\n"}))
 	r := open(t, dir, Options{})
 	for i, c := range commits {
@@ -208,5 +216,31 @@ func TestBlobReadsPacks(t *testing.T) {
 	}
 	if _, err := r.Blob(git(t, dir, "rev-parse", commits[0]+"^{tree}")); err == nil {
 		t.Error("Blob of a tree: no error")
+	}
+}
+
+// TestApplyDeltaRefusesBadDeltas: a delta that does not fit its base, or runs short or long
+// of the size it declares, is an error, never a panic or a short result.
+func TestApplyDeltaRefusesBadDeltas(t *testing.T) {
+	base := []byte("hello, world")
+	// base size 12, result 10: copy 5 bytes from offset 0, insert ", you".
+	good := []byte{12, 10, 0x80 | 0x01 | 0x10, 0, 5, 5, ',', ' ', 'y', 'o', 'u'}
+	good[3] = 0 // offset 0
+	if got, err := applyDelta(base, good); err != nil || string(got) != "hello, you" {
+		t.Fatalf("good delta: %q, %v", got, err)
+	}
+	for name, d := range map[string][]byte{
+		"wrong base size":  {11, 10, 0x91, 0, 5, 5, ',', ' ', 'y', 'o', 'u'},
+		"result too short": {12, 11, 0x91, 0, 5, 5, ',', ' ', 'y', 'o', 'u'},
+		"result too long":  {12, 9, 0x91, 0, 5, 5, ',', ' ', 'y', 'o', 'u'},
+		"copy past base":   {12, 10, 0x91, 10, 5, 5, ',', ' ', 'y', 'o', 'u'},
+		"truncated copy":   {12, 10, 0x91},
+		"truncated insert": {12, 10, 0x91, 0, 5, 5, ','},
+		"reserved command": {12, 10, 0},
+		"no sizes":         {0x80},
+	} {
+		if got, err := applyDelta(base, d); err == nil {
+			t.Errorf("%s: %q, no error", name, got)
+		}
 	}
 }

@@ -120,9 +120,9 @@ func (f *treeFS) read(op, name string, e object.TreeEntry) ([]byte, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	if len(data) <= maxCachedBlob {
-		f.r.cacheLocked(e.Hash, bytes.Clone(data), len(data))
+		f.r.cacheLocked(e.Hash, data, len(data)) // never changed: handed out as copies
 	}
-	return data, nil
+	return bytes.Clone(data), nil
 }
 
 // treeLocked reads a tree through the object cache. The caller holds the lock.
