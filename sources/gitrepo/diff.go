@@ -182,7 +182,7 @@ func (r *Repo) Blob(hash string) ([]byte, error) {
 	if err != nil {
 		return nil, r.errorf("%s: read blob %s: %w", r.name, hash, err)
 	}
-	return data, nil // not cached: a walk over history reads each version once
+	return data, nil // not in r.objects: a walk over history reads each version once
 }
 
 // blobLocked reads blob h from the repository: from its pack files where it is in one
