@@ -30,12 +30,18 @@ func newObjectCache() *objectCache {
 	return &objectCache{lru: cache.NewObjectLRU(minObjectCache)}
 }
 
-// fit grows the cache to hold chainVersions blobs of size bytes, within maxObjectCache.
+// chainBudget is what a cache of decoded objects is to hold once a blob of size bytes was
+// read: chainVersions of it, at least minObjectCache, within maxObjectCache.
+func chainBudget(size int64) cache.FileSize {
+	return max(minObjectCache, min(cache.FileSize(size)*chainVersions, maxObjectCache))
+}
+
+// fit grows the cache to chainBudget(size).
 func (c *objectCache) fit(size int64) {
 	if c == nil {
 		return
 	}
-	want := min(cache.FileSize(size)*chainVersions, maxObjectCache)
+	want := chainBudget(size)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if want > c.lru.MaxSize {

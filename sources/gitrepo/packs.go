@@ -292,12 +292,12 @@ type cached struct {
 }
 
 func newContentCache() *contentCache {
-	return &contentCache{max: int(minObjectCache), lru: list.New(), at: map[packOffset]*list.Element{}}
+	return &contentCache{max: int(chainBudget(0)), lru: list.New(), at: map[packOffset]*list.Element{}}
 }
 
-// fit grows the cache to hold chainVersions objects of size bytes, within maxObjectCache.
+// fit grows the cache to chainBudget(size), as objectCache does.
 func (c *contentCache) fit(size int) {
-	c.max = max(c.max, min(size*chainVersions, int(maxObjectCache)))
+	c.max = max(c.max, int(chainBudget(int64(size))))
 }
 
 func (c *contentCache) get(pack int, off int64) (plumbing.ObjectType, []byte, bool) {
