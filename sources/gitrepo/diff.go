@@ -185,15 +185,22 @@ func (r *Repo) Blob(hash string) ([]byte, error) {
 	return data, nil // not in r.objects: a walk over history reads each version once
 }
 
+// forgetPacksLocked closes the pack files blobLocked reads: the next read opens the pack
+// directory as it is then (a fetch adds a pack). The caller holds the lock.
+func (r *Repo) forgetPacksLocked() {
+	if r.packs != nil {
+		r.packs.close()
+	}
+	r.packs, r.packsOf = nil, nil
+}
+
 // blobLocked reads blob h from the repository: from its pack files where it is in one
 // (see packs), else through go-git. What it returns may be shared: not to be changed. The
 // caller holds the lock.
 func (r *Repo) blobLocked(h plumbing.Hash) ([]byte, error) {
 	if r.packsOf != r.repo {
-		if r.packs != nil {
-			r.packs.close()
-		}
-		r.packs, r.packsOf = nil, r.repo
+		r.forgetPacksLocked()
+		r.packsOf = r.repo
 		if st, ok := r.repo.Storer.(*filesystem.Storage); ok {
 			r.packs, _ = openPacks(st.Filesystem()) // else all through go-git
 		}

@@ -244,3 +244,27 @@ func TestApplyDeltaRefusesBadDeltas(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobReadsPacksFetchedSince: a blob that a Fetch brought, in a pack the fetch wrote
+// after the pack files were first read, is read from that pack too, not left to go-git for
+// the life of the Repo (roster serve fetches again and again).
+func TestBlobReadsPacksFetchedSince(t *testing.T) {
+	f := newFixture(t)
+	r := open(t, f.url, Options{})
+	first := git(t, f.work, "rev-parse", f.c2+":settings.cue")
+	if _, err := r.Blob(first); err != nil || r.packs == nil {
+		t.Fatalf("first read: %v; packs %v", err, r.packs)
+	}
+	c3 := commitAll(t, f.work, "third", map[string]string{"people/dave.cue": strings.Repeat("dave\n", 5000)})
+	git(t, f.work, "push", "-q", "upstream", "main")
+	if err := r.Fetch(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	h := git(t, f.work, "rev-parse", c3+":people/dave.cue")
+	if b, err := r.Blob(h); err != nil || len(b) != 5*5000 {
+		t.Fatalf("Blob of the fetched file: %d bytes, %v", len(b), err)
+	}
+	if _, ok, err := r.packs.blob(plumbing.NewHash(h)); !ok || err != nil {
+		t.Errorf("the fetched blob is in none of the packs read (%v): left to go-git", err)
+	}
+}

@@ -71,8 +71,8 @@ type Repo struct {
 	// decoded is go-git's cache of decoded objects (nil where go-git keeps its own); it is
 	// fitted to each blob before the blob is read.
 	decoded *objectCache
-	// packs reads blobs from the pack files of packsOf, the repo as it was when first read
-	// (nil where its store is not on disk).
+	// packs reads blobs from the pack files of packsOf, as they were when first read after
+	// opening or the last fetch (nil where the store is not on disk).
 	packs   *packs
 	packsOf *gogit.Repository
 }
@@ -564,6 +564,9 @@ func (r *Repo) fetchLocked(ctx context.Context, verb string) error {
 	})
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
 		return r.errorf("%s %s: %w%s", verb, r.name, quiet(err), authHint(err, r.url, r.opts))
+	}
+	if err == nil {
+		r.forgetPacksLocked() // the fetch wrote a pack
 	}
 
 	r.defaultBranch = ""
