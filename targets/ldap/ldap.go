@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -57,8 +56,6 @@ type Target struct {
 	upn     string // ad: the userPrincipalName suffix
 	pool    *pool
 	n       counters
-	// lastCount is how many accounts the last Read found.
-	lastCount atomic.Int64
 
 	groupMu  sync.Mutex
 	groupDNs map[string]string // ad: lower-cased group name → DN
@@ -316,7 +313,6 @@ func (t *Target) read(ctx context.Context, groups func(ctx context.Context, user
 	if !slices.IsSortedFunc(accounts, byID) { // a directory often lists them in order
 		slices.SortFunc(accounts, byID)
 	}
-	t.lastCount.Store(int64(len(accounts)))
 	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
 }
 
@@ -328,27 +324,37 @@ type readUsersResult struct {
 }
 
 func (t *Target) readUsers(ctx context.Context) ([]targets.Account, map[string]int, error) {
-	var accounts []targets.Account
-	var byKey map[string]int
-	err := t.searchRaw(ctx, t.users, t.userScope(), t.userFilter(""), t.userAttrs(),
-		func() {
-			n := int(t.lastCount.Load()) // the last Read's size, to allocate once
-			accounts, byKey = make([]targets.Account, 0, n), make(map[string]int, n)
-		},
+	// The accounts come in pages, kept until the end so that the slice of all and the map
+	// of their keys are each allocated once, at their size (a directory does not say how
+	// many entries a search will find).
+	var pages [][]targets.Account
+	var keys []string // each account's memberKey, in the order of pages
+	err := t.searchRaw(ctx, t.users, t.userScope(), t.userFilter(""), t.userAttrs(), true,
+		func() { pages, keys = nil, keys[:0] },
 		func(e *ldap.Entry) {
 			a, ok := t.account(e)
 			if !ok {
 				return
 			}
+			// e is transient: keep copies of the strings it shares.
+			a.ID = strings.Clone(a.ID)
 			if t.dialect == AD {
-				byKey[normDN(e.DN)] = len(accounts)
+				keys = append(keys, strings.Clone(normDN(e.DN)))
 			} else {
-				byKey[asciiLower(a.ID)] = len(accounts)
+				keys = append(keys, asciiLower(a.ID))
 			}
-			accounts = model.AppendDoubling(accounts, a)
+			if len(pages) == 0 || len(pages[len(pages)-1]) == pageSize {
+				pages = append(pages, make([]targets.Account, 0, pageSize))
+			}
+			pages[len(pages)-1] = append(pages[len(pages)-1], a)
 		})
 	if err != nil {
 		return nil, nil, t.wrap(err, "list accounts under %s", t.users)
+	}
+	accounts := slices.Concat(append(pages, []targets.Account{})...) // not nil when none
+	byKey := make(map[string]int, len(keys))
+	for i, k := range keys {
+		byKey[k] = i
 	}
 	return accounts, byKey, nil
 }
@@ -398,7 +404,9 @@ func (t *Target) readGroups(ctx context.Context, filter string, withMembers bool
 	search := t.search
 	if withMembers {
 		attrs = append(attrs, t.memberAttr(0))
-		search = t.searchRaw // Read's: the lean reader
+		search = func(ctx context.Context, base string, scope int, filter string, attrs []string, reset func(), each func(*ldap.Entry)) error {
+			return t.searchRaw(ctx, base, scope, filter, attrs, false, reset, each) // Read's: the lean reader
+		}
 	}
 	err := search(ctx, t.groups, t.groupScope(), filter, attrs,
 		func() { groups, ranged = groups[:0], ranged[:0] },

@@ -17,6 +17,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -115,8 +117,10 @@ type message struct {
 	hasCtrls bool
 }
 
-// readMessage reads one LDAPMessage from r into a buffer of its exact size.
-func readMessage(r io.Reader) (message, error) {
+// readMessage reads one LDAPMessage from r into a buffer of its exact size, or, when scratch
+// is not nil, into *scratch (grown as needed, up to maxScratch): the message's strings then
+// share a buffer the next read overwrites.
+func readMessage(r io.Reader, scratch *[]byte) (message, error) {
 	var m message
 	var hdr [6]byte
 	if _, err := io.ReadFull(r, hdr[:2]); err != nil {
@@ -145,13 +149,25 @@ func readMessage(r io.Reader) (message, error) {
 	if n == 0 {
 		return m, errMalformed
 	}
-	buf := make([]byte, n)
+	var buf []byte
+	switch {
+	case scratch == nil || n > maxScratch:
+		buf = make([]byte, n) // never written again: its strings may share it
+	case n <= cap(*scratch):
+		buf = (*scratch)[:n]
+	default:
+		*scratch = make([]byte, max(n, 2*cap(*scratch), 4<<10))
+		buf = (*scratch)[:n]
+	}
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return m, noEOF(err)
 	}
-	// buf is never written again: its strings may share it.
 	return parseMessage(unsafe.String(unsafe.SliceData(buf), n))
 }
+
+// maxScratch is the largest message read into a connection's reused buffer; a bigger one
+// (a group with thousands of members) gets a buffer of its own.
+const maxScratch = 64 << 10
 
 func noEOF(err error) error {
 	if err == io.EOF {
@@ -186,8 +202,17 @@ func parseMessage(s string) (message, error) {
 	return m, nil
 }
 
-// parseEntry decodes a SearchResultEntry's contents into an entry whose strings share s.
-func parseEntry(s string) (*ldap.Entry, error) {
+// entryBuf is the storage parseEntry reuses for a transient entry.
+type entryBuf struct {
+	e     ldap.Entry
+	attrs []ldap.EntryAttribute
+	ptrs  []*ldap.EntryAttribute
+	vals  []string
+}
+
+// parseEntry decodes a SearchResultEntry's contents into an entry whose strings share s:
+// a new entry, or, with into, one that reuses into's storage until the next call.
+func parseEntry(s string, into *entryBuf) (*ldap.Entry, error) {
 	d := berDec{s: s}
 	dn, err := d.expect(tagOctetString)
 	if err != nil {
@@ -204,12 +229,24 @@ func parseEntry(s string) (*ldap.Entry, error) {
 			return nil, err
 		}
 	}
-	e := &ldap.Entry{DN: dn}
-	if n == 0 {
-		return e, nil
+	var e *ldap.Entry
+	var attrs []ldap.EntryAttribute
+	var vals []string // the values of every attribute, when reused
+	if into == nil {
+		e = &ldap.Entry{DN: dn}
+		if n == 0 {
+			return e, nil
+		}
+		attrs = make([]ldap.EntryAttribute, n)
+		e.Attributes = make([]*ldap.EntryAttribute, n)
+	} else {
+		e = &into.e
+		into.attrs = slices.Grow(into.attrs[:0], n)[:n]
+		into.ptrs = slices.Grow(into.ptrs[:0], n)[:n]
+		*e = ldap.Entry{DN: dn, Attributes: into.ptrs}
+		attrs, vals = into.attrs, into.vals[:0]
+		defer func() { into.vals = vals }()
 	}
-	attrs := make([]ldap.EntryAttribute, n)
-	e.Attributes = make([]*ldap.EntryAttribute, n)
 	c := berDec{s: list}
 	for i := range attrs {
 		a, _ := c.expect(tagSequence)
@@ -228,12 +265,19 @@ func parseEntry(s string) (*ldap.Entry, error) {
 				return nil, err
 			}
 		}
-		vals := make([]string, k)
-		vd := berDec{s: set}
-		for j := range vals {
-			vals[j], _ = vd.expect(tagOctetString)
+		var values []string
+		if into == nil {
+			values = make([]string, k)
+		} else {
+			vals = slices.Grow(vals, k)
+			values = vals[len(vals) : len(vals)+k : len(vals)+k]
+			vals = vals[:len(vals)+k]
 		}
-		attrs[i] = ldap.EntryAttribute{Name: name, Values: vals}
+		vd := berDec{s: set}
+		for j := range values {
+			values[j], _ = vd.expect(tagOctetString)
+		}
+		attrs[i] = ldap.EntryAttribute{Name: name, Values: values}
 		e.Attributes[i] = &attrs[i]
 	}
 	return e, nil
@@ -314,6 +358,9 @@ type rawConn struct {
 	timeout time.Duration
 	answers int  // requests answered by the server, successfully or not
 	broken  bool // the stream is out of step: close the connection
+	// scratch and entry are the storage of transient searches' entries.
+	scratch []byte
+	entry   entryBuf
 }
 
 // netErr is a failure to talk to the server, as go-ldap reports one.
@@ -343,9 +390,14 @@ func (c *rawConn) send(op *ber.Packet, controls *ber.Packet) error {
 	return nil
 }
 
-// recv reads the next answer to the last request.
-func (c *rawConn) recv(r io.Reader) (message, error) {
-	m, err := readMessage(r)
+// recv reads the next answer to the last request. With scratch, an entry's strings share
+// c.scratch (valid until the next recv); any other answer's are its own.
+func (c *rawConn) recv(r io.Reader, scratch bool) (message, error) {
+	var buf *[]byte
+	if scratch {
+		buf = &c.scratch
+	}
+	m, err := readMessage(r, buf)
 	if err != nil {
 		c.broken = true
 		if errors.Is(err, errMalformed) {
@@ -360,12 +412,15 @@ func (c *rawConn) recv(r io.Reader) (message, error) {
 		}
 		return m, fmt.Errorf("read from %s: %w: message ID %d, want %d", c.nc.RemoteAddr(), errMalformed, m.id, c.id)
 	}
+	if scratch && m.op != tagSearchResultEntry {
+		m.body, m.controls = strings.Clone(m.body), strings.Clone(m.controls)
+	}
 	return m, nil
 }
 
 // result reads the answer with tag op to the last request and returns its result.
 func (c *rawConn) result(r io.Reader, op byte) error {
-	m, err := c.recv(r)
+	m, err := c.recv(r, false)
 	if err != nil {
 		return err
 	}
@@ -382,8 +437,10 @@ func (c *rawConn) result(r io.Reader, op byte) error {
 	return res
 }
 
-// search runs a paged search and calls each for every entry, in the order received.
-func (c *rawConn) search(base string, scope int, filter string, attrs []string, each func(*ldap.Entry)) error {
+// search runs a paged search and calls each for every entry, in the order received. A
+// transient search hands each an entry whose storage and strings are reused once each
+// returns: each must copy what it keeps.
+func (c *rawConn) search(base string, scope int, filter string, attrs []string, transient bool, each func(*ldap.Entry)) error {
 	f, err := ldap.CompileFilter(filter)
 	if err != nil {
 		return err
@@ -409,7 +466,7 @@ func (c *rawConn) search(base string, scope int, filter string, attrs []string, 
 		if err := c.send(req, ctrls); err != nil {
 			return err
 		}
-		cookie, err := c.page(each)
+		cookie, err := c.page(transient, each)
 		if err != nil || cookie == "" {
 			return err
 		}
@@ -418,15 +475,19 @@ func (c *rawConn) search(base string, scope int, filter string, attrs []string, 
 }
 
 // page reads one page's answers up to its SearchResultDone and returns the cookie.
-func (c *rawConn) page(each func(*ldap.Entry)) (string, error) {
+func (c *rawConn) page(transient bool, each func(*ldap.Entry)) (string, error) {
+	var into *entryBuf
+	if transient {
+		into = &c.entry
+	}
 	for {
-		m, err := c.recv(c.r)
+		m, err := c.recv(c.r, transient)
 		if err != nil {
 			return "", err
 		}
 		switch m.op {
 		case tagSearchResultEntry:
-			e, err := parseEntry(m.body)
+			e, err := parseEntry(m.body, into)
 			if err != nil {
 				c.broken = true
 				return "", fmt.Errorf("read from %s: SearchResultEntry: %w", c.nc.RemoteAddr(), err)
@@ -608,10 +669,11 @@ func (p *pool) putRaw(c *rawConn) {
 	p.idleRaw = append(p.idleRaw, c)
 }
 
-// searchRaw is search on a rawConn: for Read's paged searches.
-func (t *Target) searchRaw(ctx context.Context, base string, scope int, filter string, attrs []string, reset func(), each func(*ldap.Entry)) error {
+// searchRaw is search on a rawConn: for Read's paged searches. A transient search's entries
+// are valid only until each returns (see rawConn.search).
+func (t *Target) searchRaw(ctx context.Context, base string, scope int, filter string, attrs []string, transient bool, reset func(), each func(*ldap.Entry)) error {
 	return t.pool.doRaw(ctx, func(c *rawConn) error {
 		reset()
-		return c.search(base, scope, filter, attrs, each)
+		return c.search(base, scope, filter, attrs, transient, each)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -79,22 +80,43 @@ func testEntries() []*ldap.Entry {
 	}
 }
 
+// TestRawReadEntries reads entries into buffers of their own and, as Read's account search
+// does, into one reused buffer and entry (transient): both decode every entry as asn1-ber
+// does.
 func TestRawReadEntries(t *testing.T) {
+	for _, transient := range []bool{false, true} {
+		t.Run(fmt.Sprintf("transient=%v", transient), func(t *testing.T) { testRawReadEntries(t, transient) })
+	}
+}
+
+func testRawReadEntries(t *testing.T, transient bool) {
 	var stream bytes.Buffer
 	entries := testEntries()
 	for i, e := range entries {
 		stream.Write(encodeEntry(int64(i+1), e))
 	}
 	r := &stream
+	var scratch *[]byte
+	var into *entryBuf
+	if transient {
+		scratch, into = new([]byte), new(entryBuf)
+	}
 	for i, want := range entries {
-		m, err := readMessage(r)
+		m, err := readMessage(r, scratch)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 		if m.id != int64(i+1) || m.op != tagSearchResultEntry || m.hasCtrls {
 			t.Fatalf("entry %d: id %d op %#x controls %v", i, m.id, m.op, m.hasCtrls)
 		}
-		got, err := parseEntry(m.body)
+		if transient {
+			at, buf := uintptr(unsafe.Pointer(unsafe.StringData(m.body))), uintptr(unsafe.Pointer(unsafe.SliceData(*scratch)))
+			shared := at >= buf && at < buf+uintptr(cap(*scratch))
+			if big := len(m.body) > maxScratch; shared == big {
+				t.Errorf("entry %d (%d bytes): read into the reused buffer: %v", i, len(m.body), shared)
+			}
+		}
+		got, err := parseEntry(m.body, into)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
@@ -128,7 +150,7 @@ func TestRawReadEntries(t *testing.T) {
 			}
 		}
 	}
-	if _, err := readMessage(r); err != io.EOF {
+	if _, err := readMessage(r, scratch); err != io.EOF {
 		t.Errorf("at the end: %v, want EOF", err)
 	}
 }
@@ -148,7 +170,7 @@ func TestRawReadDone(t *testing.T) {
 		{"size limit", ldap.LDAPResultSizeLimitExceeded, []byte("x")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := readMessage(bytes.NewReader(encodeDone(7, tt.code, "diagnostic", tt.cookie)))
+			m, err := readMessage(bytes.NewReader(encodeDone(7, tt.code, "diagnostic", tt.cookie)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,13 +207,13 @@ func TestRawReadDone(t *testing.T) {
 
 // checkMessage reads data as the search loop does; it must fail or succeed, never panic.
 func checkMessage(data []byte) error {
-	m, err := readMessage(bytes.NewReader(data))
+	m, err := readMessage(bytes.NewReader(data), nil)
 	if err != nil {
 		return err
 	}
 	switch m.op {
 	case tagSearchResultEntry:
-		_, err = parseEntry(m.body)
+		_, err = parseEntry(m.body, nil)
 	case tagSearchResultDone:
 		if _, err = parseResult(m.body); err == nil {
 			_, err = pagingCookie(m.controls)

@@ -44,10 +44,11 @@ func Main() int {
 		}
 	}
 	// ROSTER_MEMPROFILE=FILE writes a heap profile at the end of the run (what was live at
-	// the last collection, and everything allocated), for `go tool pprof`.
+	// its end, and everything allocated), for `go tool pprof`.
 	if path := os.Getenv("ROSTER_MEMPROFILE"); path != "" {
 		runtime.MemProfileRate = 64 << 10
 		defer func() {
+			runtime.GC() // the profile is as of the last collection: make it this moment
 			if f, err := os.Create(path); err == nil {
 				pprof.Lookup("heap").WriteTo(f, 0)
 				f.Close()
