@@ -358,6 +358,11 @@ type rawConn struct {
 	timeout time.Duration
 	answers int  // requests answered by the server, successfully or not
 	broken  bool // the stream is out of step: close the connection
+	// batch is the TCP connection under nc when it can batch reads, else nil.
+	batch *batchConn
+	// pageLen is how many entries a page holds: those asked for, or fewer when the
+	// server's limit is lower (a page that ends with a cookie shows it).
+	pageLen int
 	// scratch and entry are the storage of transient searches' entries.
 	scratch []byte
 	entry   entryBuf
@@ -446,6 +451,7 @@ func (c *rawConn) search(base string, scope int, filter string, attrs []string, 
 		return err
 	}
 	paging := ldap.NewControlPaging(pageSize)
+	defer c.batch.expect(0)
 	for {
 		req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchRequest, nil, "Search Request")
 		req.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, base, "Base DN"))
@@ -463,6 +469,7 @@ func (c *rawConn) search(base string, scope int, filter string, attrs []string, 
 		ctrls := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
 		ctrls.AppendChild(paging.Encode())
 		c.n.searches.Add(1)
+		c.batch.expect(lowWater) // a page's entries, read in batches
 		if err := c.send(req, ctrls); err != nil {
 			return err
 		}
@@ -480,6 +487,7 @@ func (c *rawConn) page(transient bool, each func(*ldap.Entry)) (string, error) {
 	if transient {
 		into = &c.entry
 	}
+	entries, smallest := 0, maxMessage // entries so far and the smallest's size
 	for {
 		m, err := c.recv(c.r, transient)
 		if err != nil {
@@ -493,6 +501,11 @@ func (c *rawConn) page(transient bool, each func(*ldap.Entry)) (string, error) {
 				return "", fmt.Errorf("read from %s: SearchResultEntry: %w", c.nc.RemoteAddr(), err)
 			}
 			each(e)
+			// Wait for no more bytes than a full page's remaining entries are sure to
+			// bring: a page's last entries and its SearchResultDone are not left
+			// waiting while the server waits for the next request.
+			entries, smallest = entries+1, min(smallest, len(m.body))
+			c.batch.expect(max(c.pageLen-entries, 0) * smallest)
 		case tagSearchResultRef:
 			// A continuation reference (AD hands these out below a domain's root):
 			// go-ldap sets them aside and Read never followed them.
@@ -513,6 +526,9 @@ func (c *rawConn) page(transient bool, each func(*ldap.Entry)) (string, error) {
 			if err != nil {
 				c.broken = true
 				return "", fmt.Errorf("read from %s: paged results control: %w", c.nc.RemoteAddr(), err)
+			}
+			if cookie != "" && entries > 0 && entries < c.pageLen {
+				c.pageLen = entries // the server's pages are shorter than asked for
 			}
 			return cookie, nil
 		default:
@@ -541,12 +557,7 @@ func (p *pool) dialRaw(ctx context.Context) (*rawConn, error) {
 		}
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
-	var nc net.Conn
-	if u.Scheme == "ldaps" {
-		nc, err = (&tls.Dialer{NetDialer: d, Config: p.d.tls}).DialContext(ctx, "tcp", addr)
-	} else {
-		nc, err = d.DialContext(ctx, "tcp", addr)
-	}
+	nc, batch, err := dialBatched(ctx, d, addr, u.Scheme == "ldaps", p.d.tls)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -556,7 +567,7 @@ func (p *pool) dialRaw(ctx context.Context) (*rawConn, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
-	c := &rawConn{nc: nc, n: p.n, timeout: requestTimeout}
+	c := &rawConn{nc: nc, batch: batch, n: p.n, timeout: requestTimeout, pageLen: pageSize}
 	fail := func(err error) (*rawConn, error) {
 		nc.Close()
 		if ctx.Err() != nil {
@@ -604,6 +615,35 @@ func (p *pool) dialRaw(ctx context.Context) (*rawConn, error) {
 	c.r = bufio.NewReaderSize(c.nc, 64<<10)
 	c.answers = 0
 	return c, nil
+}
+
+// dialBatched connects to addr, over TLS with ldaps, on a batchConn where the kernel can
+// batch reads (batch is then that connection, under any TLS).
+func dialBatched(ctx context.Context, d *net.Dialer, addr string, ldaps bool, cfg *tls.Config) (nc net.Conn, batch *batchConn, err error) {
+	if nc, err = d.DialContext(ctx, "tcp", addr); err != nil {
+		return nil, nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if batch = newBatchConn(tc); batch != nil {
+			nc = batch
+		}
+	}
+	if !ldaps {
+		return nc, batch, nil
+	}
+	// As tls.Dialer does: the dialer's timeout bounds the handshake too.
+	hctx := ctx
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return tc, batch, nil
 }
 
 // doRaw is do for rawConns: the same slots, deadlines, cancellation and one retry of a
