@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/internal/dirfs"
 	"github.com/roster-dev/roster/policies"
 	"github.com/roster-dev/roster/reconcile"
 	"github.com/roster-dev/roster/schema"
@@ -100,7 +100,7 @@ func (s *Session) Run(ctx context.Context) (*Result, error) {
 func (s *Session) run(ctx context.Context) (*Result, error) {
 	log := s.env.log()
 	res := &Result{}
-	fsys := os.DirFS(s.o.Dir)
+	fsys := dirfs.New(s.o.Dir)
 	var early *liveReading
 	if s.o.Plan && s.systems != nil {
 		early = s.startReading(ctx, s.systems, fsys)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/roster-dev/roster/internal/dirfs"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
 	"github.com/roster-dev/roster/targets"
@@ -75,7 +76,7 @@ func OpenDir(dir string) (*Source, error) {
 	if !st.IsDir() {
 		return nil, model.Invalidf("--repo %s: not a directory", dir)
 	}
-	return &Source{Name: dir, FS: os.DirFS(dir)}, nil
+	return &Source{Name: dir, FS: dirfs.New(dir)}, nil
 }
 
 // OpenGit opens the git repository s names at s.Ref, resolving the token reference with

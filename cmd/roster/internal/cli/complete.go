@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roster-dev/roster/internal/dirfs"
 	"github.com/roster-dev/roster/schema"
 	"github.com/roster-dev/roster/schema/model"
 	"github.com/roster-dev/roster/sources/gitrepo"
@@ -59,7 +60,7 @@ func completionRepo(cmd *cobra.Command) *model.Repo {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	repo, err := schema.Load(ctx, os.DirFS(dir), schema.Options{Now: time.Now()})
+	repo, err := schema.Load(ctx, dirfs.New(dir), schema.Options{Now: time.Now()})
 	if err != nil {
 		return nil
 	}
