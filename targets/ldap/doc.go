@@ -70,5 +70,7 @@
 // targets.Transient; granting a group that does not exist is not. Connections are opened
 // on first use, pooled (up to 8) for concurrent Apply calls and replaced when they drop.
 // Read's two paged searches run on connections of their own (bound alike, pooled alike)
-// whose answers are decoded straight from the bytes read rather than through go-ldap.
+// whose answers are decoded straight from the bytes read rather than through go-ldap; on
+// Linux their reads wait for 32 KiB of answers (SO_RCVLOWAT, at most a millisecond) rather
+// than waking for every entry the server writes (batch.go).
 package ldap
