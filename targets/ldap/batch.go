@@ -20,8 +20,8 @@ import (
 )
 
 const (
-	// lowWater is the most bytes a batched read waits for: 8 to 16 of slapd's accounts a
-	// millisecond arrive in about that.
+	// lowWater is the most bytes a batched read waits for: some 150 of slapd's account
+	// entries, a millisecond or two of its answers.
 	lowWater = 32 << 10
 	// batchWait bounds how long a read waits for lowWater bytes when some are there.
 	batchWait = time.Millisecond
@@ -98,8 +98,8 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// Read reads what is there, or waits for lowWater bytes, batchWait at a time, until the
-// caller's deadline.
+// Read reads what is there, or, when nothing is, waits until the mark's bytes are (or
+// batchWait has passed with some there), up to the caller's deadline.
 func (c *batchConn) Read(p []byte) (int, error) {
 	if c.low <= 1 {
 		return c.TCPConn.Read(p)
