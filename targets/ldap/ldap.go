@@ -326,37 +326,133 @@ type readUsersResult struct {
 func (t *Target) readUsers(ctx context.Context) ([]targets.Account, map[string]int, error) {
 	// The accounts come in pages, kept until the end so that the slice of all and the map
 	// of their keys are each allocated once, at their size (a directory does not say how
-	// many entries a search will find).
-	var pages [][]targets.Account
-	var keys []string // each account's memberKey, in the order of pages
+	// many entries a search will find). Each page is sorted while the server sends the
+	// next, and the pages merged at the end: Read hands out accounts sorted by name, and
+	// sorting them all once read took longer than the merge, with nothing else to do.
+	var pages [][]keyedAccount
 	err := t.searchRaw(ctx, t.users, t.userScope(), t.userFilter(""), t.userAttrs(), true,
-		func() { pages, keys = nil, keys[:0] },
+		func() { pages = nil },
 		func(e *ldap.Entry) {
 			a, ok := t.account(e)
 			if !ok {
 				return
 			}
 			// e is transient: keep copies of the strings it shares.
-			a.ID = strings.Clone(a.ID)
+			k := keyedAccount{Account: a}
+			k.ID = strings.Clone(a.ID)
 			if t.dialect == AD {
-				keys = append(keys, strings.Clone(normDN(e.DN)))
+				k.key = strings.Clone(normDN(e.DN))
 			} else {
-				keys = append(keys, asciiLower(a.ID))
+				k.key = asciiLower(k.ID)
 			}
 			if len(pages) == 0 || len(pages[len(pages)-1]) == pageSize {
-				pages = append(pages, make([]targets.Account, 0, pageSize))
+				if len(pages) > 0 {
+					slices.SortFunc(pages[len(pages)-1], byAccountID)
+				}
+				pages = append(pages, make([]keyedAccount, 0, pageSize))
 			}
-			pages[len(pages)-1] = append(pages[len(pages)-1], a)
+			pages[len(pages)-1] = append(pages[len(pages)-1], k)
 		})
 	if err != nil {
 		return nil, nil, t.wrap(err, "list accounts under %s", t.users)
 	}
-	accounts := slices.Concat(append(pages, []targets.Account{})...) // not nil when none
+	if len(pages) > 0 {
+		slices.SortFunc(pages[len(pages)-1], byAccountID)
+	}
+	accounts, keys := mergePages(pages)
 	byKey := make(map[string]int, len(keys))
 	for i, k := range keys {
 		byKey[k] = i
 	}
 	return accounts, byKey, nil
+}
+
+// keyedAccount is an account as read with its memberKey.
+type keyedAccount struct {
+	targets.Account
+	key string
+}
+
+func byAccountID(a, b keyedAccount) int { return strings.Compare(a.ID, b.ID) }
+
+// mergePages merges pages, each sorted by account name, into one slice of accounts sorted
+// by name (the earlier page's first among equal names) and their keys in the same order.
+func mergePages(pages [][]keyedAccount) ([]targets.Account, []string) {
+	n := 0
+	for _, p := range pages {
+		n += len(p)
+	}
+	accounts, keys := make([]targets.Account, 0, n), make([]string, 0, n)
+	take := func(k keyedAccount) {
+		accounts = append(accounts, k.Account)
+		keys = append(keys, k.key)
+	}
+	// h is a min-heap of the pages not yet used up, by their next account.
+	h := make([]int, 0, len(pages))
+	at := make([]int, len(pages))
+	less := func(i, j int) bool {
+		if c := strings.Compare(pages[h[i]][at[h[i]]].ID, pages[h[j]][at[h[j]]].ID); c != 0 {
+			return c < 0
+		}
+		return h[i] < h[j]
+	}
+	down := func(i int) {
+		for {
+			m := i
+			if l := 2*i + 1; l < len(h) && less(l, m) {
+				m = l
+			}
+			if r := 2*i + 2; r < len(h) && less(r, m) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i, p := range pages {
+		if len(p) > 0 {
+			h = append(h, i)
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		p := h[0]
+		take(pages[p][at[p]])
+		// Take on from the same page while it stays ahead of the others (a directory
+		// that lists its entries in order is merged at the cost of one comparison each).
+		for at[p]++; at[p] < len(pages[p]); at[p]++ {
+			if len(h) > 1 && !lessThanChildren(pages, h, at, p) {
+				break
+			}
+			take(pages[p][at[p]])
+		}
+		if at[p] == len(pages[p]) {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return accounts, keys
+}
+
+// lessThanChildren reports whether page p's next account comes before (or with) the next
+// of the heap root's children, so that it may be taken without touching the heap.
+func lessThanChildren(pages [][]keyedAccount, h, at []int, p int) bool {
+	id := pages[p][at[p]].ID
+	for _, c := range []int{1, 2} {
+		if c < len(h) {
+			q := h[c]
+			if d := strings.Compare(id, pages[q][at[q]].ID); d > 0 || d == 0 && q < p {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // memberKey is the key readUsers files the account a group member value names under:

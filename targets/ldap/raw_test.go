@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -284,5 +286,61 @@ func TestDroppedConnectionIsTransient(t *testing.T) {
 	}
 	if err := classify(errors.New("no such object"), errors.New("no such object")); targets.IsTransient(err) {
 		t.Error("an ordinary failure marked transient")
+	}
+}
+
+// TestMergePages: pages sorted each, as Read sorts them while reading, merge into the
+// order of one stable sort of them all (equal names in page order), with each account's
+// key beside it; in order already, in reverse, interleaved and with repeated names.
+func TestMergePages(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := map[string][][]string{
+		"none":  nil,
+		"empty": {{}},
+		"one":   {{"a", "b", "c"}},
+	}
+	for name, pageLen := range map[string]int{"in order": 7, "reverse": 5, "random": 9, "repeats": 4} {
+		var ids []string
+		for i := range 60 {
+			switch name {
+			case "in order":
+				ids = append(ids, fmt.Sprintf("p%03d", i))
+			case "reverse":
+				ids = append(ids, fmt.Sprintf("p%03d", 100-i))
+			case "random":
+				ids = append(ids, fmt.Sprintf("p%03d", rng.IntN(1000)))
+			case "repeats":
+				ids = append(ids, fmt.Sprintf("p%d", rng.IntN(5)))
+			}
+		}
+		for len(ids) > 0 {
+			n := min(pageLen, len(ids))
+			cases[name] = append(cases[name], ids[:n])
+			ids = ids[n:]
+		}
+		cases[name+", orphans last"] = append(slices.Clone(cases[name]), []string{"orphan-1", "orphan-0", "zz"})
+	}
+	for name, idPages := range cases {
+		var pages [][]keyedAccount
+		var all []keyedAccount
+		for pi, ids := range idPages {
+			var page []keyedAccount
+			for i, id := range ids {
+				page = append(page, keyedAccount{Account: targets.Account{ID: id}, key: fmt.Sprintf("%d/%d", pi, i)})
+			}
+			slices.SortFunc(page, byAccountID)
+			pages = append(pages, page)
+			all = append(all, page...)
+		}
+		slices.SortStableFunc(all, byAccountID)
+		accounts, keys := mergePages(pages)
+		if accounts == nil || len(accounts) != len(all) || len(keys) != len(all) {
+			t.Fatalf("%s: %d accounts and %d keys, want %d", name, len(accounts), len(keys), len(all))
+		}
+		for i, want := range all {
+			if accounts[i].ID != want.ID || keys[i] != want.key {
+				t.Fatalf("%s: at %d %s (%s), want %s (%s)", name, i, accounts[i].ID, keys[i], want.ID, want.key)
+			}
+		}
 	}
 }
