@@ -209,14 +209,66 @@ func Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options)
 	return pl.plan(parts, snaps)
 }
 
+// Prepared is what Compute works out about the people alone (their access, where they are
+// in their lifecycle, the account names the systems' rules derive), worked out while the
+// systems are still being read: it needs the repo, the time and which systems are
+// planned, not what they hold.
+type Prepared struct {
+	repo  *model.Repo
+	at    time.Time
+	names []string // the planned systems, sorted
+	all   *everyone
+}
+
+// Prepare works out for Compute what it needs of repo's people at the time at, for a plan
+// of the systems names (those of repo among them).
+func Prepare(repo *model.Repo, names []string, at time.Time) *Prepared {
+	snaps := make(map[string]*targets.Snapshot, len(names))
+	for _, n := range names {
+		snaps[n] = &targets.Snapshot{System: n}
+	}
+	pl := newPlanning(repo, snaps, Options{At: at, Scopes: map[string]targets.Scope{}})
+	return &Prepared{repo: repo, at: at, names: pl.names, all: pl.people()}
+}
+
+// Compute is Compute(repo, snaps, opts), taking what p worked out when it holds: for the
+// same repo and time, with a snapshot of every system p was prepared for and no other
+// (one that could not be read has none). A nil p has nothing worked out.
+func (p *Prepared) Compute(repo *model.Repo, snaps map[string]*targets.Snapshot, opts Options) *Plan {
+	pl := newPlanning(repo, snaps, opts)
+	var all *everyone
+	if p.holds(pl) {
+		all = p.all
+	}
+	_, parts := pl.planAllFrom(all, snaps)
+	return pl.plan(parts, snaps)
+}
+
+// holds reports whether p was worked out for what pl plans.
+func (p *Prepared) holds(pl *planning) bool {
+	return p != nil && p.repo == pl.repo && p.at.Equal(pl.opts.At) && slices.Equal(p.names, pl.names)
+}
+
 // planAll plans every person of the repo on every planned system, from snaps.
 func (pl *planning) planAll(snaps map[string]*targets.Snapshot) (*everyone, []systemPlan) {
-	ids := pl.repo.PeopleIDs()
-	persons := pl.repo.Entries(ids)
-	all := pl.everyone(ids, persons, pl.ix.AccessAll(persons))
+	return pl.planAllFrom(nil, snaps)
+}
+
+// planAllFrom is planAll with what everyone holds of the people, worked out when nil.
+func (pl *planning) planAllFrom(all *everyone, snaps map[string]*targets.Snapshot) (*everyone, []systemPlan) {
+	if all == nil {
+		all = pl.people()
+	}
 	parts := make([]systemPlan, len(pl.names))
 	pl.each(func(i int) { parts[i] = pl.system(all, i, snaps[pl.names[i]]) })
 	return all, parts
+}
+
+// people works out everyone for every person of the repo.
+func (pl *planning) people() *everyone {
+	ids := pl.repo.PeopleIDs()
+	persons := pl.repo.Entries(ids)
+	return pl.everyone(ids, persons, pl.ix.AccessAll(persons))
 }
 
 // planning is what planning any part of one repo against one set of snapshots shares.

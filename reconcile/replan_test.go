@@ -326,3 +326,56 @@ people: p03: {name: "Q", email: "p03@acme.example", type: "employee", start: "20
 		t.Error("p01 was terminated an hour ago, yet nothing is revoked")
 	}
 }
+
+// TestPreparedPlansAsComputeDoes: a plan from what Prepare worked out ahead is Compute's,
+// and what was worked out for another repo, time or set of systems (one that could not be
+// read) is not taken.
+func TestPreparedPlansAsComputeDoes(t *testing.T) {
+	types := targets.NewRegistry()
+	types.Register(&targets.Type{Name: "memory", AnyKind: true, CanDisable: true})
+	types.Register(&targets.Type{Name: "ro", AnyKind: true, CanDisable: true, ReadOnly: true})
+	for seed := uint64(1); seed <= 6; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		var b strings.Builder
+		b.WriteString("package acme\n\npeople: {\n")
+		for i := range 40 {
+			fmt.Fprintf(&b, "\tp%02d: %s\n", i, replanPerson(rng, fmt.Sprintf("p%02d", i)))
+		}
+		b.WriteString("}\n")
+		fsys := fstest.MapFS{"settings.cue": {Data: []byte(replanSettings)}, "people/all.cue": {Data: []byte(b.String())}}
+		load := func() *model.Repo {
+			repo, err := schema.Load(context.Background(), fsys, schema.Options{Types: types})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return repo
+		}
+		repo, other := load(), load()
+		snaps := replanLive(rng, 40)
+		names := slices.Sorted(maps.Keys(snaps))
+		at := time.Date(2026, 11, 19, 9, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+		opts := reconcile.Options{At: at, Caps: map[string]reconcile.Caps{"app": {Type: "ro", ReadOnly: true, CanDisable: true}}}
+		unread := maps.Clone(snaps)
+		delete(unread, names[0])
+		for _, tt := range []struct {
+			name  string
+			p     *reconcile.Prepared
+			snaps map[string]*targets.Snapshot
+			holds bool
+		}{
+			{"prepared", reconcile.Prepare(repo, names, at), snaps, true},
+			{"a system unread", reconcile.Prepare(repo, names, at), unread, false},
+			{"another time", reconcile.Prepare(repo, names, at.Add(40*24*time.Hour)), snaps, false},
+			{"another repo", reconcile.Prepare(other, names, at), snaps, false},
+			{"none", nil, snaps, false},
+		} {
+			if got := reconcile.PreparedHolds(tt.p, repo, tt.snaps, opts); got != tt.holds {
+				t.Errorf("seed %d, %s: taken %v, want %v", seed, tt.name, got, tt.holds)
+			}
+			want := reconcile.Compute(repo, tt.snaps, opts)
+			if diff := cmp.Diff(want, tt.p.Compute(repo, tt.snaps, opts)); diff != "" {
+				t.Fatalf("seed %d, %s: the plan differs from Compute's (-want +got):\n%s", seed, tt.name, diff)
+			}
+		}
+	}
+}

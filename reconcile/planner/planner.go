@@ -163,6 +163,14 @@ func Plan(ctx context.Context, env Env, o Options) (*Planned, error) {
 		return nil, err
 	}
 	when, _ := ParseAt(o.At, repo.Settings.Location, env.now())
+	// What the plan needs of the people alone is worked out while the systems are read
+	// (unless an edit is still to change the repo).
+	var prepared chan *reconcile.Prepared
+	if o.Edit == nil {
+		names, _ := SelectSystems(repo, o.Systems)
+		prepared = make(chan *reconcile.Prepared, 1)
+		go func() { prepared <- reconcile.Prepare(repo, names, when) }()
+	}
 	rd := <-early
 	if rd.l == nil {
 		return nil, rd.err
@@ -176,7 +184,11 @@ func Plan(ctx context.Context, env Env, o Options) (*Planned, error) {
 	start := time.Now()
 	opts := reconcile.LiveOptions(rd.l, when, src.Commit)
 	opts.Previous = prev
-	p := reconcile.Compute(repo, rd.l.Snapshots, opts)
+	var prep *reconcile.Prepared
+	if prepared != nil {
+		prep = <-prepared
+	}
+	p := prep.Compute(repo, rd.l.Snapshots, opts)
 	log.Info("computed plan", "changes", len(p.Changes), "orphans", len(p.Orphans), "elapsed", time.Since(start).Round(time.Millisecond))
 	return &Planned{Repo: repo, Source: src, Live: rd.l, Plan: p, ReadErr: rd.err}, nil
 }
