@@ -74,8 +74,8 @@ func (c *batchConn) expect(bytes int) {
 		err = cerr
 	}
 	if err != nil {
-		c.failed = true
-		c.low = 1
+		c.failed, c.low = true, 1
+		c.restoreDeadline()
 		return
 	}
 	c.low = low

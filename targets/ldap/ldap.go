@@ -444,12 +444,10 @@ func mergePages(pages [][]keyedAccount) ([]targets.Account, []string) {
 // of the heap root's children, so that it may be taken without touching the heap.
 func lessThanChildren(pages [][]keyedAccount, h, at []int, p int) bool {
 	id := pages[p][at[p]].ID
-	for _, c := range []int{1, 2} {
-		if c < len(h) {
-			q := h[c]
-			if d := strings.Compare(id, pages[q][at[q]].ID); d > 0 || d == 0 && q < p {
-				return false
-			}
+	for c := 1; c <= 2 && c < len(h); c++ {
+		q := h[c]
+		if d := strings.Compare(id, pages[q][at[q]].ID); d > 0 || d == 0 && q < p {
+			return false
 		}
 	}
 	return true

@@ -620,6 +620,11 @@ func (p *pool) dialRaw(ctx context.Context) (*rawConn, error) {
 // dialBatched connects to addr, over TLS with ldaps, on a batchConn where the kernel can
 // batch reads (batch is then that connection, under any TLS).
 func dialBatched(ctx context.Context, d *net.Dialer, addr string, ldaps bool, cfg *tls.Config) (nc net.Conn, batch *batchConn, err error) {
+	if d.Timeout > 0 { // as tls.Dialer does: the dialer's timeout bounds the handshake too
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
 	if nc, err = d.DialContext(ctx, "tcp", addr); err != nil {
 		return nil, nil, err
 	}
@@ -631,15 +636,8 @@ func dialBatched(ctx context.Context, d *net.Dialer, addr string, ldaps bool, cf
 	if !ldaps {
 		return nc, batch, nil
 	}
-	// As tls.Dialer does: the dialer's timeout bounds the handshake too.
-	hctx := ctx
-	if d.Timeout > 0 {
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
 	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(hctx); err != nil {
+	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
