@@ -158,7 +158,8 @@ func Plan(ctx context.Context, env Env, o Options) (*Planned, error) {
 		discard(early)
 		return nil, err
 	}
-	if _, err := SelectSystems(repo, o.Systems); err != nil {
+	names, err := SelectSystems(repo, o.Systems)
+	if err != nil {
 		discard(early)
 		return nil, err
 	}
@@ -167,7 +168,6 @@ func Plan(ctx context.Context, env Env, o Options) (*Planned, error) {
 	// (unless an edit is still to change the repo).
 	var prepared chan *reconcile.Prepared
 	if o.Edit == nil {
-		names, _ := SelectSystems(repo, o.Systems)
 		prepared = make(chan *reconcile.Prepared, 1)
 		go func() { prepared <- reconcile.Prepare(repo, names, when) }()
 	}

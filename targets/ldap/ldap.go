@@ -309,10 +309,7 @@ func (t *Target) read(ctx context.Context, groups func(ctx context.Context, user
 			a.Entitlements = slices.Compact(a.Entitlements)
 		}
 	}
-	byID := func(a, b targets.Account) int { return strings.Compare(a.ID, b.ID) }
-	if !slices.IsSortedFunc(accounts, byID) { // a directory often lists them in order
-		slices.SortFunc(accounts, byID)
-	}
+	// readUsers merged them sorted by name.
 	return &targets.Snapshot{System: t.system, Accounts: accounts, ReadAt: time.Now()}, nil
 }
 

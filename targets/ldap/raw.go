@@ -245,7 +245,6 @@ func parseEntry(s string, into *entryBuf) (*ldap.Entry, error) {
 		into.ptrs = slices.Grow(into.ptrs[:0], n)[:n]
 		*e = ldap.Entry{DN: dn, Attributes: into.ptrs}
 		attrs, vals = into.attrs, into.vals[:0]
-		defer func() { into.vals = vals }()
 	}
 	c := berDec{s: list}
 	for i := range attrs {
@@ -279,6 +278,9 @@ func parseEntry(s string, into *entryBuf) (*ldap.Entry, error) {
 		}
 		attrs[i] = ldap.EntryAttribute{Name: name, Values: values}
 		e.Attributes[i] = &attrs[i]
+	}
+	if into != nil {
+		into.vals = vals // grown, for the next entry
 	}
 	return e, nil
 }
